@@ -1,0 +1,2 @@
+namespace Cllm;
+internal static class Placeholder { }
