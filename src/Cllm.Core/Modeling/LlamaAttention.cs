@@ -1,0 +1,68 @@
+using Cllm.Caching;
+using TorchSharp;
+using TorchSharp.Modules;
+using TorchSharp.Utils;
+using static TorchSharp.torch;
+
+namespace Cllm.Modeling;
+
+/// <summary>
+/// Multi-head attention with grouped-query heads (H query heads share Hkv key/value heads), rotary
+/// positions and an explicit boolean mask, so that a KV cache and tree-shaped drafts both work.
+/// </summary>
+public sealed class LlamaAttention : nn.Module
+{
+    [ComponentName(Name = "q_proj")]
+    private readonly Linear _qProj;
+    [ComponentName(Name = "k_proj")]
+    private readonly Linear _kProj;
+    [ComponentName(Name = "v_proj")]
+    private readonly Linear _vProj;
+    [ComponentName(Name = "o_proj")]
+    private readonly Linear _oProj;
+
+    private readonly int _heads;
+    private readonly int _kvHeads;
+    private readonly int _headDim;
+    private readonly int _layerIndex;
+
+    public LlamaAttention(LlamaConfig config, int layerIndex, ScalarType dtype) : base(nameof(LlamaAttention))
+    {
+        _heads = config.NumAttentionHeads;
+        _kvHeads = config.NumKeyValueHeads;
+        _headDim = config.HeadDim;
+        _layerIndex = layerIndex;
+        _qProj = nn.Linear(config.HiddenSize, _heads * _headDim, hasBias: config.AttentionBias, dtype: dtype);
+        _kProj = nn.Linear(config.HiddenSize, _kvHeads * _headDim, hasBias: config.AttentionBias, dtype: dtype);
+        _vProj = nn.Linear(config.HiddenSize, _kvHeads * _headDim, hasBias: config.AttentionBias, dtype: dtype);
+        _oProj = nn.Linear(_heads * _headDim, config.HiddenSize, hasBias: false, dtype: dtype);
+        RegisterComponents();
+    }
+
+    /// <summary>
+    /// x: (B, T, C) new tokens at <paramref name="positions"/> (T); mask: (T, S) bool, true = may attend,
+    /// with S = cached + T (null only when T = 1). Returns (B, T, C).
+    /// </summary>
+    public Tensor Forward(Tensor x, Tensor positions, RotaryEmbedding rope, Tensor? mask, KvCache? cache)
+    {
+        using var scope = NewDisposeScope();
+        long b = x.shape[0], t = x.shape[1];
+        var q = _qProj.forward(x).view(b, t, _heads, _headDim).transpose(1, 2);        // (B, H, T, D)
+        var k = _kProj.forward(x).view(b, t, _kvHeads, _headDim).transpose(1, 2);      // (B, Hkv, T, D)
+        var v = _vProj.forward(x).view(b, t, _kvHeads, _headDim).transpose(1, 2);      // (B, Hkv, T, D)
+        (q, k) = rope.Apply(q, k, positions);
+        if (cache is not null)
+        {
+            (k, v) = cache.Write(_layerIndex, k, v);                                    // (B, Hkv, S, D)
+        }
+
+        // Grouped-query attention without copying K/V: the g = H/Hkv query heads of one KV head are
+        // folded into its time axis, (B, H, T, D) → (B, Hkv, g·T, D), and the mask is repeated g times.
+        int g = _heads / _kvHeads;
+        var qf = g == 1 ? q : q.reshape(b, _kvHeads, g * t, _headDim);
+        var m = mask is null || g == 1 ? mask : mask.repeat(g, 1);                      // (g·T, S)
+        var y = nn.functional.scaled_dot_product_attention(qf, k, v, attn_mask: m);     // (B, Hkv, g·T, D)
+        y = y.reshape(b, _heads, t, _headDim).transpose(1, 2).reshape(b, t, _heads * _headDim);
+        return _oProj.forward(y).MoveToOuterDisposeScope();
+    }
+}

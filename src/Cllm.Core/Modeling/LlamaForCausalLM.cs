@@ -1,0 +1,113 @@
+using System;
+using Cllm.Caching;
+using TorchSharp;
+using TorchSharp.Modules;
+using TorchSharp.Utils;
+using static TorchSharp.torch;
+
+namespace Cllm.Modeling;
+
+/// <summary>
+/// A LLaMA-family causal language model (LLaMA, Mistral, Qwen2): weights only. Request state — the
+/// KV cache, positions and the attention mask — arrives with every call, so one instance serves any
+/// number of requests one after another. State-dict names equal Hugging Face's.
+/// </summary>
+public sealed class LlamaForCausalLM : nn.Module
+{
+    [ComponentName(Name = "model")]
+    private readonly LlamaModel _model;
+    [ComponentName(Name = "lm_head")]
+    private readonly Linear? _lmHead;
+
+    private readonly RotaryEmbedding _rope;
+
+    /// <summary>Builds a randomly initialised model (load weights with the checkpoint loader).</summary>
+    public LlamaForCausalLM(LlamaConfig config, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(LlamaForCausalLM))
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        Config = config;
+        DType = dtype;
+        Device = device ?? CPU;
+        _model = new LlamaModel(config, dtype);
+        if (!config.TieWordEmbeddings)
+        {
+            _lmHead = nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false, dtype: dtype);
+        }
+
+        RegisterComponents();
+        _rope = new RotaryEmbedding(config, config.MaxPositionEmbeddings + RopeHeadroom, dtype, Device);
+        if (Device.type != DeviceType.CPU)
+        {
+            this.to(Device);
+        }
+    }
+
+    /// <summary>
+    /// Positions past the context that rotary tables still cover: drafts (Jacobi blocks, lookahead
+    /// windows) may guess a little beyond the last position that will ever be committed.
+    /// </summary>
+    public const int RopeHeadroom = 512;
+
+    /// <summary>The architecture.</summary>
+    public LlamaConfig Config { get; }
+
+    /// <summary>Parameter dtype.</summary>
+    public ScalarType DType { get; }
+
+    /// <summary>Where the weights live.</summary>
+    public Device Device { get; }
+
+    /// <summary>Allocates a KV cache for this model holding up to <paramref name="capacity"/> positions.</summary>
+    public KvCache CreateCache(int capacity, int batch = 1) => new(Config, capacity, batch, DType, Device);
+
+    /// <summary>
+    /// One forward over T new tokens.
+    /// inputIds: (B, T) i64. cache: P cached positions, receives the T new ones (P + T ≤ capacity).
+    /// positions: (T) i64, default P, P+1, …, P+T−1. mask: (T, P+T) bool, true = may attend; default causal.
+    /// Returns float32 logits (B, T, V), or (B, 1, V) for the last position only when <paramref name="lastOnly"/>.
+    /// </summary>
+    public Tensor Forward(Tensor inputIds, KvCache? cache = null, Tensor? positions = null, Tensor? mask = null, bool lastOnly = false)
+    {
+        ArgumentNullException.ThrowIfNull(inputIds);
+        if (inputIds.dim() != 2)
+        {
+            throw new ArgumentException($"inputIds must be (B, T), got {inputIds.dim()} dimensions.", nameof(inputIds));
+        }
+
+        int t = checked((int)inputIds.shape[1]);
+        int past = cache?.Length ?? 0;
+        cache?.EnsureRoom(t);
+        if (positions is null && past + t > _rope.MaxPositions)
+        {
+            throw new ArgumentException($"positions {past}..{past + t - 1} exceed the {_rope.MaxPositions} positions this model's rotary tables cover.");
+        }
+
+        using var scope = NewDisposeScope();
+        var pos = positions ?? arange(past, past + t, dtype: ScalarType.Int64, device: Device);
+        var m = mask ?? (t == 1 ? null : CausalMask(t, past, Device));
+        var h = _model.Forward(inputIds, pos, _rope, m, cache);                           // (B, T, C)
+        cache?.Advance(t);
+        if (lastOnly)
+        {
+            h = h.narrow(1, t - 1, 1);                                                    // (B, 1, C)
+        }
+
+        var logits = _lmHead is null ? nn.functional.linear(h, _model.EmbeddingWeight) : _lmHead.forward(h);
+        return logits.to_type(ScalarType.Float32).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>(T, P+T) bool, bottom-right aligned: new token i may see cached positions and new tokens 0..i.</summary>
+    public static Tensor CausalMask(int newTokens, int past, Device? device = null)
+        => ones(newTokens, past + newTokens, dtype: ScalarType.Bool, device: device).tril(past);
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _rope.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+}

@@ -1,0 +1,31 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using TorchSharp.Utils;
+using static TorchSharp.torch;
+
+namespace Cllm.Modeling;
+
+/// <summary>Root-mean-square layer norm: y = x / sqrt(mean(x²) + eps) · weight, computed in float32.</summary>
+public sealed class RmsNorm : nn.Module<Tensor, Tensor>
+{
+    /// <summary>(C) scale, named <c>weight</c> as in Hugging Face checkpoints.</summary>
+    [ComponentName(Name = "weight")]
+    private readonly Parameter _weight;
+    private readonly double _eps;
+
+    public RmsNorm(long dim, double eps, ScalarType dtype = ScalarType.Float32) : base(nameof(RmsNorm))
+    {
+        _weight = new Parameter(ones(dim, dtype: dtype));
+        _eps = eps;
+        RegisterComponents();
+    }
+
+    /// <summary>x: (…, C) → (…, C), same dtype as x.</summary>
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var x32 = x.to_type(ScalarType.Float32);
+        var normed = x32 * rsqrt(x32.pow(2).mean(new long[] { -1 }, keepdim: true) + _eps);
+        return (normed.to_type(x.dtype) * _weight).MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,93 @@
+using System;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Cllm.Modeling;
+
+/// <summary>
+/// Rotary position embedding in the Hugging Face "rotate half" convention: dimension i of a head is
+/// rotated together with dimension i + D/2. Cos/sin tables for every position are built once and
+/// indexed by explicit position ids, so non-monotone positions (lookahead) cost nothing extra.
+/// </summary>
+public sealed class RotaryEmbedding : IDisposable
+{
+    private readonly Tensor _cos; // (maxPositions, D)
+    private readonly Tensor _sin; // (maxPositions, D)
+
+    public RotaryEmbedding(LlamaConfig config, int maxPositions, ScalarType dtype, Device? device = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        MaxPositions = maxPositions;
+        using var scope = NewDisposeScope();
+        var invFreq = InverseFrequencies(config);                                       // (D/2) f64
+        var positions = arange(maxPositions, dtype: ScalarType.Float64);
+        if (config.RopeScaling is { Type: "linear" } linear)
+        {
+            positions = positions / linear.Factor;
+        }
+
+        var freqs = outer(positions, invFreq);                                           // (maxPositions, D/2)
+        var emb = cat(new[] { freqs, freqs }, -1);                                       // (maxPositions, D)
+        _cos = emb.cos().to_type(dtype).to(device ?? CPU).DetachFromDisposeScope();
+        _sin = emb.sin().to_type(dtype).to(device ?? CPU).DetachFromDisposeScope();
+    }
+
+    /// <summary>Number of positions the tables cover.</summary>
+    public int MaxPositions { get; }
+
+    /// <summary>
+    /// Rotates q (B, H, T, D) and k (B, Hkv, T, D) to their positions (T) i64.
+    /// Returns new tensors in the caller's dispose scope.
+    /// </summary>
+    public (Tensor Q, Tensor K) Apply(Tensor q, Tensor k, Tensor positions)
+    {
+        var cos = _cos.index_select(0, positions);                                       // (T, D)
+        var sin = _sin.index_select(0, positions);
+        return (q * cos + RotateHalf(q) * sin, k * cos + RotateHalf(k) * sin);
+    }
+
+    /// <summary>(…, D) → (…, D): [x1, x2] ↦ [−x2, x1] with x1, x2 the two halves.</summary>
+    private static Tensor RotateHalf(Tensor x)
+    {
+        var half = x.shape[^1] / 2;
+        return cat(new[] { -x.narrow(-1, half, half), x.narrow(-1, 0, half) }, -1);
+    }
+
+    /// <summary>1 / θ^(2i/D) for i in [0, D/2), with llama3 wavelength scaling when configured.</summary>
+    private static Tensor InverseFrequencies(LlamaConfig config)
+    {
+        int d = config.HeadDim;
+        var invFreq = new double[d / 2];
+        for (int i = 0; i < invFreq.Length; i++)
+        {
+            invFreq[i] = 1.0 / Math.Pow(config.RopeTheta, 2.0 * i / d);
+        }
+
+        if (config.RopeScaling is { Type: "llama3" } s)
+        {
+            double lowFreqWavelen = s.OriginalMaxPositionEmbeddings / s.LowFreqFactor;
+            double highFreqWavelen = s.OriginalMaxPositionEmbeddings / s.HighFreqFactor;
+            for (int i = 0; i < invFreq.Length; i++)
+            {
+                double wavelen = 2 * Math.PI / invFreq[i];
+                if (wavelen > lowFreqWavelen)
+                {
+                    invFreq[i] /= s.Factor;
+                }
+                else if (wavelen >= highFreqWavelen)
+                {
+                    double smooth = (s.OriginalMaxPositionEmbeddings / wavelen - s.LowFreqFactor) / (s.HighFreqFactor - s.LowFreqFactor);
+                    invFreq[i] = (1 - smooth) * invFreq[i] / s.Factor + smooth * invFreq[i];
+                }
+            }
+        }
+
+        return tensor(invFreq, dtype: ScalarType.Float64);
+    }
+
+    public void Dispose()
+    {
+        _cos.Dispose();
+        _sin.Dispose();
+    }
+}

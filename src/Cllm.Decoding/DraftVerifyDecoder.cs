@@ -1,0 +1,218 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Threading;
+using Cllm.Caching;
+using Cllm.Drafting;
+using Cllm.Modeling;
+using Cllm.Sampling;
+using Cllm.Stopping;
+using Cllm.Verification;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Cllm;
+
+/// <summary>
+/// The one decode loop. Autoregressive, Jacobi and lookahead decoding are this loop with different
+/// proposers: (1) prefill the prompt, then per forward pass (2) propose a draft after the pending token,
+/// (3) run [pending | draft] through the model in one forward, (4) accept the longest verified path plus
+/// the model's own next token, (5) cut the KV cache back to the accepted tokens, (6) let the proposer
+/// observe the outcome, (7) apply stops and emit.
+/// </summary>
+public sealed class DraftVerifyDecoder : IDecoder
+{
+    private readonly LlamaForCausalLM _model;
+    private readonly Func<IDraftProposer> _newProposer;
+
+    /// <param name="model">The model; it must not be used by another thread while a request runs.</param>
+    /// <param name="name">Name for reports (ar, jacobi, lookahead).</param>
+    /// <param name="newProposer">Creates the per-request proposer.</param>
+    public DraftVerifyDecoder(LlamaForCausalLM model, string name, Func<IDraftProposer> newProposer)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(newProposer);
+        _model = model;
+        Name = name;
+        _newProposer = newProposer;
+    }
+
+    /// <inheritdoc />
+    public string Name { get; }
+
+    /// <inheritdoc />
+    public IEnumerable<DecodeStep> Decode(DecodeRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        int context = _model.Config.MaxPositionEmbeddings;
+        request.Validate(_model.Config.VocabSize, context);
+        return Run(request, cancellationToken);
+    }
+
+    private IEnumerable<DecodeStep> Run(DecodeRequest request, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        var proposer = _newProposer();
+        var sampler = new TokenSampler(request.Sampling);
+        int promptLength = request.PromptIds.Count;
+        int budget = Math.Min(request.MaxNewTokens, _model.Config.MaxPositionEmbeddings - promptLength);
+        var stats = new DecodeStats { PromptTokens = promptLength };
+        var stop = new StopTracker(request.Stop, budget);
+        double minMargin = double.PositiveInfinity;
+        using var cache = _model.CreateCache(promptLength + budget + proposer.MaxDraftTokens + 1);
+
+        // 1. Prefill: the whole prompt in one forward; its last position gives the first token.
+        cancellationToken.ThrowIfCancellationRequested();
+        var prefill = Forward(cache, request.PromptIds, Draft.Empty, sampler, prefill: true);
+        stats.ForwardPasses = 1;
+        minMargin = Math.Min(minMargin, prefill.MinMargin);
+        int pending = prefill.Bonus;
+        var shown = stop.Push(new[] { pending });
+        proposer.Begin(request.PromptIds, pending);
+        int step = 0;
+        while (stop.Finish == FinishReason.None)
+        {
+            yield return new DecodeStep { Tokens = shown, StepIndex = step++ };
+            cancellationToken.ThrowIfCancellationRequested();
+
+            // 2. Propose: never deeper than the tokens still allowed after the pending one.
+            var draft = proposer.Propose(pending, budget - stop.Output.Count - 1);
+
+            // 3–5. Verify in one forward over [pending | draft], keep the accepted path's cache entries.
+            var outcome = Forward(cache, new[] { pending }, draft, sampler, prefill: false);
+            stats.ForwardPasses++;
+            stats.DraftedTokens += draft.Count;
+            stats.AcceptedDraftTokens += outcome.Path.Length;
+            minMargin = Math.Min(minMargin, outcome.MinMargin);
+            var emitted = new int[outcome.Path.Length + 1];
+            for (int i = 0; i < outcome.Path.Length; i++)
+            {
+                emitted[i] = draft.Tokens[outcome.Path[i]];
+            }
+
+            emitted[^1] = outcome.Bonus;
+
+            // 6. The proposer learns what was accepted and what the model predicted everywhere.
+            proposer.Observe(new VerifyOutcome(draft, outcome.Path, emitted, outcome.Predictions));
+
+            // 7. Stops, then emit; the bonus token is the next pending token (not yet cached).
+            shown = stop.Push(emitted);
+            pending = outcome.Bonus;
+        }
+
+        clock.Stop();
+        stats.GeneratedTokens = stop.Output.Count;
+        stats.Elapsed = clock.Elapsed;
+        stats.MinLogitMargin = sampler.IsGreedy ? minMargin : double.NaN;
+        proposer.Report(stats);
+        yield return new DecodeStep { Tokens = shown, StepIndex = step, Finish = stop.Finish, Stats = stats };
+    }
+
+    /// <summary>Result of one forward: accepted path, bonus token, greedy predictions at every input, smallest top-2 margin on the path.</summary>
+    private readonly record struct StepResult(int[] Path, int Bonus, int[] Predictions, double MinMargin);
+
+    /// <summary>
+    /// Runs [inputs | draft] through the model at the cache's end and verifies the draft. Inputs are the
+    /// prompt (prefill) or the pending token. All tensors live in this call's dispose scope.
+    /// </summary>
+    private StepResult Forward(KvCache cache, IReadOnlyList<int> inputs, Draft draft, TokenSampler sampler, bool prefill)
+    {
+        using var scope = NewDisposeScope();
+        int past = cache.Length;
+        int n = inputs.Count + draft.Count;
+        var ids = new long[n];
+        for (int i = 0; i < inputs.Count; i++)
+        {
+            ids[i] = inputs[i];
+        }
+
+        for (int i = 0; i < draft.Count; i++)
+        {
+            ids[inputs.Count + i] = draft.Tokens[i];
+        }
+
+        Tensor? positions = null, mask = null;
+        if (!draft.IsChain)
+        {
+            (positions, mask) = TreeLayout(draft, past);
+        }
+
+        var input = tensor(ids, dtype: ScalarType.Int64, device: _model.Device).view(1, n);
+        var logits = _model.Forward(input, cache, positions, mask, lastOnly: prefill)[0];  // (T', V), T' = 1 on prefill
+        var (top, topIndex) = logits.topk(2, dim: -1);                                     // (T', 2)
+        var predictions = ToInts(topIndex.select(1, 0));
+        var margins = (top.select(1, 0) - top.select(1, 1)).to_type(ScalarType.Float64).data<double>().ToArray();
+
+        int[] path;
+        int bonus;
+        if (sampler.IsGreedy)
+        {
+            (path, bonus) = TreeVerifier.Greedy(draft, predictions);
+        }
+        else
+        {
+            (path, bonus) = TreeVerifier.Sampled(draft, j => sampler.Distribution(logits[j]), sampler);
+        }
+
+        // Keep the cache entries of the pending token and the accepted draft tokens, in order.
+        if (!prefill)
+        {
+            var keep = new int[path.Length + 1];
+            for (int i = 0; i < path.Length; i++)
+            {
+                keep[i + 1] = path[i] + 1;
+            }
+
+            cache.KeepSlots(past, keep);
+        }
+
+        double minMargin = margins[0];                                                     // the position that chose the first emitted token
+        for (int i = 0; i < path.Length; i++)
+        {
+            minMargin = Math.Min(minMargin, margins[path[i] + 1]);
+        }
+
+        return new StepResult(path, bonus, predictions, minMargin);
+    }
+
+    /// <summary>Positions (T) = past + depth and mask (T, past + T): every input sees the cache and its own ancestors.</summary>
+    private (Tensor Positions, Tensor Mask) TreeLayout(Draft draft, int past)
+    {
+        int t = draft.Count + 1;
+        var pos = new long[t];
+        var local = new bool[t * t];
+        pos[0] = past;
+        local[0] = true;
+        for (int i = 0; i < draft.Count; i++)
+        {
+            int row = i + 1;
+            pos[row] = past + draft.Depth(i);
+            local[row * t + row] = true;
+            for (int a = draft.Parents[i]; ; a = draft.Parents[a])
+            {
+                local[row * t + a + 1] = true;                                               // a = −1 is the pending token, column 0
+                if (a < 0)
+                {
+                    break;
+                }
+            }
+        }
+
+        var inStep = tensor(local, dtype: ScalarType.Bool, device: _model.Device).view(t, t);
+        var mask = past == 0 ? inStep : cat(new[] { ones(t, past, dtype: ScalarType.Bool, device: _model.Device), inStep }, 1);
+        return (tensor(pos, dtype: ScalarType.Int64, device: _model.Device), mask);
+    }
+
+    private static int[] ToInts(Tensor t)
+    {
+        var longs = t.to_type(ScalarType.Int64).cpu().data<long>().ToArray();
+        var ints = new int[longs.Length];
+        for (int i = 0; i < ints.Length; i++)
+        {
+            ints[i] = (int)longs[i];
+        }
+
+        return ints;
+    }
+}

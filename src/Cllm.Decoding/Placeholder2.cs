@@ -1,2 +1,0 @@
-namespace Cllm;
-internal static class Placeholder2 { }

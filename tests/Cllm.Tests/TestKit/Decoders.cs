@@ -1,0 +1,14 @@
+using Cllm.Drafting;
+using Cllm.Jacobi;
+using Cllm.Modeling;
+
+namespace Cllm.Tests.TestKit;
+
+/// <summary>Shorthands for building decoders over a model.</summary>
+internal static class Decoders
+{
+    public static IDecoder Autoregressive(LlamaForCausalLM model) => new DraftVerifyDecoder(model, "ar", () => new NoDraftProposer());
+
+    public static IDecoder Jacobi(LlamaForCausalLM model, int n, IJacobiObserver? observer = null, JacobiInitialGuess guess = JacobiInitialGuess.ContextSample)
+        => new DraftVerifyDecoder(model, "jacobi", () => new JacobiProposer(new JacobiOptions { BlockSize = n, Observer = observer, InitialGuess = guess }));
+}
