@@ -1,5 +1,6 @@
 using Cllm.Drafting;
 using Cllm.Jacobi;
+using Cllm.Lookahead;
 using Cllm.Modeling;
 
 namespace Cllm.Tests.TestKit;
@@ -11,4 +12,7 @@ internal static class Decoders
 
     public static IDecoder Jacobi(LlamaForCausalLM model, int n, IJacobiObserver? observer = null, JacobiInitialGuess guess = JacobiInitialGuess.ContextSample)
         => new DraftVerifyDecoder(model, "jacobi", () => new JacobiProposer(new JacobiOptions { BlockSize = n, Observer = observer, InitialGuess = guess }));
+
+    public static IDecoder Lookahead(LlamaForCausalLM model, int window = 5, int ngram = 4, int guesses = 5)
+        => new DraftVerifyDecoder(model, "lookahead", () => new LookaheadProposer(new LookaheadOptions { Window = window, NGram = ngram, Guesses = guesses }));
 }
