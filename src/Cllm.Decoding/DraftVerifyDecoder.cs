@@ -119,6 +119,7 @@ public sealed class DraftVerifyDecoder : IDecoder
     private StepResult Forward(KvCache cache, IReadOnlyList<int> inputs, Draft draft, TokenSampler sampler, bool prefill)
     {
         using var scope = NewDisposeScope();
+        using var inference = inference_mode();
         int past = cache.Length;
         int n = inputs.Count + draft.Count;
         var ids = new long[n];

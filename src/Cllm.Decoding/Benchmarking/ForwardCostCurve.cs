@@ -1,0 +1,78 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Linq;
+using Cllm.Modeling;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Cllm.Benchmarking;
+
+/// <summary>
+/// What one forward of T tokens costs relative to one token, on the loaded model and this machine,
+/// with <c>past</c> tokens already cached. Sizes are interleaved inside each round and the ratio is the
+/// median of per-round ratios, so machine noise hits every size alike. This curve decides which Jacobi
+/// block size can pay off: a block of n needs more than cost(n)/cost(1) tokens per forward.
+/// </summary>
+public static class ForwardCostCurve
+{
+    /// <summary>One point of the curve.</summary>
+    public sealed record Point(int Tokens, double MedianMilliseconds, double CostVsOne);
+
+    /// <summary>Measures the curve for <paramref name="sizes"/> (must include 1).</summary>
+    public static IReadOnlyList<Point> Measure(LlamaForCausalLM model, IReadOnlyList<int> sizes, int past = 128, int rounds = 30, int warmup = 5)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(sizes);
+        if (!sizes.Contains(1))
+        {
+            throw new ArgumentException("the sizes must include 1, the reference.", nameof(sizes));
+        }
+
+        var random = new Random(0);
+        long[] RandomIds(int n) => Enumerable.Range(0, n).Select(_ => (long)random.Next(model.Config.VocabSize)).ToArray();
+        using var cache = model.CreateCache(past + sizes.Max() + 1);
+        using (var _ = NewDisposeScope())
+        using (no_grad())
+        {
+            model.Forward(tensor(RandomIds(past)).view(1, past), cache, lastOnly: true);
+        }
+
+        var times = sizes.ToDictionary(s => s, _ => new List<double>());
+        var ratios = sizes.ToDictionary(s => s, _ => new List<double>());
+        var inputs = sizes.ToDictionary(s => s, s => RandomIds(s));
+        for (int round = 0; round < warmup + rounds; round++)
+        {
+            var thisRound = new Dictionary<int, double>();
+            foreach (var size in sizes.OrderBy(_ => random.Next()))
+            {
+                using var scope = NewDisposeScope();
+                using var grad = no_grad();
+                var ids = tensor(inputs[size]).view(1, size);
+                var clock = Stopwatch.StartNew();
+                var logits = model.Forward(ids, cache);
+                _ = logits.topk(2, dim: -1);                                                    // what a decode step reads
+                clock.Stop();
+                cache.TruncateTo(past);
+                thisRound[size] = clock.Elapsed.TotalMilliseconds;
+            }
+
+            if (round >= warmup)
+            {
+                foreach (var size in sizes)
+                {
+                    times[size].Add(thisRound[size]);
+                    ratios[size].Add(thisRound[size] / thisRound[1]);
+                }
+            }
+        }
+
+        return sizes.Select(s => new Point(s, Median(times[s]), Median(ratios[s]))).ToList();
+    }
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.OrderBy(v => v).ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+}

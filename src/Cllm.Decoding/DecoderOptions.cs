@@ -1,0 +1,92 @@
+using System;
+using System.Globalization;
+using Cllm.Drafting;
+using Cllm.Jacobi;
+using Cllm.Lookahead;
+using Cllm.Modeling;
+
+namespace Cllm;
+
+/// <summary>Which decoder to run and its settings; <see cref="CreateDecoder"/> builds it over a model.</summary>
+public sealed record DecoderOptions
+{
+    /// <summary>The strategy.</summary>
+    public DecodingStrategy Strategy { get; init; } = DecodingStrategy.Autoregressive;
+
+    /// <summary>Settings used when <see cref="Strategy"/> is Jacobi.</summary>
+    public JacobiOptions Jacobi { get; init; } = new();
+
+    /// <summary>Settings used when <see cref="Strategy"/> is Lookahead.</summary>
+    public LookaheadOptions Lookahead { get; init; } = new();
+
+    /// <summary>Autoregressive decoding.</summary>
+    public static DecoderOptions Autoregressive { get; } = new();
+
+    /// <summary>A short label: ar, jacobi:16, lookahead:5x4x5.</summary>
+    public string Label => Strategy switch
+    {
+        DecodingStrategy.Jacobi => string.Create(CultureInfo.InvariantCulture, $"jacobi:{Jacobi.BlockSize}"),
+        DecodingStrategy.Lookahead => string.Create(CultureInfo.InvariantCulture, $"lookahead:{Lookahead.Window}x{Lookahead.NGram}x{Lookahead.Guesses}"),
+        _ => "ar",
+    };
+
+    /// <summary>Throws for settings out of range.</summary>
+    public void Validate()
+    {
+        Jacobi.Validate();
+        Lookahead.Validate();
+    }
+
+    /// <summary>Builds the decoder over <paramref name="model"/>.</summary>
+    public IDecoder CreateDecoder(LlamaForCausalLM model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        Validate();
+        return Strategy switch
+        {
+            DecodingStrategy.Jacobi => new DraftVerifyDecoder(model, Label, () => new JacobiProposer(Jacobi)),
+            DecodingStrategy.Lookahead => new DraftVerifyDecoder(model, Label, () => new LookaheadProposer(Lookahead)),
+            _ => new DraftVerifyDecoder(model, Label, () => new NoDraftProposer()),
+        };
+    }
+
+    /// <summary>
+    /// Parses "ar", "jacobi", "jacobi:N", "lookahead" or "lookahead:WxNxG"; <paramref name="blockSize"/>
+    /// is the Jacobi block size when none is given.
+    /// </summary>
+    public static DecoderOptions Parse(string spec, int blockSize = 16)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(spec);
+        var parts = spec.Trim().ToLowerInvariant().Split(':', 2);
+        string arg = parts.Length > 1 ? parts[1] : string.Empty;
+        switch (parts[0])
+        {
+            case "ar" or "autoregressive" when arg.Length == 0:
+                return Autoregressive;
+            case "jacobi":
+                int n = arg.Length == 0 ? blockSize : ParseInt(arg, spec);
+                return new DecoderOptions { Strategy = DecodingStrategy.Jacobi, Jacobi = new JacobiOptions { BlockSize = n } };
+            case "lookahead":
+                var lookahead = new LookaheadOptions();
+                if (arg.Length > 0)
+                {
+                    var wng = arg.Split('x');
+                    if (wng.Length != 3)
+                    {
+                        throw new FormatException($"'{spec}': lookahead takes W x N x G, e.g. lookahead:5x4x5.");
+                    }
+
+                    lookahead = new LookaheadOptions { Window = ParseInt(wng[0], spec), NGram = ParseInt(wng[1], spec), Guesses = ParseInt(wng[2], spec) };
+                }
+
+                return new DecoderOptions { Strategy = DecodingStrategy.Lookahead, Lookahead = lookahead };
+            default:
+                throw new FormatException($"unknown decoder '{spec}' (known: ar, jacobi[:N], lookahead[:WxNxG]).");
+        }
+    }
+
+    private static int ParseInt(string text, string spec)
+        => int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int value)
+            ? value
+            : throw new FormatException($"'{spec}': '{text}' is not a whole number.");
+}
