@@ -187,11 +187,12 @@ public class SafetensorsRoundTripTests
         }
 
         var file = SafetensorsFile.Open(path);
+        using var scope = torch.NewDisposeScope();
         var before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
         for (var i = 0; i < 5; i++)
         {
-            using var scope = torch.NewDisposeScope();
-            file.ReadTensor("w", torch.ScalarType.Float32);
+            using var converted = file.ReadTensor("w", torch.ScalarType.Float32);
+            using var raw = file.ReadTensor("w");
         }
 
         Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
