@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using TorchSharp;
 
@@ -15,6 +16,7 @@ public sealed class SafetensorsEntry
         Dtype = dtype;
         ScalarType = scalarType;
         ShapeArray = shape;
+        Shape = Array.AsReadOnly(shape);
         Begin = begin;
         End = end;
     }
@@ -29,7 +31,7 @@ public sealed class SafetensorsEntry
     public torch.ScalarType ScalarType { get; }
 
     /// <summary>The shape; empty for a scalar.</summary>
-    public IReadOnlyList<long> Shape => ShapeArray;
+    public IReadOnlyList<long> Shape { get; }
 
     /// <summary>Start of the tensor's bytes, relative to the start of the data section (after the header).</summary>
     public long Begin { get; }
