@@ -1,0 +1,162 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using TorchSharp;
+
+namespace Cllm.Checkpoints;
+
+/// <summary>
+/// Copies the tensors of a Hugging Face model folder into a TorchSharp module whose <c>state_dict()</c> names are the
+/// Hugging Face names (<c>model.layers.0.self_attn.q_proj.weight</c>, …).
+/// </summary>
+public static class CheckpointLoader
+{
+    private const int ListedNames = 10;
+
+    private const string TiedClassifier = "lm_head.weight";
+
+    /// <summary>
+    /// Loads every entry of <c>model.state_dict()</c> from the weights of <paramref name="directory"/>, by exact name.
+    /// All names, shapes and dtypes are checked before the first copy, so a rejected checkpoint leaves the model
+    /// untouched. Floating tensors (F16, BF16, F32, F64) are converted to the parameter's dtype (and moved to its
+    /// device) on copy; other tensors must match the parameter's dtype exactly.
+    /// </summary>
+    /// <param name="model">The module to fill; its parameters keep their dtype and device.</param>
+    /// <param name="directory">The resolved model folder.</param>
+    /// <param name="tiedEmbeddings">
+    /// The model shares <c>model.embed_tokens.weight</c> with its classifier. <c>lm_head.weight</c> is then neither
+    /// required nor loaded: one in the file is ignored, and one in the model (an alias of the embedding) is left to
+    /// follow the embedding.
+    /// </param>
+    /// <remarks>
+    /// Tensors named <c>*rotary_emb.inv_freq</c> (stored by older checkpoints) are never loaded or required: the
+    /// model computes them from the config. Tensors are read one at a time, each under its own dispose scope.
+    /// </remarks>
+    /// <exception cref="CheckpointException">
+    /// Tensors missing from the files or present in them but not in the model, a shape or dtype mismatch, an index
+    /// that disagrees with its shards, or an unreadable or invalid file.
+    /// </exception>
+    public static void LoadWeights(torch.nn.Module model, HfModelDirectory directory, bool tiedEmbeddings)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(directory);
+
+        var sources = IndexTensors(directory);
+        var targets = model.state_dict()
+            .Where(kv => !IsRotaryCache(kv.Key) && !(tiedEmbeddings && kv.Key == TiedClassifier))
+            .ToList();
+
+        CheckNames(directory, sources, targets.Select(kv => kv.Key).ToHashSet(StringComparer.Ordinal), tiedEmbeddings);
+        CheckShapesAndTypes(sources, targets);
+
+        using var noGrad = torch.no_grad();
+        foreach (var (name, target) in targets)
+        {
+            var (file, _) = sources[name];
+            using var scope = torch.NewDisposeScope();
+            var tensor = file.ReadTensor(name);
+            target.copy_(tensor);
+        }
+    }
+
+    /// <summary>Every tensor of every weight file, by name, checked against the index when there is one.</summary>
+    private static Dictionary<string, (SafetensorsFile File, SafetensorsEntry Entry)> IndexTensors(HfModelDirectory directory)
+    {
+        var sources = new Dictionary<string, (SafetensorsFile File, SafetensorsEntry Entry)>(StringComparer.Ordinal);
+        foreach (var path in directory.WeightFiles)
+        {
+            var file = SafetensorsFile.Open(path);
+            foreach (var (name, entry) in file.Tensors)
+            {
+                if (sources.TryGetValue(name, out var other))
+                {
+                    throw new CheckpointException(file.Path, $"tensor '{name}' is also stored in {System.IO.Path.GetFileName(other.File.Path)}");
+                }
+
+                sources.Add(name, (file, entry));
+            }
+        }
+
+        if (directory.WeightMap is { } map)
+        {
+            foreach (var (name, shard) in map)
+            {
+                if (!sources.TryGetValue(name, out var source))
+                {
+                    throw new CheckpointException(directory.WeightsPath, $"weight_map puts tensor '{name}' in {System.IO.Path.GetFileName(shard)}, but no shard holds it");
+                }
+
+                if (!string.Equals(source.File.Path, shard, StringComparison.Ordinal))
+                {
+                    throw new CheckpointException(directory.WeightsPath, $"weight_map puts tensor '{name}' in {System.IO.Path.GetFileName(shard)}, but it is stored in {System.IO.Path.GetFileName(source.File.Path)}");
+                }
+            }
+        }
+
+        return sources;
+    }
+
+    private static void CheckNames(
+        HfModelDirectory directory,
+        Dictionary<string, (SafetensorsFile File, SafetensorsEntry Entry)> sources,
+        HashSet<string> expected,
+        bool tiedEmbeddings)
+    {
+        var missing = expected.Where(name => !sources.ContainsKey(name)).OrderBy(name => name, StringComparer.Ordinal).ToList();
+        var unexpected = sources.Keys
+            .Where(name => !expected.Contains(name) && !IsRotaryCache(name) && !(tiedEmbeddings && name == TiedClassifier))
+            .OrderBy(name => name, StringComparer.Ordinal)
+            .ToList();
+        if (missing.Count == 0 && unexpected.Count == 0)
+        {
+            return;
+        }
+
+        var problems = new List<string>();
+        if (missing.Count > 0)
+        {
+            var hint = missing.Contains("lm_head.weight")
+                ? " (a checkpoint without lm_head.weight has tied embeddings: load it with tiedEmbeddings: true into a tied model)"
+                : string.Empty;
+            problems.Add($"{missing.Count} tensor(s) the model needs are missing: {List(missing)}{hint}");
+        }
+
+        if (unexpected.Count > 0)
+        {
+            var hint = unexpected.Contains("lm_head.weight")
+                ? " (a model that ties its classifier to the embeddings should be loaded with tiedEmbeddings: true)"
+                : string.Empty;
+            problems.Add($"{unexpected.Count} tensor(s) in the checkpoint are unexpected (the model has no such parameter): {List(unexpected)}{hint}");
+        }
+
+        throw new CheckpointException(directory.WeightsPath, string.Join("; ", problems));
+    }
+
+    private static void CheckShapesAndTypes(
+        Dictionary<string, (SafetensorsFile File, SafetensorsEntry Entry)> sources,
+        List<KeyValuePair<string, torch.Tensor>> targets)
+    {
+        foreach (var (name, target) in targets)
+        {
+            var (file, entry) = sources[name];
+            var modelShape = target.shape;
+            if (!modelShape.SequenceEqual(entry.ShapeArray))
+            {
+                throw new CheckpointException(file.Path, $"tensor '{name}' has shape {entry.ShapeText} in the file but {SafetensorsEntry.FormatShape(modelShape)} in the model");
+            }
+
+            var targetIsFloat = torch.is_floating_point(target.dtype);
+            if (targetIsFloat ? !SafetensorsDtypes.IsFloat(entry.ScalarType) : entry.ScalarType != target.dtype)
+            {
+                throw new CheckpointException(file.Path, $"tensor '{name}' is {entry.Dtype} in the file, which cannot be loaded into the model's {target.dtype} {(targetIsFloat ? "parameter" : "tensor")}");
+            }
+        }
+    }
+
+    /// <summary>Rotary-embedding caches are derived from the config, never loaded.</summary>
+    private static bool IsRotaryCache(string name) =>
+        name == "rotary_emb.inv_freq" || name.EndsWith(".rotary_emb.inv_freq", StringComparison.Ordinal);
+
+    private static string List(IReadOnlyCollection<string> names) =>
+        string.Join(", ", names.Take(ListedNames)) + (names.Count > ListedNames ? $", … ({names.Count - ListedNames} more)" : string.Empty);
+}
