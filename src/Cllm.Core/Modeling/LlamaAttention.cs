@@ -35,7 +35,7 @@ public sealed class LlamaAttention : nn.Module
         _qProj = nn.Linear(config.HiddenSize, _heads * _headDim, hasBias: config.AttentionBias, dtype: dtype);
         _kProj = nn.Linear(config.HiddenSize, _kvHeads * _headDim, hasBias: config.AttentionBias, dtype: dtype);
         _vProj = nn.Linear(config.HiddenSize, _kvHeads * _headDim, hasBias: config.AttentionBias, dtype: dtype);
-        _oProj = nn.Linear(_heads * _headDim, config.HiddenSize, hasBias: false, dtype: dtype);
+        _oProj = nn.Linear(_heads * _headDim, config.HiddenSize, hasBias: config.AttentionOutputBias, dtype: dtype);
         RegisterComponents();
     }
 

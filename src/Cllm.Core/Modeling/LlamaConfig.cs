@@ -48,8 +48,11 @@ public sealed record LlamaConfig
     /// <summary><c>rope_scaling</c>, or null for none.</summary>
     public RopeScaling? RopeScaling { get; init; }
 
-    /// <summary><c>attention_bias</c>: q/k/v projections carry a bias (Qwen2 does).</summary>
+    /// <summary><c>attention_bias</c>: q/k/v projections carry a bias (Qwen2 always; LLaMA when the flag is set).</summary>
     public bool AttentionBias { get; init; }
+
+    /// <summary>o_proj carries a bias: LLaMA's <c>attention_bias</c> covers it, Qwen2's q/k/v bias does not.</summary>
+    public bool AttentionOutputBias => AttentionBias && ModelType == "llama";
 
     /// <summary><c>mlp_bias</c>.</summary>
     public bool MlpBias { get; init; }

@@ -4,6 +4,8 @@ using System.Linq;
 using Cllm.Checkpoints;
 using TorchSharp;
 
+using Cllm.Tests.TestKit;
+
 namespace Cllm.Tests.Checkpoints;
 
 /// <summary>The real stories260K checkpoint from the shared folder (skipped when that folder is absent).</summary>

@@ -1,7 +1,7 @@
 using System;
 using System.IO;
 
-namespace Cllm.Tests.Checkpoints;
+namespace Cllm.Tests.TestKit;
 
 /// <summary>Finds the project's shared model folder (<c>../shared/models</c> next to the repository or a parent of it).</summary>
 internal static class SharedModels

@@ -1,0 +1,117 @@
+using System;
+using System.Collections.Generic;
+using System.CommandLine;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using Cllm.Benchmarking;
+using Cllm.Modeling;
+using Spectre.Console;
+
+namespace Cllm.Cli.Commands;
+
+/// <summary>
+/// <c>cllm bench</c>: the forward-cost curve of the loaded model, then several decoders interleaved on
+/// the same prompts in one process, as ratios against AR measured in the same run.
+/// </summary>
+internal static class BenchCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "Checkpoint folder, or random:15m / random:260k for a seeded random-weight model", Required = true };
+        var prompts = new Option<string?>("--prompts") { Description = "JSONL prompts (required for a checkpoint folder; random models use synthetic prompts)" };
+        var decoders = new Option<string>("--decoders") { Description = "Comma-separated: ar, jacobi[:N], lookahead[:WxNxG]", DefaultValueFactory = _ => "ar,jacobi,lookahead" };
+        var maxNew = new Option<int>("--max-new-tokens") { Description = "Tokens per request", DefaultValueFactory = _ => 128 };
+        var requests = new Option<int>("--requests") { Description = "Most prompts used (synthetic prompts for random models)", DefaultValueFactory = _ => 8 };
+        var curve = new Option<string>("--curve") { Description = "Forward sizes T for the cost curve ('' to skip)", DefaultValueFactory = _ => "1,2,4,8,16,32" };
+        var output = new Option<string?>("--output") { Description = "Also write the results as JSON here" };
+        var decoderArgs = new DecoderArguments();
+        var command = new Command("bench", "Compare decoders side by side: tokens/s, speedup vs AR, tokens per forward, iterations per block, fast-forwarded and stationary tokens, exact match vs AR; and the forward-cost curve.")
+        {
+            model, prompts, decoders, maxNew, requests, curve, output,
+        };
+        decoderArgs.AddTo(command);
+        command.SetAction((parse, cancellationToken) => System.Threading.Tasks.Task.FromResult(CliErrors.Run(() =>
+        {
+            string modelSpec = parse.GetValue(model)!;
+            var decoderList = parse.GetValue(decoders)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(d => decoderArgs.Resolve(parse, d)).ToList();
+            int maxNewTokens = parse.GetValue(maxNew);
+            int count = parse.GetValue(requests);
+            var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+
+            CllmEngine? engine = null;
+            LlamaForCausalLM llm;
+            List<DecodeRequest> list;
+            if (RandomModels.IsRandom(modelSpec))
+            {
+                llm = RandomModels.Create(modelSpec);
+                var random = new Random(1234);
+                list = Enumerable.Range(0, count).Select(_ => new DecodeRequest
+                {
+                    PromptIds = Enumerable.Range(0, 24).Select(_ => random.Next(3, llm.Config.VocabSize)).Prepend(1).ToArray(),
+                    MaxNewTokens = maxNewTokens,
+                }).ToList();
+            }
+            else
+            {
+                var file = parse.GetValue(prompts) ?? throw new ArgumentException("--prompts is required with a checkpoint folder.");
+                engine = CllmBuilder.FromCheckpoint(modelSpec).Build();
+                llm = engine.Model;
+                list = PromptFile.Read(file).Take(count).Select(p => engine.CreateRequest(p, new GenerationSettings { MaxNewTokens = maxNewTokens })).ToList();
+            }
+
+            using (engine)
+            using (llm)
+            {
+                long parameters = llm.parameters().Sum(p => p.numel());
+                console.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"[bold]{Markup.Escape(modelSpec)}[/]: {parameters:N0} parameters, {llm.Config.NumHiddenLayers} layers, vocab {llm.Config.VocabSize}; {Environment.ProcessorCount} cores, {TorchSharp.torch.get_num_threads()} torch threads; {list.Count} requests × {maxNewTokens} new tokens"));
+
+                var sizes = parse.GetValue(curve)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToList();
+                IReadOnlyList<ForwardCostCurve.Point> points = Array.Empty<ForwardCostCurve.Point>();
+                if (sizes.Count > 0)
+                {
+                    points = ForwardCostCurve.Measure(llm, sizes);
+                    var curveTable = new Table().Title("forward cost, 128 tokens cached").AddColumn("T").AddColumn("median ms").AddColumn("cost vs T=1");
+                    foreach (var p in points)
+                    {
+                        curveTable.AddRow(p.Tokens.ToString(CultureInfo.InvariantCulture), p.MedianMilliseconds.ToString("F2", CultureInfo.InvariantCulture), p.CostVsOne.ToString("F2", CultureInfo.InvariantCulture) + "x");
+                    }
+
+                    console.Write(curveTable);
+                }
+
+                var (rows, outcomes) = DecoderBenchmark.Run(llm, list, decoderList, null, cancellationToken);
+                var table = new Table().Title("decoders, interleaved on the same prompts")
+                    .AddColumns("decoder", "tokens/s", "speedup vs AR", "tokens/forward", "iter/block", "fast-fwd", "stationary", "accepted/step", "exact vs AR", "min margin");
+                foreach (var r in rows)
+                {
+                    table.AddRow(r.Decoder, F(r.TokensPerSecond, "F1"), F(r.SpeedupVsAr, "F2") + "x", F(r.TokensPerForward, "F2"), F(r.IterationsPerBlock, "F2"),
+                        F(r.FastForwarded, "F2"), F(r.Stationary, "F1"), F(r.AcceptedPerStep, "F2"), F(r.ExactMatchRate * 100, "F0") + "%", F(r.MinLogitMargin, "G3"));
+                }
+
+                AnsiConsole.Write(table);
+                if (parse.GetValue(output) is { } path)
+                {
+                    var report = new
+                    {
+                        model = modelSpec,
+                        parameters,
+                        cores = Environment.ProcessorCount,
+                        torch_threads = TorchSharp.torch.get_num_threads(),
+                        requests = list.Count,
+                        max_new_tokens = maxNewTokens,
+                        forward_cost = points.Select(p => new { tokens = p.Tokens, median_ms = p.MedianMilliseconds, cost_vs_one = p.CostVsOne }),
+                        decoders = rows,
+                    };
+                    File.WriteAllText(path, JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
+                }
+            }
+
+            return 0;
+        })));
+        return command;
+    }
+
+    private static string F(double value, string format) => double.IsNaN(value) ? "-" : value.ToString(format, CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,125 @@
+using System;
+using System.Collections.Generic;
+using System.CommandLine;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Threading;
+
+namespace Cllm.Cli.Commands;
+
+/// <summary><c>cllm generate</c>: completes prompts with any decoder and writes one JSON object per prompt.</summary>
+internal static class GenerateCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "Hugging Face checkpoint folder (config.json, safetensors, tokenizer)", Required = true };
+        var prompt = new Option<string?>("--prompt") { Description = "One prompt" };
+        var prompts = new Option<string?>("--prompts") { Description = "JSONL file, one {\"prompt\": ...} per line" };
+        var decoder = new Option<string>("--decoder") { Description = "ar | jacobi[:N] | lookahead[:WxNxG]", DefaultValueFactory = _ => "ar" };
+        var maxNew = new Option<int>("--max-new-tokens") { Description = "Most tokens generated per prompt", DefaultValueFactory = _ => 128 };
+        var temperature = new Option<double>("--temperature") { Description = "0 = greedy", DefaultValueFactory = _ => 0 };
+        var topK = new Option<int>("--top-k") { Description = "0 = off", DefaultValueFactory = _ => 0 };
+        var topP = new Option<double>("--top-p") { Description = "1 = off", DefaultValueFactory = _ => 1.0 };
+        var seed = new Option<int?>("--seed") { Description = "Sampling seed" };
+        var stopIds = new Option<string?>("--stop-token-ids") { Description = "Comma-separated ids that also end generation, e.g. 1,2" };
+        var output = new Option<string?>("--output") { Description = "Write JSONL here instead of stdout" };
+        var decoderArgs = new DecoderArguments();
+        var command = new Command("generate", "Generate completions for prompts; JSONL out (prompt, prompt_ids, output_ids, text, finish_reason, forward_passes, elapsed_ms, and decoder figures).")
+        {
+            model, prompt, prompts, decoder, maxNew, temperature, topK, topP, seed, stopIds, output,
+        };
+        decoderArgs.AddTo(command);
+        command.SetAction((parse, cancellationToken) => System.Threading.Tasks.Task.FromResult(CliErrors.Run(() =>
+        {
+            var texts = Prompts(parse.GetValue(prompt), parse.GetValue(prompts));
+            var decoderOptions = decoderArgs.Resolve(parse, parse.GetValue(decoder)!);
+            var settings = new GenerationSettings
+            {
+                MaxNewTokens = parse.GetValue(maxNew),
+                Sampling = new SamplingOptions { Temperature = parse.GetValue(temperature), TopK = parse.GetValue(topK), TopP = parse.GetValue(topP), Seed = parse.GetValue(seed) },
+                StopTokenIds = ParseIds(parse.GetValue(stopIds)),
+            };
+            settings.Sampling.Validate();
+            using var engine = CllmBuilder.FromCheckpoint(parse.GetValue(model)!).UseDecoder(decoderOptions).Build();
+            var path = parse.GetValue(output);
+            using var stream = path is null ? Console.OpenStandardOutput() : File.Create(path);
+            for (int i = 0; i < texts.Count; i++)
+            {
+                var response = engine.Generate(texts[i], settings, cancellationToken);
+                WriteLine(stream, texts[i], response, decoderOptions.Strategy);
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"[{i + 1}/{texts.Count}] {response.Stats.GeneratedTokens} tokens, {response.Stats.ForwardPasses} forwards ({response.Stats.TokensPerForward:F2} tokens/forward), {response.Finish.ToString().ToLowerInvariant()}, {response.Stats.Elapsed.TotalMilliseconds:F0} ms"));
+            }
+
+            return 0;
+        })));
+        return command;
+    }
+
+    private static List<string> Prompts(string? prompt, string? file) => (prompt, file) switch
+    {
+        (not null, null) => new List<string> { prompt },
+        (null, not null) => PromptFile.Read(file),
+        _ => throw new ArgumentException("give exactly one of --prompt and --prompts."),
+    };
+
+    private static int[] ParseIds(string? text) => string.IsNullOrWhiteSpace(text)
+        ? Array.Empty<int>()
+        : text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(s => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int id) && id >= 0 ? id : throw new FormatException($"--stop-token-ids: '{s}' is not a token id."))
+            .ToArray();
+
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private static void WriteLine(Stream stream, string prompt, CllmResponse response, DecodingStrategy strategy)
+    {
+        using (var json = new Utf8JsonWriter(stream, WriterOptions))
+        {
+            var s = response.Stats;
+            json.WriteStartObject();
+            json.WriteString("prompt", prompt);
+            WriteIds(json, "prompt_ids", response.PromptIds);
+            WriteIds(json, "output_ids", response.OutputIds);
+            json.WriteString("text", response.Text);
+            json.WriteString("finish_reason", response.Finish.ToString().ToLowerInvariant());
+            json.WriteNumber("forward_passes", s.ForwardPasses);
+            json.WriteNumber("elapsed_ms", Math.Round(s.Elapsed.TotalMilliseconds, 2));
+            json.WriteNumber("tokens_per_forward", Math.Round(s.TokensPerForward, 4));
+            if (!double.IsNaN(s.MinLogitMargin) && !double.IsInfinity(s.MinLogitMargin))
+            {
+                json.WriteNumber("min_logit_margin", Math.Round(s.MinLogitMargin, 6));
+            }
+
+            if (strategy == DecodingStrategy.Jacobi)
+            {
+                WriteIds(json, "iterations", s.BlockIterations);
+                json.WriteNumber("iterations_per_block", Math.Round(s.IterationsPerBlock, 4));
+                json.WriteNumber("fast_forwarded", Math.Round(s.FastForwarded, 4));
+                json.WriteNumber("stationary", s.Stationary);
+            }
+            else if (strategy == DecodingStrategy.Lookahead)
+            {
+                json.WriteNumber("accepted_per_step", Math.Round(s.AcceptedPerStep, 4));
+            }
+
+            json.WriteEndObject();
+        }
+
+        stream.WriteByte((byte)'\n');
+        stream.Flush();
+    }
+
+    private static void WriteIds(Utf8JsonWriter json, string name, IReadOnlyList<int> ids)
+    {
+        json.WriteStartArray(name);
+        foreach (var id in ids)
+        {
+            json.WriteNumberValue(id);
+        }
+
+        json.WriteEndArray();
+    }
+}

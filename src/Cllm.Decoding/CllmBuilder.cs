@@ -1,0 +1,139 @@
+using System;
+using System.Diagnostics;
+using System.Linq;
+using Cllm.Checkpoints;
+using Cllm.Diagnostics;
+using Cllm.Jacobi;
+using Cllm.Lookahead;
+using Cllm.Modeling;
+using Cllm.Text;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Cllm;
+
+/// <summary>
+/// The fluent entry point: <c>CllmBuilder.FromCheckpoint(path).UseJacobi(n: 16).Build()</c> loads a
+/// Hugging Face LLaMA-family folder (config.json, safetensors, tokenizer) and returns an engine.
+/// </summary>
+public sealed class CllmBuilder
+{
+    private DecoderOptions _decoder = DecoderOptions.Autoregressive;
+    private ScalarType _dtype = ScalarType.Float32;
+    private string _device = "cpu";
+    private int? _threads;
+    private ILoggerFactory _loggerFactory = NullLoggerFactory.Instance;
+
+    private CllmBuilder(string path) => CheckpointPath = path;
+
+    /// <summary>The checkpoint folder.</summary>
+    public string CheckpointPath { get; }
+
+    /// <summary>The decoder the engine will use.</summary>
+    public DecoderOptions Decoder => _decoder;
+
+    /// <summary>Starts from a Hugging Face checkpoint folder (nothing is read until <see cref="Build"/>).</summary>
+    public static CllmBuilder FromCheckpoint(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        return new CllmBuilder(path);
+    }
+
+    /// <summary>Autoregressive decoding (the default).</summary>
+    public CllmBuilder UseAutoregressive()
+    {
+        _decoder = DecoderOptions.Autoregressive;
+        return this;
+    }
+
+    /// <summary>Jacobi decoding with blocks of <paramref name="n"/> tokens.</summary>
+    public CllmBuilder UseJacobi(int n = 16, JacobiInitialGuess initialGuess = JacobiInitialGuess.ContextSample, int seed = 0)
+    {
+        var options = new JacobiOptions { BlockSize = n, InitialGuess = initialGuess, Seed = seed };
+        options.Validate();
+        _decoder = new DecoderOptions { Strategy = DecodingStrategy.Jacobi, Jacobi = options };
+        return this;
+    }
+
+    /// <summary>Lookahead decoding with a W-column window, n-grams of N and up to G candidates.</summary>
+    public CllmBuilder UseLookahead(int window = 5, int ngram = 4, int guesses = 5)
+    {
+        var options = new LookaheadOptions { Window = window, NGram = ngram, Guesses = guesses };
+        options.Validate();
+        _decoder = new DecoderOptions { Strategy = DecodingStrategy.Lookahead, Lookahead = options };
+        return this;
+    }
+
+    /// <summary>Any decoder settings.</summary>
+    public CllmBuilder UseDecoder(DecoderOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _decoder = options;
+        return this;
+    }
+
+    /// <summary>Parameter dtype (float32 by default; keep float32 for exact Jacobi on CPU).</summary>
+    public CllmBuilder WithDType(ScalarType dtype)
+    {
+        _dtype = dtype;
+        return this;
+    }
+
+    /// <summary>Device, e.g. "cpu" or "cuda:0" (needs a CUDA libtorch package in the app).</summary>
+    public CllmBuilder OnDevice(string device)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(device);
+        _device = device;
+        return this;
+    }
+
+    /// <summary>Intra-op threads of libtorch (process-wide).</summary>
+    public CllmBuilder WithThreads(int threads)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        _threads = threads;
+        return this;
+    }
+
+    /// <summary>Where load and request logs go.</summary>
+    public CllmBuilder WithLoggerFactory(ILoggerFactory loggerFactory)
+    {
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        _loggerFactory = loggerFactory;
+        return this;
+    }
+
+    /// <summary>Loads the checkpoint and returns the engine, which owns the weights.</summary>
+    public CllmEngine Build()
+    {
+        var clock = Stopwatch.StartNew();
+        if (_threads is { } threads)
+        {
+            torch.set_num_threads(threads);
+        }
+
+        var directory = HfModelDirectory.Open(CheckpointPath);
+        var config = directory.ReadConfig();                                              // generation_config.json EOS ids included
+        var tokenizer = CllmTokenizer.FromDirectory(directory.Path);
+        var device = new Device(_device);
+        var model = new LlamaForCausalLM(config, _dtype, device);
+        try
+        {
+            CheckpointLoader.LoadWeights(model, directory, config.TieWordEmbeddings);
+            model.eval();
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+
+        var logger = _loggerFactory.CreateLogger<CllmEngine>();
+        long parameters = model.parameters().Sum(p => p.numel());
+        Log.ModelLoaded(logger, config.ModelType, directory.Path, parameters, config.NumHiddenLayers, config.VocabSize, config.MaxPositionEmbeddings, clock.Elapsed.TotalMilliseconds);
+        return new CllmEngine(model, tokenizer, directory.Path, config.EosTokenIds, _decoder, logger);
+    }
+}

@@ -1,0 +1,16 @@
+using Microsoft.Extensions.Logging;
+
+namespace Cllm.Diagnostics;
+
+/// <summary>Cllm.Decoding log messages; event ids 2000–2999.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 2000, Level = LogLevel.Information, Message = "Loaded {ModelType} model from {Directory}: {Parameters:N0} parameters, {Layers} layers, vocabulary {Vocab}, context {Context}, in {Milliseconds:F0} ms")]
+    public static partial void ModelLoaded(ILogger logger, string modelType, string directory, long parameters, int layers, int vocab, int context, double milliseconds);
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Debug, Message = "Request finished ({Decoder}): {Tokens} tokens, {Forwards} forward passes, {TokensPerForward:F2} tokens/forward, {Finish}, {Milliseconds:F0} ms")]
+    public static partial void RequestFinished(ILogger logger, string decoder, int tokens, int forwards, double tokensPerForward, FinishReason finish, double milliseconds);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Trace, Message = "Prompt: {Prompt}")]
+    public static partial void Prompt(ILogger logger, string prompt);
+}

@@ -1,0 +1,6 @@
+namespace Cllm.Training;
+
+/// <summary>Marker for the Cllm.Training assembly.</summary>
+internal static class TrainingAssembly
+{
+}
