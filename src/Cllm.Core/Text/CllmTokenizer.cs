@@ -143,7 +143,7 @@ public sealed class CllmTokenizer
         ArgumentNullException.ThrowIfNull(text);
         IReadOnlyList<int> body = Inner switch
         {
-            SentencePieceTokenizer sp => sp.EncodeToIds(text, addBeginningOfSentence: false, addEndOfSentence: false),
+            SentencePieceTokenizer sp => EncodeSentencePiece(sp, text),
             BpeTokenizer bpe when _ignoreMerges => EncodeWholeWordsFirst(bpe, text),
             _ => Inner.EncodeToIds(text),
         };
@@ -186,6 +186,24 @@ public sealed class CllmTokenizer
 
     /// <summary>True when <paramref name="id"/> is one of the <see cref="SpecialTokens"/>.</summary>
     public bool IsSpecialToken(int id) => _specialIds.Contains(id);
+
+    /// <summary>
+    /// Encodes without BOS/EOS. Works around Microsoft.ML.Tokenizers 2.0.1 normalising a single character
+    /// to nothing when remove_extra_whitespaces is on ("u" gave [] instead of [▁u]).
+    /// </summary>
+    private static IReadOnlyList<int> EncodeSentencePiece(SentencePieceTokenizer sp, string text)
+    {
+        if (sp.Normalizer is SentencePieceNormalizer { RemoveExtraWhiteSpaces: true } normalizer && text.Trim(' ') is { Length: 1 } single)
+        {
+            string space = normalizer.EscapeWhiteSpaces ? "\u2581" : " ";
+            string normalized = !normalizer.AddDummyPrefix ? single
+                : normalizer.TreatWhitespaceAsSuffix ? single + space
+                : space + single;
+            return sp.EncodeToIds(normalized, addBeginningOfSentence: false, addEndOfSentence: false, considerNormalization: false);
+        }
+
+        return sp.EncodeToIds(text, addBeginningOfSentence: false, addEndOfSentence: false);
+    }
 
     /// <summary>
     /// Hugging Face <c>ignore_merges</c>: a pre-token that is itself in the vocabulary becomes that one token;

@@ -28,6 +28,23 @@ public class SentencePieceParityTests
         }
     }
 
+    // Ids from SentencePiece itself (Debian python3-sentencepiece 0.1.97) on tokenizer.model.
+    [SkippableTheory]
+    [InlineData("Café 日本 🙂 zebra!", new[] { 410, 457, 412, 431, 485, 410, 233, 154, 168, 233, 159, 175, 410, 243, 162, 156, 133, 410, 451, 411, 430, 420, 412, 443 })]
+    [InlineData("a tab\there,\nnew lines\n\nand 🙂", new[] { 261, 259, 412, 430, 12, 260, 276, 432, 13, 416, 411, 424, 278, 271, 406, 13, 13, 412, 264, 410, 243, 162, 156, 133 })]
+    [InlineData("Once upon a time, 12345.", new[] { 403, 407, 261, 378, 432, 410, 475, 479, 472, 484, 480, 426 })]
+    [InlineData("  double   spaces ", new[] { 279, 277, 430, 305, 262, 427, 412, 331, 419 })]
+    [InlineData("u", new[] { 318 })]                    // Microsoft.ML.Tokenizers 2.0.1 alone gives [] for one character
+    [InlineData(" ! ", new[] { 410, 443 })]
+    [InlineData("日", new[] { 410, 233, 154, 168 })]
+    public void MatchesSentencePiece(string escapedText, int[] expected)
+    {
+        CllmTokenizer tokenizer = Stories260K.LoadTokenizer();
+        string text = System.Text.RegularExpressions.Regex.Unescape(escapedText);
+        Assert.Equal(expected, tokenizer.Encode(text, addSpecial: false));
+        Assert.Equal([1, .. expected], tokenizer.Encode(text));
+    }
+
     [SkippableFact]
     public void EmptyPromptIsJustBos()
     {
