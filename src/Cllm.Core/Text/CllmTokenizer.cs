@@ -57,6 +57,11 @@ public sealed class CllmTokenizer
     }
 
     /// <summary>The underlying Microsoft.ML.Tokenizers object.</summary>
+    /// <remarks>
+    /// Its own methods do not apply the rules of this class: they add no BOS from the folder's config, and
+    /// differ from <see cref="Encode"/>/<see cref="Decode"/> on a few inputs (SentencePiece: one-character
+    /// text, byte tokens before the first word; byte-level BPE: <c>ignore_merges</c>).
+    /// </remarks>
     public Tokenizer Inner { get; }
 
     /// <summary>The beginning-of-sequence token id, when the model has one.</summary>
