@@ -5,6 +5,8 @@ using System.Linq;
 using Cllm.Checkpoints;
 using TorchSharp;
 
+using Cllm.Tests.TestKit;
+
 namespace Cllm.Tests.Checkpoints;
 
 public sealed class CheckpointLoaderTests : IDisposable
@@ -17,10 +19,10 @@ public sealed class CheckpointLoaderTests : IDisposable
     public void ShardedCheckpointLoadsExactly()
     {
         using var scope = torch.NewDisposeScope();
-        var source = new TinyLlama(TinyLlamaShape.Small);
+        var source = new NamedSkeleton(SkeletonShape.Small);
         var tensors = source.state_dict().ToList();
         ModelFolders.Sharded(_folder.Path, tensors, shards: 3);
-        var target = new TinyLlama(TinyLlamaShape.Small);
+        var target = new NamedSkeleton(SkeletonShape.Small);
         Assert.False(Same(source, target));
 
         CheckpointLoader.LoadWeights(target, HfModelDirectory.Open(_folder.Path), tiedEmbeddings: false);
@@ -33,9 +35,9 @@ public sealed class CheckpointLoaderTests : IDisposable
     public void HalfPrecisionFilesAreConvertedToTheParameterType()
     {
         using var scope = torch.NewDisposeScope();
-        var source = new TinyLlama(TinyLlamaShape.Small);
+        var source = new NamedSkeleton(SkeletonShape.Small);
         var directory = ModelFolders.SingleFile(_folder.Path, source.state_dict(), torch.ScalarType.BFloat16);
-        var target = new TinyLlama(TinyLlamaShape.Small);
+        var target = new NamedSkeleton(SkeletonShape.Small);
 
         CheckpointLoader.LoadWeights(target, directory, tiedEmbeddings: false);
 
@@ -51,9 +53,9 @@ public sealed class CheckpointLoaderTests : IDisposable
     public void FloatFileIntoHalfModel()
     {
         using var scope = torch.NewDisposeScope();
-        var source = new TinyLlama(TinyLlamaShape.Small);
+        var source = new NamedSkeleton(SkeletonShape.Small);
         var directory = ModelFolders.SingleFile(_folder.Path, source.state_dict());
-        var target = new TinyLlama(TinyLlamaShape.Small);
+        var target = new NamedSkeleton(SkeletonShape.Small);
         target.to(torch.ScalarType.Float16);
 
         CheckpointLoader.LoadWeights(target, directory, tiedEmbeddings: false);
@@ -67,10 +69,10 @@ public sealed class CheckpointLoaderTests : IDisposable
     public void MissingTensorsAreListedAndTheModelIsLeftAlone()
     {
         using var scope = torch.NewDisposeScope();
-        var source = new TinyLlama(TinyLlamaShape.Small);
+        var source = new NamedSkeleton(SkeletonShape.Small);
         var directory = ModelFolders.SingleFile(_folder.Path, source.state_dict()
             .Where(kv => kv.Key is not ("model.norm.weight" or "model.layers.1.mlp.up_proj.weight")));
-        var target = new TinyLlama(TinyLlamaShape.Small);
+        var target = new NamedSkeleton(SkeletonShape.Small);
         var before = target.state_dict()["model.embed_tokens.weight"].clone();
 
         var ex = Assert.Throws<CheckpointException>(() => CheckpointLoader.LoadWeights(target, directory, tiedEmbeddings: false));
@@ -85,7 +87,7 @@ public sealed class CheckpointLoaderTests : IDisposable
     {
         using var scope = torch.NewDisposeScope();
         var directory = ModelFolders.SingleFile(_folder.Path, new Dictionary<string, torch.Tensor> { ["unrelated"] = torch.ones(1) });
-        var target = new TinyLlama(TinyLlamaShape.Small);
+        var target = new NamedSkeleton(SkeletonShape.Small);
 
         var ex = Assert.Throws<CheckpointException>(() => CheckpointLoader.LoadWeights(target, directory, tiedEmbeddings: false));
 
@@ -99,12 +101,12 @@ public sealed class CheckpointLoaderTests : IDisposable
     public void UnexpectedTensorIsAnError()
     {
         using var scope = torch.NewDisposeScope();
-        var source = new TinyLlama(TinyLlamaShape.Small);
+        var source = new NamedSkeleton(SkeletonShape.Small);
         var tensors = source.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value);
         tensors["model.layers.0.self_attn.q_proj.bias"] = torch.zeros(8);
         var directory = ModelFolders.SingleFile(_folder.Path, tensors);
 
-        var ex = Assert.Throws<CheckpointException>(() => CheckpointLoader.LoadWeights(new TinyLlama(TinyLlamaShape.Small), directory, tiedEmbeddings: false));
+        var ex = Assert.Throws<CheckpointException>(() => CheckpointLoader.LoadWeights(new NamedSkeleton(SkeletonShape.Small), directory, tiedEmbeddings: false));
 
         Assert.Contains("model.safetensors", ex.Message, StringComparison.Ordinal);
         Assert.Contains("unexpected (the model has no such parameter): model.layers.0.self_attn.q_proj.bias", ex.Message, StringComparison.Ordinal);
@@ -114,11 +116,11 @@ public sealed class CheckpointLoaderTests : IDisposable
     public void TiedModelIgnoresLmHeadAndRotaryCachesAreIgnored()
     {
         using var scope = torch.NewDisposeScope();
-        var untied = new TinyLlama(TinyLlamaShape.Small);
+        var untied = new NamedSkeleton(SkeletonShape.Small);
         var tensors = untied.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value);
         tensors["model.layers.0.self_attn.rotary_emb.inv_freq"] = torch.ones(2);
         var directory = ModelFolders.SingleFile(_folder.Path, tensors);
-        var tied = new TinyLlama(TinyLlamaShape.Small with { Tied = true });
+        var tied = new NamedSkeleton(SkeletonShape.Small with { Tied = true });
 
         CheckpointLoader.LoadWeights(tied, directory, tiedEmbeddings: true);
 
@@ -131,9 +133,9 @@ public sealed class CheckpointLoaderTests : IDisposable
     public void TiedLoadNeitherNeedsNorLoadsTheModelsLmHead()
     {
         using var scope = torch.NewDisposeScope();
-        var source = new TinyLlama(TinyLlamaShape.Small);
+        var source = new NamedSkeleton(SkeletonShape.Small);
         var directory = ModelFolders.SingleFile(_folder.Path, source.state_dict().Where(kv => kv.Key != "lm_head.weight"));
-        var target = new TinyLlama(TinyLlamaShape.Small);
+        var target = new NamedSkeleton(SkeletonShape.Small);
         var head = target.state_dict()["lm_head.weight"].clone();
 
         CheckpointLoader.LoadWeights(target, directory, tiedEmbeddings: true);
@@ -146,10 +148,10 @@ public sealed class CheckpointLoaderTests : IDisposable
     public void ShapeMismatchNamesTensorAndBothShapes()
     {
         using var scope = torch.NewDisposeScope();
-        var source = new TinyLlama(TinyLlamaShape.Small with { KvDim = 8 });
+        var source = new NamedSkeleton(SkeletonShape.Small with { KvDim = 8 });
         var directory = ModelFolders.SingleFile(_folder.Path, source.state_dict());
 
-        var ex = Assert.Throws<CheckpointException>(() => CheckpointLoader.LoadWeights(new TinyLlama(TinyLlamaShape.Small), directory, tiedEmbeddings: false));
+        var ex = Assert.Throws<CheckpointException>(() => CheckpointLoader.LoadWeights(new NamedSkeleton(SkeletonShape.Small), directory, tiedEmbeddings: false));
 
         Assert.Contains("model.safetensors", ex.Message, StringComparison.Ordinal);
         Assert.Contains("tensor 'model.layers.0.self_attn.k_proj.weight' has shape [8, 8] in the file but [4, 8] in the model", ex.Message, StringComparison.Ordinal);
@@ -159,11 +161,11 @@ public sealed class CheckpointLoaderTests : IDisposable
     public void IntegerTensorForFloatParameterIsRejected()
     {
         using var scope = torch.NewDisposeScope();
-        var tensors = new TinyLlama(TinyLlamaShape.Small).state_dict().ToDictionary(kv => kv.Key, kv => kv.Value);
+        var tensors = new NamedSkeleton(SkeletonShape.Small).state_dict().ToDictionary(kv => kv.Key, kv => kv.Value);
         tensors["model.norm.weight"] = torch.ones(8, dtype: torch.ScalarType.Int32);
         var directory = ModelFolders.SingleFile(_folder.Path, tensors);
 
-        var ex = Assert.Throws<CheckpointException>(() => CheckpointLoader.LoadWeights(new TinyLlama(TinyLlamaShape.Small), directory, tiedEmbeddings: false));
+        var ex = Assert.Throws<CheckpointException>(() => CheckpointLoader.LoadWeights(new NamedSkeleton(SkeletonShape.Small), directory, tiedEmbeddings: false));
 
         Assert.Contains("tensor 'model.norm.weight' is I32 in the file, which cannot be loaded into the model's Float32 parameter", ex.Message, StringComparison.Ordinal);
     }
@@ -172,7 +174,7 @@ public sealed class CheckpointLoaderTests : IDisposable
     public void IndexThatDisagreesWithItsShards()
     {
         using var scope = torch.NewDisposeScope();
-        var tensors = new TinyLlama(TinyLlamaShape.Small).state_dict().ToList();
+        var tensors = new NamedSkeleton(SkeletonShape.Small).state_dict().ToList();
         ModelFolders.Sharded(_folder.Path, tensors, shards: 2);
         var index = _folder.File("model.safetensors.index.json");
         File.WriteAllText(index, File.ReadAllText(index).Replace(
@@ -180,7 +182,7 @@ public sealed class CheckpointLoaderTests : IDisposable
             "\"model.norm.weight\":\"model-00001-of-00002.safetensors\"",
             StringComparison.Ordinal));
 
-        var ex = Assert.Throws<CheckpointException>(() => CheckpointLoader.LoadWeights(new TinyLlama(TinyLlamaShape.Small), HfModelDirectory.Open(_folder.Path), tiedEmbeddings: false));
+        var ex = Assert.Throws<CheckpointException>(() => CheckpointLoader.LoadWeights(new NamedSkeleton(SkeletonShape.Small), HfModelDirectory.Open(_folder.Path), tiedEmbeddings: false));
 
         Assert.Contains("model.safetensors.index.json", ex.Message, StringComparison.Ordinal);
         Assert.Contains("weight_map puts tensor 'model.norm.weight' in model-00001-of-00002.safetensors, but it is stored in model-00002-of-00002.safetensors", ex.Message, StringComparison.Ordinal);
@@ -190,11 +192,11 @@ public sealed class CheckpointLoaderTests : IDisposable
     public void CorruptShardIsReportedByName()
     {
         using var scope = torch.NewDisposeScope();
-        ModelFolders.Sharded(_folder.Path, new TinyLlama(TinyLlamaShape.Small).state_dict().ToList(), shards: 2);
+        ModelFolders.Sharded(_folder.Path, new NamedSkeleton(SkeletonShape.Small).state_dict().ToList(), shards: 2);
         var shard = _folder.File("model-00002-of-00002.safetensors");
         File.WriteAllBytes(shard, File.ReadAllBytes(shard)[..100]);
 
-        var ex = Assert.Throws<CheckpointException>(() => CheckpointLoader.LoadWeights(new TinyLlama(TinyLlamaShape.Small), HfModelDirectory.Open(_folder.Path), tiedEmbeddings: false));
+        var ex = Assert.Throws<CheckpointException>(() => CheckpointLoader.LoadWeights(new NamedSkeleton(SkeletonShape.Small), HfModelDirectory.Open(_folder.Path), tiedEmbeddings: false));
 
         Assert.Equal(shard, ex.FilePath);
     }
@@ -202,11 +204,11 @@ public sealed class CheckpointLoaderTests : IDisposable
     [Fact]
     public void LoadingLeavesNoLiveTensorsBehind()
     {
-        var target = new TinyLlama(TinyLlamaShape.Small);
+        var target = new NamedSkeleton(SkeletonShape.Small);
         HfModelDirectory directory;
         using (var setup = torch.NewDisposeScope())
         {
-            directory = ModelFolders.SingleFile(_folder.Path, new TinyLlama(TinyLlamaShape.Small).state_dict(), torch.ScalarType.Float16);
+            directory = ModelFolders.SingleFile(_folder.Path, new NamedSkeleton(SkeletonShape.Small).state_dict(), torch.ScalarType.Float16);
         }
 
         using var scope = torch.NewDisposeScope();

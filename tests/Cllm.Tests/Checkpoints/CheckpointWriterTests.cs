@@ -5,6 +5,8 @@ using Cllm.Checkpoints;
 using Cllm.Modeling;
 using TorchSharp;
 
+using Cllm.Tests.TestKit;
+
 namespace Cllm.Tests.Checkpoints;
 
 public sealed class CheckpointWriterTests : IDisposable
@@ -36,7 +38,7 @@ public sealed class CheckpointWriterTests : IDisposable
         File.WriteAllText(Path.Combine(tokenizerSource, "tokenizer_config.json"), "{\"add_bos_token\": true}");
         File.WriteAllText(Path.Combine(tokenizerSource, "generation_config.json"), "{\"eos_token_id\": [2, 5], \"temperature\": 0.7}");
         var output = _folder.File("out");
-        var model = new TinyLlama(TinyLlamaShape.Small);
+        var model = new NamedSkeleton(SkeletonShape.Small);
 
         CheckpointWriter.Save(model, SmallConfig, output, tokenizerSource, storeAs: null);
 
@@ -49,7 +51,7 @@ public sealed class CheckpointWriterTests : IDisposable
         var config = directory.ReadConfig();
         Assert.Equal(SmallConfig with { TorchDtype = "float32", EosTokenIds = config.EosTokenIds }, config);
         Assert.Equal(new[] { 2, 5 }, config.EosTokenIds);
-        var loaded = new TinyLlama(TinyLlamaShape.Small);
+        var loaded = new NamedSkeleton(SkeletonShape.Small);
         CheckpointLoader.LoadWeights(loaded, directory, tiedEmbeddings: false);
         Assert.All(model.state_dict(), kv => Assert.True(kv.Value.Equals(loaded.state_dict()[kv.Key]), kv.Key));
     }
@@ -59,7 +61,7 @@ public sealed class CheckpointWriterTests : IDisposable
     {
         using var scope = torch.NewDisposeScope();
         var output = _folder.File("tied");
-        var model = new TinyLlama(TinyLlamaShape.Small with { Tied = true });
+        var model = new NamedSkeleton(SkeletonShape.Small with { Tied = true });
         var config = SmallConfig with { TieWordEmbeddings = true, EosTokenIds = new[] { 2, 3 } };
 
         CheckpointWriter.Save(model, config, output, copyTokenizerFrom: null, torch.ScalarType.BFloat16);
@@ -80,12 +82,12 @@ public sealed class CheckpointWriterTests : IDisposable
     {
         using var scope = torch.NewDisposeScope();
         var output = _folder.File("again");
-        CheckpointWriter.Save(new TinyLlama(TinyLlamaShape.Small), SmallConfig, output, null, null);
-        var second = new TinyLlama(TinyLlamaShape.Small);
+        CheckpointWriter.Save(new NamedSkeleton(SkeletonShape.Small), SmallConfig, output, null, null);
+        var second = new NamedSkeleton(SkeletonShape.Small);
 
         CheckpointWriter.Save(second, SmallConfig, output, null, null);
 
-        var loaded = new TinyLlama(TinyLlamaShape.Small);
+        var loaded = new NamedSkeleton(SkeletonShape.Small);
         CheckpointLoader.LoadWeights(loaded, HfModelDirectory.Open(output), tiedEmbeddings: false);
         Assert.True(loaded.state_dict()["lm_head.weight"].Equals(second.state_dict()["lm_head.weight"]));
         Assert.Equal(3, Directory.GetFiles(output).Length);
@@ -99,7 +101,7 @@ public sealed class CheckpointWriterTests : IDisposable
         File.WriteAllText(Path.Combine(output, "tokenizer.json"), "{}");
         File.WriteAllText(Path.Combine(output, "generation_config.json"), "{\"eos_token_id\": 9}");
 
-        CheckpointWriter.Save(new TinyLlama(TinyLlamaShape.Small), SmallConfig, output, output, null);
+        CheckpointWriter.Save(new NamedSkeleton(SkeletonShape.Small), SmallConfig, output, output, null);
 
         Assert.Equal("{\"eos_token_id\": 9}", File.ReadAllText(Path.Combine(output, "generation_config.json")));
         Assert.Equal("{}", File.ReadAllText(Path.Combine(output, "tokenizer.json")));
@@ -109,7 +111,7 @@ public sealed class CheckpointWriterTests : IDisposable
     public void MissingOrEmptyTokenizerSource()
     {
         using var scope = torch.NewDisposeScope();
-        var model = new TinyLlama(TinyLlamaShape.Small);
+        var model = new NamedSkeleton(SkeletonShape.Small);
         var empty = Directory.CreateDirectory(_folder.File("empty")).FullName;
 
         var missing = Assert.Throws<CheckpointException>(() => CheckpointWriter.Save(model, SmallConfig, _folder.File("o1"), _folder.File("nowhere"), null));
@@ -124,7 +126,7 @@ public sealed class CheckpointWriterTests : IDisposable
     public void InconsistentConfigIsRefusedBeforeWriting()
     {
         using var scope = torch.NewDisposeScope();
-        var tied = new TinyLlama(TinyLlamaShape.Small with { Tied = true });
+        var tied = new NamedSkeleton(SkeletonShape.Small with { Tied = true });
 
         Assert.Throws<ArgumentException>(() => CheckpointWriter.Save(tied, SmallConfig, _folder.File("x"), null, null));
         Assert.Throws<ArgumentException>(() => CheckpointWriter.Save(tied, SmallConfig with { TieWordEmbeddings = true, NumKeyValueHeads = 3 }, _folder.File("x"), null, null));

@@ -5,6 +5,8 @@ using System.Text.Json;
 using Cllm.Checkpoints;
 using Cllm.Modeling;
 
+using Cllm.Tests.TestKit;
+
 namespace Cllm.Tests.Checkpoints;
 
 public sealed class HfConfigTests : IDisposable

@@ -4,6 +4,8 @@ using System.Linq;
 using Cllm.Checkpoints;
 using TorchSharp;
 
+using Cllm.Tests.TestKit;
+
 namespace Cllm.Tests.Checkpoints;
 
 public sealed class HfModelDirectoryTests : IDisposable

@@ -3,6 +3,8 @@ using System.IO;
 using Cllm.Checkpoints;
 using TorchSharp;
 
+using Cllm.Tests.TestKit;
+
 namespace Cllm.Tests.Checkpoints;
 
 public sealed class SafetensorsErrorTests : IDisposable

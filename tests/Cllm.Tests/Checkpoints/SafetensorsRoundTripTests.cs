@@ -7,6 +7,8 @@ using System.Text.Json;
 using Cllm.Checkpoints;
 using TorchSharp;
 
+using Cllm.Tests.TestKit;
+
 namespace Cllm.Tests.Checkpoints;
 
 public class SafetensorsRoundTripTests

@@ -11,7 +11,7 @@ namespace Cllm.Tests.Checkpoints;
 /// <summary>The real stories260K checkpoint from the shared folder (skipped when that folder is absent).</summary>
 public class Stories260KTests
 {
-    private static readonly TinyLlamaShape Shape = new(Vocab: 512, Dim: 64, Hidden: 172, Layers: 5, KvDim: 32, Tied: true);
+    private static readonly SkeletonShape Shape = new(Vocab: 512, Dim: 64, Hidden: 172, Layers: 5, KvDim: 32, Tied: true);
 
     [SkippableFact]
     public void SafetensorsHasTheFortySevenTensorsOfTheReadme()
@@ -88,7 +88,7 @@ public class Stories260KTests
     {
         var folder = RequireFolder();
         using var scope = torch.NewDisposeScope();
-        var model = new TinyLlama(Shape);
+        var model = new NamedSkeleton(Shape);
         var directory = HfModelDirectory.Open(folder);
 
         CheckpointLoader.LoadWeights(model, directory, tiedEmbeddings: true);

@@ -1,6 +1,8 @@
 using System.IO;
 using Cllm.Text;
 
+using Cllm.Tests.TestKit;
+
 namespace Cllm.Tests.Text;
 
 public class ByteLevelBpeTests

@@ -4,6 +4,8 @@ using System.Linq;
 using System.Text.Json;
 using Cllm.Text;
 
+using Cllm.Tests.TestKit;
+
 namespace Cllm.Tests.Text;
 
 /// <summary>The stories260K tokenizer and its reference outputs (see the folder's README).</summary>
@@ -14,7 +16,7 @@ internal static class Stories260K
     /// <summary>Skips the calling test when the model folder is absent.</summary>
     public static string RequireFolder()
     {
-        string? dir = TestPaths.Stories260K;
+        string? dir = SharedModels.Stories260K;
         Skip.If(dir is null, SkipMessage);
         return dir!;
     }

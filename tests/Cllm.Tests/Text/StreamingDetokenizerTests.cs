@@ -4,6 +4,8 @@ using System.Linq;
 using System.Text;
 using Cllm.Text;
 
+using Cllm.Tests.TestKit;
+
 namespace Cllm.Tests.Text;
 
 public class StreamingDetokenizerTests

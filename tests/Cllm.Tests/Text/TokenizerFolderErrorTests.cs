@@ -3,6 +3,8 @@ using System.IO;
 using Cllm.Checkpoints;
 using Cllm.Text;
 
+using Cllm.Tests.TestKit;
+
 namespace Cllm.Tests.Text;
 
 public class TokenizerFolderErrorTests

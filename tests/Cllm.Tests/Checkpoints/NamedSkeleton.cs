@@ -8,34 +8,34 @@ namespace Cllm.Tests.Checkpoints;
 /// A parameter-only LLaMA skeleton whose state-dict names are Hugging Face's
 /// (<c>model.layers.0.self_attn.q_proj.weight</c>, …). No forward pass: it only exercises checkpoint I/O.
 /// </summary>
-internal sealed class TinyLlama : nn.Module
+internal sealed class NamedSkeleton : nn.Module
 {
-    public TinyLlamaBody model;
+    public SkeletonBody model;
     public Linear? lm_head;
 
-    public TinyLlama(TinyLlamaShape shape)
-        : base(nameof(TinyLlama))
+    public NamedSkeleton(SkeletonShape shape)
+        : base(nameof(NamedSkeleton))
     {
-        model = new TinyLlamaBody(shape);
+        model = new SkeletonBody(shape);
         lm_head = shape.Tied ? null : nn.Linear(shape.Dim, shape.Vocab, hasBias: false);
         RegisterComponents();
     }
 }
 
-internal sealed record TinyLlamaShape(int Vocab, int Dim, int Hidden, int Layers, int KvDim, bool Tied, bool QkvBias = false)
+internal sealed record SkeletonShape(int Vocab, int Dim, int Hidden, int Layers, int KvDim, bool Tied, bool QkvBias = false)
 {
     /// <summary>vocab 16, dim 8, hidden 12, 2 layers, kv width 4, untied.</summary>
-    public static TinyLlamaShape Small { get; } = new(16, 8, 12, 2, 4, Tied: false);
+    public static SkeletonShape Small { get; } = new(16, 8, 12, 2, 4, Tied: false);
 }
 
-internal sealed class TinyLlamaBody : nn.Module
+internal sealed class SkeletonBody : nn.Module
 {
     public Embedding embed_tokens;
     public ModuleList<TinyDecoderLayer> layers;
     public TinyRmsNorm norm;
 
-    public TinyLlamaBody(TinyLlamaShape shape)
-        : base(nameof(TinyLlamaBody))
+    public SkeletonBody(SkeletonShape shape)
+        : base(nameof(SkeletonBody))
     {
         embed_tokens = nn.Embedding(shape.Vocab, shape.Dim);
         layers = new ModuleList<TinyDecoderLayer>();
@@ -56,7 +56,7 @@ internal sealed class TinyDecoderLayer : nn.Module
     public TinyRmsNorm input_layernorm;
     public TinyRmsNorm post_attention_layernorm;
 
-    public TinyDecoderLayer(TinyLlamaShape shape)
+    public TinyDecoderLayer(SkeletonShape shape)
         : base(nameof(TinyDecoderLayer))
     {
         self_attn = new TinyAttention(shape);
@@ -74,7 +74,7 @@ internal sealed class TinyAttention : nn.Module
     public Linear v_proj;
     public Linear o_proj;
 
-    public TinyAttention(TinyLlamaShape shape)
+    public TinyAttention(SkeletonShape shape)
         : base(nameof(TinyAttention))
     {
         q_proj = nn.Linear(shape.Dim, shape.Dim, hasBias: shape.QkvBias);
@@ -91,7 +91,7 @@ internal sealed class TinyMlp : nn.Module
     public Linear up_proj;
     public Linear down_proj;
 
-    public TinyMlp(TinyLlamaShape shape)
+    public TinyMlp(SkeletonShape shape)
         : base(nameof(TinyMlp))
     {
         gate_proj = nn.Linear(shape.Dim, shape.Hidden, hasBias: false);
