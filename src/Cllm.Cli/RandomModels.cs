@@ -18,7 +18,7 @@ internal static class RandomModels
         "random:15m" => new LlamaConfig
         {
             VocabSize = 32000, HiddenSize = 288, IntermediateSize = 768, NumHiddenLayers = 6,
-            NumAttentionHeads = 6, NumKeyValueHeads = 6, MaxPositionEmbeddings = 1024, RmsNormEps = 1e-5, EosTokenIds = new[] { 2 },
+            NumAttentionHeads = 6, NumKeyValueHeads = 6, MaxPositionEmbeddings = 1024, RmsNormEps = 1e-5, TieWordEmbeddings = true, EosTokenIds = new[] { 2 },
         },
         "random:260k" => new LlamaConfig
         {

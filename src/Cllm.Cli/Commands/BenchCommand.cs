@@ -39,6 +39,15 @@ internal static class BenchCommand
             int maxNewTokens = parse.GetValue(maxNew);
             int count = parse.GetValue(requests);
             var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+            if (Console.IsErrorRedirected)
+            {
+                console.Profile.Width = 200;                                                   // logs and CI: never wrap the tables
+            }
+
+            if (Console.IsOutputRedirected)
+            {
+                AnsiConsole.Profile.Width = 200;
+            }
 
             CllmEngine? engine = null;
             LlamaForCausalLM llm;

@@ -8,7 +8,7 @@ namespace Cllm.Benchmarking;
 
 /// <summary>
 /// Runs several decoders on the same requests in one process, interleaved request by request (the
-/// order rotates so drift and caching hit every decoder alike), after one warm-up request each, and
+/// order rotates so drift and caching hit every decoder alike), after one whole warm-up request each, and
 /// reports throughput as ratios against autoregressive decoding measured in the same run.
 /// </summary>
 public static class DecoderBenchmark
@@ -32,10 +32,12 @@ public static class DecoderBenchmark
             throw new ArgumentException("a benchmark needs at least one request and one decoder.");
         }
 
+        // Warm-up: a whole request per decoder, so every forward shape it uses has been seen once (oneDNN
+        // builds a kernel per shape; the first call of a shape can cost 10–100x a steady one).
         var built = decoders.Select(d => d.CreateDecoder(model)).ToArray();
         foreach (var decoder in built)
         {
-            decoder.DecodeToEnd(requests[0] with { MaxNewTokens = Math.Min(16, requests[0].MaxNewTokens) }, cancellationToken);
+            decoder.DecodeToEnd(requests[0], cancellationToken);
         }
 
         var outcomes = new List<RequestOutcome>();
