@@ -1,0 +1,75 @@
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using System.Threading.Tasks;
+using Cllm.Cli;
+using Cllm.Tests.TestKit;
+
+namespace Cllm.Tests.Cli;
+
+[Collection("Console")]
+public class CliTests
+{
+    [SkippableFact]
+    public async Task GenerateReproducesTheReferenceGreedyIdsThroughTheCli()
+    {
+        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
+        var references = ReferenceGreedy.Load(SharedModels.Stories260K!);
+        using var temp = new TempFolder();
+        var prompts = temp.Write("prompts.jsonl", string.Join("\n", references.Select(r => JsonSerializer.Serialize(new { prompt = r.Prompt, other = 1 }))) + "\n");
+        foreach (var decoder in new[] { "ar", "jacobi", "lookahead" })
+        {
+            var output = temp.File($"out-{decoder}.jsonl");
+            int code = await Program.Main(new[] { "generate", "--model", SharedModels.Stories260K!, "--prompts", prompts, "--decoder", decoder, "--max-new-tokens", "128", "--output", output });
+            Assert.Equal(0, code);
+            var lines = File.ReadAllLines(output);
+            Assert.Equal(references.Count, lines.Length);
+            for (int i = 0; i < lines.Length; i++)
+            {
+                using var doc = JsonDocument.Parse(lines[i]);
+                var root = doc.RootElement;
+                Assert.Equal(references[i].Prompt, root.GetProperty("prompt").GetString());
+                Assert.Equal(references[i].PromptIds, root.GetProperty("prompt_ids").EnumerateArray().Select(e => e.GetInt32()));
+                Assert.Equal(references[i].GreedyIds, root.GetProperty("output_ids").EnumerateArray().Select(e => e.GetInt32()));
+                Assert.Equal("length", root.GetProperty("finish_reason").GetString());
+                Assert.True(root.GetProperty("forward_passes").GetInt32() <= 128);
+                if (decoder == "jacobi")
+                {
+                    Assert.True(root.TryGetProperty("fast_forwarded", out _));
+                    Assert.True(root.TryGetProperty("stationary", out _));
+                    Assert.True(root.GetProperty("iterations").GetArrayLength() > 0);
+                }
+                else if (decoder == "lookahead")
+                {
+                    Assert.True(root.TryGetProperty("accepted_per_step", out _));
+                }
+            }
+        }
+    }
+
+    [SkippableFact]
+    public async Task StopTokenEndsGenerationWithoutTheToken()
+    {
+        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
+        var reference = ReferenceGreedy.Load(SharedModels.Stories260K!)[0];
+        using var temp = new TempFolder();
+        var output = temp.File("out.jsonl");
+        int stop = reference.GreedyIds[10];
+        int code = await Program.Main(new[] { "generate", "--model", SharedModels.Stories260K!, "--prompt", reference.Prompt, "--decoder", "jacobi", "--stop-token-ids", $"{stop}", "--output", output });
+        Assert.Equal(0, code);
+        using var doc = JsonDocument.Parse(File.ReadAllText(output));
+        Assert.Equal("eos", doc.RootElement.GetProperty("finish_reason").GetString());
+        Assert.Equal(reference.GreedyIds.TakeWhile(t => t != stop), doc.RootElement.GetProperty("output_ids").EnumerateArray().Select(e => e.GetInt32()));
+    }
+
+    [Fact]
+    public async Task BadInputExitsNonZero()
+    {
+        using var temp = new TempFolder();
+        Assert.Equal(1, await Program.Main(new[] { "generate", "--model", temp.File("missing"), "--prompt", "x" }));
+        var bad = temp.Write("bad.jsonl", "{\"prompt\": \"ok\"}\n{\"prompt\": 5}\n");
+        Assert.Equal(1, await Program.Main(new[] { "generate", "--model", temp.Path, "--prompts", bad }));
+        Assert.Contains("bad.jsonl:2:", Assert.Throws<System.FormatException>(() => PromptFile.Read(bad)).Message);
+        Assert.NotEqual(0, await Program.Main(new[] { "generate", "--prompt", "x" }));                          // --model is required
+    }
+}

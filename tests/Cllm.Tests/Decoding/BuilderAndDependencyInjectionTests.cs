@@ -1,0 +1,110 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using Cllm.Checkpoints;
+using Cllm.Tests.TestKit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Cllm.Tests.Decoding;
+
+public class BuilderAndDependencyInjectionTests
+{
+    [SkippableFact]
+    public void BuilderConfiguresTheDecoder()
+    {
+        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
+        using var jacobi = CllmBuilder.FromCheckpoint(SharedModels.Stories260K!).UseJacobi(n: 16).Build();
+        Assert.Equal(DecodingStrategy.Jacobi, jacobi.DecoderOptions.Strategy);
+        Assert.Equal(16, jacobi.DecoderOptions.Jacobi.BlockSize);
+        Assert.Equal("jacobi:16", jacobi.Decoder.Name);
+        Assert.Equal(new[] { 2 }, jacobi.EosTokenIds);
+        Assert.Equal(260_032, jacobi.Model.parameters().Sum(p => p.numel()));
+
+        using var lookahead = CllmBuilder.FromCheckpoint(SharedModels.Stories260K!).UseLookahead(window: 7, ngram: 5, guesses: 3).Build();
+        Assert.Equal("lookahead:7x5x3", lookahead.Decoder.Name);
+    }
+
+    [Fact]
+    public void InvalidOptionsFailAtTheCall()
+    {
+        var builder = CllmBuilder.FromCheckpoint("anywhere");
+        Assert.Throws<ArgumentOutOfRangeException>(() => builder.UseJacobi(n: 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => builder.UseLookahead(window: 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => builder.UseLookahead(ngram: 2));
+        Assert.Throws<ArgumentException>(() => CllmBuilder.FromCheckpoint(" "));
+        Assert.Throws<FormatException>(() => DecoderOptions.Parse("beam"));
+        Assert.Throws<FormatException>(() => DecoderOptions.Parse("lookahead:5x4"));
+    }
+
+    [Fact]
+    public void MissingCheckpointIsAClearError()
+    {
+        using var temp = new TempFolder();
+        var ex = Assert.Throws<CheckpointException>(() => CllmBuilder.FromCheckpoint(temp.File("nope")).Build());
+        Assert.Contains("nope", ex.Message);
+        File.WriteAllText(temp.File("config.json"), "{ \"model_type\": \"gpt2\" }");
+        ex = Assert.Throws<CheckpointException>(() => CllmBuilder.FromCheckpoint(temp.Path).Build());
+        Assert.Contains("safetensors", ex.Message);                                            // no weights in the folder
+        File.WriteAllBytes(temp.File("model.safetensors"), new byte[16]);
+        ex = Assert.Throws<CheckpointException>(() => CllmBuilder.FromCheckpoint(temp.Path).Build());
+        Assert.Contains("config.json", ex.Message);
+        Assert.Contains("gpt2", ex.Message);                                                   // unknown model_type, named
+    }
+
+    [SkippableFact]
+    public void PromptLongerThanTheContextIsAClearError()
+    {
+        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
+        using var engine = CllmBuilder.FromCheckpoint(SharedModels.Stories260K!).Build();
+        var longPrompt = string.Join(" ", System.Linq.Enumerable.Repeat("Once upon a time", 200));
+        var ex = Assert.Throws<ArgumentException>(() => engine.Generate(longPrompt));
+        Assert.Contains("context", ex.Message);
+    }
+
+    [SkippableFact]
+    public void AddCllmRegistersTheEngineAndItsDecoder()
+    {
+        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
+        var logs = new ListLoggerProvider();
+        var services = new ServiceCollection();
+        services.AddLogging(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Debug));
+        services.AddCllm(CllmBuilder.FromCheckpoint(SharedModels.Stories260K!).UseJacobi(n: 8));
+        using var provider = services.BuildServiceProvider();
+        var engine = provider.GetRequiredService<CllmEngine>();
+        Assert.Same(engine, provider.GetRequiredService<CllmEngine>());
+        Assert.Same(engine.Decoder, provider.GetRequiredService<IDecoder>());
+        var response = engine.Generate("Once upon a time", new GenerationSettings { MaxNewTokens = 20 });
+        Assert.Equal(20, response.OutputIds.Count);
+        Assert.Contains(logs.Messages, m => m.Contains("Loaded llama model", StringComparison.Ordinal));
+        Assert.Contains(logs.Messages, m => m.Contains("jacobi:8", StringComparison.Ordinal));
+    }
+
+    private sealed class ListLoggerProvider : ILoggerProvider
+    {
+        public List<string> Messages { get; } = new();
+
+        public ILogger CreateLogger(string categoryName) => new ListLogger(Messages);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class ListLogger(List<string> messages) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
+                lock (messages)
+                {
+                    messages.Add(formatter(state, exception));
+                }
+            }
+        }
+    }
+}
