@@ -40,17 +40,18 @@ public sealed class LlamaAttention : nn.Module
     }
 
     /// <summary>
-    /// x: (B, T, C) new tokens at <paramref name="positions"/> (T); mask: (T, S) bool, true = may attend,
+    /// x: (B, T, C) new tokens rotated by <paramref name="angles"/>; mask: (T, S) bool, true = may attend,
     /// with S = cached + T (null only when T = 1). Returns (B, T, C).
     /// </summary>
-    public Tensor Forward(Tensor x, Tensor positions, RotaryEmbedding rope, Tensor? mask, KvCache? cache)
+    public Tensor Forward(Tensor x, RotaryAngles angles, Tensor? mask, KvCache? cache)
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];
         var q = _qProj.forward(x).view(b, t, _heads, _headDim).transpose(1, 2);        // (B, H, T, D)
         var k = _kProj.forward(x).view(b, t, _kvHeads, _headDim).transpose(1, 2);      // (B, Hkv, T, D)
         var v = _vProj.forward(x).view(b, t, _kvHeads, _headDim).transpose(1, 2);      // (B, Hkv, T, D)
-        (q, k) = rope.Apply(q, k, positions);
+        q = angles.Apply(q);
+        k = angles.Apply(k);
         if (cache is not null)
         {
             (k, v) = cache.Write(_layerIndex, k, v);                                    // (B, Hkv, S, D)

@@ -86,7 +86,7 @@ public sealed class LlamaForCausalLM : nn.Module
         using var scope = NewDisposeScope();
         var pos = positions ?? arange(past, past + t, dtype: ScalarType.Int64, device: Device);
         var m = mask ?? (t == 1 ? null : CausalMask(t, past, Device));
-        var h = _model.Forward(inputIds, pos, _rope, m, cache);                           // (B, T, C)
+        var h = _model.Forward(inputIds, _rope.At(pos), m, cache);                           // (B, T, C)
         cache?.Advance(t);
         if (lastOnly)
         {

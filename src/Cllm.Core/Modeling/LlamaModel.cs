@@ -33,16 +33,16 @@ public sealed class LlamaModel : nn.Module
     public Parameter EmbeddingWeight => _embedTokens.weight!;
 
     /// <summary>
-    /// inputIds (B, T) i64 at positions (T) i64 → normed hidden states (B, T, C).
+    /// inputIds (B, T) i64 with their rotary angles (T, D) → normed hidden states (B, T, C).
     /// mask (T, S) bool or null for T = 1; the cache, when given, receives the new keys and values.
     /// </summary>
-    public Tensor Forward(Tensor inputIds, Tensor positions, RotaryEmbedding rope, Tensor? mask, KvCache? cache)
+    public Tensor Forward(Tensor inputIds, RotaryAngles angles, Tensor? mask, KvCache? cache)
     {
         using var scope = NewDisposeScope();
         var h = _embedTokens.forward(inputIds);
         foreach (var layer in _layers)
         {
-            h = layer.Forward(h, positions, rope, mask, cache);
+            h = layer.Forward(h, angles, mask, cache);
         }
 
         return _norm.forward(h).MoveToOuterDisposeScope();

@@ -24,8 +24,9 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var x32 = x.to_type(ScalarType.Float32);
+        bool upcast = x.dtype != ScalarType.Float32;
+        var x32 = upcast ? x.to_type(ScalarType.Float32) : x;
         var normed = x32 * rsqrt(x32.pow(2).mean(new long[] { -1 }, keepdim: true) + _eps);
-        return (normed.to_type(x.dtype) * _weight).MoveToOuterDisposeScope();
+        return ((upcast ? normed.to_type(x.dtype) : normed) * _weight).MoveToOuterDisposeScope();
     }
 }

@@ -11,8 +11,8 @@ namespace Cllm.Modeling;
 /// </summary>
 public sealed class RotaryEmbedding : IDisposable
 {
-    private readonly Tensor _cos; // (maxPositions, D)
-    private readonly Tensor _sin; // (maxPositions, D)
+    private readonly Tensor _cos;       // (maxPositions, D)
+    private readonly Tensor _sinSigned; // (maxPositions, D): −sin on the first half, +sin on the second
 
     public RotaryEmbedding(LlamaConfig config, int maxPositions, ScalarType dtype, Device? device = null)
     {
@@ -28,30 +28,16 @@ public sealed class RotaryEmbedding : IDisposable
 
         var freqs = outer(positions, invFreq);                                           // (maxPositions, D/2)
         var emb = cat(new[] { freqs, freqs }, -1);                                       // (maxPositions, D)
+        var sign = cat(new[] { -ones_like(freqs), ones_like(freqs) }, -1);
         _cos = emb.cos().to_type(dtype).to(device ?? CPU).DetachFromDisposeScope();
-        _sin = emb.sin().to_type(dtype).to(device ?? CPU).DetachFromDisposeScope();
+        _sinSigned = (emb.sin() * sign).to_type(dtype).to(device ?? CPU).DetachFromDisposeScope();
     }
 
     /// <summary>Number of positions the tables cover.</summary>
     public int MaxPositions { get; }
 
-    /// <summary>
-    /// Rotates q (B, H, T, D) and k (B, Hkv, T, D) to their positions (T) i64.
-    /// Returns new tensors in the caller's dispose scope.
-    /// </summary>
-    public (Tensor Q, Tensor K) Apply(Tensor q, Tensor k, Tensor positions)
-    {
-        var cos = _cos.index_select(0, positions);                                       // (T, D)
-        var sin = _sin.index_select(0, positions);
-        return (q * cos + RotateHalf(q) * sin, k * cos + RotateHalf(k) * sin);
-    }
-
-    /// <summary>(…, D) → (…, D): [x1, x2] ↦ [−x2, x1] with x1, x2 the two halves.</summary>
-    private static Tensor RotateHalf(Tensor x)
-    {
-        var half = x.shape[^1] / 2;
-        return cat(new[] { -x.narrow(-1, half, half), x.narrow(-1, 0, half) }, -1);
-    }
+    /// <summary>The rotation angles of <paramref name="positions"/> (T) i64, looked up once per forward and shared by all layers.</summary>
+    public RotaryAngles At(Tensor positions) => new(_cos.index_select(0, positions), _sinSigned.index_select(0, positions));
 
     /// <summary>1 / θ^(2i/D) for i in [0, D/2), with llama3 wavelength scaling when configured.</summary>
     private static Tensor InverseFrequencies(LlamaConfig config)
@@ -88,6 +74,6 @@ public sealed class RotaryEmbedding : IDisposable
     public void Dispose()
     {
         _cos.Dispose();
-        _sin.Dispose();
+        _sinSigned.Dispose();
     }
 }
