@@ -25,6 +25,26 @@ public class KvCacheTests
     }
 
     [Fact]
+    public void CachedGreedyDecodingEqualsFullReforwardDecoding()
+    {
+        using var model = TinyLlama.Create(5);
+        var request = new DecodeRequest { PromptIds = new[] { 1, 9, 23, 4 }, MaxNewTokens = 40 };
+        var cached = Decoders.Autoregressive(model).DecodeToEnd(request).OutputIds;
+        var sequence = request.PromptIds.Select(i => (long)i).ToList();
+        using (no_grad())
+        {
+            for (int step = 0; step < 40; step++)
+            {
+                using var scope = NewDisposeScope();
+                var logits = model.Forward(tensor(sequence.ToArray()).view(1, -1));                   // no cache: the whole sequence again
+                sequence.Add(logits[0, -1].argmax().item<long>());
+            }
+        }
+
+        Assert.Equal(sequence.Skip(4).Select(i => (int)i), cached);
+    }
+
+    [Fact]
     public void CacheCutBackAfterRejectedDraftEqualsFreshForward()
     {
         using var model = TinyLlama.Create(8);
