@@ -2,6 +2,8 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
+using System.Threading.Channels;
+using Cllm.Serving;
 using Cllm.Diagnostics;
 using Cllm.Modeling;
 using Cllm.Text;
@@ -11,12 +13,12 @@ namespace Cllm;
 
 /// <summary>
 /// A loaded model, its tokenizer and a chosen decoder: what <see cref="CllmBuilder.Build"/> returns.
-/// Owns the weights (dispose it to free them). Requests are served one at a time: concurrent calls to
-/// <see cref="Generate"/> wait for each other, because tensor work on one model is not thread-safe.
+/// Owns the weights (dispose it to free them). Every request runs on the engine's one decode thread, in
+/// arrival order, so any number of threads may call it at once; cancelling one request leaves the others running.
 /// </summary>
 public sealed class CllmEngine : IDisposable
 {
-    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly DecodeWorker _worker;
     private readonly ILogger _logger;
     private bool _disposed;
 
@@ -29,6 +31,7 @@ public sealed class CllmEngine : IDisposable
         DecoderOptions = decoder;
         Decoder = decoder.CreateDecoder(model);
         _logger = logger;
+        _worker = new DecodeWorker("cllm-decode", logger);
     }
 
     /// <summary>The model (weights only).</summary>
@@ -74,55 +77,77 @@ public sealed class CllmEngine : IDisposable
     /// <summary>Generates a completion of <paramref name="prompt"/>.</summary>
     public CllmResponse Generate(string prompt, GenerationSettings? settings = null, CancellationToken cancellationToken = default)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
         var request = CreateRequest(prompt, settings);
-        var decoder = settings?.Decoder is { } d ? CreateDecoder(d) : Decoder;
         Log.Prompt(_logger, prompt);
-        _gate.Wait(cancellationToken);
-        try
+        var output = new List<int>();
+        foreach (var step in Run(request, settings?.Decoder, cancellationToken))
         {
-            var result = decoder.DecodeToEnd(request, cancellationToken);
-            Log.RequestFinished(_logger, decoder.Name, result.Stats.GeneratedTokens, result.Stats.ForwardPasses, result.Stats.TokensPerForward, result.Finish, result.Stats.Elapsed.TotalMilliseconds);
-            return new CllmResponse(Tokenizer.Decode(result.OutputIds), request.PromptIds, result.OutputIds, result.Finish, result.Stats);
+            output.AddRange(step.Tokens);
+            if (step.Stats is { } stats)
+            {
+                return new CllmResponse(Tokenizer.Decode(output), request.PromptIds, output, step.Finish, stats);
+            }
         }
-        finally
-        {
-            _gate.Release();
-        }
+
+        throw new InvalidOperationException("the decoder ended without a final step.");
     }
 
     /// <summary>Generates a completion, yielding text pieces as tokens are produced (UTF-8 safe).</summary>
     public IEnumerable<string> GenerateStreaming(string prompt, GenerationSettings? settings = null, CancellationToken cancellationToken = default)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
         var request = CreateRequest(prompt, settings);
-        var decoder = settings?.Decoder is { } d ? CreateDecoder(d) : Decoder;
         var detokenizer = new StreamingDetokenizer(Tokenizer);
-        _gate.Wait(cancellationToken);
-        try
+        foreach (var step in Run(request, settings?.Decoder, cancellationToken))
         {
-            foreach (var step in decoder.Decode(request, cancellationToken))
+            foreach (var token in step.Tokens)
             {
-                foreach (var token in step.Tokens)
+                var piece = detokenizer.Push(token);
+                if (piece.Length > 0)
                 {
-                    var piece = detokenizer.Push(token);
-                    if (piece.Length > 0)
-                    {
-                        yield return piece;
-                    }
+                    yield return piece;
                 }
             }
+        }
 
-            var rest = detokenizer.Flush();
-            if (rest.Length > 0)
+        var rest = detokenizer.Flush();
+        if (rest.Length > 0)
+        {
+            yield return rest;
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="request"/> on the engine's decode thread and streams its steps to the calling thread.
+    /// Requests from any number of threads are served one at a time, in arrival order.
+    /// </summary>
+    public IEnumerable<DecodeStep> Run(DecodeRequest request, DecoderOptions? decoder = null, CancellationToken cancellationToken = default)
+    {
+        var reader = Submit(request, decoder, cancellationToken);
+        return Drain(reader);
+
+        static IEnumerable<DecodeStep> Drain(ChannelReader<DecodeStep> reader)
+        {
+            while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
             {
-                yield return rest;
+                while (reader.TryRead(out var step))
+                {
+                    yield return step;
+                }
             }
         }
-        finally
-        {
-            _gate.Release();
-        }
+    }
+
+    /// <summary>The asynchronous form of <see cref="Run"/>: tensors never cross an await.</summary>
+    public IAsyncEnumerable<DecodeStep> RunAsync(DecodeRequest request, DecoderOptions? decoder = null, CancellationToken cancellationToken = default)
+        => Submit(request, decoder, cancellationToken).ReadAllAsync(CancellationToken.None);
+
+    private ChannelReader<DecodeStep> Submit(DecodeRequest request, DecoderOptions? decoder, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(request);
+        request.Validate(Model.Config.VocabSize, Model.Config.MaxPositionEmbeddings);          // bad input fails here, on the caller's thread
+        var chosen = decoder is null ? Decoder : CreateDecoder(decoder);
+        return _worker.Submit(chosen, request, cancellationToken);
     }
 
     public void Dispose()
@@ -133,7 +158,7 @@ public sealed class CllmEngine : IDisposable
         }
 
         _disposed = true;
+        _worker.Dispose();
         Model.Dispose();
-        _gate.Dispose();
     }
 }
