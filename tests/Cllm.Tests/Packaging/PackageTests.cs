@@ -1,0 +1,117 @@
+using System;
+using System.IO;
+using System.Linq;
+using Cllm.Tests.TestKit;
+
+namespace Cllm.Tests.Packaging;
+
+/// <summary>
+/// Packs the libraries, installs the Cllm package into a fresh console app with <c>dotnet add package</c> and runs
+/// the README snippet (builder → AsChatClient → GetResponseAsync, then the same through AddCllm and DI).
+/// Needs the NuGet registry for the app's other packages.
+/// </summary>
+public class PackageTests
+{
+    [SkippableFact]
+    public void FreshConsoleAppRunsTheSnippetFromThePackedCllmPackage()
+    {
+        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
+        var root = RepositoryRoot();
+        using var temp = new TempFolder();
+        var source = Directory.CreateDirectory(Path.Combine(temp.Path, "repo")).FullName;
+        CopySources(root, source);
+        var feed = Path.Combine(temp.Path, "feed");
+        var minutes = TimeSpan.FromMinutes(5);
+        foreach (var project in new[] { "Cllm.Core", "Cllm.Decoding", "Cllm.Training", "Cllm" })
+        {
+            var (packCode, packOutput) = ProcessRunner.Run("dotnet", $"pack src/{project}/{project}.csproj -c Release -o \"{feed}\"", source, minutes);
+            Assert.True(packCode == 0, packOutput);
+        }
+
+        Assert.Equal(
+            new[] { "Cllm.0.1.0.nupkg", "Cllm.Core.0.1.0.nupkg", "Cllm.Core.0.1.0.snupkg", "Cllm.Decoding.0.1.0.nupkg", "Cllm.Decoding.0.1.0.snupkg", "Cllm.Training.0.1.0.nupkg", "Cllm.Training.0.1.0.snupkg" },
+            Directory.GetFiles(feed).Select(Path.GetFileName).OrderBy(n => n, StringComparer.Ordinal));
+
+        var app = Directory.CreateDirectory(Path.Combine(temp.Path, "app")).FullName;
+        File.WriteAllText(Path.Combine(app, "App.csproj"), """
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup><OutputType>Exe</OutputType><TargetFramework>net10.0</TargetFramework><Nullable>enable</Nullable><ImplicitUsings>enable</ImplicitUsings></PropertyGroup>
+            </Project>
+            """);
+        File.WriteAllText(Path.Combine(app, "nuget.config"), $"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration><packageSources><add key="local" value="{feed}" /></packageSources></configuration>
+            """);
+        File.WriteAllText(Path.Combine(app, "Program.cs"), Snippet);
+        foreach (var add in new[] { "add package Cllm --version 0.1.0", "add package libtorch-cpu-linux-x64 --version 2.10.0", "add package Microsoft.Extensions.DependencyInjection --version 10.0.0" })
+        {
+            var (code, output) = ProcessRunner.Run("dotnet", add, app, minutes);
+            Assert.True(code == 0, output);
+        }
+
+        var (runCode, runOutput) = ProcessRunner.Run("dotnet", $"run -c Release -- \"{SharedModels.Stories260K}\"", app, minutes);
+        Assert.True(runCode == 0, runOutput);
+        Assert.Contains("builder: , there was a little girl | 8 tokens", runOutput);
+        Assert.Contains("di: , there was a little girl | 8 tokens", runOutput);
+    }
+
+    private const string Snippet = """
+        using Cllm;
+        using Cllm.ChatClient;
+        using Microsoft.Extensions.AI;
+        using Microsoft.Extensions.DependencyInjection;
+
+        string path = args[0];
+        using (var engine = CllmBuilder.FromCheckpoint(path).UseJacobi(n: 16).Build())
+        {
+            IChatClient chat = engine.AsChatClient();
+            var response = await chat.GetResponseAsync("Once upon a time", new ChatOptions { MaxOutputTokens = 8 });
+            Console.WriteLine($"builder: {response.Text} | {response.Usage?.OutputTokenCount} tokens");
+        }
+
+        var services = new ServiceCollection();
+        services.AddCllm(CllmBuilder.FromCheckpoint(path).UseJacobi(n: 16));
+        using var provider = services.BuildServiceProvider();
+        var viaDi = await provider.GetRequiredService<IChatClient>().GetResponseAsync("Once upon a time", new ChatOptions { MaxOutputTokens = 8 });
+        Console.WriteLine($"di: {viaDi.Text} | {viaDi.Usage?.OutputTokenCount} tokens");
+        """;
+
+    private static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Cllm.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("repository root not found");
+    }
+
+    /// <summary>Copies what packing needs (src/, build/, the root build files) without bin/ and obj/.</summary>
+    private static void CopySources(string root, string target)
+    {
+        foreach (var file in new[] { "Directory.Build.props", "Directory.Build.targets", "Directory.Packages.props", "global.json", "LICENSE" })
+        {
+            File.Copy(Path.Combine(root, file), Path.Combine(target, file));
+        }
+
+        foreach (var folder in new[] { "src", "build" })
+        {
+            foreach (var file in Directory.EnumerateFiles(Path.Combine(root, folder), "*", SearchOption.AllDirectories))
+            {
+                var relative = Path.GetRelativePath(root, file);
+                var parts = relative.Split(Path.DirectorySeparatorChar);
+                if (parts.Contains("bin") || parts.Contains("obj"))
+                {
+                    continue;
+                }
+
+                var destination = Path.Combine(target, relative);
+                Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
+                File.Copy(file, destination);
+            }
+        }
+    }
+}
