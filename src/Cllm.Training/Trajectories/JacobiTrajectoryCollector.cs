@@ -37,6 +37,7 @@ public sealed class JacobiTrajectoryCollector : ITrajectorySource
     private readonly IReadOnlyList<IReadOnlyList<int>> _prompts;
     private readonly int[] _eosTokenIds;
 
+    /// <summary>A collector of <paramref name="prompts"/> on <paramref name="model"/> (nothing is decoded until asked).</summary>
     /// <param name="model">The target model (greedy decoding; float32 keeps Jacobi equal to autoregressive decoding).</param>
     /// <param name="prompts">Prompt token ids (BOS included when the tokenizer adds one); index i becomes "data_i".</param>
     /// <param name="options">Collection settings.</param>
