@@ -1,0 +1,46 @@
+using System;
+using System.Collections.Generic;
+
+namespace Cllm.Training.Trajectories;
+
+/// <summary>Settings of Jacobi trajectory collection (the paper's Algorithm 1).</summary>
+public sealed record TrajectoryCollectionOptions
+{
+    /// <summary>
+    /// Block size n (the reference calls it <c>max_new_tokens</c>). Every record's states have exactly n
+    /// tokens; training must use the same n. Default 16.
+    /// </summary>
+    public int BlockSize { get; init; } = 16;
+
+    /// <summary>
+    /// Cap on generated tokens per prompt (the reference's <c>max_new_seq_len</c>). Blocks are decoded while
+    /// fewer than this many tokens exist, so a prompt yields up to ⌈MaxNewTokens / n⌉ whole blocks. Default 256.
+    /// </summary>
+    public int MaxNewTokens { get; init; } = 256;
+
+    /// <summary>
+    /// End-of-sequence ids: collection of a prompt ends after the block whose fixed point contains one.
+    /// Null = the model config's EOS ids.
+    /// </summary>
+    public IReadOnlyList<int>? EosTokenIds { get; init; }
+
+    /// <summary>Seed of the initial guesses and of augmentation; each prompt derives its own generators from it and its index.</summary>
+    public int Seed { get; init; }
+
+    /// <summary>Randomly correct wrong tokens of early states (reference section 2.5.1). Default off.</summary>
+    public bool Augment { get; init; }
+
+    /// <summary>Drop records whose teacher output repeats one token 10 times in a row (reference section 2.5.2). Default off.</summary>
+    public bool Clean { get; init; }
+
+    /// <summary>Which prompts this process collects. Default: all.</summary>
+    public TrajectoryShard Shard { get; init; } = TrajectoryShard.All;
+
+    /// <summary>Throws for settings out of range.</summary>
+    public void Validate()
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(BlockSize, 1, nameof(BlockSize));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxNewTokens, 1, nameof(MaxNewTokens));
+        Shard.Validate();
+    }
+}
