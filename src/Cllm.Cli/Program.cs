@@ -13,6 +13,7 @@ internal static class Program
         var root = new RootCommand("Cllm: consistency large language models on TorchSharp — Jacobi and lookahead decoding, trajectory collection and consistency training.");
         root.Subcommands.Add(GenerateCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(CollectCommand.Create());
         try
         {
             return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

@@ -26,15 +26,22 @@ internal static class BenchCommand
         var requests = new Option<int>("--requests") { Description = "Most prompts used (synthetic prompts for random models)", DefaultValueFactory = _ => 8 };
         var curve = new Option<string>("--curve") { Description = "Forward sizes T for the cost curve ('' to skip)", DefaultValueFactory = _ => "1,2,4,8,16,32" };
         var output = new Option<string?>("--output") { Description = "Also write the results as JSON here" };
+        var threads = new Option<int?>("--threads") { Description = "libtorch intra-op threads (default: libtorch's choice)" };
         var decoderArgs = new DecoderArguments();
         var command = new Command("bench", "Compare decoders side by side: tokens/s, speedup vs AR, tokens per forward, iterations per block, fast-forwarded and stationary tokens, exact match vs AR; and the forward-cost curve.")
         {
-            model, prompts, decoders, maxNew, requests, curve, output,
+            model, prompts, decoders, maxNew, requests, curve, output, threads,
         };
         decoderArgs.AddTo(command);
         command.SetAction((parse, cancellationToken) => System.Threading.Tasks.Task.FromResult(CliErrors.Run(() =>
         {
             string modelSpec = parse.GetValue(model)!;
+            if (parse.GetValue(threads) is { } count)
+            {
+                ArgumentOutOfRangeException.ThrowIfLessThan(count, 1, "--threads");
+                TorchSharp.torch.set_num_threads(count);
+            }
+
             var decoderList = parse.GetValue(decoders)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(d => decoderArgs.Resolve(parse, d)).ToList();
             int maxNewTokens = parse.GetValue(maxNew);
             int count = parse.GetValue(requests);

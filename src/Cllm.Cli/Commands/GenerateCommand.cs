@@ -26,10 +26,11 @@ internal static class GenerateCommand
         var seed = new Option<int?>("--seed") { Description = "Sampling seed" };
         var stopIds = new Option<string?>("--stop-token-ids") { Description = "Comma-separated ids that also end generation, e.g. 1,2" };
         var output = new Option<string?>("--output") { Description = "Write JSONL here instead of stdout" };
+        var threads = new Option<int?>("--threads") { Description = "libtorch intra-op threads (default: libtorch's choice; 1 is best for tiny models or a busy machine)" };
         var decoderArgs = new DecoderArguments();
         var command = new Command("generate", "Generate completions for prompts; JSONL out (prompt, prompt_ids, output_ids, text, finish_reason, forward_passes, elapsed_ms, and decoder figures).")
         {
-            model, prompt, prompts, decoder, maxNew, temperature, topK, topP, seed, stopIds, output,
+            model, prompt, prompts, decoder, maxNew, temperature, topK, topP, seed, stopIds, output, threads,
         };
         decoderArgs.AddTo(command);
         command.SetAction((parse, cancellationToken) => System.Threading.Tasks.Task.FromResult(CliErrors.Run(() =>
@@ -43,7 +44,13 @@ internal static class GenerateCommand
                 StopTokenIds = ParseIds(parse.GetValue(stopIds)),
             };
             settings.Sampling.Validate();
-            using var engine = CllmBuilder.FromCheckpoint(parse.GetValue(model)!).UseDecoder(decoderOptions).Build();
+            var builder = CllmBuilder.FromCheckpoint(parse.GetValue(model)!).UseDecoder(decoderOptions);
+            if (parse.GetValue(threads) is { } count)
+            {
+                builder.WithThreads(count);
+            }
+
+            using var engine = builder.Build();
             var path = parse.GetValue(output);
             using var stream = path is null ? Console.OpenStandardOutput() : File.Create(path);
             for (int i = 0; i < texts.Count; i++)
