@@ -36,10 +36,10 @@ internal static class BenchCommand
         command.SetAction((parse, cancellationToken) => System.Threading.Tasks.Task.FromResult(CliErrors.Run(() =>
         {
             string modelSpec = parse.GetValue(model)!;
-            if (parse.GetValue(threads) is { } count)
+            if (parse.GetValue(threads) is { } threadCount)
             {
-                ArgumentOutOfRangeException.ThrowIfLessThan(count, 1, "--threads");
-                TorchSharp.torch.set_num_threads(count);
+                ArgumentOutOfRangeException.ThrowIfLessThan(threadCount, 1, "--threads");
+                TorchSharp.torch.set_num_threads(threadCount);
             }
 
             var decoderList = parse.GetValue(decoders)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(d => decoderArgs.Resolve(parse, d)).ToList();
