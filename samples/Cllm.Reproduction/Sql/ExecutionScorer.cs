@@ -11,6 +11,10 @@ namespace Cllm.Reproduction.Sql;
 /// prediction that fails to run is wrong; it never throws. Also exact match after whitespace normalisation.
 /// Not thread-safe (one SQLite connection per database).
 /// </summary>
+/// <remarks>
+/// Only the first statement's rows count: text after the first <c>;</c> is ignored, as a decoder that runs
+/// past the answer would leave it. Cut predictions at EOS before scoring; exact match sees the whole text.
+/// </remarks>
 public sealed partial class ExecutionScorer : IDisposable
 {
     private readonly SqlExecutor _executor;

@@ -7,21 +7,30 @@ using Microsoft.Data.Sqlite;
 namespace Cllm.Reproduction.Sql;
 
 /// <summary>
-/// Runs queries against private in-memory copies of a catalog's databases. The connections are read-only
-/// (<c>PRAGMA query_only</c>) and each query is stopped after a fixed amount of work, so a generated query can
-/// neither change the data nor hang the evaluation. Not thread-safe.
+/// Runs queries against private in-memory copies of a catalog's databases. After loading, an authorizer lets
+/// statements only read (SELECT, column reads, functions, recursive CTEs: no writes, no PRAGMA, no ATTACH) and
+/// each query is stopped after a fixed amount of work, so a generated query can neither change the data nor
+/// hang the evaluation. Not thread-safe.
 /// </summary>
 internal sealed class SqlExecutor : IDisposable
 {
     /// <summary>Progress callbacks (one per 1,000 virtual-machine steps) before a query is stopped.</summary>
     private const int MaxProgressCallbacks = 20_000;
 
+    // SQLite authorizer action codes that only read.
+    private const int SqliteRead = 20, SqliteSelect = 21, SqliteFunction = 31, SqliteRecursive = 33;
+    private const int SqliteOk = 0, SqliteDeny = 1;
+
     private readonly Dictionary<string, SqliteConnection> _connections = new(StringComparer.Ordinal);
+    private readonly SQLitePCL.delegate_progress _onProgress;
+    private readonly SQLitePCL.delegate_authorizer _authorize;
     private int _callbacks;
 
     public SqlExecutor(SqlCatalog catalog)
     {
         ArgumentNullException.ThrowIfNull(catalog);
+        _onProgress = OnProgress;
+        _authorize = Authorize;
         foreach (SqlDatabase database in catalog.Databases)
         {
             var connection = new SqliteConnection("Data Source=:memory:");
@@ -33,7 +42,8 @@ internal sealed class SqlExecutor : IDisposable
                 pragma.ExecuteNonQuery();
             }
 
-            SQLitePCL.raw.sqlite3_progress_handler(connection.Handle, 1000, OnProgress, null);
+            SQLitePCL.raw.sqlite3_progress_handler(connection.Handle, 1000, _onProgress, null);
+            SQLitePCL.raw.sqlite3_set_authorizer(connection.Handle, _authorize, null);
             _connections[database.DbId] = connection;
         }
     }
@@ -96,6 +106,9 @@ internal sealed class SqlExecutor : IDisposable
     }
 
     private int OnProgress(object user) => ++_callbacks > MaxProgressCallbacks ? 1 : 0;
+
+    private static int Authorize(object user, int action, SQLitePCL.utf8z p0, SQLitePCL.utf8z p1, SQLitePCL.utf8z dbName, SQLitePCL.utf8z trigger) =>
+        action is SqliteRead or SqliteSelect or SqliteFunction or SqliteRecursive ? SqliteOk : SqliteDeny;
 
     private static string Canonical(object value) => value switch
     {
