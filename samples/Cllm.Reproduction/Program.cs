@@ -1,13 +1,15 @@
-using System;
+using System.CommandLine;
+using Cllm.Reproduction.Commands;
 
 namespace Cllm.Reproduction;
 
-/// <summary>Entry point of the text-to-SQL reproduction (pipeline stages arrive with the reproduction issue).</summary>
+/// <summary>Entry point of the text-to-SQL reproduction: <c>data</c> (pipeline stages are added as commands).</summary>
 internal static class Program
 {
     public static int Main(string[] args)
     {
-        Console.Error.WriteLine("cllm reproduction: not implemented yet.");
-        return args.Length == 0 ? 1 : 1;
+        var root = new RootCommand("CLLM text-to-SQL reproduction in miniature.");
+        root.Subcommands.Add(DataCommand.Create());
+        return root.Parse(args).Invoke();
     }
 }
