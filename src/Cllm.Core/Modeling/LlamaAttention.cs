@@ -8,7 +8,7 @@ namespace Cllm.Modeling;
 
 /// <summary>
 /// Multi-head attention with grouped-query heads (H query heads share Hkv key/value heads), rotary
-/// positions and an explicit boolean mask, so that a KV cache and tree-shaped drafts both work.
+/// positions and an explicit attention mask, so that a KV cache and tree-shaped drafts both work.
 /// </summary>
 public sealed class LlamaAttention : nn.Module
 {
@@ -40,10 +40,11 @@ public sealed class LlamaAttention : nn.Module
     }
 
     /// <summary>
-    /// x: (B, T, C) new tokens rotated by <paramref name="angles"/>; mask: (T, S) bool, true = may attend,
-    /// with S = cached + T (null only when T = 1). Returns (B, T, C).
+    /// x: (B, T, C) new tokens rotated by <paramref name="angles"/>; maskBias: (g·T, S) additive, 0 = may attend and
+    /// −∞ = masked, already repeated for the g = H/Hkv query heads per KV head, S = cached + T (null only when T = 1).
+    /// Returns (B, T, C).
     /// </summary>
-    public Tensor Forward(Tensor x, RotaryAngles angles, Tensor? mask, KvCache? cache)
+    public Tensor Forward(Tensor x, RotaryAngles angles, Tensor? maskBias, KvCache? cache)
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];
@@ -58,11 +59,10 @@ public sealed class LlamaAttention : nn.Module
         }
 
         // Grouped-query attention without copying K/V: the g = H/Hkv query heads of one KV head are
-        // folded into its time axis, (B, H, T, D) → (B, Hkv, g·T, D), and the mask is repeated g times.
+        // folded into its time axis, (B, H, T, D) → (B, Hkv, g·T, D); the mask bias comes repeated g times.
         int g = _heads / _kvHeads;
         var qf = g == 1 ? q : q.reshape(b, _kvHeads, g * t, _headDim);
-        var m = mask is null || g == 1 ? mask : mask.repeat(g, 1);                      // (g·T, S)
-        var y = nn.functional.scaled_dot_product_attention(qf, k, v, attn_mask: m);     // (B, Hkv, g·T, D)
+        var y = nn.functional.scaled_dot_product_attention(qf, k, v, attn_mask: maskBias); // (B, Hkv, g·T, D)
         y = y.reshape(b, _heads, t, _headDim).transpose(1, 2).reshape(b, t, _heads * _headDim);
         return _oProj.forward(y).MoveToOuterDisposeScope();
     }

@@ -27,10 +27,10 @@ public sealed class LlamaDecoderLayer : nn.Module
     }
 
     /// <summary>x: (B, T, C) → (B, T, C); see <see cref="LlamaAttention.Forward"/> for the other arguments.</summary>
-    public Tensor Forward(Tensor x, RotaryAngles angles, Tensor? mask, KvCache? cache)
+    public Tensor Forward(Tensor x, RotaryAngles angles, Tensor? maskBias, KvCache? cache)
     {
         using var scope = NewDisposeScope();
-        var h = x + _selfAttn.Forward(_inputLayerNorm.forward(x), angles, mask, cache);
+        var h = x + _selfAttn.Forward(_inputLayerNorm.forward(x), angles, maskBias, cache);
         return (h + _mlp.forward(_postAttentionLayerNorm.forward(h))).MoveToOuterDisposeScope();
     }
 }

@@ -16,6 +16,8 @@ public sealed class LlamaModel : nn.Module
     [ComponentName(Name = "norm")]
     private readonly RmsNorm _norm;
 
+    private readonly int _queryGroups;
+
     public LlamaModel(LlamaConfig config, ScalarType dtype) : base(nameof(LlamaModel))
     {
         _embedTokens = nn.Embedding(config.VocabSize, config.HiddenSize, dtype: dtype);
@@ -26,6 +28,7 @@ public sealed class LlamaModel : nn.Module
         }
 
         _norm = new RmsNorm(config.HiddenSize, config.RmsNormEps, dtype);
+        _queryGroups = config.NumAttentionHeads / config.NumKeyValueHeads;
         RegisterComponents();
     }
 
@@ -40,9 +43,19 @@ public sealed class LlamaModel : nn.Module
     {
         using var scope = NewDisposeScope();
         var h = _embedTokens.forward(inputIds);
+
+        // The bool mask becomes an additive bias once per forward, repeated for the query heads that
+        // share a KV head, instead of once per layer inside attention.
+        Tensor? bias = null;
+        if (mask is not null)
+        {
+            bias = zeros(mask.shape, dtype: h.dtype, device: h.device).masked_fill(mask.logical_not(), float.NegativeInfinity);
+            bias = _queryGroups == 1 ? bias : bias.repeat(_queryGroups, 1);                    // (g·T, S)
+        }
+
         foreach (var layer in _layers)
         {
-            h = layer.Forward(h, angles, mask, cache);
+            h = layer.Forward(h, angles, bias, cache);
         }
 
         return _norm.forward(h).MoveToOuterDisposeScope();
