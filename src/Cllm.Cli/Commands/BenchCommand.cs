@@ -120,7 +120,7 @@ internal static class BenchCommand
                         forward_cost = points.Select(p => new { tokens = p.Tokens, median_ms = p.MedianMilliseconds, cost_vs_one = p.CostVsOne }),
                         decoders = rows,
                     };
-                    File.WriteAllText(path, JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
+                    File.WriteAllText(path, JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
                 }
             }
 
