@@ -58,45 +58,55 @@ public sealed class AutoregressiveLoss
         }
 
         long t = logits.shape[1], v = logits.shape[2];
+        for (int row = 0; row < b; row++)
+        {
+            if (sequences[row].Count > t)
+            {
+                throw new ArgumentException($"sequence {row} has {sequences[row].Count} tokens but the logits cover {t} positions.", nameof(sequences));
+            }
+        }
+
+        using var scope = NewDisposeScope();
+        var (sum, values, counts) = Accumulate(logits.reshape(b * t, v), sequences, (e, p) => e * t + p);
+        return new LossTerm((sum / b).MoveToOuterDisposeScope(), values, counts);
+    }
+
+    /// <summary>
+    /// Σ over <paramref name="sequences"/> of each one's mean loss, from flat logits (R, V) whose row <c>row(e, p)</c>
+    /// holds the logit at position p of sequence e. Returns the sum, each sequence's value and its number of positions.
+    /// </summary>
+    internal (Tensor Sum, float[] PerExample, int[] Counts) Accumulate(Tensor flat, IReadOnlyList<IReadOnlyList<int>> sequences, Func<int, int, long> row)
+    {
         var rows = new List<long>();
         var targets = new List<long>();
         var owners = new List<long>();
         var weights = new List<float>();
-        var counts = new int[b];
-        for (int row = 0; row < b; row++)
+        var counts = new int[sequences.Count];
+        for (int e = 0; e < sequences.Count; e++)
         {
-            var s = sequences[row];
-            if (s.Count > t)
-            {
-                throw new ArgumentException($"sequence {row} has {s.Count} tokens but the logits cover {t} positions.", nameof(sequences));
-            }
-
-            counts[row] = Math.Max(0, s.Count - 1);
+            var s = sequences[e];
+            counts[e] = Math.Max(0, s.Count - 1);
             for (int p = 0; p + 1 < s.Count; p++)
             {
-                rows.Add(row * t + p);
+                rows.Add(row(e, p));
                 targets.Add(s[p + 1]);
-                owners.Add(row);
-                weights.Add(1f / counts[row]);
+                owners.Add(e);
+                weights.Add(1f / counts[e]);
             }
         }
 
+        var device = flat.device;
         if (rows.Count == 0)
         {
-            return LossTerm.Empty(b, logits.device);
+            return (zeros(Array.Empty<long>(), dtype: ScalarType.Float32, device: device), new float[sequences.Count], counts);
         }
 
-        using var scope = NewDisposeScope();
-        var device = logits.device;
-        var logProbs = logits.reshape(b * t, v).index_select(0, tensor(rows.ToArray(), device: device))
-            .to_type(ScalarType.Float32).log_softmax(-1);                                 // (K, V)
-        var nll = -logProbs.gather(1, tensor(targets.ToArray(), device: device).unsqueeze(1)).squeeze(1);   // (K)
+        var logProbs = flat.index_select(0, tensor(rows.ToArray(), device: device)).to_type(ScalarType.Float32).log_softmax(-1);   // (K, V)
+        var nll = -logProbs.gather(1, tensor(targets.ToArray(), device: device).unsqueeze(1)).squeeze(1);                          // (K)
         var perPosition = LabelSmoothing == 0
             ? nll
-            : (1 - LabelSmoothing) * nll - LabelSmoothing * logProbs.mean(new long[] { -1 });             // (K)
+            : (1 - LabelSmoothing) * nll - LabelSmoothing * logProbs.mean(new long[] { -1 });                                      // (K)
         var weighted = perPosition * tensor(weights.ToArray(), device: device);          // (K)
-        var value = weighted.sum() / b;
-        var values = LossTerm.SumPerExample(weighted, owners, b);
-        return new LossTerm(value.MoveToOuterDisposeScope(), values, counts);
+        return (weighted.sum(), LossTerm.SumPerExample(weighted, owners, sequences.Count), counts);
     }
 }

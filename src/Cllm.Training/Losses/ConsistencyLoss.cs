@@ -59,34 +59,7 @@ public abstract class ConsistencyLoss : IConsistencyLoss
             throw new ArgumentException($"teacher logits must be (B = {b}, T ≥ {t}, V = {v}), got ({string.Join(", ", teacherLogits.shape)}).", nameof(teacherLogits));
         }
 
-        // 1. Loss positions of every example, as flat indices into (B·T) student and (B·T') teacher rows.
-        var studentRows = new List<long>();
-        var teacherRows = new List<long>();
-        var owners = new List<long>();
-        var weights = new List<float>();
-        var counts = new int[b];
-        for (int row = 0; row < b; row++)
-        {
-            var example = batch.Examples[row];
-            int c = example.Context.Count, n = example.BlockLength, w = example.FirstMismatch;
-            if (w == n)
-            {
-                continue;                                                                 // student = teacher: nothing to learn
-            }
-
-            int first = c + w - 1;                                                        // logit predicting the first wrong token
-            int last = Positions == ConsistencyPositions.FromFirstMismatchWithBlockEnd ? c + n - 1 : c + n - 2;
-            counts[row] = last - first + 1;
-            for (int p = first; p <= last; p++)
-            {
-                studentRows.Add((long)row * t + p);
-                teacherRows.Add((long)row * tTeacher + p);
-                owners.Add(row);
-                weights.Add(1f / counts[row]);
-            }
-        }
-
-        if (studentRows.Count == 0)
+        if (!HasPositions(batch.Examples))
         {
             return LossTerm.Empty(b, model.Device);
         }
@@ -94,7 +67,7 @@ public abstract class ConsistencyLoss : IConsistencyLoss
         using var scope = NewDisposeScope();
         var device = model.Device;
 
-        // 2. Teacher: the same model at the same weights, stop-gradient.
+        // Teacher: the same model at the same weights, stop-gradient.
         Tensor teacher;
         if (teacherLogits is not null)
         {
@@ -106,17 +79,91 @@ public abstract class ConsistencyLoss : IConsistencyLoss
             teacher = model.Forward(batch.TeacherInput(device));                          // (B, T, V)
         }
 
-        // 3. Student: gradients flow (when the caller has them enabled).
-        var studentLogits = model.Forward(batch.StudentInput(device));                    // (B, T, V)
-        var studentAt = studentLogits.view(b * (long)t, v).index_select(0, tensor(studentRows.ToArray(), device: device));          // (K, V)
-        var teacherAt = teacher.reshape(b * (long)tTeacher, v).index_select(0, tensor(teacherRows.ToArray(), device: device));      // (K, V)
+        // Student: gradients flow (when the caller has them enabled).
+        var student = model.Forward(batch.StudentInput(device));                          // (B, T, V)
+        var (sum, values, counts) = Accumulate(
+            batch.Examples,
+            student.view(b * (long)t, v),
+            (e, p) => (long)e * t + p,
+            teacher.reshape(b * (long)tTeacher, v),
+            (e, p) => (long)e * tTeacher + p);
+        return new LossTerm((sum / b).MoveToOuterDisposeScope(), values, counts);
+    }
 
-        // 4. Distance per position, weighted by 1/|kept| of its example; mean over examples.
+    /// <summary>
+    /// The logits (p = C + w − 1 … last) example <paramref name="example"/> is trained on, in its own coordinates
+    /// (sequence context ⊕ block, logit p predicting token p + 1); null when student and teacher states are equal.
+    /// </summary>
+    internal (int First, int Last)? LossRange(ConsistencyExample example)
+    {
+        int c = example.Context.Count, n = example.BlockLength, w = example.FirstMismatch;
+        if (w == n)
+        {
+            return null;                                                                  // student = teacher: nothing to learn
+        }
+
+        return (c + w - 1, Positions == ConsistencyPositions.FromFirstMismatchWithBlockEnd ? c + n - 1 : c + n - 2);
+    }
+
+    /// <summary>True when some example has loss positions.</summary>
+    internal bool HasPositions(IReadOnlyList<ConsistencyExample> examples)
+    {
+        foreach (var e in examples)
+        {
+            if (LossRange(e) is not null)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Σ over <paramref name="examples"/> of each one's mean distance, from flat logit matrices: studentFlat (R, V) with
+    /// row <c>studentRow(e, p)</c> holding example e's logit p, and likewise for the teacher (used as given; detach it).
+    /// Returns the sum (attached to the student's graph), each example's value and its number of positions.
+    /// </summary>
+    internal (Tensor Sum, float[] PerExample, int[] Counts) Accumulate(
+        IReadOnlyList<ConsistencyExample> examples,
+        Tensor studentFlat,
+        Func<int, int, long> studentRow,
+        Tensor teacherFlat,
+        Func<int, int, long> teacherRow)
+    {
+        var studentRows = new List<long>();
+        var teacherRows = new List<long>();
+        var owners = new List<long>();
+        var weights = new List<float>();
+        var counts = new int[examples.Count];
+        for (int e = 0; e < examples.Count; e++)
+        {
+            if (LossRange(examples[e]) is not var (first, last))
+            {
+                continue;
+            }
+
+            counts[e] = last - first + 1;
+            for (int p = first; p <= last; p++)
+            {
+                studentRows.Add(studentRow(e, p));
+                teacherRows.Add(teacherRow(e, p));
+                owners.Add(e);
+                weights.Add(1f / counts[e]);
+            }
+        }
+
+        var device = studentFlat.device;
+        if (studentRows.Count == 0)
+        {
+            return (zeros(Array.Empty<long>(), dtype: ScalarType.Float32, device: device), new float[examples.Count], counts);
+        }
+
+        var studentAt = studentFlat.index_select(0, tensor(studentRows.ToArray(), device: device));   // (K, V)
+        var teacherAt = teacherFlat.index_select(0, tensor(teacherRows.ToArray(), device: device));   // (K, V)
         var distances = DistributionDistance.Compute(Distance, teacherAt, studentAt);    // (K)
-        var weighted = distances * tensor(weights.ToArray(), device: device);            // (K)
-        var value = weighted.sum() / b;                                                   // ()
-        var values = LossTerm.SumPerExample(weighted, owners, b);
-        return new LossTerm(value.MoveToOuterDisposeScope(), values, counts);
+        var weighted = distances * tensor(weights.ToArray(), device: device);            // (K), weight 1/|kept|
+        return (weighted.sum(), LossTerm.SumPerExample(weighted, owners, examples.Count), counts);
     }
 
     /// <summary>Draws the student state uniformly from y(0) … y(k−1); (0, 0) for a single-state trajectory.</summary>

@@ -183,14 +183,17 @@ public sealed class ConsistencyTrainer
         for (int micro = 0; micro < k; micro++)
         {
             long firstSlot = ((long)step * k + micro) * b;
-            var examples = new ConsistencyExample[b];
+            var examples = new List<ConsistencyExample>(b * options.StatesPerRecord);
             for (int j = 0; j < b; j++)
             {
                 long slot = firstSlot + j;
                 var record = records[order.RecordAt(slot)];
-                var pair = objective.Consistency.SelectPair(record, order.StateRandom(slot));
-                examples[j] = ConsistencyExample.FromRecord(record, pair, options.UseLabelIds);
-                tokens += examples[j].Context.Count + examples[j].BlockLength + (objective.AutoregressiveWeight > 0 ? examples[j].Labels.Count : 0);
+                foreach (var pair in SelectPairs(objective.Consistency, record, order.StateRandom(slot), options.StatesPerRecord))
+                {
+                    var example = ConsistencyExample.FromRecord(record, pair, options.UseLabelIds);
+                    examples.Add(example);
+                    tokens += example.Context.Count + example.BlockLength + (objective.AutoregressiveWeight > 0 ? example.Labels.Count : 0);
+                }
             }
 
             parts[micro] = objective.Backward(_model, new ConsistencyBatch(examples), 1.0 / k);
@@ -206,6 +209,23 @@ public sealed class ConsistencyTrainer
 
         optimizer.step();
         return (loss, gradNorm, tokens);
+    }
+
+    /// <summary>Up to <paramref name="count"/> pairs with distinct student states (fewer when the trajectory is short).</summary>
+    private static List<ConsistencyPair> SelectPairs(IConsistencyLoss loss, TrajectoryRecord record, Random random, int count)
+    {
+        var pairs = new List<ConsistencyPair>(count);
+        int distinct = Math.Max(1, record.Trajectory.Count - 1);
+        for (int attempt = 0; pairs.Count < Math.Min(count, distinct) && attempt < 8 * count; attempt++)
+        {
+            var pair = loss.SelectPair(record, random);
+            if (!pairs.Exists(p => p.StudentState == pair.StudentState))
+            {
+                pairs.Add(pair);
+            }
+        }
+
+        return pairs;
     }
 
     private AdamW CreateOptimizer(IEnumerable<Parameter> parameters)

@@ -25,6 +25,16 @@ public sealed record TrainingOptions
     /// <summary>Label smoothing ε of the autoregressive loss (reference 0.1).</summary>
     public double LabelSmoothing { get; init; } = AutoregressiveLoss.ReferenceLabelSmoothing;
 
+    /// <summary>
+    /// Student states drawn (without repetition) from each record in a batch slot; each is one example of the batch, so a
+    /// micro-batch holds up to <see cref="BatchSize"/> × this many examples. With the packed layout the extra states of a
+    /// record cost a block each rather than a whole sequence. 1 = the reference.
+    /// </summary>
+    public int StatesPerRecord { get; init; } = 1;
+
+    /// <summary>How examples are laid out for the model (same losses either way); packed by default.</summary>
+    public ForwardLayout Layout { get; init; } = ForwardLayout.Packed;
+
     /// <summary>Take the autoregressive loss on a record's <c>labels_ids</c> (ground truth) when it has them, instead of the teacher's output.</summary>
     public bool UseLabelIds { get; init; }
 
@@ -94,6 +104,8 @@ public sealed record TrainingOptions
         Defined(Consistency, nameof(Consistency));
         Defined(Distance, nameof(Distance));
         Defined(Positions, nameof(Positions));
+        Defined(Layout, nameof(Layout));
+        Check(StatesPerRecord >= 1, nameof(StatesPerRecord), StatesPerRecord, "must be ≥ 1");
         Check(AutoregressiveWeight >= 0 && double.IsFinite(AutoregressiveWeight), nameof(AutoregressiveWeight), AutoregressiveWeight, "must be finite and ≥ 0");
         Check(LabelSmoothing >= 0 && LabelSmoothing < 1, nameof(LabelSmoothing), LabelSmoothing, "must be in [0, 1)");
         Check(LearningRate > 0 && double.IsFinite(LearningRate), nameof(LearningRate), LearningRate, "must be finite and > 0");
@@ -128,7 +140,7 @@ public sealed record TrainingOptions
         IConsistencyLoss consistency = Consistency == ConsistencyKind.Local
             ? new LocalConsistencyLoss(Distance, Positions)
             : new GlobalConsistencyLoss(Distance, Positions);
-        return new CllmObjective(consistency, new AutoregressiveLoss(LabelSmoothing), AutoregressiveWeight);
+        return new CllmObjective(consistency, new AutoregressiveLoss(LabelSmoothing), AutoregressiveWeight, Layout);
     }
 
     /// <summary>Optimizer steps for <paramref name="records"/> records: <see cref="MaxSteps"/>, or ⌈epochs · records / (batch · accumulation)⌉.</summary>
