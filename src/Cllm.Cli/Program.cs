@@ -14,6 +14,7 @@ internal static class Program
         root.Subcommands.Add(GenerateCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(CollectCommand.Create());
+        root.Subcommands.Add(TrainCommand.Create());
         root.Subcommands.Add(DownloadCommand.Create());
         try
         {
