@@ -1,0 +1,102 @@
+using System;
+using System.Collections.Generic;
+using Cllm.Modeling;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Cllm.Training.Losses;
+
+/// <summary>
+/// Next-token cross-entropy over whole sequences (prompt included, as in the reference), with optional label
+/// smoothing in the Hugging Face <c>LabelSmoother</c> form: per position
+/// <c>(1 − ε)·(−log p(x_{t+1})) + ε·(−(1/V) Σ_v log p(v))</c>. The loss of a sequence of L tokens is the mean over
+/// its L − 1 positions; the batch loss is the mean over sequences.
+/// </summary>
+public sealed class AutoregressiveLoss
+{
+    /// <summary>The reference's label smoothing.</summary>
+    public const double ReferenceLabelSmoothing = 0.1;
+
+    /// <param name="labelSmoothing">ε in [0, 1); the reference uses 0.1.</param>
+    public AutoregressiveLoss(double labelSmoothing = ReferenceLabelSmoothing)
+    {
+        if (!(labelSmoothing >= 0 && labelSmoothing < 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(labelSmoothing), labelSmoothing, "label smoothing must be in [0, 1).");
+        }
+
+        LabelSmoothing = labelSmoothing;
+    }
+
+    /// <summary>ε.</summary>
+    public double LabelSmoothing { get; }
+
+    /// <summary>Runs the model over the right-padded <paramref name="sequences"/> and returns the loss.</summary>
+    public LossTerm Compute(LlamaForCausalLM model, IReadOnlyList<IReadOnlyList<int>> sequences)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(sequences);
+        using var scope = NewDisposeScope();
+        var logits = model.Forward(ConsistencyBatch.Pad(sequences, model.Device));      // (B, T, V)
+        var term = Compute(logits, sequences);
+        term.Value.MoveToOuterDisposeScope();
+        return term;
+    }
+
+    /// <summary>
+    /// The loss from <paramref name="logits"/> (B, T, V) of <paramref name="sequences"/> right-padded to T: position t of
+    /// sequence b predicts its token t + 1, for t &lt; L_b − 1; padding is never a target. Computed in float32.
+    /// </summary>
+    public LossTerm Compute(Tensor logits, IReadOnlyList<IReadOnlyList<int>> sequences)
+    {
+        ArgumentNullException.ThrowIfNull(logits);
+        ArgumentNullException.ThrowIfNull(sequences);
+        int b = sequences.Count;
+        if (logits.dim() != 3 || logits.shape[0] != b)
+        {
+            throw new ArgumentException($"logits must be (B = {b}, T, V), got ({string.Join(", ", logits.shape)}).", nameof(logits));
+        }
+
+        long t = logits.shape[1], v = logits.shape[2];
+        var rows = new List<long>();
+        var targets = new List<long>();
+        var owners = new List<long>();
+        var weights = new List<float>();
+        var counts = new int[b];
+        for (int row = 0; row < b; row++)
+        {
+            var s = sequences[row];
+            if (s.Count > t)
+            {
+                throw new ArgumentException($"sequence {row} has {s.Count} tokens but the logits cover {t} positions.", nameof(sequences));
+            }
+
+            counts[row] = Math.Max(0, s.Count - 1);
+            for (int p = 0; p + 1 < s.Count; p++)
+            {
+                rows.Add(row * t + p);
+                targets.Add(s[p + 1]);
+                owners.Add(row);
+                weights.Add(1f / counts[row]);
+            }
+        }
+
+        if (rows.Count == 0)
+        {
+            return LossTerm.Empty(b, logits.device);
+        }
+
+        using var scope = NewDisposeScope();
+        var device = logits.device;
+        var logProbs = logits.reshape(b * t, v).index_select(0, tensor(rows.ToArray(), device: device))
+            .to_type(ScalarType.Float32).log_softmax(-1);                                 // (K, V)
+        var nll = -logProbs.gather(1, tensor(targets.ToArray(), device: device).unsqueeze(1)).squeeze(1);   // (K)
+        var perPosition = LabelSmoothing == 0
+            ? nll
+            : (1 - LabelSmoothing) * nll - LabelSmoothing * logProbs.mean(new long[] { -1 });             // (K)
+        var weighted = perPosition * tensor(weights.ToArray(), device: device);          // (K)
+        var value = weighted.sum() / b;
+        var values = LossTerm.SumPerExample(weighted, owners, b);
+        return new LossTerm(value.MoveToOuterDisposeScope(), values, counts);
+    }
+}

@@ -1,0 +1,131 @@
+using System;
+using System.Collections.Generic;
+using Cllm.Training.Trajectories;
+
+namespace Cllm.Training.Losses;
+
+/// <summary>
+/// One trajectory record prepared for a training step: the context, the student's and the teacher's block states
+/// (same length n), and the sequence the autoregressive loss is taken on.
+/// </summary>
+public sealed record ConsistencyExample
+{
+    /// <summary>The tokens before the block (prompt and earlier fixed points), C ≥ 1.</summary>
+    public required IReadOnlyList<int> Context { get; init; }
+
+    /// <summary>The student's block state y(i), n tokens.</summary>
+    public required IReadOnlyList<int> Student { get; init; }
+
+    /// <summary>The teacher's block state (y* or y(i+1)), n tokens.</summary>
+    public required IReadOnlyList<int> Teacher { get; init; }
+
+    /// <summary>The autoregressive loss's sequence (at least 2 tokens): context ⊕ y*, or the record's labels.</summary>
+    public required IReadOnlyList<int> Labels { get; init; }
+
+    /// <summary>Block length n.</summary>
+    public int BlockLength => Student.Count;
+
+    /// <summary>
+    /// Index of the first block token where the student differs from the teacher, or n when they are equal.
+    /// Logits before it see identical inputs in both sequences.
+    /// </summary>
+    public int FirstMismatch
+    {
+        get
+        {
+            int w = 0;
+            while (w < Student.Count && Student[w] == Teacher[w])
+            {
+                w++;
+            }
+
+            return w;
+        }
+    }
+
+    /// <summary>True when <see cref="Labels"/> is exactly context ⊕ teacher state, so one forward can serve both losses.</summary>
+    public bool LabelsAreTeacherSequence
+    {
+        get
+        {
+            if (Labels.Count != Context.Count + Teacher.Count)
+            {
+                return false;
+            }
+
+            for (int i = 0; i < Context.Count; i++)
+            {
+                if (Labels[i] != Context[i])
+                {
+                    return false;
+                }
+            }
+
+            for (int i = 0; i < Teacher.Count; i++)
+            {
+                if (Labels[Context.Count + i] != Teacher[i])
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Builds the example of <paramref name="record"/> for the states chosen by <paramref name="pair"/>. The labels are
+    /// <c>teacher_output_ids</c>, or <c>labels_ids</c> when <paramref name="useLabelIds"/> is set and the record has them.
+    /// </summary>
+    public static ConsistencyExample FromRecord(TrajectoryRecord record, ConsistencyPair pair, bool useLabelIds = false)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        ArgumentOutOfRangeException.ThrowIfNegative(pair.StudentState);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(pair.StudentState, record.Trajectory.Count);
+        ArgumentOutOfRangeException.ThrowIfNegative(pair.TeacherState);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(pair.TeacherState, record.Trajectory.Count);
+        var labels = useLabelIds && record.LabelIds is { Count: >= 2 } ids ? ids : record.TeacherOutputIds;
+        return new ConsistencyExample
+        {
+            Context = record.PromptIds,
+            Student = record.Trajectory[pair.StudentState],
+            Teacher = record.Trajectory[pair.TeacherState],
+            Labels = labels,
+        };
+    }
+
+    /// <summary>Throws <see cref="ArgumentException"/> when lengths are inconsistent or a token is outside [0, vocabSize).</summary>
+    public void Validate(int vocabSize)
+    {
+        if (Context.Count == 0)
+        {
+            throw new ArgumentException("the context must hold at least one token.");
+        }
+
+        if (Student.Count == 0 || Student.Count != Teacher.Count)
+        {
+            throw new ArgumentException($"student ({Student.Count}) and teacher ({Teacher.Count}) states must be non-empty and equally long.");
+        }
+
+        if (Labels.Count < 2)
+        {
+            throw new ArgumentException("the autoregressive sequence must hold at least two tokens.");
+        }
+
+        CheckIds(Context, vocabSize, "context");
+        CheckIds(Student, vocabSize, "student state");
+        CheckIds(Teacher, vocabSize, "teacher state");
+        CheckIds(Labels, vocabSize, "labels");
+    }
+
+    private static void CheckIds(IReadOnlyList<int> ids, int vocabSize, string what)
+    {
+        for (int i = 0; i < ids.Count; i++)
+        {
+            if ((uint)ids[i] >= (uint)vocabSize)
+            {
+                throw new ArgumentException($"{what} token {i} is {ids[i]}, outside the vocabulary [0, {vocabSize}).");
+            }
+        }
+    }
+}

@@ -1,0 +1,119 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Cllm.Training.Trajectories;
+
+namespace Cllm.Training;
+
+/// <summary>
+/// <c>trainer_state.json</c> of a checkpoint: the step reached and everything that fixes the data order, so a resume
+/// can refuse a run whose examples would differ.
+/// </summary>
+internal sealed record TrainerState
+{
+    public const string FileName = "trainer_state.json";
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    public int Step { get; init; }
+
+    public int TotalSteps { get; init; }
+
+    public int Seed { get; init; }
+
+    public int BatchSize { get; init; }
+
+    public int GradientAccumulation { get; init; }
+
+    public int Records { get; init; }
+
+    public string DataFingerprint { get; init; } = string.Empty;
+
+    public string Consistency { get; init; } = string.Empty;
+
+    public double LearningRate { get; init; }
+
+    public double LastLoss { get; init; }
+
+    public void Write(string path) => File.WriteAllText(path, JsonSerializer.Serialize(this, Json));
+
+    public static TrainerState Read(string path)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(path), Json)
+                ?? throw new InvalidDataException($"{path}: empty trainer state.");
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidDataException($"{path}: not a valid trainer state: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>The first difference that would change the data a resumed run sees, or null when it may resume.</summary>
+    public string? Incompatibility(TrainerState current)
+    {
+        if (TotalSteps != current.TotalSteps)
+        {
+            return $"the checkpoint's run has {TotalSteps} steps, this one {current.TotalSteps}";
+        }
+
+        if (Seed != current.Seed)
+        {
+            return $"the checkpoint's seed is {Seed}, this run's {current.Seed}";
+        }
+
+        if (BatchSize != current.BatchSize || GradientAccumulation != current.GradientAccumulation)
+        {
+            return $"the checkpoint used batches of {BatchSize} × {GradientAccumulation}, this run {current.BatchSize} × {current.GradientAccumulation}";
+        }
+
+        if (Records != current.Records || !string.Equals(DataFingerprint, current.DataFingerprint, StringComparison.Ordinal))
+        {
+            return $"the trajectory records differ ({Records} records, fingerprint {DataFingerprint}; now {current.Records}, {current.DataFingerprint})";
+        }
+
+        return null;
+    }
+
+    /// <summary>A 64-bit FNV-1a hash of every record's ids, in order.</summary>
+    public static string Fingerprint(IReadOnlyList<TrajectoryRecord> records)
+    {
+        ulong h = 14695981039346656037UL;
+        void Add(int value)
+        {
+            h = unchecked((h ^ (uint)value) * 1099511628211UL);
+        }
+
+        void AddAll(IReadOnlyList<int> ids)
+        {
+            Add(ids.Count);
+            for (int i = 0; i < ids.Count; i++)
+            {
+                Add(ids[i]);
+            }
+        }
+
+        foreach (var r in records)
+        {
+            AddAll(r.PromptIds);
+            Add(r.Trajectory.Count);
+            foreach (var s in r.Trajectory)
+            {
+                AddAll(s);
+            }
+
+            AddAll(r.TeacherOutputIds);
+            AddAll(r.LabelIds ?? Array.Empty<int>());
+        }
+
+        return h.ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
+    }
+}

@@ -1,0 +1,162 @@
+using System;
+using Cllm.Training.Losses;
+
+namespace Cllm.Training;
+
+/// <summary>
+/// Settings of a consistency-training run. Defaults follow the reference recipe (AdamW β = (0.9, 0.999), ε = 1e-8,
+/// no weight decay, cosine schedule with 3% warm-up, clipping at 1.0, global consistency + 10 × AR with label
+/// smoothing 0.1) except the learning rate and batch size, whose defaults suit small models trained on a CPU.
+/// </summary>
+public sealed record TrainingOptions
+{
+    /// <summary>Global (default) or local consistency.</summary>
+    public ConsistencyKind Consistency { get; init; } = ConsistencyKind.Global;
+
+    /// <summary>Distance between teacher and student distributions; forward KL by default.</summary>
+    public ConsistencyDistance Distance { get; init; } = ConsistencyDistance.ForwardKl;
+
+    /// <summary>Which block logits the consistency loss covers; the reference rule by default.</summary>
+    public ConsistencyPositions Positions { get; init; } = ConsistencyPositions.FromFirstMismatch;
+
+    /// <summary>ω, the weight of the autoregressive loss (reference 10; 0 disables it).</summary>
+    public double AutoregressiveWeight { get; init; } = CllmObjective.ReferenceAutoregressiveWeight;
+
+    /// <summary>Label smoothing ε of the autoregressive loss (reference 0.1).</summary>
+    public double LabelSmoothing { get; init; } = AutoregressiveLoss.ReferenceLabelSmoothing;
+
+    /// <summary>Take the autoregressive loss on a record's <c>labels_ids</c> (ground truth) when it has them, instead of the teacher's output.</summary>
+    public bool UseLabelIds { get; init; }
+
+    /// <summary>Peak learning rate (after warm-up).</summary>
+    public double LearningRate { get; init; } = 1e-3;
+
+    /// <summary>AdamW β1.</summary>
+    public double Beta1 { get; init; } = 0.9;
+
+    /// <summary>AdamW β2.</summary>
+    public double Beta2 { get; init; } = 0.999;
+
+    /// <summary>AdamW ε.</summary>
+    public double Epsilon { get; init; } = 1e-8;
+
+    /// <summary>AdamW decoupled weight decay (reference 0; note TorchSharp's default is also 0, PyTorch's is 0.01).</summary>
+    public double WeightDecay { get; init; }
+
+    /// <summary>Fraction of the steps spent warming the learning rate up linearly (reference 0.03).</summary>
+    public double WarmupRatio { get; init; } = 0.03;
+
+    /// <summary>The cosine schedule decays to this fraction of the peak learning rate (0 = to zero, as the reference).</summary>
+    public double MinLearningRateRatio { get; init; }
+
+    /// <summary>Clip the global gradient norm to this value (reference 1.0); 0 disables clipping.</summary>
+    public double MaxGradNorm { get; init; } = 1.0;
+
+    /// <summary>Records per micro-batch (right-padded to the longest).</summary>
+    public int BatchSize { get; init; } = 8;
+
+    /// <summary>Micro-batches whose gradients are accumulated into one optimizer step.</summary>
+    public int GradientAccumulation { get; init; } = 1;
+
+    /// <summary>Passes over the records; the number of steps unless <see cref="MaxSteps"/> is set.</summary>
+    public double Epochs { get; init; } = 1;
+
+    /// <summary>Optimizer steps to run; overrides <see cref="Epochs"/> when set.</summary>
+    public int? MaxSteps { get; init; }
+
+    /// <summary>Makes the run repeatable: data order, state sampling and torch's generator derive from it.</summary>
+    public int Seed { get; init; }
+
+    /// <summary>Where checkpoints go; null trains without writing anything.</summary>
+    public string? OutputDirectory { get; init; }
+
+    /// <summary>
+    /// A model folder to copy the tokenizer and generation files from into every checkpoint (usually the base model's);
+    /// null copies nothing and writes generation_config.json from the config.
+    /// </summary>
+    public string? TokenizerSource { get; init; }
+
+    /// <summary>Write a checkpoint every this many optimizer steps (0 = only at the end).</summary>
+    public int SaveEvery { get; init; } = 100;
+
+    /// <summary>Most checkpoints kept in <see cref="OutputDirectory"/>; older ones are deleted (0 keeps all).</summary>
+    public int KeepCheckpoints { get; init; } = 2;
+
+    /// <summary>Continue from the newest checkpoint in <see cref="OutputDirectory"/>, if there is one.</summary>
+    public bool Resume { get; init; }
+
+    /// <summary>Log every this many steps (progress is reported every step).</summary>
+    public int LogEvery { get; init; } = 10;
+
+    /// <summary>Throws <see cref="ArgumentException"/> (or <see cref="ArgumentOutOfRangeException"/>) naming the first bad setting.</summary>
+    public void Validate()
+    {
+        Defined(Consistency, nameof(Consistency));
+        Defined(Distance, nameof(Distance));
+        Defined(Positions, nameof(Positions));
+        Check(AutoregressiveWeight >= 0 && double.IsFinite(AutoregressiveWeight), nameof(AutoregressiveWeight), AutoregressiveWeight, "must be finite and ≥ 0");
+        Check(LabelSmoothing >= 0 && LabelSmoothing < 1, nameof(LabelSmoothing), LabelSmoothing, "must be in [0, 1)");
+        Check(LearningRate > 0 && double.IsFinite(LearningRate), nameof(LearningRate), LearningRate, "must be finite and > 0");
+        Check(Beta1 >= 0 && Beta1 < 1, nameof(Beta1), Beta1, "must be in [0, 1)");
+        Check(Beta2 >= 0 && Beta2 < 1, nameof(Beta2), Beta2, "must be in [0, 1)");
+        Check(Epsilon > 0 && double.IsFinite(Epsilon), nameof(Epsilon), Epsilon, "must be finite and > 0");
+        Check(WeightDecay >= 0 && double.IsFinite(WeightDecay), nameof(WeightDecay), WeightDecay, "must be finite and ≥ 0");
+        Check(WarmupRatio >= 0 && WarmupRatio < 1, nameof(WarmupRatio), WarmupRatio, "must be in [0, 1)");
+        Check(MinLearningRateRatio >= 0 && MinLearningRateRatio <= 1, nameof(MinLearningRateRatio), MinLearningRateRatio, "must be in [0, 1]");
+        Check(MaxGradNorm >= 0 && double.IsFinite(MaxGradNorm), nameof(MaxGradNorm), MaxGradNorm, "must be finite and ≥ 0 (0 disables clipping)");
+        Check(BatchSize >= 1, nameof(BatchSize), BatchSize, "must be ≥ 1");
+        Check(GradientAccumulation >= 1, nameof(GradientAccumulation), GradientAccumulation, "must be ≥ 1");
+        Check(Epochs > 0 && double.IsFinite(Epochs), nameof(Epochs), Epochs, "must be finite and > 0");
+        Check(MaxSteps is null or >= 1, nameof(MaxSteps), MaxSteps, "must be ≥ 1 when set");
+        Check(SaveEvery >= 0, nameof(SaveEvery), SaveEvery, "must be ≥ 0 (0 saves only at the end)");
+        Check(KeepCheckpoints >= 0, nameof(KeepCheckpoints), KeepCheckpoints, "must be ≥ 0 (0 keeps all)");
+        Check(LogEvery >= 1, nameof(LogEvery), LogEvery, "must be ≥ 1");
+        if (Resume && OutputDirectory is null)
+        {
+            throw new ArgumentException("Resume needs an OutputDirectory to find checkpoints in.", nameof(Resume));
+        }
+
+        if (OutputDirectory is not null && string.IsNullOrWhiteSpace(OutputDirectory))
+        {
+            throw new ArgumentException("OutputDirectory must not be blank.", nameof(OutputDirectory));
+        }
+    }
+
+    /// <summary>The objective these options describe.</summary>
+    public CllmObjective CreateObjective()
+    {
+        IConsistencyLoss consistency = Consistency == ConsistencyKind.Local
+            ? new LocalConsistencyLoss(Distance, Positions)
+            : new GlobalConsistencyLoss(Distance, Positions);
+        return new CllmObjective(consistency, new AutoregressiveLoss(LabelSmoothing), AutoregressiveWeight);
+    }
+
+    /// <summary>Optimizer steps for <paramref name="records"/> records: <see cref="MaxSteps"/>, or ⌈epochs · records / (batch · accumulation)⌉.</summary>
+    public int TotalSteps(int records)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(records, 1);
+        if (MaxSteps is { } steps)
+        {
+            return steps;
+        }
+
+        double perStep = (double)BatchSize * GradientAccumulation;
+        return Math.Max(1, checked((int)Math.Ceiling(Epochs * records / perStep - 1e-9)));
+    }
+
+    private static void Check<T>(bool ok, string name, T value, string rule)
+    {
+        if (!ok)
+        {
+            throw new ArgumentOutOfRangeException(name, value, $"{name} {rule}.");
+        }
+    }
+
+    private static void Defined<TEnum>(TEnum value, string name) where TEnum : struct, Enum
+    {
+        if (!Enum.IsDefined(value))
+        {
+            throw new ArgumentOutOfRangeException(name, value, $"{name} has an unknown value.");
+        }
+    }
+}

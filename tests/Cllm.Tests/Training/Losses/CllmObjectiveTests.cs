@@ -1,0 +1,56 @@
+using System;
+using System.Linq;
+using Cllm.Tests.TestKit;
+using Cllm.Training.Losses;
+using static TorchSharp.torch;
+
+namespace Cllm.Tests.Training.Losses;
+
+public class CllmObjectiveTests
+{
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void BackwardEqualsOneBackwardOfTheWeightedSum(bool local)
+    {
+        using var model = TinyLlama.Create(12);
+        var record = LossFixtures.Record();
+        IConsistencyLoss consistency = local ? new LocalConsistencyLoss() : new GlobalConsistencyLoss();
+        var example = ConsistencyExample.FromRecord(record, new ConsistencyPair(1, local ? 2 : 3));
+        var batch = new ConsistencyBatch(new[] { example });
+        Assert.Equal(!local, batch.LabelsAreTeacherSequences);
+        var objective = new CllmObjective(consistency, new AutoregressiveLoss(0.1), 10);
+
+        LossFixtures.ZeroGradients(model);
+        var components = objective.Backward(model, batch, scale: 0.5);
+        var viaObjective = LossFixtures.Gradients(model);
+
+        LossFixtures.ZeroGradients(model);
+        double expectedC, expectedAr;
+        using (NewDisposeScope())
+        {
+            var c = consistency.Compute(model, batch);
+            var ar = new AutoregressiveLoss(0.1).Compute(model, new[] { example.Labels });
+            expectedC = c.Item;
+            expectedAr = ar.Item;
+            ((c.Value + 10 * ar.Value) * 0.5).backward();
+        }
+
+        var direct = LossFixtures.Gradients(model);
+        Assert.Equal(expectedC, components.Consistency, 5);
+        Assert.Equal(expectedAr, components.Autoregressive, 5);
+        Assert.Equal(expectedC + 10 * expectedAr, components.Total, 4);
+        Assert.True(LossFixtures.MaxDifference(viaObjective, direct) < 1e-6 * Math.Max(1, LossFixtures.MaxAbs(direct)));
+    }
+
+    [Fact]
+    public void ZeroArWeightTrainsConsistencyOnly()
+    {
+        using var model = TinyLlama.Create(12);
+        var batch = new ConsistencyBatch(new[] { ConsistencyExample.FromRecord(LossFixtures.Record(), new ConsistencyPair(0, 3)) });
+        var components = new CllmObjective(new GlobalConsistencyLoss(), autoregressiveWeight: 0).Backward(model, batch);
+        Assert.Equal(0, components.Autoregressive);
+        Assert.Equal(components.Consistency, components.Total);
+        Assert.True(components.Consistency > 0);
+    }
+}

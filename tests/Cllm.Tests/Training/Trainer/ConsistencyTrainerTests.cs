@@ -1,0 +1,274 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using Cllm.Checkpoints;
+using Cllm.Modeling;
+using Cllm.Tests.TestKit;
+using Cllm.Training;
+using Cllm.Training.Losses;
+using Cllm.Training.Trajectories;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Cllm.Tests.Training.Trainer;
+
+public class ConsistencyTrainerTests
+{
+    private static readonly Lazy<List<TrajectoryRecord>> Records = new(() =>
+    {
+        using var teacher = TinyLlama.Create(31, TinyLlama.Config(layers: 1));
+        return TinyTrajectories.Collect(teacher, prompts: 6);
+    });
+
+    // TinyLlama.Create draws from torch's global generator, which tests running in parallel share; every model here
+    // starts from one snapshot instead, so runs that must agree start from identical weights.
+    private static readonly Lazy<Dictionary<string, Tensor>> Initial = new(() =>
+    {
+        using var model = TinyLlama.Create(31, TinyLlama.Config(layers: 1));
+        return model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone().DetachFromDisposeScope());
+    });
+
+    /// <summary>The shared starting model, or (<paramref name="other"/>) a differently initialised one.</summary>
+    private static LlamaForCausalLM Model(bool other = false)
+    {
+        var model = new LlamaForCausalLM(TinyLlama.Config(layers: 1));
+        if (!other)
+        {
+            using var noGrad = no_grad();
+            foreach (var (name, tensor) in model.state_dict())
+            {
+                tensor.copy_(Initial.Value[name]);
+            }
+        }
+
+        model.eval();
+        return model;
+    }
+
+    private static TrainingOptions Options(string? output = null) => new()
+    {
+        LearningRate = 3e-3,
+        BatchSize = 3,
+        GradientAccumulation = 2,
+        MaxSteps = 12,
+        WarmupRatio = 0.1,
+        Seed = 7,
+        OutputDirectory = output,
+        SaveEvery = 4,
+        KeepCheckpoints = 0,
+    };
+
+    private static Dictionary<string, float[]> Weights(LlamaForCausalLM model)
+        => model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.cpu().contiguous().view(-1).data<float>().ToArray());
+
+    private static double MaxDifference(Dictionary<string, float[]> a, Dictionary<string, float[]> b)
+        => a.Max(kv => kv.Value.Zip(b[kv.Key], (x, y) => (double)Math.Abs(x - y)).DefaultIfEmpty(0).Max());
+
+    [Fact]
+    public void CollectedRecordsHaveSeveralStates()
+    {
+        Assert.True(Records.Value.Count >= 12, $"{Records.Value.Count} records");
+        Assert.True(Records.Value.Count(r => r.Trajectory.Count > 2) >= 6);
+    }
+
+    [Theory]
+    [InlineData(10.0)]
+    [InlineData(0.0)]
+    public void TrainingLowersTheLoss(double arWeight)
+    {
+        using var model = Model();
+        var options = Options() with { MaxSteps = 40, LearningRate = 1e-2, BatchSize = 4, GradientAccumulation = 1, AutoregressiveWeight = arWeight };
+        var objective = options.CreateObjective();
+        var fixedBatch = new ConsistencyBatch(Records.Value.Select(r => ConsistencyExample.FromRecord(r, new ConsistencyPair(0, r.Trajectory.Count - 1))).ToList());
+        var before = objective.Evaluate(model, fixedBatch);
+        var result = new ConsistencyTrainer(model, options).Train(Records.Value);
+        var after = objective.Evaluate(model, fixedBatch);
+        Assert.Equal(40, result.Losses.Count);
+        Assert.True(after.Total < 0.8 * before.Total, $"loss {before.Total:F3} → {after.Total:F3}");
+        if (arWeight == 0)
+        {
+            Assert.True(after.Consistency < 0.5 * before.Consistency, $"consistency {before.Consistency:F3} → {after.Consistency:F3}");
+        }
+    }
+
+    [Fact]
+    public void SameSeedRepeatsTheRunAndAnotherSeedDoesNot()
+    {
+        var runs = new[] { 7, 7, 8 }.Select(seed =>
+        {
+            using var model = Model();
+            new ConsistencyTrainer(model, Options() with { Seed = seed, MaxSteps = 4 }).Train(Records.Value);
+            return Weights(model);
+        }).ToArray();
+        Assert.Equal(0.0, MaxDifference(runs[0], runs[1]));
+        Assert.True(MaxDifference(runs[0], runs[2]) > 1e-5);
+    }
+
+    [Fact]
+    public void ResumeAfterACrashEndsWithTheWeightsOfAnUninterruptedRun()
+    {
+        using var folderA = new TempFolder();
+        using var folderB = new TempFolder();
+        Dictionary<string, float[]> uninterrupted;
+        using (var model = Model())
+        {
+            new ConsistencyTrainer(model, Options(folderA.Path)).Train(Records.Value);
+            uninterrupted = Weights(model);
+        }
+
+        // Crash (not a cancellation: nothing is saved) during step 7; checkpoint-4 is the last one.
+        using (var model = Model())
+        {
+            var crash = new Progress(p =>
+            {
+                if (p.Step == 6)
+                {
+                    throw new IOException("simulated crash");
+                }
+            });
+            Assert.Throws<IOException>(() => new ConsistencyTrainer(model, Options(folderB.Path)).Train(Records.Value, crash));
+        }
+
+        Assert.True(Directory.Exists(folderB.File("checkpoint-4")));
+        Assert.False(Directory.Exists(folderB.File("checkpoint-8")));
+
+        // A differently initialised model: the weights must come from the checkpoint.
+        using (var model = Model(other: true))
+        {
+            var result = new ConsistencyTrainer(model, Options(folderB.Path) with { Resume = true }).Train(Records.Value);
+            Assert.Equal(4, result.StartStep);
+            Assert.Equal(8, result.Losses.Count);
+            Assert.Equal(folderB.File("checkpoint-12"), result.FinalCheckpoint);
+            double diff = MaxDifference(uninterrupted, Weights(model));
+            Assert.Equal(0.0, diff);                                                           // bit-exact
+        }
+    }
+
+    [Fact]
+    public void CancellationSavesTheCompletedStepsAndResumeFinishesTheRun()
+    {
+        using var folderA = new TempFolder();
+        using var folderB = new TempFolder();
+        Dictionary<string, float[]> uninterrupted;
+        using (var model = Model())
+        {
+            new ConsistencyTrainer(model, Options(folderA.Path)).Train(Records.Value);
+            uninterrupted = Weights(model);
+        }
+
+        using var cts = new CancellationTokenSource();
+        using (var model = Model())
+        {
+            var cancelAt6 = new Progress(p =>
+            {
+                if (p.Step == 6)
+                {
+                    cts.Cancel();
+                }
+            });
+            Assert.ThrowsAny<OperationCanceledException>(() => new ConsistencyTrainer(model, Options(folderB.Path)).Train(Records.Value, cancelAt6, cts.Token));
+        }
+
+        Assert.True(Directory.Exists(folderB.File("checkpoint-6")));
+        using (var model = Model(other: true))
+        {
+            var result = new ConsistencyTrainer(model, Options(folderB.Path) with { Resume = true }).Train(Records.Value);
+            Assert.Equal(6, result.StartStep);
+            Assert.Equal(0.0, MaxDifference(uninterrupted, Weights(model)));
+        }
+    }
+
+    [Fact]
+    public void ResumeRefusesAnotherRunsCheckpoint()
+    {
+        using var folder = new TempFolder();
+        using var model = Model();
+        new ConsistencyTrainer(model, Options(folder.Path) with { MaxSteps = 4 }).Train(Records.Value);
+        var error = Assert.Throws<InvalidOperationException>(() =>
+            new ConsistencyTrainer(model, Options(folder.Path) with { MaxSteps = 4, Seed = 8, Resume = true }).Train(Records.Value));
+        Assert.Contains("seed", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CheckpointsAreHuggingFaceFoldersThatLoadBack()
+    {
+        using var folder = new TempFolder();
+        using var model = Model();
+        var reports = new List<TrainingProgress>();
+        var result = new ConsistencyTrainer(model, Options(folder.Path) with { KeepCheckpoints = 2 }).Train(Records.Value, new Progress(reports.Add));
+
+        var names = Directory.GetDirectories(folder.Path).Select(Path.GetFileName).OrderBy(n => n, StringComparer.Ordinal).ToArray();
+        Assert.Equal(new[] { "checkpoint-12", "checkpoint-8" }, names);
+        Assert.Equal(new[] { 4, 8, 12 }, reports.Where(r => r.Checkpoint is not null).Select(r => r.Step));
+        foreach (var file in new[] { "config.json", "generation_config.json", "model.safetensors", "optimizer.safetensors", "trainer_state.json" })
+        {
+            Assert.True(File.Exists(Path.Combine(result.FinalCheckpoint!, file)), file);
+        }
+
+        using var loaded = new LlamaForCausalLM(HfModelDirectory.Open(result.FinalCheckpoint!).ReadConfig());
+        CheckpointLoader.LoadWeights(loaded, HfModelDirectory.Open(result.FinalCheckpoint!), tiedEmbeddings: false);
+        Assert.Equal(0.0, MaxDifference(Weights(model), Weights(loaded)));
+
+        Assert.All(reports, r => Assert.Equal(12, r.TotalSteps));
+        Assert.Equal(Enumerable.Range(1, 12), reports.Select(r => r.Step));
+        Assert.All(reports, r => Assert.True(r.TokensPerSecond > 0 && r.LearningRate > 0 && r.GradientNorm > 0));
+        Assert.Equal(TimeSpan.Zero, reports[^1].Eta);
+    }
+
+    [SkippableFact]
+    public void CheckpointsCarryTheBaseModelsTokenizer()
+    {
+        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
+        using var folder = new TempFolder();
+        var directory = HfModelDirectory.Open(SharedModels.Stories260K!);
+        using var model = new LlamaForCausalLM(directory.ReadConfig());
+        CheckpointLoader.LoadWeights(model, directory, tiedEmbeddings: true);
+        var records = Records.Value.Select(r => r with { }).ToList();
+        var result = new ConsistencyTrainer(model, Options(folder.Path) with { MaxSteps = 1, TokenizerSource = SharedModels.Stories260K }).Train(records);
+        Assert.True(File.Exists(Path.Combine(result.FinalCheckpoint!, "tokenizer.model")));
+        using var engine = CllmBuilder.FromCheckpoint(result.FinalCheckpoint!).Build();
+        Assert.NotEmpty(engine.Generate("Once upon a time", new GenerationSettings { MaxNewTokens = 4 }).OutputIds);
+    }
+
+    [Fact]
+    public void LiveTensorCountStaysFlatAcrossSteps()
+    {
+        using var model = Model();
+        long atStep3 = -1, atStep12 = -1;
+        long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        var watch = new Progress(p =>
+        {
+            if (p.Step == 3)
+            {
+                atStep3 = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+            }
+
+            if (p.Step == 12)
+            {
+                atStep12 = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+            }
+        });
+        new ConsistencyTrainer(model, Options()).Train(Records.Value, watch);
+        long after = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        Assert.True(atStep3 > 0);
+        Assert.Equal(atStep3, atStep12);
+        Assert.Equal(before, after);
+    }
+
+    [Fact]
+    public void RejectsRecordsOutsideTheVocabulary()
+    {
+        using var model = Model();
+        var bad = Records.Value[0] with { PromptIds = new[] { 1, 500 }, TeacherOutputIds = new[] { 1, 500 }.Concat(Records.Value[0].FixedPoint).ToArray() };
+        var error = Assert.Throws<ArgumentException>(() => new ConsistencyTrainer(model, Options()).Train(new[] { bad }));
+        Assert.Contains("record 0", error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>A synchronous IProgress (System.Progress posts to the thread pool).</summary>
+    private sealed class Progress(Action<TrainingProgress> action) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => action(value);
+    }
+}
