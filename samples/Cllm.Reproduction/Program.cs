@@ -10,6 +10,7 @@ internal static class Program
     {
         var root = new RootCommand("CLLM text-to-SQL reproduction in miniature.");
         root.Subcommands.Add(DataCommand.Create());
+        root.Subcommands.Add(PretrainCommand.Create());
         return root.Parse(args).Invoke();
     }
 }
