@@ -11,6 +11,7 @@ internal static class Program
         var root = new RootCommand("CLLM text-to-SQL reproduction in miniature.");
         root.Subcommands.Add(DataCommand.Create());
         root.Subcommands.Add(PretrainCommand.Create());
+        root.Subcommands.Add(ReproduceCommand.Create());
         return root.Parse(args).Invoke();
     }
 }

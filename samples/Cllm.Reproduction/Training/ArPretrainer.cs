@@ -89,7 +89,7 @@ public sealed class ArPretrainer
         }
 
         optimizer.zero_grad();
-        var (input, targets) = BuildBatch(batch, Options.AnswerOnly, _model.Device);    // (B, T), (B, T)
+        var (input, targets) = BuildBatch(batch, Options.AnswerOnly, Options.EosTail, _model.Device);   // (B, T), (B, T)
         var logits = _model.Forward(input);                                               // (B, T, V)
         long v = logits.shape[2];
         var flatLogits = logits.reshape(-1, v);                                           // (B·T, V)
@@ -120,28 +120,30 @@ public sealed class ArPretrainer
     }
 
     /// <summary>
-    /// Right-padded inputs (B, T) and targets (B, T): position p's target is token p + 1, or -100 where there is no
-    /// target (padding, and the prompt when <paramref name="answerOnly"/>).
+    /// Inputs (B, T) and targets (B, T), T = longest sequence + <paramref name="eosTail"/>: position p's target is token
+    /// p + 1, or -100 where there is none (the prompt when <paramref name="answerOnly"/>). Each sequence is continued
+    /// with its last token (EOS) to T, and those positions are trained to predict EOS again.
     /// </summary>
-    internal static (Tensor Input, Tensor Targets) BuildBatch(IReadOnlyList<SqlSequence> batch, bool answerOnly, Device device)
+    internal static (Tensor Input, Tensor Targets) BuildBatch(IReadOnlyList<SqlSequence> batch, bool answerOnly, int eosTail, Device device)
     {
         int b = batch.Count;
-        int t = batch.Max(s => s.Ids.Length);
+        int t = batch.Max(s => s.Ids.Length) + eosTail;
         var ids = new long[b * t];
         var targets = new long[b * t];
         Array.Fill(targets, Ignore);
         for (int row = 0; row < b; row++)
         {
             var s = batch[row];
-            for (int p = 0; p < s.Ids.Length; p++)
+            long eos = s.Ids[^1];
+            for (int p = 0; p < t; p++)
             {
-                ids[row * t + p] = s.Ids[p];
+                ids[row * t + p] = p < s.Ids.Length ? s.Ids[p] : eos;
             }
 
             int first = answerOnly ? s.AnswerStart - 1 : 0;
-            for (int p = first; p + 1 < s.Ids.Length; p++)
+            for (int p = first; p + 1 < t; p++)
             {
-                targets[row * t + p] = s.Ids[p + 1];
+                targets[row * t + p] = ids[row * t + p + 1];
             }
         }
 

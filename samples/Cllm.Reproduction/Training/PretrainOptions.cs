@@ -29,6 +29,13 @@ public sealed record PretrainOptions
     /// <summary>Take the loss on the answer tokens (and EOS) only; otherwise on every next token after BOS.</summary>
     public bool AnswerOnly { get; init; } = true;
 
+    /// <summary>
+    /// Every sequence is continued with EOS up to the batch's longest sequence plus this many positions, and the model
+    /// learns to follow EOS with EOS. A Jacobi block that holds the answer's end then has a trivial fixed point after
+    /// it (all EOS) instead of whatever an untrained position predicts, which keeps collected trajectories clean.
+    /// </summary>
+    public int EosTail { get; init; } = 8;
+
     /// <summary>Seed of the data order.</summary>
     public int Seed { get; init; } = 1;
 
@@ -38,6 +45,7 @@ public sealed record PretrainOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(Steps, 1, nameof(Steps));
         ArgumentOutOfRangeException.ThrowIfLessThan(BatchSize, 1, nameof(BatchSize));
         ArgumentOutOfRangeException.ThrowIfNegative(WarmupSteps, nameof(WarmupSteps));
+        ArgumentOutOfRangeException.ThrowIfNegative(EosTail, nameof(EosTail));
         if (!(LearningRate > 0) || !(MinLearningRateRatio >= 0 && MinLearningRateRatio <= 1) || !(WeightDecay >= 0) || !(MaxGradNorm >= 0))
         {
             throw new ArgumentOutOfRangeException(nameof(LearningRate), "learning rate > 0, min ratio in [0, 1], weight decay and clip ≥ 0.");
