@@ -12,6 +12,7 @@ internal static class Program
         root.Subcommands.Add(DataCommand.Create());
         root.Subcommands.Add(PretrainCommand.Create());
         root.Subcommands.Add(ReproduceCommand.Create());
+        root.Subcommands.Add(ShipCommand.Create());
         return root.Parse(args).Invoke();
     }
 }

@@ -6,7 +6,7 @@ namespace Cllm.Reproduction.Training;
 public sealed record PretrainOptions
 {
     /// <summary>Optimizer steps.</summary>
-    public int Steps { get; init; } = 2000;
+    public int Steps { get; init; } = 800;
 
     /// <summary>Sequences per step.</summary>
     public int BatchSize { get; init; } = 32;
@@ -15,7 +15,7 @@ public sealed record PretrainOptions
     public double LearningRate { get; init; } = 2e-3;
 
     /// <summary>Linear warm-up steps.</summary>
-    public int WarmupSteps { get; init; } = 100;
+    public int WarmupSteps { get; init; } = 50;
 
     /// <summary>The cosine decays to this fraction of the peak.</summary>
     public double MinLearningRateRatio { get; init; } = 0.05;
