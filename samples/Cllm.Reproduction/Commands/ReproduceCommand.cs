@@ -18,11 +18,15 @@ internal static class ReproduceCommand
         var epochs = new Option<double?>("--cllm-epochs") { Description = $"Consistency-training epochs (default {defaults.CllmEpochs})" };
         var lr = new Option<double?>("--cllm-lr") { Description = $"Consistency-training learning rate (default {defaults.CllmLearningRate})" };
         var arWeight = new Option<double?>("--ar-weight") { Description = $"Weight of the AR loss (default {defaults.CllmArWeight})" };
+        var smoothing = new Option<double?>("--label-smoothing") { Description = $"Label smoothing of the AR loss (default {defaults.CllmLabelSmoothing})" };
+        var gold = new Option<bool>("--gold-labels") { Description = "AR loss on prompt + gold SQL instead of the base model's output" };
+        var batch = new Option<int?>("--cllm-batch") { Description = $"Consistency-training batch size (default {defaults.CllmBatchSize})" };
+        var answerAr = new Option<bool>("--answer-ar") { Description = "Consistency training with the AR loss on the answer only (the sample's AnswerCllmTrainer)" };
         var augment = new Option<bool>("--augment") { Description = "Randomly correct wrong tokens of early trajectory states" };
         var threads = new Option<int>("--threads") { Description = "libtorch threads", DefaultValueFactory = _ => 1 };
         var command = new Command("reproduce", "Data → base model → Jacobi trajectories → CLLM → evaluation table, in one folder.")
         {
-            output, tiny, steps, collect, epochs, lr, arWeight, augment, threads,
+            output, tiny, steps, collect, epochs, lr, arWeight, smoothing, gold, batch, answerAr, augment, threads,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -38,6 +42,10 @@ internal static class ReproduceCommand
                 CllmEpochs = parse.GetValue(epochs) ?? settings.CllmEpochs,
                 CllmLearningRate = parse.GetValue(lr) ?? settings.CllmLearningRate,
                 CllmArWeight = parse.GetValue(arWeight) ?? settings.CllmArWeight,
+                CllmLabelSmoothing = parse.GetValue(smoothing) ?? settings.CllmLabelSmoothing,
+                CllmGoldLabels = parse.GetValue(gold) || settings.CllmGoldLabels,
+                CllmBatchSize = parse.GetValue(batch) ?? settings.CllmBatchSize,
+                CllmAnswerOnlyAr = parse.GetValue(answerAr) || settings.CllmAnswerOnlyAr,
                 Augment = parse.GetValue(augment) || settings.Augment,
                 Threads = parse.GetValue(threads),
             };

@@ -206,43 +206,73 @@ public sealed class ReproductionPipeline
         var clock = Stopwatch.StartNew();
         var s = Settings;
         var records = new JsonlTrajectorySource(Path.Combine(TrajectoryDir, "trajectories.jsonl")).Read(cancellationToken).ToList();
+        if (s.CllmGoldLabels)
+        {
+            records = WithGoldLabels(records);
+        }
+
         using var model = ModelFolder.Load(BaseDir);
-        string checkpoints = Path.Combine(_root, "cllm-checkpoints");
-        var options = new TrainingOptions
+        List<LossComponents> losses;
+        int steps, batchSize;
+        if (s.CllmAnswerOnlyAr)
         {
-            LearningRate = s.CllmLearningRate,
-            BatchSize = s.CllmBatchSize,
-            Epochs = s.CllmEpochs,
-            AutoregressiveWeight = s.CllmArWeight,
-            Seed = s.CllmSeed,
-            OutputDirectory = checkpoints,
-            TokenizerSource = BaseDir,
-            Resume = true,
-            SaveEvery = 100,
-            KeepCheckpoints = 1,
-        };
-        int steps = options.TotalSteps(records.Count);
-        Log($"[cllm] {records.Count:N0} records, {steps} steps of {options.BatchSize}, lr {options.LearningRate}, global consistency + {options.AutoregressiveWeight} x AR");
-        var trainer = new ConsistencyTrainer(model, options);
-        var result = trainer.Train(records, new SyncProgress<TrainingProgress>(p =>
-        {
-            if (p.Step % 25 == 0 || p.Step == p.TotalSteps)
+            var options = new AnswerCllmOptions { LearningRate = s.CllmLearningRate, BatchSize = s.CllmBatchSize, Epochs = s.CllmEpochs, ArWeight = s.CllmArWeight, Seed = s.CllmSeed };
+            steps = options.TotalSteps(records.Count);
+            batchSize = options.BatchSize;
+            Log($"[cllm] {records.Count:N0} records, {steps} steps of {options.BatchSize}, lr {options.LearningRate}, global consistency + {options.ArWeight} x AR (answer only)");
+            var clockSteps = Stopwatch.StartNew();
+            losses = new AnswerCllmTrainer(model, options).Train(records, (step, total, loss, lr) =>
             {
-                Log(Invariant($"[cllm] step {p.Step}/{p.TotalSteps} consistency {p.Loss.Consistency:F4} AR {p.Loss.Autoregressive:F4} lr {p.LearningRate:G3} {p.Elapsed.TotalSeconds:F0} s, eta {p.Eta.TotalSeconds:F0} s"));
-            }
-        }), cancellationToken);
+                if (step % 25 == 0 || step == total)
+                {
+                    double elapsed = clockSteps.Elapsed.TotalSeconds;
+                    Log(Invariant($"[cllm] step {step}/{total} consistency {loss.Consistency:F4} AR {loss.Autoregressive:F4} lr {lr:G3} {elapsed:F0} s, eta {elapsed / step * (total - step):F0} s"));
+                }
+            }, cancellationToken);
+        }
+        else
+        {
+            string checkpoints = Path.Combine(_root, "cllm-checkpoints");
+            var options = new TrainingOptions
+            {
+                LearningRate = s.CllmLearningRate,
+                BatchSize = s.CllmBatchSize,
+                Epochs = s.CllmEpochs,
+                AutoregressiveWeight = s.CllmArWeight,
+                LabelSmoothing = s.CllmLabelSmoothing,
+                UseLabelIds = s.CllmGoldLabels,
+                Seed = s.CllmSeed,
+                OutputDirectory = checkpoints,
+                TokenizerSource = BaseDir,
+                Resume = true,
+                SaveEvery = 100,
+                KeepCheckpoints = 1,
+            };
+            steps = options.TotalSteps(records.Count);
+            batchSize = options.BatchSize;
+            Log($"[cllm] {records.Count:N0} records, {steps} steps of {options.BatchSize}, lr {options.LearningRate}, global consistency + {options.AutoregressiveWeight} x AR");
+            var result = new ConsistencyTrainer(model, options).Train(records, new SyncProgress<TrainingProgress>(p =>
+            {
+                if (p.Step % 25 == 0 || p.Step == p.TotalSteps)
+                {
+                    Log(Invariant($"[cllm] step {p.Step}/{p.TotalSteps} consistency {p.Loss.Consistency:F4} AR {p.Loss.Autoregressive:F4} lr {p.LearningRate:G3} {p.Elapsed.TotalSeconds:F0} s, eta {p.Eta.TotalSeconds:F0} s"));
+                }
+            }), cancellationToken);
+            losses = result.Losses.ToList();
+            Directory.Delete(checkpoints, recursive: true);
+        }
+
         CheckpointWriter.Save(model, model.Config, CllmDir, BaseDir, storeAs: null);
-        var losses = result.Losses;
         var first = LossComponents.Mean(losses.Take(Math.Min(20, losses.Count)).ToList());
         var last = LossComponents.Mean(losses.TakeLast(Math.Min(20, losses.Count)).ToList());
-        Directory.Delete(checkpoints, recursive: true);
         return new CllmTrainingReport
         {
             Records = records.Count,
             Steps = steps,
-            BatchSize = options.BatchSize,
-            LearningRate = options.LearningRate,
-            ArWeight = options.AutoregressiveWeight,
+            BatchSize = batchSize,
+            LearningRate = s.CllmLearningRate,
+            ArWeight = s.CllmArWeight,
+            AnswerOnlyAr = s.CllmAnswerOnlyAr,
             FirstConsistency = first.Consistency,
             LastConsistency = last.Consistency,
             FirstAutoregressive = first.Autoregressive,
@@ -250,6 +280,18 @@ public sealed class ReproductionPipeline
             LossCurve = losses.Select((l, i) => (l, i)).Where(x => (x.i + 1) % 25 == 0).Select(x => new[] { Math.Round(x.l.Consistency, 5), Math.Round(x.l.Autoregressive, 5) }).ToList(),
             Seconds = clock.Elapsed.TotalSeconds,
         };
+    }
+
+    /// <summary>Attaches <c>labels_ids</c> = BOS + prompt + gold SQL + EOS to every record ("data_i" is training task i).</summary>
+    private List<TrajectoryRecord> WithGoldLabels(List<TrajectoryRecord> records)
+    {
+        var encoder = new SqlSequenceEncoder(CllmTokenizer.FromDirectory(TokenizerDir));
+        var train = SqlTaskJsonl.Read(Path.Combine(DataDir, "sql-train.jsonl"));
+        return records.Select(r =>
+        {
+            int index = int.Parse(r.DataId.AsSpan(r.DataId.LastIndexOf('_') + 1), NumberStyles.None, CultureInfo.InvariantCulture);
+            return r with { LabelIds = encoder.Encode(train[index]).Ids };
+        }).ToList();
     }
 
     private EvaluationReport RunEvaluation(CancellationToken cancellationToken)

@@ -63,6 +63,21 @@ public sealed record ReproductionSettings
     /// <summary>Weight ω of the AR loss.</summary>
     public double CllmArWeight { get; init; } = 10;
 
+    /// <summary>
+    /// Train the CLLM with <see cref="Training.AnswerCllmTrainer"/> (AR loss on the answer only, no label smoothing)
+    /// instead of the library's <c>ConsistencyTrainer</c> (AR loss on the whole sequence, as the reference).
+    /// </summary>
+    public bool CllmAnswerOnlyAr { get; init; }
+
+    /// <summary>Label smoothing of the AR loss (reference 0.1).</summary>
+    public double CllmLabelSmoothing { get; init; } = 0.1;
+
+    /// <summary>
+    /// Take the AR loss on ground truth (prompt + gold SQL + EOS, the reference's <c>labels_ids</c>) instead of the
+    /// base model's own output.
+    /// </summary>
+    public bool CllmGoldLabels { get; init; }
+
     /// <summary>Seed of data order and state draws of consistency training.</summary>
     public int CllmSeed { get; init; } = 1;
 
