@@ -13,6 +13,7 @@ internal static class Program
         root.Subcommands.Add(PretrainCommand.Create());
         root.Subcommands.Add(ReproduceCommand.Create());
         root.Subcommands.Add(ShipCommand.Create());
+        root.Subcommands.Add(ScoreCommand.Create());
         return root.Parse(args).Invoke();
     }
 }

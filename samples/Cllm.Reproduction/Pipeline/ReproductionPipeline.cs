@@ -216,7 +216,7 @@ public sealed class ReproductionPipeline
         int steps, batchSize;
         if (s.CllmAnswerOnlyAr)
         {
-            var options = new AnswerCllmOptions { LearningRate = s.CllmLearningRate, BatchSize = s.CllmBatchSize, Epochs = s.CllmEpochs, ArWeight = s.CllmArWeight, Seed = s.CllmSeed };
+            var options = new AnswerCllmOptions { LearningRate = s.CllmLearningRate, BatchSize = s.CllmBatchSize, Epochs = s.CllmEpochs, ArWeight = s.CllmArWeight, UseLabelIds = s.CllmGoldLabels, Seed = s.CllmSeed };
             steps = options.TotalSteps(records.Count);
             batchSize = options.BatchSize;
             Log($"[cllm] {records.Count:N0} records, {steps} steps of {options.BatchSize}, lr {options.LearningRate}, global consistency + {options.ArWeight} x AR (answer only)");

@@ -17,6 +17,9 @@ public sealed record AnswerCllmOptions
     /// <summary>ω: weight of the answer-only AR loss.</summary>
     public double ArWeight { get; init; } = 10;
 
+    /// <summary>Take the AR loss on a record's <c>labels_ids</c> (ground truth) when it has them, instead of context ⊕ y*.</summary>
+    public bool UseLabelIds { get; init; }
+
     /// <summary>Fraction of the steps spent warming up.</summary>
     public double WarmupRatio { get; init; } = 0.03;
 

@@ -71,7 +71,7 @@ public sealed class AnswerCllmTrainer
                     }
 
                     var record = records[order[cursor++]];
-                    examples[i] = ConsistencyExample.FromRecord(record, _consistency.SelectPair(record, random));
+                    examples[i] = ConsistencyExample.FromRecord(record, _consistency.SelectPair(record, random), Options.UseLabelIds);
                     promptLengths[i] = record.PromptLength;
                 }
 
@@ -99,14 +99,15 @@ public sealed class AnswerCllmTrainer
 
         optimizer.zero_grad();
 
-        // AR on the answer part of context ⊕ y*; the same logits, detached, are the consistency teacher.
+        // AR on the answer part of the labels (context ⊕ y*, or ground truth); when the labels are the teacher
+        // sequences, the same logits, detached, are the consistency teacher (else the loss runs its own teacher forward).
         var input = batch.LabelInput(_model.Device);                                      // (B, T)
         var logits = _model.Forward(input);                                               // (B, T, V)
         var targets = AnswerTargets(batch, promptLengths, (int)input.shape[1]);          // (B, T)
         var ar = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[2]), targets.reshape(-1), ignore_index: Ignore);
         (ar * Options.ArWeight).backward();
 
-        var consistency = _consistency.Compute(_model, batch, logits.detach());
+        var consistency = _consistency.Compute(_model, batch, batch.LabelsAreTeacherSequences ? logits.detach() : null);
         if (consistency.Value.requires_grad)
         {
             consistency.Value.backward();
