@@ -21,12 +21,12 @@ internal static class ReproduceCommand
         var smoothing = new Option<double?>("--label-smoothing") { Description = $"Label smoothing of the AR loss (default {defaults.CllmLabelSmoothing})" };
         var gold = new Option<bool>("--gold-labels") { Description = "AR loss on prompt + gold SQL instead of the base model's output" };
         var batch = new Option<int?>("--cllm-batch") { Description = $"Consistency-training batch size (default {defaults.CllmBatchSize})" };
-        var answerAr = new Option<bool>("--answer-ar") { Description = "Consistency training with the AR loss on the answer only (the sample's AnswerCllmTrainer)" };
+        var libraryTrainer = new Option<bool>("--library-trainer") { Description = "Train the CLLM with the library's ConsistencyTrainer (AR loss on the whole sequence) instead of the sample's AnswerCllmTrainer (AR loss on the answer)" };
         var augment = new Option<bool>("--augment") { Description = "Randomly correct wrong tokens of early trajectory states" };
         var threads = new Option<int>("--threads") { Description = "libtorch threads", DefaultValueFactory = _ => 1 };
         var command = new Command("reproduce", "Data → base model → Jacobi trajectories → CLLM → evaluation table, in one folder.")
         {
-            output, tiny, steps, collect, epochs, lr, arWeight, smoothing, gold, batch, answerAr, augment, threads,
+            output, tiny, steps, collect, epochs, lr, arWeight, smoothing, gold, batch, libraryTrainer, augment, threads,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -45,7 +45,7 @@ internal static class ReproduceCommand
                 CllmLabelSmoothing = parse.GetValue(smoothing) ?? settings.CllmLabelSmoothing,
                 CllmGoldLabels = parse.GetValue(gold) || settings.CllmGoldLabels,
                 CllmBatchSize = parse.GetValue(batch) ?? settings.CllmBatchSize,
-                CllmAnswerOnlyAr = parse.GetValue(answerAr) || settings.CllmAnswerOnlyAr,
+                CllmAnswerOnlyAr = settings.CllmAnswerOnlyAr && !parse.GetValue(libraryTrainer),
                 Augment = parse.GetValue(augment) || settings.Augment,
                 Threads = parse.GetValue(threads),
             };

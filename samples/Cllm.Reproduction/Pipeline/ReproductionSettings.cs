@@ -58,7 +58,7 @@ public sealed record ReproductionSettings
     public int CllmBatchSize { get; init; } = 16;
 
     /// <summary>Passes over the trajectory records.</summary>
-    public double CllmEpochs { get; init; } = 1;
+    public double CllmEpochs { get; init; } = 3;
 
     /// <summary>Weight ω of the AR loss.</summary>
     public double CllmArWeight { get; init; } = 10;
@@ -67,7 +67,7 @@ public sealed record ReproductionSettings
     /// Train the CLLM with <see cref="Training.AnswerCllmTrainer"/> (AR loss on the answer only, no label smoothing)
     /// instead of the library's <c>ConsistencyTrainer</c> (AR loss on the whole sequence, as the reference).
     /// </summary>
-    public bool CllmAnswerOnlyAr { get; init; }
+    public bool CllmAnswerOnlyAr { get; init; } = true;
 
     /// <summary>Label smoothing of the AR loss (reference 0.1).</summary>
     public double CllmLabelSmoothing { get; init; } = 0.1;

@@ -128,18 +128,23 @@ public sealed class AnswerCllmTrainer
     /// <summary>(B, T) targets: token p + 1 for positions p ≥ prompt length − 1 of each labels sequence, −100 elsewhere.</summary>
     private Tensor AnswerTargets(ConsistencyBatch batch, int[] promptLengths, int t)
     {
-        int b = batch.Count;
-        var targets = new long[b * t];
+        var labels = batch.Examples.Select(e => e.Labels).ToList();
+        return tensor(AnswerTargets(labels, promptLengths, t), dtype: ScalarType.Int64, device: _model.Device).view(batch.Count, t);
+    }
+
+    /// <summary>Row-major (B·T) targets of <see cref="AnswerTargets(ConsistencyBatch, int[], int)"/>.</summary>
+    internal static long[] AnswerTargets(IReadOnlyList<IReadOnlyList<int>> labels, IReadOnlyList<int> promptLengths, int t)
+    {
+        var targets = new long[labels.Count * t];
         Array.Fill(targets, Ignore);
-        for (int row = 0; row < b; row++)
+        for (int row = 0; row < labels.Count; row++)
         {
-            var labels = batch.Examples[row].Labels;
-            for (int p = Math.Max(0, promptLengths[row] - 1); p + 1 < labels.Count; p++)
+            for (int p = Math.Max(0, promptLengths[row] - 1); p + 1 < labels[row].Count; p++)
             {
-                targets[row * t + p] = labels[p + 1];
+                targets[row * t + p] = labels[row][p + 1];
             }
         }
 
-        return tensor(targets, dtype: ScalarType.Int64, device: _model.Device).view(b, t);
+        return targets;
     }
 }
