@@ -10,6 +10,10 @@ internal static class Program
     {
         var root = new RootCommand("CLLM text-to-SQL reproduction in miniature.");
         root.Subcommands.Add(DataCommand.Create());
+        root.Subcommands.Add(PretrainCommand.Create());
+        root.Subcommands.Add(ReproduceCommand.Create());
+        root.Subcommands.Add(ShipCommand.Create());
+        root.Subcommands.Add(ScoreCommand.Create());
         return root.Parse(args).Invoke();
     }
 }

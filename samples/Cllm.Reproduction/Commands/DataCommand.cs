@@ -39,7 +39,7 @@ internal static class DataCommand
         return command;
     }
 
-    private static void Run(string dir, int seed, int trainCount, int devCount, int testCount, int vocabSize, string? sweep)
+    internal static void Run(string dir, int seed, int trainCount, int devCount, int testCount, int vocabSize, string? sweep)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         SqlTaskSet set = SqlTaskGenerator.Generate(seed, trainCount, devCount, testCount);

@@ -1,0 +1,57 @@
+using System;
+using System.CommandLine;
+using Cllm.Reproduction.Pipeline;
+using Cllm.Reproduction.Training;
+
+namespace Cllm.Reproduction.Commands;
+
+/// <summary><c>reproduce</c>: the whole pipeline into one folder, resumable stage by stage.</summary>
+internal static class ReproduceCommand
+{
+    public static Command Create()
+    {
+        var defaults = new ReproductionSettings();
+        var output = new Option<string>("--output") { Description = "Output folder (stages whose outputs exist are skipped)", Required = true };
+        var tiny = new Option<bool>("--tiny") { Description = "The tiny configuration of the tests (under a minute)" };
+        var steps = new Option<int?>("--pretrain-steps") { Description = $"Base model AdamW steps (default {defaults.Pretrain.Steps})" };
+        var collect = new Option<int?>("--collect-prompts") { Description = $"Training prompts to collect trajectories from (default {defaults.CollectPrompts})" };
+        var epochs = new Option<double?>("--cllm-epochs") { Description = $"Consistency-training epochs (default {defaults.CllmEpochs})" };
+        var lr = new Option<double?>("--cllm-lr") { Description = $"Consistency-training learning rate (default {defaults.CllmLearningRate})" };
+        var arWeight = new Option<double?>("--ar-weight") { Description = $"Weight of the AR loss (default {defaults.CllmArWeight})" };
+        var smoothing = new Option<double?>("--label-smoothing") { Description = $"Label smoothing of the AR loss (default {defaults.CllmLabelSmoothing})" };
+        var gold = new Option<bool>("--gold-labels") { Description = "AR loss on prompt + gold SQL instead of the base model's output" };
+        var batch = new Option<int?>("--cllm-batch") { Description = $"Consistency-training batch size (default {defaults.CllmBatchSize})" };
+        var libraryTrainer = new Option<bool>("--library-trainer") { Description = "Train the CLLM with the library's ConsistencyTrainer (AR loss on the whole sequence) instead of the sample's AnswerCllmTrainer (AR loss on the answer)" };
+        var augment = new Option<bool>("--augment") { Description = "Randomly correct wrong tokens of early trajectory states" };
+        var threads = new Option<int>("--threads") { Description = "libtorch threads", DefaultValueFactory = _ => 1 };
+        var command = new Command("reproduce", "Data → base model → Jacobi trajectories → CLLM → evaluation table, in one folder.")
+        {
+            output, tiny, steps, collect, epochs, lr, arWeight, smoothing, gold, batch, libraryTrainer, augment, threads,
+        };
+        command.SetAction((parse, cancellationToken) =>
+        {
+            var settings = parse.GetValue(tiny) ? ReproductionSettings.Tiny : defaults;
+            if (parse.GetValue(steps) is { } s)
+            {
+                settings = settings with { Pretrain = settings.Pretrain with { Steps = s } };
+            }
+
+            settings = settings with
+            {
+                CollectPrompts = parse.GetValue(collect) ?? settings.CollectPrompts,
+                CllmEpochs = parse.GetValue(epochs) ?? settings.CllmEpochs,
+                CllmLearningRate = parse.GetValue(lr) ?? settings.CllmLearningRate,
+                CllmArWeight = parse.GetValue(arWeight) ?? settings.CllmArWeight,
+                CllmLabelSmoothing = parse.GetValue(smoothing) ?? settings.CllmLabelSmoothing,
+                CllmGoldLabels = parse.GetValue(gold) || settings.CllmGoldLabels,
+                CllmBatchSize = parse.GetValue(batch) ?? settings.CllmBatchSize,
+                CllmAnswerOnlyAr = settings.CllmAnswerOnlyAr && !parse.GetValue(libraryTrainer),
+                Augment = parse.GetValue(augment) || settings.Augment,
+                Threads = parse.GetValue(threads),
+            };
+            new ReproductionPipeline(parse.GetValue(output)!, settings, Console.Out).Run(cancellationToken);
+            return System.Threading.Tasks.Task.FromResult(0);
+        });
+        return command;
+    }
+}
