@@ -77,6 +77,7 @@ public sealed class ConsistencyTrainer
             Seed = options.Seed,
             BatchSize = options.BatchSize,
             GradientAccumulation = options.GradientAccumulation,
+            StatesPerRecord = options.StatesPerRecord,
             Records = records.Count,
             DataFingerprint = TrainerState.Fingerprint(records),
             Consistency = objective.Consistency.Name,
