@@ -20,25 +20,28 @@ internal static class TrainCommand
 {
     public static Command Create()
     {
-        var defaults = new TrainingOptions();
+        var reference = new TrainingOptions();
+        var small = TrainingOptions.SmallModel;
         var model = new Option<string>("--model") { Description = "Base model: Hugging Face folder (config.json, model.safetensors, tokenizer)", Required = true };
         var data = new Option<string>("--data") { Description = "Trajectory records, JSONL (reference field names)", Required = true };
         var output = new Option<string>("--output") { Description = "Folder for checkpoint-<step> folders", Required = true };
-        var consistency = new Option<string>("--consistency") { Description = "global | local", DefaultValueFactory = _ => "global" };
-        var distance = new Option<string>("--distance") { Description = "forward-kl | reverse-kl | jsd", DefaultValueFactory = _ => "forward-kl" };
-        var arWeight = new Option<double>("--ar-weight") { Description = "Weight ω of the autoregressive loss", DefaultValueFactory = _ => defaults.AutoregressiveWeight };
-        var lr = new Option<double>("--lr") { Description = "Peak learning rate (AdamW, cosine schedule with warm-up)", DefaultValueFactory = _ => defaults.LearningRate };
-        var epochs = new Option<double>("--epochs") { Description = "Passes over the records", DefaultValueFactory = _ => defaults.Epochs };
+        var preset = new Option<string>("--preset") { Description = Invariant($"Starting settings: reference (AR weight {reference.AutoregressiveWeight}, lr {reference.LearningRate}, 1 state per record) or small (AR weight {small.AutoregressiveWeight}, lr {small.LearningRate}, {small.StatesPerRecord} states per record; measured on a 260K model); the flags below override it"), DefaultValueFactory = _ => "reference" };
+        var consistency = new Option<string?>("--consistency") { Description = "global | local (default global)" };
+        var distance = new Option<string?>("--distance") { Description = "forward-kl | reverse-kl | jsd (default forward-kl)" };
+        var arWeight = new Option<double?>("--ar-weight") { Description = "Weight ω of the autoregressive loss" };
+        var lr = new Option<double?>("--lr") { Description = "Peak learning rate (AdamW, cosine schedule with warm-up)" };
+        var epochs = new Option<double?>("--epochs") { Description = Invariant($"Passes over the records (default {reference.Epochs})") };
         var maxSteps = new Option<int?>("--max-steps") { Description = "Optimizer steps (overrides --epochs)" };
-        var batch = new Option<int>("--batch-size") { Description = "Records per micro-batch", DefaultValueFactory = _ => defaults.BatchSize };
-        var accumulation = new Option<int>("--grad-accum") { Description = "Micro-batches per optimizer step", DefaultValueFactory = _ => defaults.GradientAccumulation };
-        var seed = new Option<int>("--seed") { Description = "Seed of data order and state sampling", DefaultValueFactory = _ => defaults.Seed };
+        var batch = new Option<int?>("--batch-size") { Description = Invariant($"Records per micro-batch (default {reference.BatchSize})") };
+        var states = new Option<int?>("--states-per-record") { Description = "Student states drawn from each record of a batch" };
+        var accumulation = new Option<int?>("--grad-accum") { Description = Invariant($"Micro-batches per optimizer step (default {reference.GradientAccumulation})") };
+        var seed = new Option<int?>("--seed") { Description = Invariant($"Seed of data order and state sampling (default {reference.Seed})") };
         var resume = new Option<bool>("--resume") { Description = "Continue from the newest checkpoint in --output" };
-        var saveEvery = new Option<int>("--save-every") { Description = "Checkpoint every K steps (0 = only at the end)", DefaultValueFactory = _ => defaults.SaveEvery };
-        var threads = new Option<int?>("--threads") { Description = "libtorch intra-op threads" };
+        var saveEvery = new Option<int?>("--save-every") { Description = Invariant($"Checkpoint every K steps, 0 = only at the end (default {reference.SaveEvery})") };
+        var threads = new Option<int?>("--threads") { Description = "libtorch intra-op threads (1 is fastest for small models on a busy machine)" };
         var command = new Command("train", "Consistency-train a model into a CLLM on Jacobi trajectories (global or local consistency + ω × AR loss).")
         {
-            model, data, output, consistency, distance, arWeight, lr, epochs, maxSteps, batch, accumulation, seed, resume, saveEvery, threads,
+            model, data, output, preset, consistency, distance, arWeight, lr, epochs, maxSteps, batch, states, accumulation, seed, resume, saveEvery, threads,
         };
         command.SetAction((parse, cancellationToken) => System.Threading.Tasks.Task.FromResult(CliErrors.Run(() =>
         {
@@ -49,19 +52,26 @@ internal static class TrainCommand
             }
 
             string modelDir = parse.GetValue(model)!;
-            var options = new TrainingOptions
+            var start = parse.GetValue(preset)!.Trim().ToLowerInvariant() switch
             {
-                Consistency = ParseConsistency(parse.GetValue(consistency)!),
-                Distance = ParseDistance(parse.GetValue(distance)!),
-                AutoregressiveWeight = parse.GetValue(arWeight),
-                LearningRate = parse.GetValue(lr),
-                Epochs = parse.GetValue(epochs),
-                MaxSteps = parse.GetValue(maxSteps),
-                BatchSize = parse.GetValue(batch),
-                GradientAccumulation = parse.GetValue(accumulation),
-                Seed = parse.GetValue(seed),
+                "reference" => new TrainingOptions(),
+                "small" => TrainingOptions.SmallModel,
+                var other => throw new FormatException($"--preset: '{other}' is not reference or small."),
+            };
+            var options = start with
+            {
+                Consistency = parse.GetValue(consistency) is { } c ? ParseConsistency(c) : start.Consistency,
+                Distance = parse.GetValue(distance) is { } d ? ParseDistance(d) : start.Distance,
+                AutoregressiveWeight = parse.GetValue(arWeight) ?? start.AutoregressiveWeight,
+                LearningRate = parse.GetValue(lr) ?? start.LearningRate,
+                Epochs = parse.GetValue(epochs) ?? start.Epochs,
+                MaxSteps = parse.GetValue(maxSteps) ?? start.MaxSteps,
+                BatchSize = parse.GetValue(batch) ?? start.BatchSize,
+                StatesPerRecord = parse.GetValue(states) ?? start.StatesPerRecord,
+                GradientAccumulation = parse.GetValue(accumulation) ?? start.GradientAccumulation,
+                Seed = parse.GetValue(seed) ?? start.Seed,
                 Resume = parse.GetValue(resume),
-                SaveEvery = parse.GetValue(saveEvery),
+                SaveEvery = parse.GetValue(saveEvery) ?? start.SaveEvery,
                 OutputDirectory = parse.GetValue(output)!,
                 TokenizerSource = modelDir,
             };
@@ -86,7 +96,7 @@ internal static class TrainCommand
 
         int steps = options.TotalSteps(records.Count);
         long parameters = llm.parameters().Sum(p => p.numel());
-        console.MarkupLine(Invariant($"[bold]{Markup.Escape(directory.Path)}[/]: {parameters:N0} parameters; {records.Count:N0} records ({records.Sum(r => r.Trajectory.Count - 1):N0} non-final states), {steps:N0} steps of {options.BatchSize} × {options.GradientAccumulation}, {options.Consistency.ToString().ToLowerInvariant()} consistency ({options.Distance}) + {options.AutoregressiveWeight} × AR, lr {options.LearningRate}"));
+        console.MarkupLine(Invariant($"[bold]{Markup.Escape(directory.Path)}[/]: {parameters:N0} parameters; {records.Count:N0} records ({records.Sum(r => r.Trajectory.Count - 1):N0} non-final states), {steps:N0} steps of {options.BatchSize} × {options.GradientAccumulation}, {options.Consistency.ToString().ToLowerInvariant()} consistency ({options.Distance}) on {options.StatesPerRecord} state(s) per record + {options.AutoregressiveWeight} × AR, lr {options.LearningRate}"));
 
         var trainer = new ConsistencyTrainer(llm, options);
         TrainingResult? result = null;

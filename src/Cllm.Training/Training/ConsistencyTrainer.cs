@@ -77,6 +77,7 @@ public sealed class ConsistencyTrainer
             Seed = options.Seed,
             BatchSize = options.BatchSize,
             GradientAccumulation = options.GradientAccumulation,
+            StatesPerRecord = options.StatesPerRecord,
             Records = records.Count,
             DataFingerprint = TrainerState.Fingerprint(records),
             Consistency = objective.Consistency.Name,
@@ -212,7 +213,7 @@ public sealed class ConsistencyTrainer
     }
 
     /// <summary>Up to <paramref name="count"/> pairs with distinct student states (fewer when the trajectory is short).</summary>
-    private static List<ConsistencyPair> SelectPairs(IConsistencyLoss loss, TrajectoryRecord record, Random random, int count)
+    internal static List<ConsistencyPair> SelectPairs(IConsistencyLoss loss, TrajectoryRecord record, Random random, int count)
     {
         var pairs = new List<ConsistencyPair>(count);
         int distinct = Math.Max(1, record.Trajectory.Count - 1);

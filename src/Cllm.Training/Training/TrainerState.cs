@@ -32,6 +32,8 @@ internal sealed record TrainerState
 
     public int GradientAccumulation { get; init; }
 
+    public int StatesPerRecord { get; init; } = 1;
+
     public int Records { get; init; }
 
     public string DataFingerprint { get; init; } = string.Empty;
@@ -73,6 +75,11 @@ internal sealed record TrainerState
         if (BatchSize != current.BatchSize || GradientAccumulation != current.GradientAccumulation)
         {
             return $"the checkpoint used batches of {BatchSize} × {GradientAccumulation}, this run {current.BatchSize} × {current.GradientAccumulation}";
+        }
+
+        if (StatesPerRecord != current.StatesPerRecord)
+        {
+            return $"the checkpoint drew {StatesPerRecord} states per record, this run {current.StatesPerRecord}";
         }
 
         if (Records != current.Records || !string.Equals(DataFingerprint, current.DataFingerprint, StringComparison.Ordinal))

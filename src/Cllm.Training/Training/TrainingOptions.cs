@@ -5,11 +5,27 @@ namespace Cllm.Training;
 
 /// <summary>
 /// Settings of a consistency-training run. Defaults follow the reference recipe (AdamW β = (0.9, 0.999), ε = 1e-8,
-/// no weight decay, cosine schedule with 3% warm-up, clipping at 1.0, global consistency + 10 × AR with label
-/// smoothing 0.1) except the learning rate and batch size, whose defaults suit small models trained on a CPU.
+/// no weight decay, cosine schedule with 3% warm-up, clipping at 1.0, global consistency with forward KL + 10 × AR
+/// with label smoothing 0.1, one state per record) except the learning rate and batch size (the reference's 2e-5 and
+/// 4 × 1 suit 7B models on GPUs). <see cref="SmallModel"/> holds the settings measured to work for small models.
 /// </summary>
 public sealed record TrainingOptions
 {
+    /// <summary>
+    /// Settings measured on stories260K (260K parameters, CPU): learning rate 6e-3, AR weight 1, 4 student states per
+    /// record, batches of 8 records, otherwise the defaults. 1,500 steps over 16.6K blocks (n = 16) raised greedy Jacobi
+    /// tokens per forward from 1.04 to about 2.35 with the output still equal to the model's own AR output; the
+    /// reference's AR weight 10 reached 1.23 in the same steps. A higher AR weight (3) keeps the text closer to the base
+    /// model at some cost in speed (1.87).
+    /// </summary>
+    public static TrainingOptions SmallModel => new()
+    {
+        LearningRate = 6e-3,
+        AutoregressiveWeight = 1,
+        StatesPerRecord = 4,
+        BatchSize = 8,
+    };
+
     /// <summary>Global (default) or local consistency.</summary>
     public ConsistencyKind Consistency { get; init; } = ConsistencyKind.Global;
 

@@ -58,6 +58,7 @@ public class ConsistencyTrainerTests
         OutputDirectory = output,
         SaveEvery = 4,
         KeepCheckpoints = 0,
+        StatesPerRecord = 2,
     };
 
     private static Dictionary<string, float[]> Weights(LlamaForCausalLM model)
@@ -74,12 +75,13 @@ public class ConsistencyTrainerTests
     }
 
     [Theory]
-    [InlineData(10.0)]
-    [InlineData(0.0)]
-    public void TrainingLowersTheLoss(double arWeight)
+    [InlineData(10.0, ForwardLayout.Packed)]
+    [InlineData(0.0, ForwardLayout.Packed)]
+    [InlineData(10.0, ForwardLayout.Padded)]
+    public void TrainingLowersTheLoss(double arWeight, ForwardLayout layout)
     {
         using var model = Model();
-        var options = Options() with { MaxSteps = 40, LearningRate = 1e-2, BatchSize = 4, GradientAccumulation = 1, AutoregressiveWeight = arWeight };
+        var options = Options() with { MaxSteps = 40, LearningRate = 1e-2, BatchSize = 4, GradientAccumulation = 1, AutoregressiveWeight = arWeight, Layout = layout, StatesPerRecord = 1 };
         var objective = options.CreateObjective();
         var fixedBatch = new ConsistencyBatch(Records.Value.Select(r => ConsistencyExample.FromRecord(r, new ConsistencyPair(0, r.Trajectory.Count - 1))).ToList());
         var before = objective.Evaluate(model, fixedBatch);

@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using Cllm.Training;
 using Cllm.Training.Losses;
 
@@ -67,5 +68,19 @@ public class TrainingOptionsTests
         var floor = new LearningRateSchedule(1.0, totalSteps: 14, warmupSteps: 0, minRatio: 0.1);
         Assert.Equal(1.0, floor.At(0), 12);
         Assert.Equal(0.55, floor.At(7), 12);
+    }
+
+    [Fact]
+    public void SeveralStatesPerRecordAreDistinct()
+    {
+        var record = Cllm.Tests.Training.Losses.LossFixtures.Record();                     // 3 non-final states
+        var random = new System.Random(4);
+        foreach (int m in new[] { 1, 2, 3, 5 })
+        {
+            var pairs = ConsistencyTrainer.SelectPairs(new GlobalConsistencyLoss(), record, random, m);
+            Assert.Equal(System.Math.Min(m, 3), pairs.Count);
+            Assert.Equal(pairs.Count, pairs.Select(p => p.StudentState).Distinct().Count());
+            Assert.All(pairs, p => Assert.Equal(3, p.TeacherState));
+        }
     }
 }
