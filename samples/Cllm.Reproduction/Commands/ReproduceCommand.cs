@@ -19,14 +19,14 @@ internal static class ReproduceCommand
         var lr = new Option<double?>("--cllm-lr") { Description = $"Consistency-training learning rate (default {defaults.CllmLearningRate})" };
         var arWeight = new Option<double?>("--ar-weight") { Description = $"Weight of the AR loss (default {defaults.CllmArWeight})" };
         var smoothing = new Option<double?>("--label-smoothing") { Description = $"Label smoothing of the AR loss (default {defaults.CllmLabelSmoothing})" };
-        var gold = new Option<bool>("--gold-labels") { Description = "AR loss on prompt + gold SQL instead of the base model's output" };
+        var ownLabels = new Option<bool>("--own-labels") { Description = "AR loss on the base model's own output (context + fixed point) instead of prompt + gold SQL" };
         var batch = new Option<int?>("--cllm-batch") { Description = $"Consistency-training batch size (default {defaults.CllmBatchSize})" };
         var libraryTrainer = new Option<bool>("--library-trainer") { Description = "Train the CLLM with the library's ConsistencyTrainer (AR loss on the whole sequence) instead of the sample's AnswerCllmTrainer (AR loss on the answer)" };
         var augment = new Option<bool>("--augment") { Description = "Randomly correct wrong tokens of early trajectory states" };
         var threads = new Option<int>("--threads") { Description = "libtorch threads", DefaultValueFactory = _ => 1 };
         var command = new Command("reproduce", "Data → base model → Jacobi trajectories → CLLM → evaluation table, in one folder.")
         {
-            output, tiny, steps, collect, epochs, lr, arWeight, smoothing, gold, batch, libraryTrainer, augment, threads,
+            output, tiny, steps, collect, epochs, lr, arWeight, smoothing, ownLabels, batch, libraryTrainer, augment, threads,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -43,7 +43,7 @@ internal static class ReproduceCommand
                 CllmLearningRate = parse.GetValue(lr) ?? settings.CllmLearningRate,
                 CllmArWeight = parse.GetValue(arWeight) ?? settings.CllmArWeight,
                 CllmLabelSmoothing = parse.GetValue(smoothing) ?? settings.CllmLabelSmoothing,
-                CllmGoldLabels = parse.GetValue(gold) || settings.CllmGoldLabels,
+                CllmGoldLabels = settings.CllmGoldLabels && !parse.GetValue(ownLabels),
                 CllmBatchSize = parse.GetValue(batch) ?? settings.CllmBatchSize,
                 CllmAnswerOnlyAr = settings.CllmAnswerOnlyAr && !parse.GetValue(libraryTrainer),
                 Augment = parse.GetValue(augment) || settings.Augment,

@@ -35,6 +35,14 @@ public static class ReportWriter
         Line($"- CPU: {CpuModel()}, {Environment.ProcessorCount} logical cores; libtorch threads: {settings.Threads}");
         Line($"- {RuntimeInformation.OSDescription}, .NET {Environment.Version}, TorchSharp (CPU libtorch)");
         Line($"");
+        Line($"## Targets");
+        Line($"");
+        foreach (var (target, met, value) in Targets(settings, timings, evaluation))
+        {
+            Line($"- {(met ? "met" : "**missed**")}: {target} — {value}");
+        }
+
+        Line($"");
         Line($"## Stage wall times");
         Line($"");
         Line($"| stage | minutes |");
@@ -84,6 +92,39 @@ public static class ReportWriter
         md.AppendLine(JsonSerializer.Serialize(settings, ReportJson.Options));
         md.AppendLine("```");
         return md.ToString();
+    }
+
+    /// <summary>The brief's targets, each with whether it was met and the measured value.</summary>
+    public static List<(string Target, bool Met, string Value)> Targets(ReproductionSettings settings, IReadOnlyList<StageTiming> timings, EvaluationReport evaluation)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(timings);
+        ArgumentNullException.ThrowIfNull(evaluation);
+        var rows = evaluation.Rows;
+        var targets = new List<(string, bool, string)>();
+        string F(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+        var baseAr = rows.FirstOrDefault(r => r.Model == "base" && r.Decoder == "ar");
+        var cllmAr = rows.FirstOrDefault(r => r.Model == "cllm" && r.Decoder == "ar");
+        var cllmJacobi = rows.Where(r => r.Model == "cllm" && r.Decoder.StartsWith("jacobi", StringComparison.Ordinal)).ToList();
+        var n16 = cllmJacobi.FirstOrDefault(r => r.Decoder == $"jacobi:{settings.BlockSize}");
+        var chosen = cllmJacobi.FirstOrDefault(r => r.Decoder == $"jacobi:{evaluation.ChosenBlockSize}");
+        if (baseAr is null || cllmAr is null || n16 is null || chosen is null)
+        {
+            return targets;
+        }
+
+        targets.Add(("CLLM greedy Jacobi output = CLLM greedy AR output on every test prompt", cllmJacobi.All(r => r.EqualsOwnAr == 1),
+            string.Join(", ", cllmJacobi.Select(r => F($"{r.Decoder}: {r.EqualsOwnAr * r.Tasks:F0}/{r.Tasks}")))));
+        double drop = baseAr.ExecutionAccuracy - cllmAr.ExecutionAccuracy;
+        targets.Add(("CLLM execution accuracy within 2 points of the base", drop <= 0.02 + 1e-9,
+            F($"{100 * cllmAr.ExecutionAccuracy:F1}% vs {100 * baseAr.ExecutionAccuracy:F1}% ({-100 * drop:+0.0;-0.0} points)")));
+        targets.Add((F($"CLLM Jacobi n = {settings.BlockSize} at ≥ 3.0 tokens per forward (base ~1)"), n16.TokensPerForward >= 3.0,
+            F($"{n16.TokensPerForward:F2} (base {rows.First(r => r.Model == "base" && r.Decoder == n16.Decoder).TokensPerForward:F2})")));
+        targets.Add((F($"CLLM Jacobi (n = {evaluation.ChosenBlockSize}, chosen from the cost curve) ≥ 1.5x faster than AR (aim 2x)"), chosen.SpeedupVsBaseAr >= 1.5,
+            F($"{chosen.SpeedupVsBaseAr:F2}x vs base AR, {chosen.SpeedupVsOwnAr:F2}x vs the CLLM's own AR")));
+        double minutes = timings.Sum(t => t.Seconds) / 60;
+        targets.Add(("whole pipeline under 60 minutes on this machine", minutes < 60, F($"{minutes:F1} min")));
+        return targets;
     }
 
     private static string Na(double value) => double.IsNaN(value) ? "–" : value.ToString("F2", CultureInfo.InvariantCulture);

@@ -76,7 +76,7 @@ public sealed record ReproductionSettings
     /// Take the AR loss on ground truth (prompt + gold SQL + EOS, the reference's <c>labels_ids</c>) instead of the
     /// base model's own output.
     /// </summary>
-    public bool CllmGoldLabels { get; init; }
+    public bool CllmGoldLabels { get; init; } = true;
 
     /// <summary>Seed of data order and state draws of consistency training.</summary>
     public int CllmSeed { get; init; } = 1;

@@ -7,8 +7,8 @@ using Cllm.Reproduction.Data;
 using Cllm.Reproduction.Evaluation;
 using Cllm.Reproduction.Pipeline;
 using Cllm.Reproduction.Sql;
-using Cllm.Text;
 using Cllm.Reproduction.Training;
+using Cllm.Text;
 using TorchSharp;
 
 namespace Cllm.Reproduction.Shipping;
