@@ -27,10 +27,11 @@ internal static class BenchCommand
         var curve = new Option<string>("--curve") { Description = "Forward sizes T for the cost curve ('' to skip)", DefaultValueFactory = _ => "1,2,4,8,16,32" };
         var output = new Option<string?>("--output") { Description = "Also write the results as JSON here" };
         var threads = new Option<int?>("--threads") { Description = "libtorch intra-op threads (default: libtorch's choice)" };
+        var baseline = new Option<string?>("--baseline") { Description = "A second checkpoint folder (e.g. the base model of a CLLM) run interleaved with --model; its AR is the reference of 'vs base AR'. Both must share a tokenizer" };
         var decoderArgs = new DecoderArguments();
         var command = new Command("bench", "Compare decoders side by side: tokens/s, speedup vs AR, tokens per forward, iterations per block, fast-forwarded and stationary tokens, exact match vs AR; and the forward-cost curve.")
         {
-            model, prompts, decoders, maxNew, requests, curve, output, threads,
+            model, baseline, prompts, decoders, maxNew, requests, curve, output, threads,
         };
         decoderArgs.AddTo(command);
         command.SetAction((parse, cancellationToken) => System.Threading.Tasks.Task.FromResult(CliErrors.Run(() =>
@@ -57,6 +58,7 @@ internal static class BenchCommand
             }
 
             CllmEngine? engine = null;
+            CllmEngine? baseEngine = null;
             LlamaForCausalLM llm;
             List<DecodeRequest> list;
             if (RandomModels.IsRandom(modelSpec))
@@ -74,10 +76,23 @@ internal static class BenchCommand
                 var file = parse.GetValue(prompts) ?? throw new ArgumentException("--prompts is required with a checkpoint folder.");
                 engine = CllmBuilder.FromCheckpoint(modelSpec).Build();
                 llm = engine.Model;
-                list = PromptFile.Read(file).Take(count).Select(p => engine.CreateRequest(p, new GenerationSettings { MaxNewTokens = maxNewTokens })).ToList();
+                var texts = PromptFile.Read(file).Take(count).ToList();
+                list = texts.Select(p => engine.CreateRequest(p, new GenerationSettings { MaxNewTokens = maxNewTokens })).ToList();
+                if (parse.GetValue(baseline) is { } baseDir)
+                {
+                    baseEngine = CllmBuilder.FromCheckpoint(baseDir).Build();
+                    var baseList = texts.Select(p => baseEngine.CreateRequest(p, new GenerationSettings { MaxNewTokens = maxNewTokens })).ToList();
+                    if (!baseList.Zip(list).All(pair => pair.First.PromptIds.SequenceEqual(pair.Second.PromptIds) && pair.First.Stop.EosTokenIds.SequenceEqual(pair.Second.Stop.EosTokenIds)))
+                    {
+                        baseEngine.Dispose();
+                        engine.Dispose();
+                        throw new ArgumentException($"--baseline {baseDir} tokenizes the prompts differently or stops on other EOS ids than --model; compare models that share a tokenizer.");
+                    }
+                }
             }
 
             using (engine)
+            using (baseEngine)
             using (llm)
             {
                 long parameters = llm.parameters().Sum(p => p.numel());
@@ -97,13 +112,36 @@ internal static class BenchCommand
                     console.Write(curveTable);
                 }
 
-                var (rows, outcomes) = DecoderBenchmark.Run(llm, list, decoderList, null, cancellationToken);
-                var table = new Table().Title("decoders, interleaved on the same prompts")
-                    .AddColumns("decoder", "tokens/s", "speedup vs AR", "tokens/forward", "iter/block", "fast-fwd", "stationary", "accepted/step", "exact vs AR", "min margin");
+                var models = baseEngine is null
+                    ? new[] { new BenchmarkModel("model", llm) }
+                    : new[] { new BenchmarkModel("base", baseEngine.Model), new BenchmarkModel("model", llm) };
+                var (rows, outcomes) = DecoderBenchmark.Run(models, list, decoderList, null, cancellationToken);
+                var table = new Table().Title("decoders, interleaved on the same prompts");
+                if (baseEngine is not null)
+                {
+                    table.AddColumn("model");
+                }
+
+                table.AddColumns("decoder", "tokens/s", "speedup vs AR", "tokens/forward", "iter/block", "fast-fwd", "stationary", "accepted/step", "exact vs AR", "min margin");
+                if (baseEngine is not null)
+                {
+                    table.AddColumn("vs base AR");
+                }
+
                 foreach (var r in rows)
                 {
-                    table.AddRow(r.Decoder, F(r.TokensPerSecond, "F1"), F(r.SpeedupVsAr, "F2") + "x", F(r.TokensPerForward, "F2"), F(r.IterationsPerBlock, "F2"),
-                        F(r.FastForwarded, "F2"), F(r.Stationary, "F1"), F(r.AcceptedPerStep, "F2"), F(r.ExactMatchRate * 100, "F0") + "%", F(r.MinLogitMargin, "G3"));
+                    var cells = new List<string>
+                    {
+                        r.Decoder, F(r.TokensPerSecond, "F1"), F(r.SpeedupVsAr, "F2") + "x", F(r.TokensPerForward, "F2"), F(r.IterationsPerBlock, "F2"),
+                        F(r.FastForwarded, "F2"), F(r.Stationary, "F1"), F(r.AcceptedPerStep, "F2"), F(r.ExactMatchRate * 100, "F0") + "%", F(r.MinLogitMargin, "G3"),
+                    };
+                    if (baseEngine is not null)
+                    {
+                        cells.Insert(0, r.Model);
+                        cells.Add(F(r.SpeedupVsBaselineAr, "F2") + "x");
+                    }
+
+                    table.AddRow(cells.Select(Markup.Escape).ToArray());
                 }
 
                 AnsiConsole.Write(table);
@@ -112,6 +150,7 @@ internal static class BenchCommand
                     var report = new
                     {
                         model = modelSpec,
+                        baseline = parse.GetValue(baseline),
                         parameters,
                         cores = Environment.ProcessorCount,
                         torch_threads = TorchSharp.torch.get_num_threads(),

@@ -3,6 +3,9 @@ namespace Cllm.Benchmarking;
 /// <summary>One decoder's figures over a benchmark's requests, with ratios against AR measured in the same run.</summary>
 public sealed record BenchmarkRow
 {
+    /// <summary>Model label (<c>model</c> for a one-model benchmark; e.g. <c>base</c>, <c>cllm</c> otherwise).</summary>
+    public string Model { get; init; } = "model";
+
     /// <summary>Decoder label (ar, jacobi:16, lookahead:5x4x5).</summary>
     public required string Decoder { get; init; }
 
@@ -21,8 +24,11 @@ public sealed record BenchmarkRow
     /// <summary>Tokens per second over all requests.</summary>
     public double TokensPerSecond { get; init; }
 
-    /// <summary>Tokens per second divided by AR's in the same run (1 for AR; NaN without an AR row).</summary>
+    /// <summary>Tokens per second divided by the same model's AR in the same run (1 for AR; NaN without an AR row).</summary>
     public double SpeedupVsAr { get; init; }
+
+    /// <summary>Tokens per second divided by the first (baseline) model's AR in the same run (NaN without its AR row).</summary>
+    public double SpeedupVsBaselineAr { get; init; }
 
     /// <summary>Generated tokens per forward pass.</summary>
     public double TokensPerForward { get; init; }
@@ -39,7 +45,7 @@ public sealed record BenchmarkRow
     /// <summary>Mean tokens emitted per step after the prefill.</summary>
     public double AcceptedPerStep { get; init; }
 
-    /// <summary>Share of requests whose output equals AR's token for token (NaN without an AR row or when sampling).</summary>
+    /// <summary>Share of requests whose output equals the same model's AR output token for token (NaN without an AR row or when sampling).</summary>
     public double ExactMatchRate { get; init; }
 
     /// <summary>Smallest top-1/top-2 logit gap met on any emitted token (greedy).</summary>

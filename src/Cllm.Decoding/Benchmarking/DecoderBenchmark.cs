@@ -7,35 +7,53 @@ using Cllm.Modeling;
 namespace Cllm.Benchmarking;
 
 /// <summary>
-/// Runs several decoders on the same requests in one process, interleaved request by request (the
-/// order rotates so drift and caching hit every decoder alike), after one whole warm-up request each, and
-/// reports throughput as ratios against autoregressive decoding measured in the same run.
+/// Runs several decoders — on one model, or on several models such as a base and its CLLM — on the same
+/// requests in one process, interleaved request by request (the order rotates so drift and caching hit every
+/// decoder alike), after one whole warm-up request each, and reports throughput as ratios against
+/// autoregressive decoding measured in the same run: of the same model, and of the first (baseline) model.
 /// </summary>
 public static class DecoderBenchmark
 {
-    /// <summary>Per-request outcome: decoder label, request index, result.</summary>
-    public sealed record RequestOutcome(string Decoder, int Request, DecodeResult Result);
+    /// <summary>Per-request outcome: model label, decoder label, request index, result.</summary>
+    public sealed record RequestOutcome(string Model, string Decoder, int Request, DecodeResult Result);
 
-    /// <summary>Runs the benchmark; <paramref name="progress"/> receives each finished request.</summary>
+    /// <summary>Runs the decoders on one model (rows labelled <c>model</c>); <paramref name="progress"/> receives each finished request.</summary>
     public static (IReadOnlyList<BenchmarkRow> Rows, IReadOnlyList<RequestOutcome> Outcomes) Run(
         LlamaForCausalLM model,
         IReadOnlyList<DecodeRequest> requests,
         IReadOnlyList<DecoderOptions> decoders,
         IProgress<RequestOutcome>? progress = null,
+        CancellationToken cancellationToken = default) =>
+        Run(new[] { new BenchmarkModel("model", model) }, requests, decoders, progress, cancellationToken);
+
+    /// <summary>
+    /// Runs every decoder on every model. The first model is the baseline: <see cref="BenchmarkRow.SpeedupVsBaselineAr"/>
+    /// divides by its AR throughput. The models must share a tokenizer (the requests carry token ids).
+    /// </summary>
+    public static (IReadOnlyList<BenchmarkRow> Rows, IReadOnlyList<RequestOutcome> Outcomes) Run(
+        IReadOnlyList<BenchmarkModel> models,
+        IReadOnlyList<DecodeRequest> requests,
+        IReadOnlyList<DecoderOptions> decoders,
+        IProgress<RequestOutcome>? progress = null,
         CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(models);
         ArgumentNullException.ThrowIfNull(requests);
         ArgumentNullException.ThrowIfNull(decoders);
-        if (requests.Count == 0 || decoders.Count == 0)
+        if (models.Count == 0 || requests.Count == 0 || decoders.Count == 0)
         {
-            throw new ArgumentException("a benchmark needs at least one request and one decoder.");
+            throw new ArgumentException("a benchmark needs at least one model, one request and one decoder.");
+        }
+
+        if (models.Select(m => m.Label).Distinct(StringComparer.Ordinal).Count() != models.Count)
+        {
+            throw new ArgumentException("benchmark model labels must be unique.", nameof(models));
         }
 
         // Warm-up: a whole request per decoder, so every forward shape it uses has been seen once (oneDNN
         // builds a kernel per shape; the first call of a shape can cost 10–100x a steady one).
-        var built = decoders.Select(d => d.CreateDecoder(model)).ToArray();
-        foreach (var decoder in built)
+        var built = models.SelectMany(m => decoders.Select(d => (m.Label, Decoder: d.CreateDecoder(m.Model)))).ToArray();
+        foreach (var (_, decoder) in built)
         {
             decoder.DecodeToEnd(requests[0], cancellationToken);
         }
@@ -45,20 +63,30 @@ public static class DecoderBenchmark
         {
             for (int k = 0; k < built.Length; k++)
             {
-                var decoder = built[(r + k) % built.Length];
-                var outcome = new RequestOutcome(decoder.Name, r, decoder.DecodeToEnd(requests[r], cancellationToken));
+                var (label, decoder) = built[(r + k) % built.Length];
+                var outcome = new RequestOutcome(label, decoder.Name, r, decoder.DecodeToEnd(requests[r], cancellationToken));
                 outcomes.Add(outcome);
                 progress?.Report(outcome);
             }
         }
 
-        return (Summarize(built.Select(d => d.Name).ToArray(), outcomes, requests.All(q => q.Sampling.IsGreedy)), outcomes);
+        bool greedy = requests.All(q => q.Sampling.IsGreedy);
+        double baselineAr = ArSpeed(outcomes, models[0].Label);
+        var rows = models.SelectMany(m => Summarize(m.Label, built.Where(b => b.Label == m.Label).Select(b => b.Decoder.Name).Distinct().ToArray(), outcomes, greedy, baselineAr)).ToList();
+        return (rows, outcomes);
     }
 
-    private static List<BenchmarkRow> Summarize(string[] labels, List<RequestOutcome> outcomes, bool greedy)
+    private static double ArSpeed(List<RequestOutcome> outcomes, string model)
     {
+        var ar = outcomes.Where(o => o.Model == model && o.Decoder == "ar").ToList();
+        return ar.Count == 0 ? double.NaN : ar.Sum(o => o.Result.Stats.GeneratedTokens) / ar.Sum(o => o.Result.Stats.Elapsed.TotalSeconds);
+    }
+
+    private static List<BenchmarkRow> Summarize(string model, string[] labels, List<RequestOutcome> all, bool greedy, double baselineAr)
+    {
+        var outcomes = all.Where(o => o.Model == model).ToList();
         var ar = outcomes.Where(o => o.Decoder == "ar").ToDictionary(o => o.Request, o => o.Result);
-        double arSpeed = ar.Count == 0 ? double.NaN : ar.Values.Sum(r => r.Stats.GeneratedTokens) / ar.Values.Sum(r => r.Stats.Elapsed.TotalSeconds);
+        double arSpeed = ArSpeed(all, model);
         var rows = new List<BenchmarkRow>();
         foreach (var label in labels)
         {
@@ -74,6 +102,7 @@ public static class DecoderBenchmark
                 : mine.Count(o => ar.TryGetValue(o.Request, out var a) && a.OutputIds.SequenceEqual(o.Result.OutputIds)) / (double)mine.Count;
             rows.Add(new BenchmarkRow
             {
+                Model = model,
                 Decoder = label,
                 Requests = mine.Count,
                 Tokens = tokens,
@@ -81,6 +110,7 @@ public static class DecoderBenchmark
                 Seconds = seconds,
                 TokensPerSecond = tokens / seconds,
                 SpeedupVsAr = tokens / seconds / arSpeed,
+                SpeedupVsBaselineAr = tokens / seconds / baselineAr,
                 TokensPerForward = (double)tokens / forwards,
                 IterationsPerBlock = blocks.Count == 0 ? double.NaN : blocks.Average(),
                 FastForwarded = withBlocks.Count == 0 ? double.NaN : withBlocks.Average(s => s.FastForwarded),

@@ -62,6 +62,28 @@ public class CliTests
         Assert.Equal(reference.GreedyIds.TakeWhile(t => t != stop), doc.RootElement.GetProperty("output_ids").EnumerateArray().Select(e => e.GetInt32()));
     }
 
+    [SkippableFact]
+    public async Task BenchWithABaselineRunsBothModelsInterleavedAndWritesTheirRows()
+    {
+        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
+        var reference = ReferenceGreedy.Load(SharedModels.Stories260K!)[0];
+        using var temp = new TempFolder();
+        var prompts = temp.Write("prompts.jsonl", JsonSerializer.Serialize(new { prompt = reference.Prompt }) + "\n");
+        var output = temp.File("bench.json");
+        int code = await Program.Main(new[]
+        {
+            "bench", "--model", SharedModels.Stories260K!, "--baseline", SharedModels.Stories260K!, "--prompts", prompts,
+            "--decoders", "ar,jacobi:4", "--max-new-tokens", "16", "--requests", "1", "--curve", "", "--threads", "1", "--output", output,
+        });
+        Assert.Equal(0, code);
+        using var doc = JsonDocument.Parse(File.ReadAllText(output));
+        var rows = doc.RootElement.GetProperty("decoders").EnumerateArray().ToList();
+        Assert.Equal(new[] { "base/ar", "base/jacobi:4", "model/ar", "model/jacobi:4" }, rows.Select(r => $"{r.GetProperty("model").GetString()}/{r.GetProperty("decoder").GetString()}"));
+        Assert.All(rows, r => Assert.Equal(1.0, r.GetProperty("exact_match_rate").GetDouble()));
+        Assert.All(rows, r => Assert.True(r.GetProperty("speedup_vs_baseline_ar").GetDouble() > 0));
+        Assert.Equal(SharedModels.Stories260K, doc.RootElement.GetProperty("baseline").GetString());
+    }
+
     [Fact]
     public async Task BadInputExitsNonZero()
     {

@@ -1,0 +1,75 @@
+using System;
+using System.Linq;
+using Cllm.Benchmarking;
+using Cllm.Tests.TestKit;
+
+namespace Cllm.Tests.Benchmarking;
+
+public class DecoderBenchmarkTests
+{
+    private static DecodeRequest[] Requests(int count) => Enumerable.Range(0, count).Select(i => new DecodeRequest
+    {
+        PromptIds = new[] { 1, 5 + i, 17, 40 + i },
+        MaxNewTokens = 12,
+    }).ToArray();
+
+    [Fact]
+    public void TwoModelsGiveARowPerModelAndDecoderWithRatiosAgainstTheirOwnAndTheBaselineAr()
+    {
+        using var baseModel = TinyLlama.Create(11);
+        using var trained = TinyLlama.Create(12);
+        var decoders = new[] { DecoderOptions.Parse("ar"), DecoderOptions.Parse("jacobi:4"), DecoderOptions.Parse("lookahead:3x3x3") };
+        var (rows, outcomes) = DecoderBenchmark.Run(new[] { new BenchmarkModel("base", baseModel), new BenchmarkModel("cllm", trained) }, Requests(3), decoders);
+
+        Assert.Equal(new[] { "base/ar", "base/jacobi:4", "base/lookahead:3x3x3", "cllm/ar", "cllm/jacobi:4", "cllm/lookahead:3x3x3" }, rows.Select(r => $"{r.Model}/{r.Decoder}"));
+        Assert.Equal(2 * 3 * 3, outcomes.Count);
+        Assert.All(rows, r => Assert.Equal(3, r.Requests));
+        Assert.All(rows, r => Assert.Equal(rows.First(o => o.Model == r.Model).Tokens, r.Tokens));
+        Assert.All(rows, r => Assert.Equal(1.0, r.ExactMatchRate));                              // greedy Jacobi/lookahead = the same model's AR
+        Assert.Equal(1.0, rows.Single(r => r.Model == "base" && r.Decoder == "ar").SpeedupVsBaselineAr, 12);
+        Assert.Equal(1.0, rows.Single(r => r.Model == "cllm" && r.Decoder == "ar").SpeedupVsAr, 12);
+
+        var baseAr = rows.Single(r => r.Model == "base" && r.Decoder == "ar");
+        var cllmAr = rows.Single(r => r.Model == "cllm" && r.Decoder == "ar");
+        foreach (var row in rows.Where(r => r.Model == "cllm"))
+        {
+            Assert.Equal(row.TokensPerSecond / baseAr.TokensPerSecond, row.SpeedupVsBaselineAr, 9);
+            Assert.Equal(row.TokensPerSecond / cllmAr.TokensPerSecond, row.SpeedupVsAr, 9);
+        }
+
+        // The two models really were run: their AR outputs differ on some request.
+        var baseOut = outcomes.Where(o => o.Model == "base" && o.Decoder == "ar").OrderBy(o => o.Request).Select(o => o.Result.OutputIds.ToArray());
+        var cllmOut = outcomes.Where(o => o.Model == "cllm" && o.Decoder == "ar").OrderBy(o => o.Request).Select(o => o.Result.OutputIds.ToArray());
+        Assert.Contains(baseOut.Zip(cllmOut), pair => !pair.First.SequenceEqual(pair.Second));
+    }
+
+    [Fact]
+    public void OneModelKeepsTheDefaultLabelAndTheSpeedupsCoincide()
+    {
+        using var model = TinyLlama.Create(13);
+        var (rows, _) = DecoderBenchmark.Run(model, Requests(2), new[] { DecoderOptions.Parse("ar"), DecoderOptions.Parse("jacobi:8") });
+        Assert.All(rows, r => Assert.Equal("model", r.Model));
+        Assert.All(rows, r => Assert.Equal(r.SpeedupVsAr, r.SpeedupVsBaselineAr, 12));
+    }
+
+    [Fact]
+    public void WithoutAnArRowTheRatiosAreNaN()
+    {
+        using var model = TinyLlama.Create(14);
+        var (rows, _) = DecoderBenchmark.Run(model, Requests(1), new[] { DecoderOptions.Parse("jacobi:4") });
+        Assert.True(double.IsNaN(rows[0].SpeedupVsAr));
+        Assert.True(double.IsNaN(rows[0].ExactMatchRate));
+        Assert.Equal(12, rows[0].Tokens);
+    }
+
+    [Fact]
+    public void DuplicateLabelsAndEmptyInputsAreRefused()
+    {
+        using var model = TinyLlama.Create(15);
+        var ar = new[] { DecoderOptions.Parse("ar") };
+        Assert.Throws<ArgumentException>(() => DecoderBenchmark.Run(new[] { new BenchmarkModel("a", model), new BenchmarkModel("a", model) }, Requests(1), ar));
+        Assert.Throws<ArgumentException>(() => DecoderBenchmark.Run(model, Array.Empty<DecodeRequest>(), ar));
+        Assert.Throws<ArgumentException>(() => DecoderBenchmark.Run(model, Requests(1), Array.Empty<DecoderOptions>()));
+        Assert.Throws<ArgumentException>(() => new BenchmarkModel(" ", model));
+    }
+}
