@@ -126,6 +126,7 @@ internal static class BenchCommand
                 if (baseEngine is not null)
                 {
                     table.AddColumn("vs base AR");
+                    table.AddColumn("base NLL/token");
                 }
 
                 foreach (var r in rows)
@@ -139,6 +140,7 @@ internal static class BenchCommand
                     {
                         cells.Insert(0, r.Model);
                         cells.Add(F(r.SpeedupVsBaselineAr, "F2") + "x");
+                        cells.Add(F(r.BaselineNll, "F3"));
                     }
 
                     table.AddRow(cells.Select(Markup.Escape).ToArray());

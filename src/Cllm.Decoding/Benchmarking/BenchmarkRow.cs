@@ -50,4 +50,10 @@ public sealed record BenchmarkRow
 
     /// <summary>Smallest top-1/top-2 logit gap met on any emitted token (greedy).</summary>
     public double MinLogitMargin { get; init; }
+
+    /// <summary>
+    /// With several models: the baseline (first) model's mean negative log-likelihood per generated token of this row's
+    /// outputs (<see cref="ContinuationScorer"/>) — near the baseline's own AR row means the text kept its quality. NaN with one model.
+    /// </summary>
+    public double BaselineNll { get; init; } = double.NaN;
 }

@@ -73,6 +73,18 @@ public static class DecoderBenchmark
         bool greedy = requests.All(q => q.Sampling.IsGreedy);
         double baselineAr = ArSpeed(outcomes, models[0].Label);
         var rows = models.SelectMany(m => Summarize(m.Label, built.Where(b => b.Label == m.Label).Select(b => b.Decoder.Name).Distinct().ToArray(), outcomes, greedy, baselineAr)).ToList();
+        if (models.Count > 1)
+        {
+            // Quality beside speed: how likely the baseline finds each row's text (per generated token).
+            rows = rows.Select(row =>
+            {
+                var scored = outcomes.Where(o => o.Model == row.Model && o.Decoder == row.Decoder)
+                    .Select(o => ContinuationScorer.NegativeLogLikelihood(models[0].Model, requests[o.Request].PromptIds, o.Result.OutputIds)).ToList();
+                int tokens = scored.Sum(s => s.Tokens);
+                return row with { BaselineNll = tokens == 0 ? double.NaN : scored.Sum(s => s.Sum) / tokens };
+            }).ToList();
+        }
+
         return (rows, outcomes);
     }
 
@@ -118,6 +130,7 @@ public static class DecoderBenchmark
                 AcceptedPerStep = (double)(tokens - mine.Count) / Math.Max(1, forwards - mine.Count),
                 ExactMatchRate = exact,
                 MinLogitMargin = stats.Min(s => s.MinLogitMargin),
+                BaselineNll = double.NaN,
             });
         }
 

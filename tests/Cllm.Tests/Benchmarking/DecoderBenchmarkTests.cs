@@ -37,6 +37,11 @@ public class DecoderBenchmarkTests
             Assert.Equal(row.TokensPerSecond / cllmAr.TokensPerSecond, row.SpeedupVsAr, 9);
         }
 
+        // Quality column: the baseline scores every row; rows with identical outputs score identically.
+        Assert.All(rows, r => Assert.True(r.BaselineNll > 0 && double.IsFinite(r.BaselineNll)));
+        Assert.All(rows.Where(r => r.Model == "base"), r => Assert.Equal(baseAr.BaselineNll, r.BaselineNll, 9));
+        Assert.All(rows.Where(r => r.Model == "cllm"), r => Assert.Equal(cllmAr.BaselineNll, r.BaselineNll, 9));
+
         // The two models really were run: their AR outputs differ on some request.
         var baseOut = outcomes.Where(o => o.Model == "base" && o.Decoder == "ar").OrderBy(o => o.Request).Select(o => o.Result.OutputIds.ToArray());
         var cllmOut = outcomes.Where(o => o.Model == "cllm" && o.Decoder == "ar").OrderBy(o => o.Request).Select(o => o.Result.OutputIds.ToArray());
@@ -50,6 +55,7 @@ public class DecoderBenchmarkTests
         var (rows, _) = DecoderBenchmark.Run(model, Requests(2), new[] { DecoderOptions.Parse("ar"), DecoderOptions.Parse("jacobi:8") });
         Assert.All(rows, r => Assert.Equal("model", r.Model));
         Assert.All(rows, r => Assert.Equal(r.SpeedupVsAr, r.SpeedupVsBaselineAr, 12));
+        Assert.All(rows, r => Assert.True(double.IsNaN(r.BaselineNll)));
     }
 
     [Fact]
@@ -71,5 +77,33 @@ public class DecoderBenchmarkTests
         Assert.Throws<ArgumentException>(() => DecoderBenchmark.Run(model, Array.Empty<DecodeRequest>(), ar));
         Assert.Throws<ArgumentException>(() => DecoderBenchmark.Run(model, Requests(1), Array.Empty<DecoderOptions>()));
         Assert.Throws<ArgumentException>(() => new BenchmarkModel(" ", model));
+    }
+
+    [Fact]
+    public void ContinuationScorerEqualsTheSumOfStepByStepLogProbabilities()
+    {
+        using var model = TinyLlama.Create(16);
+        int[] prompt = { 1, 7, 30, 2, 55 };
+        int[] output = { 9, 9, 41, 3, 80, 12 };
+        var (sum, tokens) = ContinuationScorer.NegativeLogLikelihood(model, prompt, output);
+        Assert.Equal(output.Length, tokens);
+
+        double expected = 0;
+        using (TorchSharp.torch.no_grad())
+        {
+            for (int i = 0; i < output.Length; i++)
+            {
+                var prefix = prompt.Concat(output.Take(i)).Select(t => (long)t).ToArray();
+                using var ids = TorchSharp.torch.tensor(prefix).unsqueeze(0);
+                using var logits = model.Forward(ids, lastOnly: true);                   // (1, 1, V)
+                using var logProbs = logits[0, 0].log_softmax(-1);
+                expected -= logProbs[output[i]].item<float>();
+            }
+        }
+
+        Assert.Equal(expected, sum, 3);
+        Assert.Equal((0.0, 0), ContinuationScorer.NegativeLogLikelihood(model, prompt, Array.Empty<int>()));
+        Assert.Throws<ArgumentException>(() => ContinuationScorer.NegativeLogLikelihood(model, Array.Empty<int>(), output));
+        Assert.Throws<ArgumentException>(() => ContinuationScorer.NegativeLogLikelihood(model, prompt, new int[300]));
     }
 }
