@@ -339,14 +339,24 @@ public sealed class ReproductionPipeline
         var setups = new[] { ("base", baseModel), ("cllm", cllm) }
             .SelectMany(m => decoders.Select(d => new DecodeSetup(m.Item1, m.Item2, d))).ToList();
         var requests = test.Select(t => evaluator.Request(t)).ToList();
-        int every = Math.Max(1, requests.Count / 10);
-        var results = InterleavedBenchmark.Run(setups, requests, done =>
-        {
-            if (done % every == 0 || done == requests.Count)
+        int every = Math.Max(1, requests.Count / 10) * setups.Count;
+        int finished = 0;
+        var (_, outcomes) = DecoderBenchmark.Run(
+            new[] { new BenchmarkModel("base", baseModel), new BenchmarkModel("cllm", cllm) },
+            requests,
+            decoders,
+            new SyncProgress<DecoderBenchmark.RequestOutcome>(_ =>
             {
-                Log($"[evaluation] test {done}/{requests.Count}");
-            }
-        }, cancellationToken);
+                if (++finished % every == 0 || finished == requests.Count * setups.Count)
+                {
+                    Log($"[evaluation] test {finished / setups.Count}/{requests.Count}");
+                }
+            }),
+            cancellationToken);
+        var byRow = outcomes.ToLookup(o => (o.Model, o.Decoder));
+        IReadOnlyList<IReadOnlyList<DecodeResult>> results = setups
+            .Select(x => (IReadOnlyList<DecodeResult>)byRow[(x.ModelName, x.Decoder.Label)].OrderBy(o => o.Request).Select(o => o.Result).ToList())
+            .ToList();
         var rows = EvaluationTable.Build(setups, test, results, evaluator);
         var mismatches = new List<string>();
         for (int i = 0; i < setups.Count; i++)
