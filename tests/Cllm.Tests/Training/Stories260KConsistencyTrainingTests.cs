@@ -30,16 +30,14 @@ public class Stories260KConsistencyTrainingTests
         string output = temp.File("cllm");
         string bench = temp.File("bench.json");
 
-        Assert.Equal(0, await Program.Main(new[] { "collect", "--model", model, "--prompts", prompts, "--output", trajectories, "--block-size", "16", "--max-new-tokens", "128", "--threads", "1" }));
+        Assert.Equal(0, await Cli("collect", "--model", model, "--prompts", prompts, "--output", trajectories, "--block-size", "16", "--max-new-tokens", "128", "--threads", "1"));
         Assert.Equal(1200 * 8, File.ReadLines(trajectories).Count());
-        Assert.Equal(0, await Program.Main(new[] { "train", "--model", model, "--data", trajectories, "--output", output, "--preset", "small", "--max-steps", "1200", "--save-every", "0", "--threads", "1" }));
+        Assert.Equal(0, await Cli("train", "--model", model, "--data", trajectories, "--output", output, "--preset", "small", "--max-steps", "1200", "--save-every", "0", "--threads", "1"));
         string checkpoint = Path.Combine(output, "checkpoint-1200");
         Assert.True(File.Exists(Path.Combine(checkpoint, "model.safetensors")));
-        Assert.Equal(0, await Program.Main(new[]
-        {
+        Assert.Equal(0, await Cli(
             "bench", "--model", checkpoint, "--baseline", model, "--prompts", Path.Combine(data, "stories-heldout-prompts.jsonl"),
-            "--requests", "20", "--max-new-tokens", "128", "--decoders", "ar,jacobi:16", "--curve", "", "--threads", "1", "--output", bench,
-        }));
+            "--requests", "20", "--max-new-tokens", "128", "--decoders", "ar,jacobi:16", "--curve", "", "--threads", "1", "--output", bench));
 
         using var doc = JsonDocument.Parse(File.ReadAllText(bench));
         var rows = doc.RootElement.GetProperty("decoders").EnumerateArray().ToDictionary(r => $"{r.GetProperty("model").GetString()}/{r.GetProperty("decoder").GetString()}");
@@ -50,5 +48,26 @@ public class Stories260KConsistencyTrainingTests
         double baseNll = rows["base/ar"].GetProperty("baseline_nll").GetDouble();
         double cllmNll = rows["model/ar"].GetProperty("baseline_nll").GetDouble();
         Assert.True(cllmNll < baseNll + 0.25, $"base-model NLL per token of the greedy text: base {baseNll:F3}, CLLM {cllmNll:F3}");
+    }
+
+    /// <summary>Runs the CLI; on a non-zero exit, fails with what it wrote to stderr (which the test runner does not show).</summary>
+    private static async Task<int> Cli(params string[] args)
+    {
+        var original = Console.Error;
+        using var captured = new StringWriter();
+        Console.SetError(captured);
+        int code;
+        try
+        {
+            code = await Program.Main(args);
+        }
+        finally
+        {
+            Console.SetError(original);
+        }
+
+        string tail = string.Join("\n", captured.ToString().Split('\n').TakeLast(15));
+        Assert.True(code == 0, $"cllm {args[0]} exited with {code}:\n{tail}");
+        return code;
     }
 }
