@@ -1,11 +1,12 @@
 using System;
 using System.IO;
+using System.Text.RegularExpressions;
 using Cllm.Checkpoints;
 
 namespace Cllm.Cli;
 
 /// <summary>Turns expected failures into one clear line on stderr and a non-zero exit code.</summary>
-internal static class CliErrors
+internal static partial class CliErrors
 {
     public static int Run(Func<int> action)
     {
@@ -13,10 +14,45 @@ internal static class CliErrors
         {
             return action();
         }
-        catch (Exception ex) when (ex is CheckpointException or ArgumentException or FormatException or IOException or InvalidDataException or NotSupportedException or InvalidOperationException)
+        catch (Exception ex) when (ex is CheckpointException or ArgumentException or FormatException or IOException or InvalidDataException
+                                      or NotSupportedException or InvalidOperationException or UnauthorizedAccessException)
         {
-            Console.Error.WriteLine($"error: {ex.Message}");
+            Console.Error.WriteLine($"error: {OneLine(ex)}");
             return 1;
         }
     }
+
+    /// <summary>
+    /// The message on one line, without .NET's argument decorations: "X must be ≥ 1. (Parameter 'X')\nActual value
+    /// was 0." becomes "X must be ≥ 1 (got 0)".
+    /// </summary>
+    public static string OneLine(Exception ex)
+    {
+        ArgumentNullException.ThrowIfNull(ex);
+        string message = ex.Message;
+        string? actual = null;
+        if (ex is ArgumentOutOfRangeException { ActualValue: { } value })
+        {
+            actual = Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        message = ParameterSuffix().Replace(message, string.Empty);
+        message = ActualValueLine().Replace(message, string.Empty);
+        message = Whitespace().Replace(message, " ").Trim();
+        if (actual is not null && !message.Contains($"'{actual}'", StringComparison.Ordinal))
+        {
+            message = $"{message.TrimEnd('.')} (got {actual}).";
+        }
+
+        return message;
+    }
+
+    [GeneratedRegex(@"\s*\(Parameter '[^']*'\)")]
+    private static partial Regex ParameterSuffix();
+
+    [GeneratedRegex(@"\s*Actual value was [^\r\n]*")]
+    private static partial Regex ActualValueLine();
+
+    [GeneratedRegex(@"\s+")]
+    private static partial Regex Whitespace();
 }

@@ -1,11 +1,13 @@
 using System;
 using System.CommandLine;
+using System.Runtime.InteropServices;
+using System.Threading;
 using System.Threading.Tasks;
 using Cllm.Cli.Commands;
 
 namespace Cllm.Cli;
 
-/// <summary>The <c>cllm</c> command line: generate, bench (and collect, train as they arrive).</summary>
+/// <summary>The <c>cllm</c> command line: generate, bench, collect, train, download.</summary>
 internal static class Program
 {
     public static async Task<int> Main(string[] args)
@@ -16,14 +18,39 @@ internal static class Program
         root.Subcommands.Add(CollectCommand.Create());
         root.Subcommands.Add(TrainCommand.Create());
         root.Subcommands.Add(DownloadCommand.Create());
+
+        // Ctrl+C / SIGTERM cancel the command's token and let it finish cleanly (training saves a checkpoint, collection
+        // keeps every finished prompt); a second signal terminates at once. The commands run synchronously inside their
+        // actions, so the signal is handled here rather than by System.CommandLine, whose handler is only armed once an
+        // action has returned its task.
+        using var cancellation = new CancellationTokenSource();
+        void OnSignal(PosixSignalContext context)
+        {
+            if (!cancellation.IsCancellationRequested)
+            {
+                context.Cancel = true;
+                Console.Error.WriteLine("stopping after the current step (signal again to kill)...");
+                cancellation.Cancel();
+            }
+        }
+
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        var configuration = new InvocationConfiguration { ProcessTerminationTimeout = null, EnableDefaultExceptionHandler = false };
         try
         {
-            return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
+            return await root.Parse(args).InvokeAsync(configuration, cancellation.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
             Console.Error.WriteLine("cancelled.");
             return 130;
+        }
+        catch (Exception ex)
+        {
+            // Last resort: anything the commands did not anticipate is still one line, never a stack trace.
+            Console.Error.WriteLine($"error: {ex.GetType().Name}: {CliErrors.OneLine(ex)}");
+            return 1;
         }
     }
 }

@@ -117,11 +117,14 @@ internal static class TrainCommand
         }
         else
         {
+            // A line every 2% of the run, and at least every 30 seconds.
             int every = Math.Max(1, steps / 50);
+            var sinceLine = System.Diagnostics.Stopwatch.StartNew();
             var progress = new Reporter(p =>
             {
-                if (p.Step % every == 0 || p.Step == p.TotalSteps || p.Checkpoint is not null)
+                if (p.Step % every == 0 || p.Step == p.TotalSteps || p.Checkpoint is not null || sinceLine.Elapsed.TotalSeconds >= 30)
                 {
+                    sinceLine.Restart();
                     Console.Error.WriteLine(Describe(p) + Invariant($", eta {p.Eta:hh\\:mm\\:ss}") + (p.Checkpoint is null ? string.Empty : $", saved {p.Checkpoint}"));
                 }
             });

@@ -246,9 +246,15 @@ public sealed class ConsistencyTrainer
     /// <summary>Loads the newest checkpoint when resuming; returns the step to continue from.</summary>
     private int Resume(List<(string Name, Parameter Parameter)> parameters, AdamW optimizer, TrainerState runState)
     {
-        if (!Options.Resume || Options.OutputDirectory is null || TrainingCheckpoint.FindLatest(Options.OutputDirectory) is not { } latest)
+        if (Options.OutputDirectory is null || TrainingCheckpoint.FindLatest(Options.OutputDirectory) is not { } latest)
         {
             return 0;
+        }
+
+        if (!Options.Resume)
+        {
+            // A fresh run would overwrite or prune that run's checkpoints: never lose them silently.
+            throw new InvalidOperationException($"{Options.OutputDirectory} already holds training checkpoints ({System.IO.Path.GetFileName(latest)}); resume that run (--resume) or choose another output folder.");
         }
 
         var saved = TrainerState.Read(System.IO.Path.Combine(latest, TrainerState.FileName));

@@ -108,7 +108,10 @@ public sealed record TrainingOptions
     /// <summary>Most checkpoints kept in <see cref="OutputDirectory"/>; older ones are deleted (0 keeps all).</summary>
     public int KeepCheckpoints { get; init; } = 2;
 
-    /// <summary>Continue from the newest checkpoint in <see cref="OutputDirectory"/>, if there is one.</summary>
+    /// <summary>
+    /// Continue from the newest checkpoint in <see cref="OutputDirectory"/>, if there is one. Without it, an output folder
+    /// that already holds checkpoints is refused rather than overwritten.
+    /// </summary>
     public bool Resume { get; init; }
 
     /// <summary>Log every this many steps (progress is reported every step).</summary>

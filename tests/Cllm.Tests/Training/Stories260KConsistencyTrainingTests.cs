@@ -14,7 +14,7 @@ namespace Cllm.Tests.Training;
 /// 1,200 steps; ~5 minutes on 2 cores): collect, train with the small-model preset, then bench the result against the
 /// base on held-out prompts. Opt-in: CLLM_LONG_TESTS=1.
 /// </summary>
-[Collection("Console")]
+[Collection(LongRunCollection.Name)]
 public class Stories260KConsistencyTrainingTests
 {
     [SkippableFact]

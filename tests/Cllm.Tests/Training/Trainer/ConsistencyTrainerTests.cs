@@ -194,6 +194,21 @@ public class ConsistencyTrainerTests
     }
 
     [Fact]
+    public void AFreshRunRefusesAFolderHoldingAnotherRunsCheckpointsAndLeavesThemAlone()
+    {
+        using var folder = new TempFolder();
+        using var model = Model();
+        new ConsistencyTrainer(model, Options(folder.Path) with { MaxSteps = 6, SaveEvery = 3 }).Train(Records.Value);
+        var before = Directory.GetDirectories(folder.Path).Select(Path.GetFileName).Order().ToArray();
+        Assert.Equal(new[] { "checkpoint-3", "checkpoint-6" }, before);
+
+        var error = Assert.Throws<InvalidOperationException>(() =>
+            new ConsistencyTrainer(model, Options(folder.Path) with { MaxSteps = 2 }).Train(Records.Value));
+        Assert.Contains("--resume", error.Message, StringComparison.Ordinal);
+        Assert.Equal(before, Directory.GetDirectories(folder.Path).Select(Path.GetFileName).Order().ToArray());
+    }
+
+    [Fact]
     public void CheckpointsAreHuggingFaceFoldersThatLoadBack()
     {
         using var folder = new TempFolder();

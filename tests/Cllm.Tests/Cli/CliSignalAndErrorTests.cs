@@ -1,0 +1,137 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Text;
+using System.Text.Json;
+using System.Threading.Tasks;
+using Cllm.Cli;
+using Cllm.Tests.TestKit;
+
+namespace Cllm.Tests.Cli;
+
+[Collection("Console")]
+public class CliSignalAndErrorTests
+{
+    /// <summary>Runs the CLI in-process and returns its exit code and what it wrote to stderr.</summary>
+    private static async Task<(int Code, string Error)> Cli(params string[] args)
+    {
+        var original = Console.Error;
+        using var captured = new StringWriter();
+        Console.SetError(captured);
+        try
+        {
+            return (await Program.Main(args), captured.ToString());
+        }
+        finally
+        {
+            Console.SetError(original);
+        }
+    }
+
+    [SkippableFact]
+    public async Task SigintStopsTrainingAfterTheCurrentStepSavesACheckpointAndExits130()
+    {
+        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
+        Skip.IfNot(OperatingSystem.IsLinux() || OperatingSystem.IsMacOS(), "POSIX signals");
+        using var temp = new TempFolder();
+        var prompts = temp.Write("prompts.jsonl", string.Join("\n", Enumerable.Range(0, 4).Select(i => JsonSerializer.Serialize(new { prompt = $"Once upon a time, there was a cat number {i}." }))) + "\n");
+        var data = temp.File("traj.jsonl");
+        var (collected, _) = await Cli("collect", "--model", SharedModels.Stories260K!, "--prompts", prompts, "--output", data, "--max-new-tokens", "64", "--threads", "1");
+        Assert.Equal(0, collected);
+
+        string output = temp.File("run");
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "cllm.dll"), "train", "--model", SharedModels.Stories260K!, "--data", data, "--output", output, "--max-steps", "5000", "--save-every", "0", "--threads", "1" })
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        var stderr = new StringBuilder();
+        var stepping = new TaskCompletionSource();
+        using var process = new Process { StartInfo = info };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            lock (stderr)
+            {
+                stderr.AppendLine(e.Data);
+            }
+
+            if (e.Data?.StartsWith("step ", StringComparison.Ordinal) == true)
+            {
+                stepping.TrySetResult();
+            }
+        };
+        process.OutputDataReceived += (_, _) => { };
+        process.Start();
+        process.BeginErrorReadLine();
+        process.BeginOutputReadLine();
+        try
+        {
+            await stepping.Task.WaitAsync(TimeSpan.FromMinutes(2));
+            using (var kill = Process.Start("kill", $"-INT {process.Id}"))
+            {
+                await kill.WaitForExitAsync();
+            }
+
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+
+        string log;
+        lock (stderr)
+        {
+            log = stderr.ToString();
+        }
+
+        Assert.True(process.ExitCode == 130, $"exit {process.ExitCode}:\n{log}");
+        Assert.Contains("cancelled.", log);
+        var checkpoint = Assert.Single(Directory.GetDirectories(output, "checkpoint-*"));
+        Assert.True(File.Exists(Path.Combine(checkpoint, "model.safetensors")), log);
+
+    }
+
+    [SkippableTheory]
+    [InlineData("--block-size", "0", "BlockSize")]
+    [InlineData("--max-new-tokens", "0", "MaxNewTokens")]
+    [InlineData("--temperature", "-1", "temperature")]
+    [InlineData("--top-p", "0", "top-p")]
+    public async Task InvalidOptionsFailWithOneLine(string option, string value, string named)
+    {
+        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
+        var (code, error) = await Cli("generate", "--model", SharedModels.Stories260K!, "--prompt", "Once", "--decoder", "jacobi", option, value);
+        Assert.Equal(1, code);
+        var lines = error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length == 1, error);
+        Assert.StartsWith("error: ", lines[0]);
+        Assert.Contains(named, lines[0]);
+        Assert.DoesNotContain("(Parameter", lines[0]);
+    }
+
+    [SkippableFact]
+    public async Task PromptsLongerThanTheContextAndUnwritableOutputsFailWithOneLine()
+    {
+        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
+        using var temp = new TempFolder();
+        var (code, error) = await Cli("generate", "--model", SharedModels.Stories260K!, "--prompt", string.Join(' ', Enumerable.Repeat("Once upon a time", 400)));
+        Assert.Equal(1, code);
+        Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("context", error, StringComparison.OrdinalIgnoreCase);
+
+        (code, error) = await Cli("generate", "--model", SharedModels.Stories260K!, "--prompt", "Once", "--max-new-tokens", "4", "--output", temp.Path);
+        Assert.Equal(1, code);
+        Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("error: ", error);
+    }
+}
