@@ -41,11 +41,16 @@ public sealed class ReproductionPipeline
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(log);
         _root = Path.GetFullPath(outputDir);
-        Settings = settings;
+        Settings = settings.Resolved();
+        if (Settings.CllmLabelSmoothing is not (>= 0 and < 1))
+        {
+            throw new ArgumentException(Invariant($"label smoothing must be in [0, 1), got {Settings.CllmLabelSmoothing}."), nameof(settings));
+        }
+
         _log = log;
     }
 
-    /// <summary>The settings.</summary>
+    /// <summary>The settings, with the trainer's defaults filled in (<see cref="ReproductionSettings.Resolved"/>).</summary>
     public ReproductionSettings Settings { get; }
 
     /// <summary>data/: sql-{train,dev,test}.jsonl, tokenizer/, databases/.</summary>
@@ -216,10 +221,10 @@ public sealed class ReproductionPipeline
         int steps, batchSize;
         if (s.CllmAnswerOnlyAr)
         {
-            var options = new AnswerCllmOptions { LearningRate = s.CllmLearningRate, BatchSize = s.CllmBatchSize, Epochs = s.CllmEpochs, ArWeight = s.CllmArWeight, UseLabelIds = s.CllmGoldLabels, Seed = s.CllmSeed };
+            var options = new AnswerCllmOptions { LearningRate = s.CllmLearningRate, BatchSize = s.CllmBatchSize, Epochs = s.CllmEpochs, ArWeight = s.CllmArWeight, LabelSmoothing = s.CllmLabelSmoothing!.Value, UseLabelIds = s.CllmGoldLabels, Seed = s.CllmSeed };
             steps = options.TotalSteps(records.Count);
             batchSize = options.BatchSize;
-            Log($"[cllm] {records.Count:N0} records, {steps} steps of {options.BatchSize}, lr {options.LearningRate}, global consistency + {options.ArWeight} x AR (answer only)");
+            Log($"[cllm] {records.Count:N0} records, {steps} steps of {options.BatchSize}, lr {options.LearningRate}, global consistency + {options.ArWeight} x AR (answer only, label smoothing {options.LabelSmoothing})");
             var clockSteps = Stopwatch.StartNew();
             losses = new AnswerCllmTrainer(model, options).Train(records, (step, total, loss, lr) =>
             {
@@ -239,7 +244,7 @@ public sealed class ReproductionPipeline
                 BatchSize = s.CllmBatchSize,
                 Epochs = s.CllmEpochs,
                 AutoregressiveWeight = s.CllmArWeight,
-                LabelSmoothing = s.CllmLabelSmoothing,
+                LabelSmoothing = s.CllmLabelSmoothing!.Value,
                 UseLabelIds = s.CllmGoldLabels,
                 Seed = s.CllmSeed,
                 OutputDirectory = checkpoints,
@@ -250,7 +255,7 @@ public sealed class ReproductionPipeline
             };
             steps = options.TotalSteps(records.Count);
             batchSize = options.BatchSize;
-            Log($"[cllm] {records.Count:N0} records, {steps} steps of {options.BatchSize}, lr {options.LearningRate}, global consistency + {options.AutoregressiveWeight} x AR");
+            Log($"[cllm] {records.Count:N0} records, {steps} steps of {options.BatchSize}, lr {options.LearningRate}, global consistency + {options.AutoregressiveWeight} x AR (label smoothing {options.LabelSmoothing})");
             var result = new ConsistencyTrainer(model, options).Train(records, new SyncProgress<TrainingProgress>(p =>
             {
                 if (p.Step % 25 == 0 || p.Step == p.TotalSteps)

@@ -52,6 +52,7 @@ public sealed class PipelineTests : IDisposable
         string report = File.ReadAllText(pipeline.ReportPath);
         Assert.Contains("| cllm | jacobi:16 |", report, StringComparison.Ordinal);
         Assert.Contains("## Stage wall times", report, StringComparison.Ordinal);
+        Assert.Contains("\"cllm_label_smoothing\": 0,", report, StringComparison.Ordinal);     // the answer trainer smooths nothing
 
         // A rerun finds every stage done and only rewrites the report.
         var again = new ReproductionPipeline(output, settings, new StringWriter());
@@ -64,6 +65,7 @@ public sealed class PipelineTests : IDisposable
         File.Delete(Path.Combine(output, "eval", "results.json"));
         var library = new ReproductionPipeline(output, settings with { CllmAnswerOnlyAr = false }, new StringWriter());
         library.Run();
+        Assert.Contains("\"cllm_label_smoothing\": 0.1,", File.ReadAllText(library.ReportPath), StringComparison.Ordinal);
         Assert.False(ReportJson.Read<CllmTrainingReport>(Path.Combine(output, "cllm", "training.json")).AnswerOnlyAr);
         Assert.False(Directory.Exists(Path.Combine(output, "cllm-checkpoints")));
         Assert.Equal(new[] { true, true, true, false, false }, library.Timings.Select(t => t.SkippedNow));
