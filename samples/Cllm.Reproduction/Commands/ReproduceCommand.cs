@@ -1,5 +1,6 @@
 using System;
 using System.CommandLine;
+using System.IO;
 using Cllm.Reproduction.Pipeline;
 using Cllm.Reproduction.Training;
 
@@ -53,8 +54,9 @@ internal static class ReproduceCommand
             try
             {
                 pipeline = new ReproductionPipeline(parse.GetValue(output)!, settings, Console.Out);
+                pipeline.RecordSettings();
             }
-            catch (ArgumentException e)
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException or System.Text.Json.JsonException)
             {
                 Console.Error.WriteLine($"reproduce: {e.Message}");
                 return System.Threading.Tasks.Task.FromResult(1);

@@ -26,7 +26,8 @@ namespace Cllm.Reproduction.Pipeline;
 /// (the pretrained model), <c>trajectories/</c> (Jacobi trajectories of the base model), <c>cllm/</c> (the
 /// consistency-trained model) and <c>eval/</c> (the table), then <c>report.md</c>. Each stage writes a JSON summary
 /// last; a stage whose summary exists is skipped, so a rerun resumes after the last finished stage (trajectory
-/// collection and consistency training also resume mid-stage).
+/// collection and consistency training also resume mid-stage). The first run records its settings in
+/// <c>settings.json</c>; a rerun with other settings is refused rather than mixed with the earlier stages.
 /// </summary>
 public sealed class ReproductionPipeline
 {
@@ -68,6 +69,9 @@ public sealed class ReproductionPipeline
     /// <summary>eval/: results.json.</summary>
     public string EvalDir => Path.Combine(_root, "eval");
 
+    /// <summary>The settings the folder's stages were made with (<see cref="SettingsFile"/>).</summary>
+    public string SettingsPath => Path.Combine(_root, SettingsFile.FileName);
+
     /// <summary>The report written at the end.</summary>
     public string ReportPath => Path.Combine(_root, "report.md");
 
@@ -76,11 +80,38 @@ public sealed class ReproductionPipeline
 
     private string TokenizerDir => Path.Combine(DataDir, "tokenizer");
 
+    /// <summary>
+    /// Records the settings in <see cref="SettingsPath"/> when the folder has none; otherwise checks that they match
+    /// the recorded ones (<see cref="SettingsFile.OperationalFields"/> aside). <see cref="Run"/> starts with this.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The folder was made with other settings.</exception>
+    public void RecordSettings()
+    {
+        if (File.Exists(SettingsPath))
+        {
+            var differences = SettingsFile.Differences(SettingsPath, Settings);
+            if (differences.Count > 0)
+            {
+                throw new InvalidOperationException($"{_root} was made with other settings: {string.Join(", ", differences)}; use a new --output folder (or the recorded settings to resume).");
+            }
+
+            return;
+        }
+
+        if (Directory.Exists(_root) && Directory.EnumerateFiles(_root, "*.json", SearchOption.AllDirectories).Any())
+        {
+            Log($"{SettingsFile.FileName} missing: the settings of the stages done earlier are unknown; recording the current ones");
+        }
+
+        SettingsFile.Write(SettingsPath, Settings);
+    }
+
     /// <summary>Runs every stage that has not finished yet, then writes the report; returns the evaluation.</summary>
+    /// <exception cref="InvalidOperationException">The folder was made with other settings (<see cref="RecordSettings"/>).</exception>
     public EvaluationReport Run(CancellationToken cancellationToken = default)
     {
+        RecordSettings();
         torch.set_num_threads(Settings.Threads);
-        Directory.CreateDirectory(_root);
         var total = Stopwatch.StartNew();
         RunStage("data", Path.Combine(DataDir, "data.json"), RunData, seconds => seconds);
         var pretrain = RunStage("base", Path.Combine(BaseDir, "pretrain.json"), () => RunBase(cancellationToken), s => s.Seconds);
