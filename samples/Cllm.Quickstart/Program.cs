@@ -1,8 +1,10 @@
 using System;
+using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Text.Json;
+using Cllm.Checkpoints;
 using Cllm.Reproduction.Data;
 using Cllm.Reproduction.Sql;
 
@@ -12,19 +14,65 @@ namespace Cllm.Quickstart;
 /// Loads the shipped CLLM, answers a few held-out test questions with autoregressive (AR) and Jacobi decoding side
 /// by side, shows the SQL, whether it returns the right rows on the question's SQLite database, the tokens per
 /// forward pass, and the measured wall-clock speedup of Jacobi over AR.
-/// Usage: <c>dotnet run --project samples/Cllm.Quickstart -c Release [-- MODEL_DIR [QUESTIONS]]</c>.
+/// Usage: <c>dotnet run --project samples/Cllm.Quickstart -c Release [-- MODEL_DIR [COUNT [TEST_FILE]]]</c>; the
+/// defaults (samples/models/sql-cllm, 6, samples/data/sql-test.jsonl) are found from the repository root.
 /// </summary>
 internal static class Program
 {
     private const int TimingRounds = 5;
+    private const string Usage = "usage: Cllm.Quickstart [MODEL_DIR [COUNT [TEST_FILE]]] (defaults: samples/models/sql-cllm, 6, samples/data/sql-test.jsonl in the repository)";
 
     public static int Main(string[] args)
     {
-        string root = RepositoryRoot();
-        string modelDir = args.Length > 0 ? args[0] : Path.Combine(root, "samples", "models", "sql-cllm");
-        int count = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 6;
+        if (args is ["-h" or "--help" or "-?"])
+        {
+            Console.WriteLine(Usage);
+            return 0;
+        }
+
+        try
+        {
+            return Run(args);
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or IOException or UnauthorizedAccessException or InvalidDataException
+                                   or JsonException or CheckpointException or InvalidOperationException or KeyNotFoundException)
+        {
+            Console.Error.WriteLine($"quickstart: {FirstLine(e.Message)}");
+            return 1;
+        }
+    }
+
+    private static int Run(string[] args)
+    {
+        if (args.Length > 3)
+        {
+            throw new ArgumentException($"too many arguments; {Usage}");
+        }
+
+        string modelDir = args.Length > 0 ? args[0] : Path.Combine(RepositoryRoot(), "samples", "models", "sql-cllm");
+        int count = 6;
+        if (args.Length > 1 && (!int.TryParse(args[1], NumberStyles.None, CultureInfo.InvariantCulture, out count) || count < 1))
+        {
+            throw new ArgumentException($"COUNT must be a positive integer, got '{args[1]}'; {Usage}");
+        }
+
+        string testFile = args.Length > 2 ? args[2] : Path.Combine(RepositoryRoot(), "samples", "data", "sql-test.jsonl");
+        if (!File.Exists(Path.Combine(modelDir, "config.json")))
+        {
+            throw new FileNotFoundException($"no model folder (with config.json) at {Path.GetFullPath(modelDir)}; {Usage}");
+        }
+
+        if (!File.Exists(testFile))
+        {
+            throw new FileNotFoundException($"test file not found: {Path.GetFullPath(testFile)}; {Usage}");
+        }
+
         int n = RecommendedBlockSize(modelDir);
-        var tasks = SqlTaskJsonl.Read(Path.Combine(root, "samples", "data", "sql-test.jsonl")).Take(count).ToList();
+        var tasks = SqlTaskJsonl.Read(testFile).Take(count).ToList();
+        if (tasks.Count == 0)
+        {
+            throw new InvalidDataException($"{testFile} holds no tasks.");
+        }
 
         // One thread: a model of a few million parameters runs fastest that way (and a busy machine stays usable).
         using var engine = CllmBuilder.FromCheckpoint(modelDir).WithThreads(1).UseJacobi(n).Build();
@@ -110,8 +158,10 @@ internal static class Program
             }
         }
 
-        throw new DirectoryNotFoundException("Cllm.sln not found above the program or the working directory; pass the model folder as the first argument.");
+        throw new DirectoryNotFoundException("the repository (Cllm.sln) was not found above the program or the working directory; run from within it, or pass MODEL_DIR COUNT TEST_FILE.");
     }
+
+    private static string FirstLine(string message) => message.Split('\n', 2)[0].TrimEnd();
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

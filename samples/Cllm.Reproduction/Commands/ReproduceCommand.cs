@@ -1,5 +1,6 @@
 using System;
 using System.CommandLine;
+using System.IO;
 using Cllm.Reproduction.Pipeline;
 using Cllm.Reproduction.Training;
 
@@ -18,7 +19,7 @@ internal static class ReproduceCommand
         var epochs = new Option<double?>("--cllm-epochs") { Description = $"Consistency-training epochs (default {defaults.CllmEpochs})" };
         var lr = new Option<double?>("--cllm-lr") { Description = $"Consistency-training learning rate (default {defaults.CllmLearningRate})" };
         var arWeight = new Option<double?>("--ar-weight") { Description = $"Weight of the AR loss (default {defaults.CllmArWeight})" };
-        var smoothing = new Option<double?>("--label-smoothing") { Description = $"Label smoothing of the AR loss (default {defaults.CllmLabelSmoothing})" };
+        var smoothing = new Option<double?>("--label-smoothing") { Description = "Label smoothing of the AR loss (default: none with the sample's trainer, 0.1 with --library-trainer)" };
         var ownLabels = new Option<bool>("--own-labels") { Description = "AR loss on the base model's own output (context + fixed point) instead of prompt + gold SQL" };
         var batch = new Option<int?>("--cllm-batch") { Description = $"Consistency-training batch size (default {defaults.CllmBatchSize})" };
         var libraryTrainer = new Option<bool>("--library-trainer") { Description = "Train the CLLM with the library's ConsistencyTrainer (AR loss on the whole sequence) instead of the sample's AnswerCllmTrainer (AR loss on the answer)" };
@@ -49,7 +50,19 @@ internal static class ReproduceCommand
                 Augment = parse.GetValue(augment) || settings.Augment,
                 Threads = parse.GetValue(threads),
             };
-            new ReproductionPipeline(parse.GetValue(output)!, settings, Console.Out).Run(cancellationToken);
+            ReproductionPipeline pipeline;
+            try
+            {
+                pipeline = new ReproductionPipeline(parse.GetValue(output)!, settings, Console.Out);
+                pipeline.RecordSettings();
+            }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException or System.Text.Json.JsonException)
+            {
+                Console.Error.WriteLine($"reproduce: {e.Message}");
+                return System.Threading.Tasks.Task.FromResult(1);
+            }
+
+            pipeline.Run(cancellationToken);
             return System.Threading.Tasks.Task.FromResult(0);
         });
         return command;

@@ -26,7 +26,8 @@ namespace Cllm.Reproduction.Pipeline;
 /// (the pretrained model), <c>trajectories/</c> (Jacobi trajectories of the base model), <c>cllm/</c> (the
 /// consistency-trained model) and <c>eval/</c> (the table), then <c>report.md</c>. Each stage writes a JSON summary
 /// last; a stage whose summary exists is skipped, so a rerun resumes after the last finished stage (trajectory
-/// collection and consistency training also resume mid-stage).
+/// collection and consistency training also resume mid-stage). The first run records its settings in
+/// <c>settings.json</c>; a rerun with other settings is refused rather than mixed with the earlier stages.
 /// </summary>
 public sealed class ReproductionPipeline
 {
@@ -41,11 +42,16 @@ public sealed class ReproductionPipeline
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(log);
         _root = Path.GetFullPath(outputDir);
-        Settings = settings;
+        Settings = settings.Resolved();
+        if (Settings.CllmLabelSmoothing is not (>= 0 and < 1))
+        {
+            throw new ArgumentException(Invariant($"label smoothing must be in [0, 1), got {Settings.CllmLabelSmoothing}."), nameof(settings));
+        }
+
         _log = log;
     }
 
-    /// <summary>The settings.</summary>
+    /// <summary>The settings, with the trainer's defaults filled in (<see cref="ReproductionSettings.Resolved"/>).</summary>
     public ReproductionSettings Settings { get; }
 
     /// <summary>data/: sql-{train,dev,test}.jsonl, tokenizer/, databases/.</summary>
@@ -63,6 +69,9 @@ public sealed class ReproductionPipeline
     /// <summary>eval/: results.json.</summary>
     public string EvalDir => Path.Combine(_root, "eval");
 
+    /// <summary>The settings the folder's stages were made with (<see cref="SettingsFile"/>).</summary>
+    public string SettingsPath => Path.Combine(_root, SettingsFile.FileName);
+
     /// <summary>The report written at the end.</summary>
     public string ReportPath => Path.Combine(_root, "report.md");
 
@@ -71,11 +80,38 @@ public sealed class ReproductionPipeline
 
     private string TokenizerDir => Path.Combine(DataDir, "tokenizer");
 
+    /// <summary>
+    /// Records the settings in <see cref="SettingsPath"/> when the folder has none; otherwise checks that they match
+    /// the recorded ones (<see cref="SettingsFile.OperationalFields"/> aside). <see cref="Run"/> starts with this.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The folder was made with other settings.</exception>
+    public void RecordSettings()
+    {
+        if (File.Exists(SettingsPath))
+        {
+            var differences = SettingsFile.Differences(SettingsPath, Settings);
+            if (differences.Count > 0)
+            {
+                throw new InvalidOperationException($"{_root} was made with other settings: {string.Join(", ", differences)}; use a new --output folder (or the recorded settings to resume).");
+            }
+
+            return;
+        }
+
+        if (Directory.Exists(_root) && Directory.EnumerateFiles(_root, "*.json", SearchOption.AllDirectories).Any())
+        {
+            Log($"{SettingsFile.FileName} missing: the settings of the stages done earlier are unknown; recording the current ones");
+        }
+
+        SettingsFile.Write(SettingsPath, Settings);
+    }
+
     /// <summary>Runs every stage that has not finished yet, then writes the report; returns the evaluation.</summary>
+    /// <exception cref="InvalidOperationException">The folder was made with other settings (<see cref="RecordSettings"/>).</exception>
     public EvaluationReport Run(CancellationToken cancellationToken = default)
     {
+        RecordSettings();
         torch.set_num_threads(Settings.Threads);
-        Directory.CreateDirectory(_root);
         var total = Stopwatch.StartNew();
         RunStage("data", Path.Combine(DataDir, "data.json"), RunData, seconds => seconds);
         var pretrain = RunStage("base", Path.Combine(BaseDir, "pretrain.json"), () => RunBase(cancellationToken), s => s.Seconds);
@@ -216,10 +252,10 @@ public sealed class ReproductionPipeline
         int steps, batchSize;
         if (s.CllmAnswerOnlyAr)
         {
-            var options = new AnswerCllmOptions { LearningRate = s.CllmLearningRate, BatchSize = s.CllmBatchSize, Epochs = s.CllmEpochs, ArWeight = s.CllmArWeight, UseLabelIds = s.CllmGoldLabels, Seed = s.CllmSeed };
+            var options = new AnswerCllmOptions { LearningRate = s.CllmLearningRate, BatchSize = s.CllmBatchSize, Epochs = s.CllmEpochs, ArWeight = s.CllmArWeight, LabelSmoothing = s.CllmLabelSmoothing!.Value, UseLabelIds = s.CllmGoldLabels, Seed = s.CllmSeed };
             steps = options.TotalSteps(records.Count);
             batchSize = options.BatchSize;
-            Log($"[cllm] {records.Count:N0} records, {steps} steps of {options.BatchSize}, lr {options.LearningRate}, global consistency + {options.ArWeight} x AR (answer only)");
+            Log($"[cllm] {records.Count:N0} records, {steps} steps of {options.BatchSize}, lr {options.LearningRate}, global consistency + {options.ArWeight} x AR (answer only, label smoothing {options.LabelSmoothing})");
             var clockSteps = Stopwatch.StartNew();
             losses = new AnswerCllmTrainer(model, options).Train(records, (step, total, loss, lr) =>
             {
@@ -239,7 +275,7 @@ public sealed class ReproductionPipeline
                 BatchSize = s.CllmBatchSize,
                 Epochs = s.CllmEpochs,
                 AutoregressiveWeight = s.CllmArWeight,
-                LabelSmoothing = s.CllmLabelSmoothing,
+                LabelSmoothing = s.CllmLabelSmoothing!.Value,
                 UseLabelIds = s.CllmGoldLabels,
                 Seed = s.CllmSeed,
                 OutputDirectory = checkpoints,
@@ -250,7 +286,7 @@ public sealed class ReproductionPipeline
             };
             steps = options.TotalSteps(records.Count);
             batchSize = options.BatchSize;
-            Log($"[cllm] {records.Count:N0} records, {steps} steps of {options.BatchSize}, lr {options.LearningRate}, global consistency + {options.AutoregressiveWeight} x AR");
+            Log($"[cllm] {records.Count:N0} records, {steps} steps of {options.BatchSize}, lr {options.LearningRate}, global consistency + {options.AutoregressiveWeight} x AR (label smoothing {options.LabelSmoothing})");
             var result = new ConsistencyTrainer(model, options).Train(records, new SyncProgress<TrainingProgress>(p =>
             {
                 if (p.Step % 25 == 0 || p.Step == p.TotalSteps)

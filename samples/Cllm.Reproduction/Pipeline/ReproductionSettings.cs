@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using Cllm.Reproduction.Training;
+using Cllm.Training.Losses;
 
 namespace Cllm.Reproduction.Pipeline;
 
@@ -64,13 +65,16 @@ public sealed record ReproductionSettings
     public double CllmArWeight { get; init; } = 10;
 
     /// <summary>
-    /// Train the CLLM with <see cref="Training.AnswerCllmTrainer"/> (AR loss on the answer only, no label smoothing)
+    /// Train the CLLM with <see cref="Training.AnswerCllmTrainer"/> (AR loss on the answer only)
     /// instead of the library's <c>ConsistencyTrainer</c> (AR loss on the whole sequence, as the reference).
     /// </summary>
     public bool CllmAnswerOnlyAr { get; init; } = true;
 
-    /// <summary>Label smoothing of the AR loss (reference 0.1).</summary>
-    public double CllmLabelSmoothing { get; init; } = 0.1;
+    /// <summary>
+    /// Label smoothing ε of the AR loss; null means the trainer's default: none for <see cref="Training.AnswerCllmTrainer"/>,
+    /// the reference's 0.1 for the library's <c>ConsistencyTrainer</c>. <see cref="Resolved"/> fills it in.
+    /// </summary>
+    public double? CllmLabelSmoothing { get; init; }
 
     /// <summary>
     /// Take the AR loss on ground truth (prompt + gold SQL + EOS, the reference's <c>labels_ids</c>) instead of the
@@ -95,6 +99,10 @@ public sealed record ReproductionSettings
 
     /// <summary>libtorch intra-op threads.</summary>
     public int Threads { get; init; } = 1;
+
+    /// <summary>These settings with the trainer's defaults filled in: what a run uses and records.</summary>
+    public ReproductionSettings Resolved() =>
+        this with { CllmLabelSmoothing = CllmLabelSmoothing ?? (CllmAnswerOnlyAr ? 0 : AutoregressiveLoss.ReferenceLabelSmoothing) };
 
     /// <summary>A configuration that runs every stage in well under a minute (tests).</summary>
     public static ReproductionSettings Tiny { get; } = new()

@@ -17,6 +17,9 @@ public sealed record AnswerCllmOptions
     /// <summary>ω: weight of the answer-only AR loss.</summary>
     public double ArWeight { get; init; } = 10;
 
+    /// <summary>Label smoothing ε of the AR loss, in [0, 1); 0 (the default) is plain cross-entropy.</summary>
+    public double LabelSmoothing { get; init; }
+
     /// <summary>Take the AR loss on a record's <c>labels_ids</c> (ground truth) when it has them, instead of context ⊕ y*.</summary>
     public bool UseLabelIds { get; init; }
 

@@ -13,8 +13,8 @@ namespace Cllm.Reproduction.Training;
 /// <summary>
 /// Consistency training with the AR loss on the answer only: <c>L = L_GC + ω · L_AR(answer)</c>, where L_GC is the
 /// library's <see cref="GlobalConsistencyLoss"/> (forward KL to the stop-gradient fixed point, reference loss
-/// positions) and L_AR is plain next-token cross-entropy on the tokens after the original prompt of the teacher
-/// sequence (context ⊕ y*). The library's <c>ConsistencyTrainer</c> takes the AR loss on the whole sequence, prompt
+/// positions) and L_AR is next-token cross-entropy (optionally label-smoothed) on the tokens after the original prompt
+/// of the teacher sequence (context ⊕ y*). The library's <c>ConsistencyTrainer</c> takes the AR loss on the whole sequence, prompt
 /// included (as the reference does for LLMs that model their prompts); a base model trained on answers only would spend
 /// that gradient learning to model questions. One forward serves as AR input and teacher; every step runs in one
 /// dispose scope.
@@ -30,6 +30,11 @@ public sealed class AnswerCllmTrainer
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(options);
+        if (options.LabelSmoothing is not (>= 0 and < 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.LabelSmoothing, "label smoothing must be in [0, 1).");
+        }
+
         _model = model;
         Options = options;
     }
@@ -104,7 +109,7 @@ public sealed class AnswerCllmTrainer
         var input = batch.LabelInput(_model.Device);                                      // (B, T)
         var logits = _model.Forward(input);                                               // (B, T, V)
         var targets = AnswerTargets(batch, promptLengths, (int)input.shape[1]);          // (B, T)
-        var ar = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[2]), targets.reshape(-1), ignore_index: Ignore);
+        var ar = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[2]), targets.reshape(-1), ignore_index: Ignore, label_smoothing: Options.LabelSmoothing);
         (ar * Options.ArWeight).backward();
 
         var consistency = _consistency.Compute(_model, batch, batch.LabelsAreTeacherSequences ? logits.detach() : null);

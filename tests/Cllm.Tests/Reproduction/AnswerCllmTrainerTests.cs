@@ -63,4 +63,41 @@ public sealed class AnswerCllmTrainerTests
 
         Assert.False(model.training);
     }
+
+    [Fact]
+    public void Label_smoothing_mixes_the_uniform_cross_entropy_into_the_ar_loss()
+    {
+        // The first step's AR loss is measured before any update, on the same batch for every ε (same seeds), and
+        // (1 − ε)·NLL + ε·mean_v(−log p_v) is linear in ε: the losses at ε = 0, 0.1, 0.2 lie on a line.
+        var config = ModelShape.Tiny.ToConfig(vocabSize: 64, bos: 1, eos: 2);
+        var random = new System.Random(3);
+        var prompts = Enumerable.Range(0, 4).Select(_ => (IReadOnlyList<int>)Enumerable.Range(0, 6).Select(i => i == 0 ? 1 : random.Next(3, 64)).ToArray()).ToList();
+        List<TrajectoryRecord> records;
+        using (var collecting = ModelShape.CreateModel(config, seed: 5))
+        {
+            records = new JacobiTrajectoryCollector(collecting, prompts, new TrajectoryCollectionOptions { BlockSize = 4, MaxNewTokens = 4, Seed = 1 }).Read().ToList();
+        }
+
+        double FirstAr(double epsilon)
+        {
+            using var model = ModelShape.CreateModel(config, seed: 5);
+            var options = new AnswerCllmOptions { BatchSize = 4, Epochs = 1, LabelSmoothing = epsilon };
+            return new AnswerCllmTrainer(model, options).Train(records)[0].Autoregressive;
+        }
+
+        double l0 = FirstAr(0), l1 = FirstAr(0.1), l2 = FirstAr(0.2);
+        Assert.True(System.Math.Abs(l1 - l0) > 1e-3, $"ε = 0.1 left the AR loss at {l1} (ε = 0: {l0})");
+        Assert.Equal((l0 + l2) / 2, l1, 4);
+    }
+
+    [Theory]
+    [InlineData(-0.1)]
+    [InlineData(1.0)]
+    [InlineData(double.NaN)]
+    public void Label_smoothing_outside_0_to_1_is_refused(double epsilon)
+    {
+        using var model = ModelShape.CreateModel(ModelShape.Tiny.ToConfig(vocabSize: 64, bos: 1, eos: 2), seed: 5);
+        var e = Assert.Throws<System.ArgumentOutOfRangeException>(() => new AnswerCllmTrainer(model, new AnswerCllmOptions { LabelSmoothing = epsilon }));
+        Assert.Contains("label smoothing must be in [0, 1)", e.Message, System.StringComparison.Ordinal);
+    }
 }

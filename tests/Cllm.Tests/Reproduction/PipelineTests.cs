@@ -52,18 +52,35 @@ public sealed class PipelineTests : IDisposable
         string report = File.ReadAllText(pipeline.ReportPath);
         Assert.Contains("| cllm | jacobi:16 |", report, StringComparison.Ordinal);
         Assert.Contains("## Stage wall times", report, StringComparison.Ordinal);
+        Assert.Contains("\"cllm_label_smoothing\": 0,", report, StringComparison.Ordinal);     // the answer trainer smooths nothing
 
-        // A rerun finds every stage done and only rewrites the report.
+        // The folder records its settings; a rerun with other settings is refused before touching anything.
+        Assert.Empty(SettingsFile.Differences(pipeline.SettingsPath, settings));
+        var reportWritten = File.GetLastWriteTimeUtc(pipeline.ReportPath);
+        var changed = new ReproductionPipeline(output, settings with { CllmEpochs = 2, Pretrain = settings.Pretrain with { Steps = 31 } }, new StringWriter());
+        var refused = Assert.Throws<InvalidOperationException>(() => changed.Run());
+        Assert.Contains("pretrain.steps (30 → 31), cllm_epochs (1 → 2); use a new --output", refused.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', refused.Message);
+        Assert.Empty(changed.Timings);
+        Assert.Equal(reportWritten, File.GetLastWriteTimeUtc(pipeline.ReportPath));
+
+        // A rerun with the same settings finds every stage done and only rewrites the report.
         var again = new ReproductionPipeline(output, settings, new StringWriter());
         var second = again.Run();
         Assert.All(again.Timings, t => Assert.True(t.SkippedNow));
         Assert.Equal(evaluation.ChosenBlockSize, second.ChosenBlockSize);
 
-        // The library's ConsistencyTrainer runs the same stage (AR loss on the whole sequence).
+        // The library's ConsistencyTrainer runs the same stage (AR loss on the whole sequence): other settings, so
+        // only after the stages they change and settings.json are deleted (the pipeline then records the new ones).
         File.Delete(Path.Combine(output, "cllm", "training.json"));
         File.Delete(Path.Combine(output, "eval", "results.json"));
-        var library = new ReproductionPipeline(output, settings with { CllmAnswerOnlyAr = false }, new StringWriter());
+        File.Delete(pipeline.SettingsPath);
+        var libraryLog = new StringWriter();
+        var library = new ReproductionPipeline(output, settings with { CllmAnswerOnlyAr = false }, libraryLog);
         library.Run();
+        Assert.Contains("settings.json missing", libraryLog.ToString(), StringComparison.Ordinal);
+        Assert.Empty(SettingsFile.Differences(library.SettingsPath, library.Settings));
+        Assert.Contains("\"cllm_label_smoothing\": 0.1,", File.ReadAllText(library.ReportPath), StringComparison.Ordinal);
         Assert.False(ReportJson.Read<CllmTrainingReport>(Path.Combine(output, "cllm", "training.json")).AnswerOnlyAr);
         Assert.False(Directory.Exists(Path.Combine(output, "cllm-checkpoints")));
         Assert.Equal(new[] { true, true, true, false, false }, library.Timings.Select(t => t.SkippedNow));
