@@ -381,7 +381,7 @@ public sealed class ReproductionPipeline
             new[] { new BenchmarkModel("base", baseModel), new BenchmarkModel("cllm", cllm) },
             requests,
             decoders,
-            new SyncProgress<DecoderBenchmark.RequestOutcome>(_ =>
+            new SyncProgress<BenchmarkOutcome>(_ =>
             {
                 if (++finished % every == 0 || finished == requests.Count * setups.Count)
                 {

@@ -99,7 +99,7 @@ internal static class BenchCommand
                 console.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"[bold]{Markup.Escape(modelSpec)}[/]: {parameters:N0} parameters, {llm.Config.NumHiddenLayers} layers, vocab {llm.Config.VocabSize}; {Environment.ProcessorCount} cores, {TorchSharp.torch.get_num_threads()} torch threads; {list.Count} requests × {maxNewTokens} new tokens"));
 
                 var sizes = parse.GetValue(curve)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToList();
-                IReadOnlyList<ForwardCostCurve.Point> points = Array.Empty<ForwardCostCurve.Point>();
+                IReadOnlyList<ForwardCost> points = Array.Empty<ForwardCost>();
                 if (sizes.Count > 0)
                 {
                     points = ForwardCostCurve.Measure(llm, sizes);

@@ -14,15 +14,12 @@ namespace Cllm.Benchmarking;
 /// </summary>
 public static class DecoderBenchmark
 {
-    /// <summary>Per-request outcome: model label, decoder label, request index, result.</summary>
-    public sealed record RequestOutcome(string Model, string Decoder, int Request, DecodeResult Result);
-
     /// <summary>Runs the decoders on one model (rows labelled <c>model</c>); <paramref name="progress"/> receives each finished request.</summary>
-    public static (IReadOnlyList<BenchmarkRow> Rows, IReadOnlyList<RequestOutcome> Outcomes) Run(
+    public static (IReadOnlyList<BenchmarkRow> Rows, IReadOnlyList<BenchmarkOutcome> Outcomes) Run(
         LlamaForCausalLM model,
         IReadOnlyList<DecodeRequest> requests,
         IReadOnlyList<DecoderOptions> decoders,
-        IProgress<RequestOutcome>? progress = null,
+        IProgress<BenchmarkOutcome>? progress = null,
         CancellationToken cancellationToken = default) =>
         Run(new[] { new BenchmarkModel("model", model) }, requests, decoders, progress, cancellationToken);
 
@@ -30,11 +27,11 @@ public static class DecoderBenchmark
     /// Runs every decoder on every model. The first model is the baseline: <see cref="BenchmarkRow.SpeedupVsBaselineAr"/>
     /// divides by its AR throughput. The models must share a tokenizer (the requests carry token ids).
     /// </summary>
-    public static (IReadOnlyList<BenchmarkRow> Rows, IReadOnlyList<RequestOutcome> Outcomes) Run(
+    public static (IReadOnlyList<BenchmarkRow> Rows, IReadOnlyList<BenchmarkOutcome> Outcomes) Run(
         IReadOnlyList<BenchmarkModel> models,
         IReadOnlyList<DecodeRequest> requests,
         IReadOnlyList<DecoderOptions> decoders,
-        IProgress<RequestOutcome>? progress = null,
+        IProgress<BenchmarkOutcome>? progress = null,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(models);
@@ -58,13 +55,13 @@ public static class DecoderBenchmark
             decoder.DecodeToEnd(requests[0], cancellationToken);
         }
 
-        var outcomes = new List<RequestOutcome>();
+        var outcomes = new List<BenchmarkOutcome>();
         for (int r = 0; r < requests.Count; r++)
         {
             for (int k = 0; k < built.Length; k++)
             {
                 var (label, decoder) = built[(r + k) % built.Length];
-                var outcome = new RequestOutcome(label, decoder.Name, r, decoder.DecodeToEnd(requests[r], cancellationToken));
+                var outcome = new BenchmarkOutcome(label, decoder.Name, r, decoder.DecodeToEnd(requests[r], cancellationToken));
                 outcomes.Add(outcome);
                 progress?.Report(outcome);
             }
@@ -88,13 +85,13 @@ public static class DecoderBenchmark
         return (rows, outcomes);
     }
 
-    private static double ArSpeed(List<RequestOutcome> outcomes, string model)
+    private static double ArSpeed(List<BenchmarkOutcome> outcomes, string model)
     {
         var ar = outcomes.Where(o => o.Model == model && o.Decoder == "ar").ToList();
         return ar.Count == 0 ? double.NaN : ar.Sum(o => o.Result.Stats.GeneratedTokens) / ar.Sum(o => o.Result.Stats.Elapsed.TotalSeconds);
     }
 
-    private static List<BenchmarkRow> Summarize(string model, string[] labels, List<RequestOutcome> all, bool greedy, double baselineAr)
+    private static List<BenchmarkRow> Summarize(string model, string[] labels, List<BenchmarkOutcome> all, bool greedy, double baselineAr)
     {
         var outcomes = all.Where(o => o.Model == model).ToList();
         var ar = outcomes.Where(o => o.Decoder == "ar").ToDictionary(o => o.Request, o => o.Result);

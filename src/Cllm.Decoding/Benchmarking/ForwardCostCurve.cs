@@ -16,11 +16,8 @@ namespace Cllm.Benchmarking;
 /// </summary>
 public static class ForwardCostCurve
 {
-    /// <summary>One point of the curve.</summary>
-    public sealed record Point(int Tokens, double MedianMilliseconds, double CostVsOne);
-
     /// <summary>Measures the curve for <paramref name="sizes"/> (must include 1).</summary>
-    public static IReadOnlyList<Point> Measure(LlamaForCausalLM model, IReadOnlyList<int> sizes, int past = 128, int rounds = 30, int warmup = 5)
+    public static IReadOnlyList<ForwardCost> Measure(LlamaForCausalLM model, IReadOnlyList<int> sizes, int past = 128, int rounds = 30, int warmup = 5)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(sizes);
@@ -67,7 +64,7 @@ public static class ForwardCostCurve
             }
         }
 
-        return sizes.Select(s => new Point(s, Median(times[s]), Median(ratios[s]))).ToList();
+        return sizes.Select(s => new ForwardCost(s, Median(times[s]), Median(ratios[s]))).ToList();
     }
 
     private static double Median(List<double> values)
