@@ -23,8 +23,9 @@ namespace Cllm.Checkpoints;
 /// <para>Required fields: model_type, vocab_size, hidden_size, intermediate_size, num_hidden_layers,
 /// num_attention_heads, max_position_embeddings. Defaults as in Hugging Face: num_key_value_heads =
 /// num_attention_heads, rms_norm_eps = 1e-6, rope_theta = 10000, tie_word_embeddings = false, hidden_act = silu
-/// (anything else is rejected). Fields Cllm does not model (initializer_range, use_cache, Mistral's
-/// sliding_window, …) are ignored. <c>rope_scaling</c> may be null or of type default, linear or llama3 (key
+/// (anything else is rejected). Mistral's <c>sliding_window</c> caps the usable context (max_position_embeddings
+/// becomes the window when that is smaller), so attention never reaches past the window. Fields Cllm does not model
+/// (initializer_range, use_cache, …) are ignored. <c>rope_scaling</c> may be null or of type default, linear or llama3 (key
 /// <c>rope_type</c> or the older <c>type</c>); transformers 5's <c>rope_parameters</c> is read too.</para>
 /// </remarks>
 public static class HfConfigReader
@@ -73,7 +74,7 @@ public static class HfConfigReader
             NumAttentionHeads = heads,
             NumKeyValueHeads = fields.OptionalInt("num_key_value_heads") ?? heads,
             HeadDimOverride = fields.OptionalInt("head_dim"),
-            MaxPositionEmbeddings = fields.RequiredInt("max_position_embeddings"),
+            MaxPositionEmbeddings = UsableContext(fields, modelType),
             RmsNormEps = fields.OptionalDouble("rms_norm_eps") ?? 1e-6,
             RopeTheta = ropeTheta,
             RopeScaling = ropeScaling,
@@ -114,6 +115,26 @@ public static class HfConfigReader
         var path = System.IO.Path.GetFullPath(generationConfigPath);
         using var document = JsonFields.LoadDocument(path);
         return new JsonFields(path, document.RootElement).OptionalIdList("eos_token_id");
+    }
+
+    /// <summary>
+    /// max_position_embeddings, capped at Mistral's <c>sliding_window</c> when that is smaller: within the window,
+    /// sliding-window attention is full causal attention, so capping the context keeps every output exact.
+    /// </summary>
+    private static int UsableContext(JsonFields fields, string modelType)
+    {
+        int context = fields.RequiredInt("max_position_embeddings");
+        if (modelType == "mistral" && fields.OptionalInt("sliding_window") is { } window)
+        {
+            if (window < 1)
+            {
+                throw fields.Invalid("sliding_window", $"is {window}; it must be positive or null");
+            }
+
+            context = Math.Min(context, window);
+        }
+
+        return context;
     }
 
     private static (double Theta, RopeScaling? Scaling) ReadRope(JsonFields fields)

@@ -154,6 +154,23 @@ public sealed class HfConfigTests : IDisposable
         Assert.False(config.MlpBias);
     }
 
+    [Theory]
+    [InlineData("null", 32768)]
+    [InlineData("4096", 4096)]
+    [InlineData("65536", 32768)]
+    public void MistralsSlidingWindowCapsTheUsableContext(string window, int context)
+    {
+        var config = HfConfigReader.Read(WriteConfig(With(Mistral, "sliding_window", window)));
+        Assert.Equal(context, config.MaxPositionEmbeddings);
+    }
+
+    [Fact]
+    public void AnInvalidSlidingWindowIsRejected()
+    {
+        var error = Assert.Throws<CheckpointException>(() => HfConfigReader.Read(WriteConfig(With(Mistral, "sliding_window", "0"))));
+        Assert.Contains("sliding_window", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Qwen2HasQkvBiasAndTiedEmbeddings()
     {
