@@ -46,6 +46,10 @@ internal static class BenchCommand
             var decoderList = parse.GetValue(decoders)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(d => decoderArgs.Resolve(parse, d)).ToList();
             int maxNewTokens = parse.GetValue(maxNew);
             int count = parse.GetValue(requests);
+            ArgumentOutOfRangeException.ThrowIfLessThan(maxNewTokens, 1, "--max-new-tokens");
+            ArgumentOutOfRangeException.ThrowIfLessThan(count, 1, "--requests");
+            var sizes = parse.GetValue(curve)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(s => int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out int t) && t >= 1 ? t : throw new FormatException($"--curve: '{s}' is not a positive token count.")).ToList();
             var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
             if (Console.IsErrorRedirected)
             {
@@ -98,7 +102,6 @@ internal static class BenchCommand
                 long parameters = llm.parameters().Sum(p => p.numel());
                 console.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"[bold]{Markup.Escape(modelSpec)}[/]: {parameters:N0} parameters, {llm.Config.NumHiddenLayers} layers, vocab {llm.Config.VocabSize}; {Environment.ProcessorCount} cores, {TorchSharp.torch.get_num_threads()} torch threads; {list.Count} requests × {maxNewTokens} new tokens"));
 
-                var sizes = parse.GetValue(curve)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToList();
                 IReadOnlyList<ForwardCost> points = Array.Empty<ForwardCost>();
                 if (sizes.Count > 0)
                 {

@@ -1,6 +1,7 @@
 using System;
 using System.CommandLine;
 using System.Globalization;
+using System.IO;
 using System.Linq;
 using System.Threading;
 using Cllm.Checkpoints;
@@ -76,6 +77,7 @@ internal static class TrainCommand
                 TokenizerSource = modelDir,
             };
             options.Validate();
+            Directory.CreateDirectory(options.OutputDirectory!);                             // an unusable --output fails now, not at the first checkpoint
             return Run(modelDir, parse.GetValue(data)!, options, cancellationToken);
         })));
         return command;

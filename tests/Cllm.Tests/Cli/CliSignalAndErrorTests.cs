@@ -30,7 +30,7 @@ public class CliSignalAndErrorTests
     }
 
     [SkippableFact]
-    public async Task SigintStopsTrainingAfterTheCurrentStepSavesACheckpointAndExits130()
+    public async Task SigtermStopsTrainingAfterTheCurrentStepSavesACheckpointAndExits130()
     {
         Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
         Skip.IfNot(OperatingSystem.IsLinux() || OperatingSystem.IsMacOS(), "POSIX signals");
@@ -74,7 +74,8 @@ public class CliSignalAndErrorTests
         try
         {
             await stepping.Task.WaitAsync(TimeSpan.FromMinutes(2));
-            using (var kill = Process.Start("kill", $"-INT {process.Id}"))
+            // SIGTERM, handled like Ctrl+C: a shell starts background jobs with SIGINT ignored, and so may a CI runner.
+            using (var kill = Process.Start("kill", $"-TERM {process.Id}"))
             {
                 await kill.WaitForExitAsync();
             }
@@ -117,6 +118,18 @@ public class CliSignalAndErrorTests
         Assert.StartsWith("error: ", lines[0]);
         Assert.Contains(named, lines[0]);
         Assert.DoesNotContain("(Parameter", lines[0]);
+    }
+
+    [Theory]
+    [InlineData("--requests", "0", "--requests")]
+    [InlineData("--max-new-tokens", "0", "--max-new-tokens")]
+    [InlineData("--curve", "1,abc", "--curve")]
+    public async Task BenchRefusesBadNumbersBeforeMeasuringAnything(string option, string value, string named)
+    {
+        var (code, error) = await Cli("bench", "--model", "random:260k", "--decoders", "ar", option, value);
+        Assert.Equal(1, code);
+        var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains(named, line);
     }
 
     [SkippableFact]
