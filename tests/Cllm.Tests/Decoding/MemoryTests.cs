@@ -37,4 +37,40 @@ public class MemoryTests
         Assert.Equal(atStep50, atStep500);                                                     // nothing accumulates while decoding
         Assert.Equal(before, after);                                                           // and nothing is left behind
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void LiveTensorCountStaysFlatOverALongLookaheadDecode(bool sampled)
+    {
+        var config = TinyLlama.Config(context: 2200, layers: 1);
+        using var model = TinyLlama.Create(22, config);
+        var decoder = Decoders.Lookahead(model, window: 3, ngram: 3, guesses: 3);
+        var request = new DecodeRequest
+        {
+            PromptIds = new[] { 1, 7, 9 },
+            MaxNewTokens = 2000,
+            Sampling = sampled ? new SamplingOptions { Temperature = 1.0, Seed = 5 } : SamplingOptions.Greedy,
+        };
+        long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        long atStep50 = -1, atStep400 = -1;
+        int steps = 0;
+        foreach (var step in decoder.Decode(request))
+        {
+            steps++;
+            if (step.StepIndex == 50)
+            {
+                atStep50 = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+            }
+
+            if (step.StepIndex == 400)
+            {
+                atStep400 = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+            }
+        }
+
+        Assert.True(steps > 400, $"only {steps} steps");
+        Assert.Equal(atStep50, atStep400);
+        Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
 }
