@@ -117,7 +117,7 @@ public static class ReportWriter
             string.Join(", ", cllmJacobi.Select(r => F($"{r.Decoder}: {r.EqualsOwnAr * r.Tasks:F0}/{r.Tasks}")))));
         double drop = baseAr.ExecutionAccuracy - cllmAr.ExecutionAccuracy;
         targets.Add(("CLLM execution accuracy within 2 points of the base", drop <= 0.02 + 1e-9,
-            F($"{100 * cllmAr.ExecutionAccuracy:F1}% vs {100 * baseAr.ExecutionAccuracy:F1}% ({-100 * drop:+0.0;-0.0} points)")));
+            F($"{100 * cllmAr.ExecutionAccuracy:F1}% vs {100 * baseAr.ExecutionAccuracy:F1}% ({(drop == 0 ? 0.0 : -100 * drop):+0.0;-0.0;0.0} points)")));
         targets.Add((F($"CLLM Jacobi n = {settings.BlockSize} at ≥ 3.0 tokens per forward (base ~1)"), n16.TokensPerForward >= 3.0,
             F($"{n16.TokensPerForward:F2} (base {rows.First(r => r.Model == "base" && r.Decoder == n16.Decoder).TokensPerForward:F2})")));
         targets.Add((F($"CLLM Jacobi (n = {evaluation.ChosenBlockSize}, chosen from the cost curve) ≥ 1.5x faster than AR (aim 2x)"), chosen.SpeedupVsBaseAr >= 1.5,

@@ -59,7 +59,7 @@ public sealed record ReproductionSettings
     public int CllmBatchSize { get; init; } = 16;
 
     /// <summary>Passes over the trajectory records.</summary>
-    public double CllmEpochs { get; init; } = 3;
+    public double CllmEpochs { get; init; } = 5;
 
     /// <summary>Weight ω of the AR loss.</summary>
     public double CllmArWeight { get; init; } = 10;

@@ -18,7 +18,7 @@ public sealed class SettingsFileTests
         Assert.Empty(SettingsFile.Differences(path, recorded with { Threads = 2 }));        // operational: same results
         var changed = recorded with { CllmEpochs = 1, Pretrain = recorded.Pretrain with { Steps = 5 }, BlockSizes = new[] { 8, 16 }, CllmLabelSmoothing = 0.1 };
         Assert.Equal(
-            new[] { "pretrain.steps (800 → 5)", "cllm_epochs (3 → 1)", "cllm_label_smoothing (0 → 0.1)", "block_sizes ([4,8,12,16,24,32] → [8,16])" },
+            new[] { "pretrain.steps (800 → 5)", "cllm_epochs (5 → 1)", "cllm_label_smoothing (0 → 0.1)", "block_sizes ([4,8,12,16,24,32] → [8,16])" },
             SettingsFile.Differences(path, changed));
     }
 }
