@@ -72,11 +72,23 @@ public static class DecoderBenchmark
         var rows = models.SelectMany(m => Summarize(m.Label, built.Where(b => b.Label == m.Label).Select(b => b.Decoder.Name).Distinct().ToArray(), outcomes, greedy, baselineAr)).ToList();
         if (models.Count > 1)
         {
-            // Quality beside speed: how likely the baseline finds each row's text (per generated token).
+            // Quality beside speed: how likely the baseline finds each row's text (per generated token). Each distinct
+            // continuation is scored once: under greedy decoding every decoder of a model writes the same text.
+            var scores = new Dictionary<string, (double Sum, int Tokens)>(StringComparer.Ordinal);
+            (double Sum, int Tokens) Score(BenchmarkOutcome o)
+            {
+                string key = $"{o.Request}:{string.Join(',', o.Result.OutputIds)}";
+                if (!scores.TryGetValue(key, out var score))
+                {
+                    scores[key] = score = ContinuationScorer.NegativeLogLikelihood(models[0].Model, requests[o.Request].PromptIds, o.Result.OutputIds);
+                }
+
+                return score;
+            }
+
             rows = rows.Select(row =>
             {
-                var scored = outcomes.Where(o => o.Model == row.Model && o.Decoder == row.Decoder)
-                    .Select(o => ContinuationScorer.NegativeLogLikelihood(models[0].Model, requests[o.Request].PromptIds, o.Result.OutputIds)).ToList();
+                var scored = outcomes.Where(o => o.Model == row.Model && o.Decoder == row.Decoder).Select(Score).ToList();
                 int tokens = scored.Sum(s => s.Tokens);
                 return row with { BaselineNll = tokens == 0 ? double.NaN : scored.Sum(s => s.Sum) / tokens };
             }).ToList();
