@@ -5,7 +5,6 @@ using System.Linq;
 using System.Text;
 using System.Text.Json;
 using System.Threading.Tasks;
-using Cllm.Cli;
 using Cllm.Tests.TestKit;
 
 namespace Cllm.Tests.Cli;
@@ -13,22 +12,6 @@ namespace Cllm.Tests.Cli;
 [Collection("Console")]
 public class CliSignalAndErrorTests
 {
-    /// <summary>Runs the CLI in-process and returns its exit code and what it wrote to stderr.</summary>
-    private static async Task<(int Code, string Error)> Cli(params string[] args)
-    {
-        var original = Console.Error;
-        using var captured = new StringWriter();
-        Console.SetError(captured);
-        try
-        {
-            return (await Program.Main(args), captured.ToString());
-        }
-        finally
-        {
-            Console.SetError(original);
-        }
-    }
-
     [SkippableFact]
     public async Task SigtermStopsTrainingAfterTheCurrentStepSavesACheckpointAndExits130()
     {
@@ -37,7 +20,7 @@ public class CliSignalAndErrorTests
         using var temp = new TempFolder();
         var prompts = temp.Write("prompts.jsonl", string.Join("\n", Enumerable.Range(0, 4).Select(i => JsonSerializer.Serialize(new { prompt = $"Once upon a time, there was a cat number {i}." }))) + "\n");
         var data = temp.File("traj.jsonl");
-        var (collected, _) = await Cli("collect", "--model", SharedModels.Stories260K!, "--prompts", prompts, "--output", data, "--max-new-tokens", "64", "--threads", "1");
+        var (collected, _) = await CliRunner.Run("collect", "--model", SharedModels.Stories260K!, "--prompts", prompts, "--output", data, "--max-new-tokens", "64", "--threads", "1");
         Assert.Equal(0, collected);
 
         string output = temp.File("run");
@@ -111,7 +94,7 @@ public class CliSignalAndErrorTests
     public async Task InvalidOptionsFailWithOneLine(string option, string value, string named)
     {
         Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
-        var (code, error) = await Cli("generate", "--model", SharedModels.Stories260K!, "--prompt", "Once", "--decoder", "jacobi", option, value);
+        var (code, error) = await CliRunner.Run("generate", "--model", SharedModels.Stories260K!, "--prompt", "Once", "--decoder", "jacobi", option, value);
         Assert.Equal(1, code);
         var lines = error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.True(lines.Length == 1, error);
@@ -126,7 +109,7 @@ public class CliSignalAndErrorTests
     [InlineData("--curve", "1,abc", "--curve")]
     public async Task BenchRefusesBadNumbersBeforeMeasuringAnything(string option, string value, string named)
     {
-        var (code, error) = await Cli("bench", "--model", "random:260k", "--decoders", "ar", option, value);
+        var (code, error) = await CliRunner.Run("bench", "--model", "random:260k", "--decoders", "ar", option, value);
         Assert.Equal(1, code);
         var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.Contains(named, line);
@@ -137,12 +120,12 @@ public class CliSignalAndErrorTests
     {
         Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
         using var temp = new TempFolder();
-        var (code, error) = await Cli("generate", "--model", SharedModels.Stories260K!, "--prompt", string.Join(' ', Enumerable.Repeat("Once upon a time", 400)));
+        var (code, error) = await CliRunner.Run("generate", "--model", SharedModels.Stories260K!, "--prompt", string.Join(' ', Enumerable.Repeat("Once upon a time", 400)));
         Assert.Equal(1, code);
         Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.Contains("context", error, StringComparison.OrdinalIgnoreCase);
 
-        (code, error) = await Cli("generate", "--model", SharedModels.Stories260K!, "--prompt", "Once", "--max-new-tokens", "4", "--output", temp.Path);
+        (code, error) = await CliRunner.Run("generate", "--model", SharedModels.Stories260K!, "--prompt", "Once", "--max-new-tokens", "4", "--output", temp.Path);
         Assert.Equal(1, code);
         Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.StartsWith("error: ", error);

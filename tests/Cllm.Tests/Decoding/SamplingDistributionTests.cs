@@ -19,9 +19,6 @@ public class SamplingDistributionTests
     private const double Temperature = 1.0;
     private static readonly int[] Prompt = { 1, 4, 4, 6, 4, 6, 4, 6, 4, 6 };              // repetitive: feeds the lookahead n-gram pool
 
-    // Chi-square quantiles at 1 − 1e-4 for 1..7 degrees of freedom: a correct decoder fails one check in 10,000.
-    private static readonly double[] Critical = { double.NaN, 15.14, 18.42, 21.11, 23.51, 25.74, 27.86, 29.88 };
-
     public static TheoryData<string> DecoderNames => new() { "ar", "jacobi:2", "jacobi:4", "lookahead:3x3x3" };
 
     [Theory]
@@ -60,8 +57,8 @@ public class SamplingDistributionTests
         for (int position = 0; position < 3; position++)
         {
             var observed = Enumerable.Range(0, Vocab).Select(t => counts[position, t]).ToArray();
-            var (statistic, df) = ChiSquare(observed, exact[position]);
-            Assert.True(statistic < Critical[df], $"{decoderName}, token {position + 1}: chi-square {statistic:F1} on {df} df (limit {Critical[df]}); observed [{string.Join(", ", observed)}], expected [{string.Join(", ", exact[position].Select(p => (p * Samples).ToString("F0", System.Globalization.CultureInfo.InvariantCulture)))}]");
+            var (statistic, df) = ChiSquare.Test(observed, exact[position]);
+            Assert.True(statistic < ChiSquare.Critical(df), $"{decoderName}, token {position + 1}: chi-square {statistic:F1} on {df} df (limit {ChiSquare.Critical(df)}); observed [{string.Join(", ", observed)}], expected [{string.Join(", ", exact[position].Select(p => (p * Samples).ToString("F0", System.Globalization.CultureInfo.InvariantCulture)))}]");
         }
     }
 
@@ -79,8 +76,8 @@ public class SamplingDistributionTests
             observed[output[0]]++;
         }
 
-        var (statistic, df) = ChiSquare(observed, wrong[0]);
-        Assert.True(statistic > Critical[df], $"chi-square {statistic:F1} on {df} df");
+        var (statistic, df) = ChiSquare.Test(observed, wrong[0]);
+        Assert.True(statistic > ChiSquare.Critical(df), $"chi-square {statistic:F1} on {df} df");
     }
 
     /// <summary>P(token i = t) for i = 1, 2, 3 after <see cref="Prompt"/>, summed over the earlier tokens.</summary>
@@ -113,27 +110,5 @@ public class SamplingDistributionTests
         using var noGrad = torch.no_grad();
         var logits = model.Forward(torch.tensor(ids.Select(i => (long)i).ToArray()).unsqueeze(0), lastOnly: true)[0, 0];   // (V)
         return (logits.to_type(torch.ScalarType.Float64) / temperature).softmax(0).data<double>().ToArray();
-    }
-
-    /// <summary>Pearson's statistic after pooling the rarest cells until every bin expects at least 5 samples.</summary>
-    private static (double Statistic, int DegreesOfFreedom) ChiSquare(double[] observed, double[] probabilities)
-    {
-        var cells = Enumerable.Range(0, observed.Length).Select(i => (Observed: observed[i], Expected: probabilities[i] * Samples)).OrderBy(c => c.Expected).ToList();
-        var bins = new List<(double Observed, double Expected)>();
-        (double o, double e) pooled = (0, 0);
-        foreach (var cell in cells)
-        {
-            if (pooled.e < 5)
-            {
-                pooled = (pooled.o + cell.Observed, pooled.e + cell.Expected);
-            }
-            else
-            {
-                bins.Add(cell);
-            }
-        }
-
-        bins.Add(pooled);
-        return (bins.Sum(b => (b.Observed - b.Expected) * (b.Observed - b.Expected) / b.Expected), bins.Count - 1);
     }
 }

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using Cllm.Drafting;
 using Cllm.Sampling;
+using Cllm.Tests.TestKit;
 using Cllm.Verification;
 
 namespace Cllm.Tests.Decoding;
@@ -74,8 +75,7 @@ public class TreeVerifierSamplingTests
 
     private static void AssertFollows(double[] observed, float[] probabilities, string what)
     {
-        double total = observed.Sum();
-        double statistic = observed.Select((o, t) => (o - total * probabilities[t]) * (o - total * probabilities[t]) / (total * probabilities[t])).Sum();
-        Assert.True(statistic < 23.51, $"{what}: chi-square {statistic:F1} on 4 df (limit 23.51 at p = 1e-4); observed [{string.Join(", ", observed)}] of {total}");
+        var (statistic, df) = ChiSquare.Test(observed, probabilities.Select(p => (double)p).ToArray());
+        Assert.True(statistic < ChiSquare.Critical(df), $"{what}: chi-square {statistic:F1} on {df} df (limit {ChiSquare.Critical(df)} at p = 1e-4); observed [{string.Join(", ", observed)}] of {observed.Sum()}");
     }
 }

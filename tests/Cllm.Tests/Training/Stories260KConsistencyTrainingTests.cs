@@ -3,7 +3,6 @@ using System.IO;
 using System.Linq;
 using System.Text.Json;
 using System.Threading.Tasks;
-using Cllm.Cli;
 using Cllm.Tests.Reproduction;
 using Cllm.Tests.TestKit;
 
@@ -50,23 +49,11 @@ public class Stories260KConsistencyTrainingTests
         Assert.True(cllmNll < baseNll + 0.25, $"base-model NLL per token of the greedy text: base {baseNll:F3}, CLLM {cllmNll:F3}");
     }
 
-    /// <summary>Runs the CLI; on a non-zero exit, fails with what it wrote to stderr (which the test runner does not show).</summary>
+    /// <summary>Runs the CLI; on a non-zero exit, fails with the tail of what it wrote to stderr.</summary>
     private static async Task<int> Cli(params string[] args)
     {
-        var original = Console.Error;
-        using var captured = new StringWriter();
-        Console.SetError(captured);
-        int code;
-        try
-        {
-            code = await Program.Main(args);
-        }
-        finally
-        {
-            Console.SetError(original);
-        }
-
-        string tail = string.Join("\n", captured.ToString().Split('\n').TakeLast(15));
+        var (code, error) = await CliRunner.Run(args);
+        string tail = string.Join("\n", error.Split('\n').TakeLast(15));
         Assert.True(code == 0, $"cllm {args[0]} exited with {code}:\n{tail}");
         return code;
     }
