@@ -54,7 +54,7 @@ public sealed class AnswerCllmTrainer
         int total = Options.TotalSteps(records.Count);
         var parameters = _model.parameters().ToList();
         torch.manual_seed(Options.Seed);
-        using var optimizer = optim.AdamW(parameters, Options.LearningRate, weight_decay: 0);
+        using var optimizer = new Cllm.Training.AdamWOptimizer(parameters, Options.LearningRate, weightDecay: 0);
         var random = new Random(Options.Seed);
         int[] order = Enumerable.Range(0, records.Count).ToArray();
         int cursor = order.Length;
@@ -94,15 +94,12 @@ public sealed class AnswerCllmTrainer
         return losses;
     }
 
-    private LossComponents RunStep(ConsistencyBatch batch, int[] promptLengths, TorchSharp.Modules.AdamW optimizer, List<TorchSharp.Modules.Parameter> parameters, double lr)
+    private LossComponents RunStep(ConsistencyBatch batch, int[] promptLengths, Cllm.Training.AdamWOptimizer optimizer, List<TorchSharp.Modules.Parameter> parameters, double lr)
     {
         using var scope = NewDisposeScope();
-        foreach (var group in optimizer.ParamGroups)
-        {
-            group.LearningRate = lr;
-        }
+        optimizer.LearningRate = lr;
 
-        optimizer.zero_grad();
+        optimizer.ZeroGrad();
 
         // AR on the answer part of the labels (context ⊕ y*, or ground truth); when the labels are the teacher
         // sequences, the same logits, detached, are the consistency teacher (else the loss runs its own teacher forward).
@@ -110,7 +107,8 @@ public sealed class AnswerCllmTrainer
         var logits = _model.Forward(input);                                               // (B, T, V)
         var targets = AnswerTargets(batch, promptLengths, (int)input.shape[1]);          // (B, T)
         var ar = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[2]), targets.reshape(-1), ignore_index: Ignore, label_smoothing: Options.LabelSmoothing);
-        (ar * Options.ArWeight).backward();
+        using var arWeight = Options.ArWeight.ToScalar();                                 // owned: see build/BannedSymbols.txt
+        (ar * arWeight).backward();
 
         var consistency = _consistency.Compute(_model, batch, batch.LabelsAreTeacherSequences ? logits.detach() : null);
         if (consistency.Value.requires_grad)
@@ -119,7 +117,7 @@ public sealed class AnswerCllmTrainer
         }
 
         nn.utils.clip_grad_norm_(parameters, Options.MaxGradNorm);
-        optimizer.step();
+        optimizer.Step();
         double arValue = ar.item<float>();
         double gc = consistency.Item;
         if (!double.IsFinite(arValue) || !double.IsFinite(gc))

@@ -46,7 +46,7 @@ public sealed class ArPretrainer
         }
 
         var parameters = _model.parameters().ToList();
-        using var optimizer = optim.AdamW(parameters, Options.LearningRate, weight_decay: Options.WeightDecay);
+        using var optimizer = new Cllm.Training.AdamWOptimizer(parameters, Options.LearningRate, weightDecay: Options.WeightDecay);
         var random = new Random(Options.Seed);
         int[] order = Enumerable.Range(0, sequences.Count).ToArray();
         int cursor = order.Length;
@@ -80,15 +80,12 @@ public sealed class ArPretrainer
     }
 
     /// <summary>One step: forward (B, T), masked cross-entropy, backward, clip, AdamW; all tensors die with the scope.</summary>
-    private (double Loss, double Accuracy) RunStep(SqlSequence[] batch, AdamW optimizer, List<Parameter> parameters, double lr)
+    private (double Loss, double Accuracy) RunStep(SqlSequence[] batch, Cllm.Training.AdamWOptimizer optimizer, List<Parameter> parameters, double lr)
     {
         using var scope = NewDisposeScope();
-        foreach (var group in optimizer.ParamGroups)
-        {
-            group.LearningRate = lr;
-        }
+        optimizer.LearningRate = lr;
 
-        optimizer.zero_grad();
+        optimizer.ZeroGrad();
         var (input, targets) = BuildBatch(batch, Options.AnswerOnly, Options.EosTail, _model.Device);   // (B, T), (B, T)
         var logits = _model.Forward(input);                                               // (B, T, V)
         long v = logits.shape[2];
@@ -101,7 +98,7 @@ public sealed class ArPretrainer
             nn.utils.clip_grad_norm_(parameters, Options.MaxGradNorm);
         }
 
-        optimizer.step();
+        optimizer.Step();
         double value = loss.item<float>();
         if (!double.IsFinite(value))
         {
@@ -111,7 +108,8 @@ public sealed class ArPretrainer
         double accuracy;
         using (no_grad())
         {
-            var valid = flatTargets.ne(Ignore);                                           // (B·T)
+            using var ignore = ((long)Ignore).ToScalar();                                 // owned: see build/BannedSymbols.txt
+            var valid = flatTargets.ne(ignore);                                           // (B·T)
             var hits = flatLogits.argmax(-1).eq(flatTargets).logical_and(valid);          // (B·T)
             accuracy = hits.sum().item<long>() / (double)Math.Max(1, valid.sum().item<long>());
         }

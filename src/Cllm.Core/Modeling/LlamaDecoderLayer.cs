@@ -30,7 +30,7 @@ public sealed class LlamaDecoderLayer : nn.Module
     public Tensor Forward(Tensor x, RotaryAngles angles, Tensor? maskBias, KvCache? cache)
     {
         using var scope = NewDisposeScope();
-        var h = x + _selfAttn.Forward(_inputLayerNorm.forward(x), angles, maskBias, cache);
-        return (h + _mlp.forward(_postAttentionLayerNorm.forward(h))).MoveToOuterDisposeScope();
+        var h = x.add(_selfAttn.Forward(_inputLayerNorm.forward(x), angles, maskBias, cache), Scalars.One);
+        return h.add(_mlp.forward(_postAttentionLayerNorm.forward(h)), Scalars.One).MoveToOuterDisposeScope();
     }
 }

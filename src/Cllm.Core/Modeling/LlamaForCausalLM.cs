@@ -84,7 +84,9 @@ public sealed class LlamaForCausalLM : nn.Module
         }
 
         using var scope = NewDisposeScope();
-        var pos = positions ?? arange(past, past + t, dtype: ScalarType.Int64, device: Device);
+        using var first = ((long)past).ToScalar();
+        using var end = ((long)past + t).ToScalar();
+        var pos = positions ?? arange(first, end, Scalars.One, dtype: ScalarType.Int64, device: Device);
         var m = mask ?? (t == 1 ? null : CausalMask(t, past, Device));
         var h = _model.Forward(inputIds, _rope.At(pos), m, cache);                           // (B, T, C)
         cache?.Advance(t);

@@ -49,7 +49,7 @@ public sealed class LlamaModel : nn.Module
         Tensor? bias = null;
         if (mask is not null)
         {
-            bias = zeros(mask.shape, dtype: h.dtype, device: h.device).masked_fill(mask.logical_not(), float.NegativeInfinity);
+            bias = zeros(mask.shape, dtype: h.dtype, device: h.device).masked_fill(mask.logical_not(), Scalars.NegativeInfinity);
             bias = _queryGroups == 1 ? bias : bias.repeat(_queryGroups, 1);                    // (g·T, S)
         }
 

@@ -11,12 +11,12 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     /// <summary>(C) scale, named <c>weight</c> as in Hugging Face checkpoints.</summary>
     [ComponentName(Name = "weight")]
     private readonly Parameter _weight;
-    private readonly double _eps;
+    private readonly Scalar _eps;
 
     public RmsNorm(long dim, double eps, ScalarType dtype = ScalarType.Float32) : base(nameof(RmsNorm))
     {
         _weight = new Parameter(ones(dim, dtype: dtype));
-        _eps = eps;
+        _eps = eps.ToScalar();
         RegisterComponents();
     }
 
@@ -26,7 +26,17 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         bool upcast = x.dtype != ScalarType.Float32;
         var x32 = upcast ? x.to_type(ScalarType.Float32) : x;
-        var normed = x32 * rsqrt(x32.pow(2).mean(new long[] { -1 }, keepdim: true) + _eps);
+        var normed = x32 * rsqrt(x32.pow(Scalars.Two).mean(new long[] { -1 }, keepdim: true).add(_eps, Scalars.One));
         return ((upcast ? normed.to_type(x.dtype) : normed) * _weight).MoveToOuterDisposeScope();
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _eps.Dispose();
+        }
+
+        base.Dispose(disposing);
     }
 }

@@ -10,5 +10,5 @@ namespace Cllm.Modeling;
 public readonly record struct RotaryAngles(Tensor Cos, Tensor SinSigned)
 {
     /// <summary>x (B, heads, T, D) → x rotated to its positions, in the caller's dispose scope.</summary>
-    public Tensor Apply(Tensor x) => x * Cos + x.roll(x.shape[^1] / 2, -1) * SinSigned;
+    public Tensor Apply(Tensor x) => (x * Cos).add(x.roll(x.shape[^1] / 2, -1) * SinSigned, Scalars.One);
 }

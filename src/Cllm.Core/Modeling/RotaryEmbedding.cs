@@ -20,10 +20,12 @@ public sealed class RotaryEmbedding : IDisposable
         MaxPositions = maxPositions;
         using var scope = NewDisposeScope();
         var invFreq = InverseFrequencies(config);                                       // (D/2) f64
-        var positions = arange(maxPositions, dtype: ScalarType.Float64);
+        using var count = ((long)maxPositions).ToScalar();
+        var positions = arange(Scalars.Zero, count, Scalars.One, dtype: ScalarType.Float64);
         if (config.RopeScaling is { Type: "linear" } linear)
         {
-            positions = positions / linear.Factor;
+            using var factor = linear.Factor.ToScalar();
+            positions = positions / factor;
         }
 
         var freqs = outer(positions, invFreq);                                           // (maxPositions, D/2)

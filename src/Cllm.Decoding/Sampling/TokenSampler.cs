@@ -1,4 +1,5 @@
 using System;
+using Cllm.Modeling;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -29,12 +30,13 @@ public sealed class TokenSampler
     public float[] Distribution(Tensor logits)
     {
         using var scope = NewDisposeScope();
-        var z = logits.to_type(ScalarType.Float32) / _options.Temperature;
+        using var temperature = _options.Temperature.ToScalar();
+        var z = logits.to_type(ScalarType.Float32) / temperature;
         long v = z.shape[0];
         if (_options.TopK > 0 && _options.TopK < v)
         {
             var kth = z.topk(_options.TopK).values.narrow(0, _options.TopK - 1, 1);      // (1)
-            z = z.masked_fill(z.lt(kth), float.NegativeInfinity);
+            z = z.masked_fill(z.lt(kth), Scalars.NegativeInfinity);
         }
 
         var probs = z.softmax(0);
@@ -42,9 +44,10 @@ public sealed class TokenSampler
         {
             var (sorted, order) = probs.sort(descending: true);
             var before = sorted.cumsum(0) - sorted;                                       // mass ranked strictly above each token
-            var dropSorted = before.ge(_options.TopP);                                   // the first token is always kept
+            using var topP = _options.TopP.ToScalar();
+            var dropSorted = before.ge(topP);                                   // the first token is always kept
             var drop = zeros_like(dropSorted).scatter(0, order, dropSorted);
-            probs = probs.masked_fill(drop, 0f);
+            probs = probs.masked_fill(drop, Scalars.Zero);
             probs = probs / probs.sum();
         }
 

@@ -68,7 +68,8 @@ public sealed class AutoregressiveLoss
 
         using var scope = NewDisposeScope();
         var (sum, values, counts) = Accumulate(logits.reshape(b * t, v), sequences, (e, p) => e * t + p);
-        return new LossTerm((sum / b).MoveToOuterDisposeScope(), values, counts);
+        using var batchSize = ((long)b).ToScalar();
+        return new LossTerm((sum / batchSize).MoveToOuterDisposeScope(), values, counts);
     }
 
     /// <summary>
@@ -103,9 +104,11 @@ public sealed class AutoregressiveLoss
 
         var logProbs = flat.index_select(0, tensor(rows.ToArray(), device: device)).to_type(ScalarType.Float32).log_softmax(-1);   // (K, V)
         var nll = -logProbs.gather(1, tensor(targets.ToArray(), device: device).unsqueeze(1)).squeeze(1);                          // (K)
+        using var keep = (1 - LabelSmoothing).ToScalar();
+        using var smoothing = LabelSmoothing.ToScalar();
         var perPosition = LabelSmoothing == 0
             ? nll
-            : (1 - LabelSmoothing) * nll - LabelSmoothing * logProbs.mean(new long[] { -1 });                                      // (K)
+            : nll * keep - logProbs.mean(new long[] { -1 }) * smoothing;                                                          // (K)
         var weighted = perPosition * tensor(weights.ToArray(), device: device);          // (K)
         return (weighted.sum(), LossTerm.SumPerExample(weighted, owners, sequences.Count), counts);
     }

@@ -90,14 +90,16 @@ public sealed class CllmObjective
 
             if (arTerm.Value.requires_grad)
             {
-                (arTerm.Value * (AutoregressiveWeight * scale)).backward();
+                using var weight = (AutoregressiveWeight * scale).ToScalar();
+                (arTerm.Value * weight).backward();
             }
         }
 
         var consistency = Consistency.Compute(model, batch, teacherLogits);
         if (consistency.Value.requires_grad)
         {
-            (consistency.Value * scale).backward();
+            using var s = scale.ToScalar();
+            (consistency.Value * s).backward();
         }
 
         return new LossComponents(consistency.Item, ar, AutoregressiveWeight);
@@ -163,15 +165,17 @@ public sealed class CllmObjective
                 }
 
                 arSum += arMean.to_type(ScalarType.Float64).item<double>() * examples.Count;   // every example of the group has these labels
-                loss = loss + arMean * (AutoregressiveWeight * examples.Count);
+                using var weight = (AutoregressiveWeight * examples.Count).ToScalar();
+                loss = loss.add(arMean * weight, Scalars.One);
             }
 
             var (consistencyTerm, _, _) = consistency.Accumulate(examples, logits, packed.StudentRow, logits.detach(), packed.TeacherRow);
             consistencySum += consistencyTerm.to_type(ScalarType.Float64).item<double>();
-            loss = loss + consistencyTerm;
+            loss = loss.add(consistencyTerm, Scalars.One);
             if (backward && loss.requires_grad)
             {
-                (loss * (scale / total)).backward();
+                using var s = (scale / total).ToScalar();
+                (loss * s).backward();
             }
         }
 

@@ -87,7 +87,8 @@ public abstract class ConsistencyLoss : IConsistencyLoss
             (e, p) => (long)e * t + p,
             teacher.reshape(b * (long)tTeacher, v),
             (e, p) => (long)e * tTeacher + p);
-        return new LossTerm((sum / b).MoveToOuterDisposeScope(), values, counts);
+        using var batchSize = ((long)b).ToScalar();
+        return new LossTerm((sum / batchSize).MoveToOuterDisposeScope(), values, counts);
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using System;
+using Cllm.Modeling;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -36,8 +37,10 @@ public static class DistributionDistance
 
     private static Tensor JensenShannon(Tensor logT, Tensor logS)
     {
-        var logM = stack(new[] { logT, logS }).logsumexp(0) - Math.Log(2.0);            // log ½(p_T + p_S), stable
-        return 0.5 * ((logT.exp() * (logT - logM)).sum(-1) + (logS.exp() * (logS - logM)).sum(-1));
+        using var log2 = Math.Log(2.0).ToScalar();
+        using var half = 0.5.ToScalar();
+        var logM = stack(new[] { logT, logS }).logsumexp(0) - log2;                       // log ½(p_T + p_S), stable
+        return (logT.exp() * (logT - logM)).sum(-1).add((logS.exp() * (logS - logM)).sum(-1), Scalars.One) * half;
     }
 
     private static string Shape(Tensor t) => "(" + string.Join(", ", t.shape) + ")";

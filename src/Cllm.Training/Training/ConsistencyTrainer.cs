@@ -167,18 +167,14 @@ public sealed class ConsistencyTrainer
         IReadOnlyList<TrajectoryRecord> records,
         DataOrder order,
         CllmObjective objective,
-        AdamW optimizer,
+        AdamWOptimizer optimizer,
         List<(string Name, Parameter Parameter)> parameters)
     {
         var options = Options;
         int k = options.GradientAccumulation, b = options.BatchSize;
-        foreach (var group in optimizer.ParamGroups)
-        {
-            group.LearningRate = lr;
-        }
-
+        optimizer.LearningRate = lr;
         using var scope = NewDisposeScope();
-        optimizer.zero_grad();
+        optimizer.ZeroGrad();
         var parts = new LossComponents[k];
         long tokens = 0;
         for (int micro = 0; micro < k; micro++)
@@ -208,7 +204,7 @@ public sealed class ConsistencyTrainer
             throw new InvalidOperationException($"step {step + 1}: the loss ({loss.Total}) or gradient norm ({gradNorm}) is not finite; lower the learning rate.");
         }
 
-        optimizer.step();
+        optimizer.Step();
         return (loss, gradNorm, tokens);
     }
 
@@ -229,22 +225,14 @@ public sealed class ConsistencyTrainer
         return pairs;
     }
 
-    private AdamW CreateOptimizer(IEnumerable<Parameter> parameters)
+    private AdamWOptimizer CreateOptimizer(IEnumerable<Parameter> parameters)
     {
         var options = Options;
-        var optimizer = optim.AdamW(parameters, options.LearningRate, options.Beta1, options.Beta2, options.Epsilon, options.WeightDecay);
-        foreach (var state in optimizer.state_dict().State.Cast<AdamW.State>())
-        {
-            state.exp_avg.DetachFromDisposeScope();                                       // owned by the optimizer, not by any caller scope
-            state.exp_avg_sq.DetachFromDisposeScope();
-            state.max_exp_avg_sq?.DetachFromDisposeScope();
-        }
-
-        return optimizer;
+        return new AdamWOptimizer(parameters, options.LearningRate, options.Beta1, options.Beta2, options.Epsilon, options.WeightDecay);
     }
 
     /// <summary>Loads the newest checkpoint when resuming; returns the step to continue from.</summary>
-    private int Resume(List<(string Name, Parameter Parameter)> parameters, AdamW optimizer, TrainerState runState)
+    private int Resume(List<(string Name, Parameter Parameter)> parameters, AdamWOptimizer optimizer, TrainerState runState)
     {
         if (Options.OutputDirectory is null || TrainingCheckpoint.FindLatest(Options.OutputDirectory) is not { } latest)
         {
@@ -268,7 +256,7 @@ public sealed class ConsistencyTrainer
         return saved.Step;
     }
 
-    private string SaveCheckpoint(List<(string Name, Parameter Parameter)> parameters, AdamW optimizer, TrainerState runState, int step, LossComponents loss)
+    private string SaveCheckpoint(List<(string Name, Parameter Parameter)> parameters, AdamWOptimizer optimizer, TrainerState runState, int step, LossComponents loss)
     {
         var folder = TrainingCheckpoint.Save(
             Options.OutputDirectory!,

@@ -29,7 +29,7 @@ internal static class TrainingCheckpoint
         string outputDirectory,
         LlamaForCausalLM model,
         IReadOnlyList<(string Name, Parameter Parameter)> parameters,
-        AdamW optimizer,
+        AdamWOptimizer optimizer,
         TrainerState state,
         string? tokenizerSource,
         int keep)
@@ -75,7 +75,7 @@ internal static class TrainingCheckpoint
         string folder,
         LlamaForCausalLM model,
         IReadOnlyList<(string Name, Parameter Parameter)> parameters,
-        AdamW optimizer)
+        AdamWOptimizer optimizer)
     {
         var state = TrainerState.Read(Path.Combine(folder, TrainerState.FileName));
         CheckpointLoader.LoadWeights(model, HfModelDirectory.Open(folder), model.Config.TieWordEmbeddings);
@@ -83,40 +83,35 @@ internal static class TrainingCheckpoint
         return state;
     }
 
-    private static void SaveOptimizer(string path, IReadOnlyList<(string Name, Parameter Parameter)> parameters, AdamW optimizer)
+    private static void SaveOptimizer(string path, IReadOnlyList<(string Name, Parameter Parameter)> parameters, AdamWOptimizer optimizer)
     {
-        var states = optimizer.state_dict().State;
         var tensors = new List<KeyValuePair<string, Tensor>>();
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
         for (int i = 0; i < parameters.Count; i++)
         {
-            var s = (AdamW.State)states[i];
-            tensors.Add(new(parameters[i].Name + ".exp_avg", s.exp_avg));
-            tensors.Add(new(parameters[i].Name + ".exp_avg_sq", s.exp_avg_sq));
-            metadata[parameters[i].Name + ".step"] = s.step.ToString(CultureInfo.InvariantCulture);
+            var (step, expAvg, expAvgSq) = optimizer.StateAt(i);
+            tensors.Add(new(parameters[i].Name + ".exp_avg", expAvg));
+            tensors.Add(new(parameters[i].Name + ".exp_avg_sq", expAvgSq));
+            metadata[parameters[i].Name + ".step"] = step.ToString(CultureInfo.InvariantCulture);
         }
 
         SafetensorsWriter.Write(path, tensors, storeAs: null, metadata);
     }
 
-    private static void LoadOptimizer(string path, IReadOnlyList<(string Name, Parameter Parameter)> parameters, AdamW optimizer)
+    private static void LoadOptimizer(string path, IReadOnlyList<(string Name, Parameter Parameter)> parameters, AdamWOptimizer optimizer)
     {
         var file = SafetensorsFile.Open(path);
-        var states = optimizer.state_dict().State;
         using var noGrad = no_grad();
         for (int i = 0; i < parameters.Count; i++)
         {
             var name = parameters[i].Name;
-            var s = (AdamW.State)states[i];
             if (!file.Metadata.TryGetValue(name + ".step", out var stepText) || !long.TryParse(stepText, NumberStyles.None, CultureInfo.InvariantCulture, out long step))
             {
                 throw new CheckpointException(path, $"no step count for parameter '{name}'");
             }
 
             using var scope = NewDisposeScope();
-            s.exp_avg.copy_(file.ReadTensor(name + ".exp_avg"));
-            s.exp_avg_sq.copy_(file.ReadTensor(name + ".exp_avg_sq"));
-            s.step = step;
+            optimizer.SetState(i, step, file.ReadTensor(name + ".exp_avg"), file.ReadTensor(name + ".exp_avg_sq"));
         }
     }
 

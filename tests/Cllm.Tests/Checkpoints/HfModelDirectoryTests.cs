@@ -93,7 +93,7 @@ public sealed class HfModelDirectoryTests : IDisposable
     public void ShardedIndexIsResolved()
     {
         using var scope = torch.NewDisposeScope();
-        var tensors = Enumerable.Range(0, 5).Select(i => new System.Collections.Generic.KeyValuePair<string, torch.Tensor>($"t{i}", torch.full(2, i))).ToList();
+        var tensors = Enumerable.Range(0, 5).Select(i => new System.Collections.Generic.KeyValuePair<string, torch.Tensor>($"t{i}", torch.tensor(new float[] { i, i }))).ToList();
         ModelFolders.Sharded(_folder.Path, tensors, shards: 2);
 
         var dir = HfModelDirectory.Open(_folder.Path);

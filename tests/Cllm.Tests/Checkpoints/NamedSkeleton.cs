@@ -108,7 +108,8 @@ internal sealed class TinyRmsNorm : nn.Module
     public TinyRmsNorm(long dim)
         : base(nameof(TinyRmsNorm))
     {
-        weight = new Parameter(torch.rand(dim) + 0.5);
+        using var half = 0.5.ToScalar();
+        weight = new Parameter(torch.rand(dim).add(half, Cllm.Modeling.Scalars.One));
         RegisterComponents();
     }
 }

@@ -109,6 +109,7 @@ public class SamplingDistributionTests
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         var logits = model.Forward(torch.tensor(ids.Select(i => (long)i).ToArray()).unsqueeze(0), lastOnly: true)[0, 0];   // (V)
-        return (logits.to_type(torch.ScalarType.Float64) / temperature).softmax(0).data<double>().ToArray();
+        using var t = temperature.ToScalar();
+        return (logits.to_type(torch.ScalarType.Float64) / t).softmax(0).data<double>().ToArray();
     }
 }

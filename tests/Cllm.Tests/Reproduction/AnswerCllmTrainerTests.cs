@@ -1,3 +1,4 @@
+using TorchSharp;
 using System.Collections.Generic;
 using System.Linq;
 using Cllm.Reproduction.Training;
@@ -39,7 +40,8 @@ public sealed class AnswerCllmTrainerTests
         {
             foreach (var p in model.parameters())
             {
-                p.mul_(p.dim() > 1 ? 6.0 : 1.0);                                            // peaked distributions: long, non-trivial trajectories
+                using var factor = (p.dim() > 1 ? 6.0 : 1.0).ToScalar();
+                p.mul_(factor);                                            // peaked distributions: long, non-trivial trajectories
             }
         }
 

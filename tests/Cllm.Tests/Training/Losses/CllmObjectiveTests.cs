@@ -1,3 +1,4 @@
+using TorchSharp;
 using System;
 using System.Linq;
 using Cllm.Tests.TestKit;
@@ -35,7 +36,9 @@ public class CllmObjectiveTests
             var ar = new AutoregressiveLoss(0.1).Compute(model, new[] { example.Labels });
             expectedC = c.Item;
             expectedAr = ar.Item;
-            ((c.Value + 10 * ar.Value) * 0.5).backward();
+            using var ten = 10.0.ToScalar();
+            using var half = 0.5.ToScalar();
+            (c.Value.add(ar.Value, ten) * half).backward();
         }
 
         var direct = LossFixtures.Gradients(model);
