@@ -96,6 +96,23 @@ public class ConsistencyTrainerTests
     }
 
     [Fact]
+    public void LiveTensorCountStaysFlatAcrossTrainingSteps()
+    {
+        using var model = Model();
+        var live = new Dictionary<int, long>();
+        long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        new ConsistencyTrainer(model, Options() with { MaxSteps = 24 }).Train(Records.Value, new SynchronousProgress(p => live[p.Step] = DisposeScopeManager.Statistics.ThreadTotalLiveCount));
+        long after = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        Assert.Equal(live[4], live[20]);                                                   // nothing accumulates step by step
+        Assert.Equal(before, after);                                                       // and the optimizer's moments are freed
+    }
+
+    private sealed class SynchronousProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => report(value);
+    }
+
+    [Fact]
     public void SameSeedRepeatsTheRunAndAnotherSeedDoesNot()
     {
         var runs = new[] { 7, 7, 8 }.Select(seed =>
