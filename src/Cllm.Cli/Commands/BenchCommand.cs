@@ -50,6 +50,11 @@ internal static class BenchCommand
             ArgumentOutOfRangeException.ThrowIfLessThan(count, 1, "--requests");
             var sizes = parse.GetValue(curve)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .Select(s => int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out int t) && t >= 1 ? t : throw new FormatException($"--curve: '{s}' is not a positive token count.")).ToList();
+            if (parse.GetValue(output) is { } outputPath)
+            {
+                OutputPaths.CheckFile(outputPath, "--output");                            // before measuring anything
+            }
+
             var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
             if (Console.IsErrorRedirected)
             {

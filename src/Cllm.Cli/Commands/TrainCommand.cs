@@ -77,7 +77,7 @@ internal static class TrainCommand
                 TokenizerSource = modelDir,
             };
             options.Validate();
-            Directory.CreateDirectory(options.OutputDirectory!);                             // an unusable --output fails now, not at the first checkpoint
+            OutputPaths.CheckFolder(options.OutputDirectory!, "--output");                 // an unusable --output fails now, not at the first checkpoint
             return Run(modelDir, parse.GetValue(data)!, options, cancellationToken);
         })));
         return command;
