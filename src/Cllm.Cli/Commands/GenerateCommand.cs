@@ -74,7 +74,7 @@ internal static class GenerateCommand
                     failed++;
                     string message = CliErrors.OneLine(ex);
                     WriteErrorLine(stream, text, request.PromptIds, message);
-                    Console.Error.WriteLine($"{where}: error: {message}");
+                    Console.Error.WriteLine($"error: {where}: {message}");
                     continue;
                 }
 

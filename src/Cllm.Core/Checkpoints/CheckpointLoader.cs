@@ -97,7 +97,15 @@ public static class CheckpointLoader
 
         var sources = IndexTensors(directory);
         var expected = LlamaTensorShapes.Expected(config).ToList();
-        CheckNames(directory, sources, expected.Select(e => e.Name).ToHashSet(StringComparer.Ordinal), config.TieWordEmbeddings);
+        try
+        {
+            CheckNames(directory, sources, expected.Select(e => e.Name).ToHashSet(StringComparer.Ordinal), config.TieWordEmbeddings);
+        }
+        catch (CheckpointException ex)
+        {
+            throw new CheckpointException(directory.ConfigPath, $"does not match the weights in {System.IO.Path.GetFileName(directory.WeightsPath)}: {ex.Problem}", ex);
+        }
+
         foreach (var (name, shape, fields) in expected)
         {
             var (file, entry) = sources[name];
