@@ -70,8 +70,28 @@ internal static class OutputPaths
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new ArgumentException($"{flag} {given}: cannot create the folder {folder} ({Reason(ex)}).", ex);
+            string why = BlockingFile(folder) is { } file ? $"{file} is a file" : Reason(ex);
+            throw new ArgumentException($"{flag} {given}: cannot create the folder {folder} ({why}).", ex);
         }
+    }
+
+    /// <summary>The nearest existing ancestor of <paramref name="folder"/> (itself included) when it is a file, else null.</summary>
+    private static string? BlockingFile(string folder)
+    {
+        for (string? dir = folder; !string.IsNullOrEmpty(dir); dir = Path.GetDirectoryName(dir))
+        {
+            if (File.Exists(dir))
+            {
+                return dir;
+            }
+
+            if (Directory.Exists(dir))
+            {
+                return null;
+            }
+        }
+
+        return null;
     }
 
     private static void Probe(string folder, string flag, string given)
@@ -97,9 +117,9 @@ internal static class OutputPaths
         UnauthorizedAccessException => "permission denied",
         DirectoryNotFoundException => "a parent folder does not exist",
         PathTooLongException => "the path is too long",
+        FileNotFoundException => "the folder does not accept new files",
         IOException io when io.HResult == 28 || io.Message.Contains("space", StringComparison.OrdinalIgnoreCase) => "no space left on the device",
         IOException io when io.Message.Contains("read-only", StringComparison.OrdinalIgnoreCase) => "read-only file system",
-        IOException io when io.Message.Contains("already exists", StringComparison.OrdinalIgnoreCase) => "a file of that name is in the way",
         _ => "I/O error",
     };
 }
