@@ -63,7 +63,7 @@ internal static class PromptFile
             catch (InvalidOperationException ex)
             {
                 // System.Text.Json refuses a string with a lone surrogate escape only when it is read.
-                throw new FormatException($"{path}:{lineNumber}: the prompt is not valid Unicode text ({CliErrors.OneLine(ex)}).", ex);
+                throw new FormatException($"{path}:{lineNumber}: the prompt is not valid Unicode text (a lone surrogate escape such as \\ud800 without its pair).", ex);
             }
         }
 
