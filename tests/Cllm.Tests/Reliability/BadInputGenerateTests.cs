@@ -43,6 +43,21 @@ public class BadInputGenerateTests
         Assert.Contains(lines, l => l.Contains("1 of 3 prompts failed", StringComparison.Ordinal));
     }
 
+    [SkippableFact]
+    public async Task BenchNamesTheLineOfAPromptLongerThanTheContextBeforeMeasuring()
+    {
+        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
+        using var temp = new TempFolder();
+        string tooLong = string.Join(' ', Enumerable.Repeat("Once upon a time", 400));
+        var prompts = temp.Write("prompts.jsonl", string.Join("\n\n", new[] { "Once upon a time", tooLong }.Select(p => JsonSerializer.Serialize(new { prompt = p }))) + "\n");
+
+        var (code, error) = await CliRunner.Run("bench", "--model", SharedModels.Stories260K!, "--prompts", prompts, "--decoders", "ar", "--curve", "1", "--max-new-tokens", "4", "--threads", "1");
+
+        Assert.Equal(1, code);
+        var line = Assert.Single(ModelCopies.Lines(error));                                // no table: nothing was measured
+        Assert.StartsWith("error: " + prompts + ":3: the prompt has ", line);
+    }
+
     [SkippableTheory]
     [InlineData("--temperature", "Infinity")]
     [InlineData("--temperature", "-Infinity")]
