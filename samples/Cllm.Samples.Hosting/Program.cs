@@ -3,6 +3,7 @@ using System.IO;
 using System.Threading.Tasks;
 using Cllm;
 using Cllm.ChatClient;
+using Cllm.Checkpoints;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -20,7 +21,17 @@ builder.Services.AddCllm(CllmBuilder.FromCheckpoint(model).UseJacobi(n: 16));
 builder.Services.AddChatClient(sp => sp.GetRequiredService<CllmEngine>().AsChatClient()).UseLogging();
 
 using var host = builder.Build();
-var chat = host.Services.GetRequiredService<IChatClient>();
+IChatClient chat;
+try
+{
+    chat = host.Services.GetRequiredService<IChatClient>();                                   // loads the model
+}
+catch (Exception ex) when (ex is CheckpointException or IOException or ArgumentException or FormatException or InvalidOperationException)
+{
+    Console.Error.WriteLine($"error: {ex.Message}");
+    return 1;
+}
+
 await foreach (var update in chat.GetStreamingResponseAsync(prompt, new ChatOptions { MaxOutputTokens = 96 }))
 {
     Console.Write(update.Text);

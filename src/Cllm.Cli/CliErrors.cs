@@ -20,6 +20,11 @@ internal static partial class CliErrors
             Console.Error.WriteLine($"error: {OneLine(ex)}");
             return 1;
         }
+        catch (System.Runtime.InteropServices.ExternalException ex)
+        {
+            Console.Error.WriteLine($"error: libtorch: {OneLine(ex)}");                    // e.g. an allocation the memory check could not foresee
+            return 1;
+        }
     }
 
     /// <summary>
@@ -30,6 +35,15 @@ internal static partial class CliErrors
     {
         ArgumentNullException.ThrowIfNull(ex);
         string message = ex.Message;
+        foreach (var marker in new[] { "Exception raised from", "frame #0" })
+        {
+            int frames = message.IndexOf(marker, StringComparison.Ordinal);
+            if (frames > 0)
+            {
+                message = message[..frames];                                              // libtorch appends C++ frames: keep its own first part
+            }
+        }
+
         string? actual = null;
         if (ex is ArgumentOutOfRangeException { ActualValue: { } value })
         {

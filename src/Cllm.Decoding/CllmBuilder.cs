@@ -119,6 +119,7 @@ public sealed class CllmBuilder
         var config = directory.ReadConfig();                                              // generation_config.json EOS ids included
         var tokenizer = CllmTokenizer.FromDirectory(directory.Path);
         var device = new Device(_device);
+        CheckpointLoader.CheckBeforeBuilding(directory, config, _dtype);                 // config vs weight shapes and memory, before allocating
         var model = new LlamaForCausalLM(config, _dtype, device);
         try
         {

@@ -145,6 +145,18 @@ public sealed class DraftVerifyDecoder : IDecoder
         var predictions = ToInts(topIndex.select(1, 0));
         var margins = (top.select(1, 0) - top.select(1, 1)).to_type(ScalarType.Float64).data<double>().ToArray();
 
+        // topk ranks NaN above every number, so a row holding NaN or +Inf has a NaN or infinite top-2 margin: the check
+        // rides on the values already read back (no extra host sync). Finite logits give finite margins.
+        for (int i = 0; i < margins.Length; i++)
+        {
+            if (!double.IsFinite(margins[i]))
+            {
+                int position = prefill ? past + inputs.Count - 1 : i == 0 || draft.IsChain ? past + i : past + draft.Depth(i - 1);
+                throw new InvalidOperationException(System.FormattableString.Invariant(
+                    $"the model produced non-finite logits (NaN/Inf) at position {position}: check the weights."));
+            }
+        }
+
         int[] path;
         int bonus;
         if (sampler.IsGreedy)

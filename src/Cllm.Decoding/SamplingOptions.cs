@@ -30,9 +30,9 @@ public sealed record SamplingOptions
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> for a value outside its range.</summary>
     public void Validate()
     {
-        if (double.IsNaN(Temperature) || Temperature < 0)
+        if (!double.IsFinite(Temperature) || Temperature < 0)
         {
-            throw new ArgumentOutOfRangeException(nameof(Temperature), Temperature, "temperature must be 0 (greedy) or positive.");
+            throw new ArgumentOutOfRangeException(nameof(Temperature), Temperature, "temperature must be 0 (greedy) or a finite positive number.");
         }
 
         if (TopK < 0)

@@ -50,6 +50,11 @@ internal static class BenchCommand
             ArgumentOutOfRangeException.ThrowIfLessThan(count, 1, "--requests");
             var sizes = parse.GetValue(curve)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .Select(s => int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out int t) && t >= 1 ? t : throw new FormatException($"--curve: '{s}' is not a positive token count.")).ToList();
+            if (parse.GetValue(output) is { } outputPath)
+            {
+                OutputPaths.CheckFile(outputPath, "--output");                            // before measuring anything
+            }
+
             var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
             if (Console.IsErrorRedirected)
             {
@@ -80,8 +85,22 @@ internal static class BenchCommand
                 var file = parse.GetValue(prompts) ?? throw new ArgumentException("--prompts is required with a checkpoint folder.");
                 engine = CllmBuilder.FromCheckpoint(modelSpec).Build();
                 llm = engine.Model;
-                var texts = PromptFile.Read(file).Take(count).ToList();
+                var numbered = PromptFile.ReadNumbered(file).Take(count).ToList();
+                var texts = numbered.Select(p => p.Text).ToList();
                 list = texts.Select(p => engine.CreateRequest(p, new GenerationSettings { MaxNewTokens = maxNewTokens })).ToList();
+                for (int i = 0; i < list.Count; i++)
+                {
+                    try
+                    {
+                        list[i].Validate(llm.Config.VocabSize, llm.Config.MaxPositionEmbeddings);   // before measuring anything
+                    }
+                    catch (ArgumentException ex)
+                    {
+                        engine.Dispose();
+                        throw new FormatException($"{file}:{numbered[i].Line}: {CliErrors.OneLine(ex)}", ex);
+                    }
+                }
+
                 if (parse.GetValue(baseline) is { } baseDir)
                 {
                     baseEngine = CllmBuilder.FromCheckpoint(baseDir).Build();

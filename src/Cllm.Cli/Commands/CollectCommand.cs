@@ -48,6 +48,7 @@ internal static class CollectCommand
             options.Validate();
             var texts = PromptFile.Read(parse.GetValue(prompts)!);
             string path = parse.GetValue(output)!;
+            OutputPaths.CheckFile(path, "--output");                                      // before the model loads
 
             var builder = CllmBuilder.FromCheckpoint(parse.GetValue(model)!);
             if (parse.GetValue(threads) is { } count)

@@ -23,6 +23,21 @@ internal sealed class DecoderArguments
     public DecoderOptions Resolve(ParseResult parse, string spec)
     {
         var options = DecoderOptions.Parse(spec, parse.GetValue(BlockSize));
+        if (spec.Contains(':', System.StringComparison.Ordinal))
+        {
+            // The spec carries its own sizes: a flag given as well with another value would be silently ignored.
+            if (options.Strategy == DecodingStrategy.Jacobi)
+            {
+                Conflict(parse, BlockSize, options.Jacobi.BlockSize, spec);
+            }
+            else if (options.Strategy == DecodingStrategy.Lookahead)
+            {
+                Conflict(parse, Window, options.Lookahead.Window, spec);
+                Conflict(parse, NGram, options.Lookahead.NGram, spec);
+                Conflict(parse, Guesses, options.Lookahead.Guesses, spec);
+            }
+        }
+
         if (options.Strategy == DecodingStrategy.Lookahead && !spec.Contains(':', System.StringComparison.Ordinal))
         {
             options = options with { Lookahead = new LookaheadOptions { Window = parse.GetValue(Window), NGram = parse.GetValue(NGram), Guesses = parse.GetValue(Guesses) } };
@@ -30,5 +45,14 @@ internal sealed class DecoderArguments
 
         options.Validate();
         return options;
+    }
+
+    private static void Conflict(ParseResult parse, Option<int> option, int fromSpec, string spec)
+    {
+        if (parse.GetResult(option) is { Implicit: false } && parse.GetValue(option) != fromSpec)
+        {
+            throw new System.ArgumentException(System.FormattableString.Invariant(
+                $"--decoder {spec} sets {fromSpec} but {option.Name} {parse.GetValue(option)} was also given; give the size once (in the decoder spec or as {option.Name})."));
+        }
     }
 }

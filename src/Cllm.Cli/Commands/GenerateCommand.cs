@@ -35,7 +35,7 @@ internal static class GenerateCommand
         decoderArgs.AddTo(command);
         command.SetAction((parse, cancellationToken) => System.Threading.Tasks.Task.FromResult(CliErrors.Run(() =>
         {
-            var texts = Prompts(parse.GetValue(prompt), parse.GetValue(prompts));
+            var rows = Prompts(parse.GetValue(prompt), parse.GetValue(prompts));
             var decoderOptions = decoderArgs.Resolve(parse, parse.GetValue(decoder)!);
             var settings = new GenerationSettings
             {
@@ -43,7 +43,13 @@ internal static class GenerateCommand
                 Sampling = new SamplingOptions { Temperature = parse.GetValue(temperature), TopK = parse.GetValue(topK), TopP = parse.GetValue(topP), Seed = parse.GetValue(seed) },
                 StopTokenIds = ParseIds(parse.GetValue(stopIds)),
             };
-            settings.Sampling.Validate();
+            SamplingFlags.Validate(settings.Sampling);
+            var path = parse.GetValue(output);
+            if (path is not null)
+            {
+                OutputPaths.CheckFile(path, "--output");                                  // before the model loads
+            }
+
             var builder = CllmBuilder.FromCheckpoint(parse.GetValue(model)!).UseDecoder(decoderOptions);
             if (parse.GetValue(threads) is { } count)
             {
@@ -51,25 +57,48 @@ internal static class GenerateCommand
             }
 
             using var engine = builder.Build();
-            var path = parse.GetValue(output);
             using var stream = path is null ? Console.OpenStandardOutput() : File.Create(path);
-            for (int i = 0; i < texts.Count; i++)
+            int failed = 0;
+            for (int i = 0; i < rows.Count; i++)
             {
-                var response = engine.Generate(texts[i], settings, cancellationToken);
-                WriteLine(stream, texts[i], response, decoderOptions.Strategy);
+                var (where, text) = rows[i];
+
+                // A prompt the model cannot take (longer than its context, say) fails its own row only.
+                var request = engine.CreateRequest(text, settings);
+                try
+                {
+                    request.Validate(engine.Model.Config.VocabSize, engine.Model.Config.MaxPositionEmbeddings);
+                }
+                catch (ArgumentException ex)
+                {
+                    failed++;
+                    string message = CliErrors.OneLine(ex);
+                    WriteErrorLine(stream, text, request.PromptIds, message);
+                    Console.Error.WriteLine($"error: {where}: {message}");
+                    continue;
+                }
+
+                var response = engine.Generate(text, settings, cancellationToken);
+                WriteLine(stream, text, response, decoderOptions.Strategy);
                 Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"[{i + 1}/{texts.Count}] {response.Stats.GeneratedTokens} tokens, {response.Stats.ForwardPasses} forwards ({response.Stats.TokensPerForward:F2} tokens/forward), {response.Finish.ToString().ToLowerInvariant()}, {response.Stats.Elapsed.TotalMilliseconds:F0} ms"));
+                    $"[{i + 1}/{rows.Count}] {response.Stats.GeneratedTokens} tokens, {response.Stats.ForwardPasses} forwards ({response.Stats.TokensPerForward:F2} tokens/forward), {response.Finish.ToString().ToLowerInvariant()}, {response.Stats.Elapsed.TotalMilliseconds:F0} ms"));
             }
 
-            return 0;
+            if (failed > 0 && rows.Count > 1)
+            {
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"error: {failed} of {rows.Count} prompts failed (rows with finish_reason \"error\"); the other {rows.Count - failed} were generated."));
+            }
+
+            return failed > 0 ? 1 : 0;
         })));
         return command;
     }
 
-    private static List<string> Prompts(string? prompt, string? file) => (prompt, file) switch
+    /// <summary>The prompts with where each comes from ("--prompt" or "file:line"), for row errors.</summary>
+    private static List<(string Where, string Text)> Prompts(string? prompt, string? file) => (prompt, file) switch
     {
-        (not null, null) => new List<string> { prompt },
-        (null, not null) => PromptFile.Read(file),
+        (not null, null) => new List<(string, string)> { ("--prompt", prompt) },
+        (null, not null) => PromptFile.ReadNumbered(file).Select(p => ($"{file}:{p.Line}", p.Text)).ToList(),
         _ => throw new ArgumentException("give exactly one of --prompt and --prompts."),
     };
 
@@ -112,6 +141,26 @@ internal static class GenerateCommand
                 json.WriteNumber("accepted_per_step", Math.Round(s.AcceptedPerStep, 4));
             }
 
+            json.WriteEndObject();
+        }
+
+        stream.WriteByte((byte)'\n');
+        stream.Flush();
+    }
+
+    /// <summary>The row of a prompt that was not generated: finish_reason "error" and the reason.</summary>
+    private static void WriteErrorLine(Stream stream, string prompt, IReadOnlyList<int> promptIds, string error)
+    {
+        using (var json = new Utf8JsonWriter(stream, WriterOptions))
+        {
+            json.WriteStartObject();
+            json.WriteString("prompt", prompt);
+            WriteIds(json, "prompt_ids", promptIds);
+            WriteIds(json, "output_ids", Array.Empty<int>());
+            json.WriteString("text", string.Empty);
+            json.WriteString("finish_reason", "error");
+            json.WriteString("error", error);
+            json.WriteNumber("forward_passes", 0);
             json.WriteEndObject();
         }
 

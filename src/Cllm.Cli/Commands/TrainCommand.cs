@@ -77,7 +77,7 @@ internal static class TrainCommand
                 TokenizerSource = modelDir,
             };
             options.Validate();
-            Directory.CreateDirectory(options.OutputDirectory!);                             // an unusable --output fails now, not at the first checkpoint
+            OutputPaths.CheckFolder(options.OutputDirectory!, "--output");                 // an unusable --output fails now, not at the first checkpoint
             return Run(modelDir, parse.GetValue(data)!, options, cancellationToken);
         })));
         return command;
@@ -88,6 +88,7 @@ internal static class TrainCommand
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
         var directory = HfModelDirectory.Open(modelDir);
         var config = directory.ReadConfig();
+        CheckpointLoader.CheckBeforeBuilding(directory, config);                         // config vs weight shapes and memory, before allocating
         using var llm = new LlamaForCausalLM(config);
         CheckpointLoader.LoadWeights(llm, directory, config.TieWordEmbeddings);
         var records = new JsonlTrajectorySource(dataPath).Read(cancellationToken).ToList();

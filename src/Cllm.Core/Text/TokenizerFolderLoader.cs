@@ -40,6 +40,11 @@ internal static class TokenizerFolderLoader
     private static CllmTokenizer LoadSentencePiece(string spPath, string configPath, TokenizerConfig config)
     {
         LlamaTokenizer sp;
+        if (new FileInfo(spPath).Length == 0)
+        {
+            throw new CheckpointException(spPath, "the SentencePiece model is empty (0 bytes); the file was probably cut short: copy or download it again");
+        }
+
         try
         {
             using FileStream stream = File.OpenRead(spPath);
@@ -51,7 +56,11 @@ internal static class TokenizerFolderLoader
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            throw new CheckpointException(spPath, $"cannot read the SentencePiece model: {e.Message}", e);
+            // The protobuf reader fails on a damaged file with whatever it tripped over (often a NullReferenceException).
+            string why = e is NullReferenceException or IndexOutOfRangeException or ArgumentOutOfRangeException or InvalidCastException
+                ? "not a valid SentencePiece model file"
+                : e.Message;
+            throw new CheckpointException(spPath, $"cannot read the SentencePiece model: {why}", e);
         }
 
         var specials = new Dictionary<string, int>(config.SpecialAddedTokens, StringComparer.Ordinal)

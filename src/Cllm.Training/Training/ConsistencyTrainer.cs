@@ -82,6 +82,7 @@ public sealed class ConsistencyTrainer
             DataFingerprint = TrainerState.Fingerprint(records),
             Consistency = objective.Consistency.Name,
             LearningRate = options.LearningRate,
+            Settings = TrainingSettings.From(options),
         };
 
         torch.manual_seed(options.Seed);

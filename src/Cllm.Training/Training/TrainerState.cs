@@ -44,6 +44,9 @@ internal sealed record TrainerState
 
     public double LastLoss { get; init; }
 
+    /// <summary>The training-semantic settings of the run (null in checkpoints written before they were recorded).</summary>
+    public TrainingSettings? Settings { get; init; }
+
     public void Write(string path) => File.WriteAllText(path, JsonSerializer.Serialize(this, Json));
 
     public static TrainerState Read(string path)
@@ -64,27 +67,37 @@ internal sealed record TrainerState
     {
         if (TotalSteps != current.TotalSteps)
         {
-            return $"the checkpoint's run has {TotalSteps} steps, this one {current.TotalSteps}";
+            return $"the checkpoint's run has {TotalSteps} steps, this one {current.TotalSteps} (--epochs/--max-steps)";
         }
 
         if (Seed != current.Seed)
         {
-            return $"the checkpoint's seed is {Seed}, this run's {current.Seed}";
+            return $"--seed is {current.Seed}, the checkpoint's run used {Seed}";
         }
 
         if (BatchSize != current.BatchSize || GradientAccumulation != current.GradientAccumulation)
         {
-            return $"the checkpoint used batches of {BatchSize} × {GradientAccumulation}, this run {current.BatchSize} × {current.GradientAccumulation}";
+            return $"--batch-size × --grad-accum is {current.BatchSize} × {current.GradientAccumulation}, the checkpoint's run used {BatchSize} × {GradientAccumulation}";
         }
 
         if (StatesPerRecord != current.StatesPerRecord)
         {
-            return $"the checkpoint drew {StatesPerRecord} states per record, this run {current.StatesPerRecord}";
+            return $"--states-per-record is {current.StatesPerRecord}, the checkpoint's run used {StatesPerRecord}";
         }
 
         if (Records != current.Records || !string.Equals(DataFingerprint, current.DataFingerprint, StringComparison.Ordinal))
         {
             return $"the trajectory records differ ({Records} records, fingerprint {DataFingerprint}; now {current.Records}, {current.DataFingerprint})";
+        }
+
+        if (Settings is { } saved && current.Settings is { } now && saved.Difference(now) is { } difference)
+        {
+            return difference;
+        }
+
+        if (Settings is null && LearningRate != 0 && LearningRate != current.LearningRate)
+        {
+            return System.FormattableString.Invariant($"--lr is {current.LearningRate}, the checkpoint's run used {LearningRate}");
         }
 
         return null;

@@ -88,7 +88,8 @@ public sealed class JacobiTrajectoryCollector : ITrajectorySource
     /// not already there, appending one batch per prompt. Rerunning with the same output resumes: prompts
     /// whose records are all present are skipped, and a prompt cut short by a crash (a partial last line or an
     /// incomplete last batch) is cut off and decoded again. Prompts whose records were all dropped by cleaning
-    /// leave nothing in the file and are decoded again on resume. Resume with the same settings.
+    /// leave nothing in the file and are decoded again on resume. Resume with the same settings: every record carries
+    /// them (<c>collect_settings</c>), and another block size, MaxNewTokens, Seed, Augment or Clean is refused.
     /// </summary>
     /// <param name="path">The JSONL output (created if missing).</param>
     /// <param name="progress">Called synchronously after each decoded prompt.</param>
@@ -98,10 +99,11 @@ public sealed class JacobiTrajectoryCollector : ITrajectorySource
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         var clock = Stopwatch.StartNew();
         var shard = ShardPrompts.ToList();
-        var (complete, truncated) = TrajectoryResume.Prepare(path, _prompts, Options.BlockSize, Options.Shard);
+        var stamp = CollectionStamp.From(Options);
+        var (complete, truncated) = TrajectoryResume.Prepare(path, _prompts, Options.BlockSize, Options.Shard, stamp);
         var summary = new CollectionSummary { Prompts = shard.Count, PromptsResumed = complete.Count, TruncatedBytes = truncated };
         int done = complete.Count;
-        using var writer = new JsonlTrajectoryWriter(path, append: true);
+        using var writer = new JsonlTrajectoryWriter(path, append: true) { Stamp = stamp };
         foreach (int i in shard)
         {
             if (complete.Contains(i))

@@ -56,13 +56,18 @@ public sealed class JsonlTrajectorySource : ITrajectorySource
     internal static TrajectoryRecord Parse(JsonlLine line, string path) => Parse(line, path, out _);
 
     /// <summary>Parses one line and its optional <c>prompt_record_count</c>; a problem becomes "file:line: problem".</summary>
-    internal static TrajectoryRecord Parse(JsonlLine line, string path, out int? promptRecordCount)
+    internal static TrajectoryRecord Parse(JsonlLine line, string path, out int? promptRecordCount) => Parse(line, path, out promptRecordCount, out _);
+
+    /// <summary>Parses one line, its optional <c>prompt_record_count</c> and <c>collect_settings</c>; a problem becomes "file:line: problem".</summary>
+    internal static TrajectoryRecord Parse(JsonlLine line, string path, out int? promptRecordCount, out CollectionStamp? stamp)
     {
         string cut = line.Terminated ? string.Empty : " (the file ends mid-line: an interrupted collection? Rerun cllm collect with the same output to repair it)";
         try
         {
             using var document = JsonDocument.Parse(line.Bytes);
-            return TrajectoryJson.Read(document.RootElement, out promptRecordCount);
+            var record = TrajectoryJson.Read(document.RootElement, out promptRecordCount);
+            stamp = CollectionStamp.Read(document.RootElement);
+            return record;
         }
         catch (JsonException ex)
         {

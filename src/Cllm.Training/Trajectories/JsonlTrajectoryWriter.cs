@@ -34,6 +34,9 @@ public sealed class JsonlTrajectoryWriter : IDisposable
     /// <summary>The output file.</summary>
     public string Path { get; }
 
+    /// <summary>Collection settings written into every record (set by the collector), or null.</summary>
+    internal CollectionStamp? Stamp { get; init; }
+
     /// <summary>
     /// Writes the records of one prompt (all with the same <c>data_id</c>) and flushes them to disk. An empty
     /// list writes nothing.
@@ -57,7 +60,7 @@ public sealed class JsonlTrajectoryWriter : IDisposable
 
             using (var json = new Utf8JsonWriter(_buffer))
             {
-                TrajectoryJson.Write(json, record, records.Count);
+                TrajectoryJson.Write(json, record, records.Count, Stamp);
             }
 
             _buffer.Write("\n"u8);

@@ -42,7 +42,7 @@ internal static class TrajectoryJson
             : -1;
 
     /// <summary>Writes one record as a JSON object.</summary>
-    public static void Write(Utf8JsonWriter json, TrajectoryRecord record, int? promptRecordCount)
+    public static void Write(Utf8JsonWriter json, TrajectoryRecord record, int? promptRecordCount, CollectionStamp? stamp = null)
     {
         json.WriteStartObject();
         json.WriteString(DataId, record.DataId);
@@ -73,6 +73,8 @@ internal static class TrajectoryJson
         {
             json.WriteNumber(PromptRecordCount, count);
         }
+
+        stamp?.Write(json);
 
         json.WriteEndObject();
     }

@@ -15,7 +15,8 @@ namespace Cllm.Training.Trajectories;
 internal static class TrajectoryResume
 {
     /// <summary>The indices of the prompts already complete in <paramref name="path"/>, after cutting off an interrupted tail.</summary>
-    public static (HashSet<int> Complete, long TruncatedBytes) Prepare(string path, IReadOnlyList<IReadOnlyList<int>> prompts, int blockSize, TrajectoryShard shard)
+    /// <remarks>A record stamped with other settings than <paramref name="stamp"/> is refused; unstamped records are accepted.</remarks>
+    public static (HashSet<int> Complete, long TruncatedBytes) Prepare(string path, IReadOnlyList<IReadOnlyList<int>> prompts, int blockSize, TrajectoryShard shard, CollectionStamp? stamp = null)
     {
         var complete = new HashSet<int>();
         if (!File.Exists(path))
@@ -40,7 +41,12 @@ internal static class TrajectoryResume
                 continue;
             }
 
-            var record = JsonlTrajectorySource.Parse(line, path, out int? count);
+            var record = JsonlTrajectorySource.Parse(line, path, out int? count, out var recordStamp);
+            if (stamp is not null && recordStamp?.Difference(stamp) is { } difference)
+            {
+                throw new FormatException($"{path}:{line.Number}: {difference}");
+            }
+
             if (count is null)
             {
                 throw new FormatException($"{path}:{line.Number}: no {TrajectoryJson.PromptRecordCount} field, so this file was not written by cllm collect and cannot be resumed; write to a new output.");

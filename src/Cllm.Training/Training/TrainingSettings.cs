@@ -1,0 +1,106 @@
+using System.Collections.Generic;
+using System.Globalization;
+
+namespace Cllm.Training;
+
+/// <summary>
+/// The settings of a run that change what a step does (objective and optimizer), stored in <c>trainer_state.json</c> so
+/// that a resume with other values is refused instead of silently mixing two runs. Data-order settings (seed, batch,
+/// states per record, steps) are checked by <see cref="TrainerState"/> itself.
+/// </summary>
+internal sealed record TrainingSettings
+{
+    public string Consistency { get; init; } = string.Empty;
+
+    public string Distance { get; init; } = string.Empty;
+
+    public string Positions { get; init; } = string.Empty;
+
+    public string Layout { get; init; } = string.Empty;
+
+    public double AutoregressiveWeight { get; init; }
+
+    public double LabelSmoothing { get; init; }
+
+    public bool UseLabelIds { get; init; }
+
+    public double LearningRate { get; init; }
+
+    public double Beta1 { get; init; }
+
+    public double Beta2 { get; init; }
+
+    public double Epsilon { get; init; }
+
+    public double WeightDecay { get; init; }
+
+    public double WarmupRatio { get; init; }
+
+    public double MinLearningRateRatio { get; init; }
+
+    public double MaxGradNorm { get; init; }
+
+    public static TrainingSettings From(TrainingOptions options) => new()
+    {
+        Consistency = Text(options.Consistency),
+        Distance = Text(options.Distance),
+        Positions = options.Positions.ToString(),
+        Layout = options.Layout.ToString(),
+        AutoregressiveWeight = options.AutoregressiveWeight,
+        LabelSmoothing = options.LabelSmoothing,
+        UseLabelIds = options.UseLabelIds,
+        LearningRate = options.LearningRate,
+        Beta1 = options.Beta1,
+        Beta2 = options.Beta2,
+        Epsilon = options.Epsilon,
+        WeightDecay = options.WeightDecay,
+        WarmupRatio = options.WarmupRatio,
+        MinLearningRateRatio = options.MinLearningRateRatio,
+        MaxGradNorm = options.MaxGradNorm,
+    };
+
+    /// <summary>"&lt;flag&gt; is &lt;now&gt;, the checkpoint's run used &lt;saved&gt;" for the first setting that differs, or null.</summary>
+    public string? Difference(TrainingSettings now)
+    {
+        // (flag or option name, saved value, current value); flags where the CLI has one.
+        var pairs = new List<(string Name, string Saved, string Now)>
+        {
+            ("--lr", F(LearningRate), F(now.LearningRate)),
+            ("--ar-weight", F(AutoregressiveWeight), F(now.AutoregressiveWeight)),
+            ("--consistency", Consistency, now.Consistency),
+            ("--distance", Distance, now.Distance),
+            ("TrainingOptions.Positions", Positions, now.Positions),
+            ("TrainingOptions.Layout", Layout, now.Layout),
+            ("TrainingOptions.LabelSmoothing", F(LabelSmoothing), F(now.LabelSmoothing)),
+            ("TrainingOptions.UseLabelIds", UseLabelIds ? "true" : "false", now.UseLabelIds ? "true" : "false"),
+            ("TrainingOptions.Beta1", F(Beta1), F(now.Beta1)),
+            ("TrainingOptions.Beta2", F(Beta2), F(now.Beta2)),
+            ("TrainingOptions.Epsilon", F(Epsilon), F(now.Epsilon)),
+            ("TrainingOptions.WeightDecay", F(WeightDecay), F(now.WeightDecay)),
+            ("TrainingOptions.WarmupRatio", F(WarmupRatio), F(now.WarmupRatio)),
+            ("TrainingOptions.MinLearningRateRatio", F(MinLearningRateRatio), F(now.MinLearningRateRatio)),
+            ("TrainingOptions.MaxGradNorm", F(MaxGradNorm), F(now.MaxGradNorm)),
+        };
+        foreach (var (name, saved, current) in pairs)
+        {
+            if (saved != current)
+            {
+                return $"{name} is {current}, the checkpoint's run used {saved}";
+            }
+        }
+
+        return null;
+    }
+
+    private static string F(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+
+    private static string Text(Losses.ConsistencyDistance distance) => distance switch
+    {
+        Losses.ConsistencyDistance.ForwardKl => "forward-kl",
+        Losses.ConsistencyDistance.ReverseKl => "reverse-kl",
+        Losses.ConsistencyDistance.JensenShannon => "jsd",
+        _ => distance.ToString(),
+    };
+
+    private static string Text(ConsistencyKind kind) => kind == ConsistencyKind.Local ? "local" : "global";
+}

@@ -1,0 +1,141 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Text;
+using System.Text.Json;
+using System.Threading.Tasks;
+using Cllm.Tests.TestKit;
+
+namespace Cllm.Tests.Reliability;
+
+/// <summary>Bad prompts and flags of generate: one row fails without losing the others; bad values name their flag or file:line.</summary>
+[Collection("Console")]
+public class BadInputGenerateTests
+{
+    [SkippableFact]
+    public async Task APromptLongerThanTheContextFailsItsOwnRowAndTheRowsAfterItAreGenerated()
+    {
+        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
+        using var temp = new TempFolder();
+        string tooLong = string.Join(' ', Enumerable.Repeat("Once upon a time", 400));
+        var prompts = temp.Write("prompts.jsonl", string.Join("\n", new[] { "Once upon a time", tooLong, "The cat" }.Select(p => JsonSerializer.Serialize(new { prompt = p }))) + "\n");
+        var output = temp.File("out.jsonl");
+
+        var (code, error) = await CliRunner.Run("generate", "--model", SharedModels.Stories260K!, "--prompts", prompts, "--max-new-tokens", "8", "--output", output, "--threads", "1");
+
+        Assert.Equal(1, code);
+        var rows = File.ReadAllLines(output).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(3, rows.Count);
+        Assert.Equal("error", rows[1].GetProperty("finish_reason").GetString());
+        Assert.Contains("context", rows[1].GetProperty("error").GetString());
+        Assert.Equal(0, rows[1].GetProperty("output_ids").GetArrayLength());
+        foreach (int i in new[] { 0, 2 })
+        {
+            Assert.NotEqual("error", rows[i].GetProperty("finish_reason").GetString());
+            Assert.Equal(8, rows[i].GetProperty("output_ids").GetArrayLength());
+            Assert.False(rows[i].TryGetProperty("error", out _));
+        }
+
+        var lines = ModelCopies.Lines(error);
+        var rowError = Assert.Single(lines, l => l.StartsWith("error: " + prompts + ":2: ", StringComparison.Ordinal));
+        Assert.Contains("context", rowError);
+        Assert.Contains(lines, l => l.StartsWith("[3/3]", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("1 of 3 prompts failed", StringComparison.Ordinal));
+    }
+
+    [SkippableFact]
+    public async Task BenchNamesTheLineOfAPromptLongerThanTheContextBeforeMeasuring()
+    {
+        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
+        using var temp = new TempFolder();
+        string tooLong = string.Join(' ', Enumerable.Repeat("Once upon a time", 400));
+        var prompts = temp.Write("prompts.jsonl", string.Join("\n\n", new[] { "Once upon a time", tooLong }.Select(p => JsonSerializer.Serialize(new { prompt = p }))) + "\n");
+
+        var (code, error) = await CliRunner.Run("bench", "--model", SharedModels.Stories260K!, "--prompts", prompts, "--decoders", "ar", "--curve", "1", "--max-new-tokens", "4", "--threads", "1");
+
+        Assert.Equal(1, code);
+        var line = Assert.Single(ModelCopies.Lines(error));                                // no table: nothing was measured
+        Assert.StartsWith("error: " + prompts + ":3: the prompt has ", line);
+    }
+
+    [SkippableTheory]
+    [InlineData("--temperature", "Infinity")]
+    [InlineData("--temperature", "-Infinity")]
+    [InlineData("--temperature", "NaN")]
+    [InlineData("--temperature", "-0.5")]
+    [InlineData("--top-p", "NaN")]
+    public async Task NonFiniteOrNegativeSamplingValuesAreRefusedNamingTheFlag(string flag, string value)
+    {
+        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
+        var (code, error) = await CliRunner.Run("generate", "--model", SharedModels.Stories260K!, "--prompt", "Once", "--max-new-tokens", "4", flag, value, "--threads", "1");
+        Assert.Equal(1, code);
+        var line = Assert.Single(ModelCopies.Lines(error));
+        Assert.StartsWith("error: " + flag + " ", line);
+        Assert.Contains($"(got {value})", line);
+    }
+
+    [Fact]
+    public void TheLibraryAlsoRefusesAnInfiniteTemperature()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new SamplingOptions { Temperature = double.PositiveInfinity }.Validate());
+    }
+
+    [SkippableTheory]
+    [InlineData("generate", "jacobi:8", "--block-size", "32")]
+    [InlineData("generate", "lookahead:3x3x3", "--window", "5")]
+    [InlineData("generate", "lookahead:3x3x3", "--guesses", "7")]
+    [InlineData("bench", "ar,jacobi:8", "--block-size", "32")]
+    public async Task ADecoderSpecAndAConflictingSizeFlagAreRefused(string command, string decoder, string flag, string value)
+    {
+        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
+        var args = command == "generate"
+            ? new[] { "generate", "--model", SharedModels.Stories260K!, "--prompt", "Once", "--max-new-tokens", "4", "--decoder", decoder, flag, value, "--threads", "1" }
+            : new[] { "bench", "--model", "random:260k", "--decoders", decoder, flag, value, "--requests", "1", "--max-new-tokens", "4", "--curve", "1", "--threads", "1" };
+        var (code, error) = await CliRunner.Run(args);
+        Assert.Equal(1, code);
+        var line = Assert.Single(ModelCopies.Lines(error));
+        Assert.Contains(flag + " " + value, line);
+        Assert.Contains(decoder.Split(',').Last(), line);
+    }
+
+    [SkippableFact]
+    public async Task ASizeGivenTwiceWithTheSameValueIsAccepted()
+    {
+        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
+        using var temp = new TempFolder();
+        var output = temp.File("out.jsonl");
+        var (code, error) = await CliRunner.Run("generate", "--model", SharedModels.Stories260K!, "--prompt", "Once", "--max-new-tokens", "4", "--decoder", "jacobi:8", "--block-size", "8", "--output", output, "--threads", "1");
+        Assert.True(code == 0, error);
+        Assert.Single(File.ReadAllLines(output));
+    }
+
+    [SkippableFact]
+    public async Task NonUtf8PromptBytesAreRefusedWithFileAndLine()
+    {
+        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
+        using var temp = new TempFolder();
+        var prompts = temp.File("prompts.jsonl");
+        var bytes = Encoding.UTF8.GetBytes("{\"prompt\": \"Once\"}\n{\"prompt\": \"caf").Concat(new byte[] { 0xE9 }).Concat(Encoding.UTF8.GetBytes("\"}\n")).ToArray();
+        File.WriteAllBytes(prompts, bytes);                                                // "café" in Latin-1
+
+        var (code, error) = await CliRunner.Run("generate", "--model", SharedModels.Stories260K!, "--prompts", prompts, "--max-new-tokens", "4", "--threads", "1");
+        Assert.Equal(1, code);
+        var line = Assert.Single(ModelCopies.Lines(error));
+        Assert.Contains(prompts + ":2:", line);
+        Assert.Contains("UTF-8", line);
+        Assert.Contains("0xE9", line);
+    }
+
+    [SkippableFact]
+    public async Task ALoneSurrogateEscapeIsRefusedWithFileAndLine()
+    {
+        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
+        using var temp = new TempFolder();
+        var prompts = temp.Write("prompts.jsonl", "{\"prompt\": \"Once\"}\n\n{\"prompt\": \"x\\ud800y\"}\n");
+        var (code, error) = await CliRunner.Run("generate", "--model", SharedModels.Stories260K!, "--prompts", prompts, "--max-new-tokens", "4", "--threads", "1");
+        Assert.Equal(1, code);
+        var line = Assert.Single(ModelCopies.Lines(error));
+        Assert.Contains(prompts + ":3:", line);
+        Assert.Contains("not valid Unicode", line);
+    }
+}
