@@ -71,8 +71,9 @@ public static class CheckpointLoader
     /// Checks a checkpoint against its config BEFORE the model is built, so that a wrong size in config.json fails in
     /// milliseconds with a clear line instead of allocating gigabytes first: every tensor name and shape the config
     /// implies must be in the safetensors headers (only the headers are read), and the memory the model will take —
-    /// weights in <paramref name="dtype"/>, the rotary tables over <c>max_position_embeddings</c> + headroom and one
-    /// full-context KV cache — must fit in the memory available to the process.
+    /// weights in <paramref name="dtype"/> and the rotary tables over <c>max_position_embeddings</c> + headroom — must fit
+    /// in the memory available to the process. The KV cache is not counted: it is sized per request (prompt + new
+    /// tokens), so a long-context model that serves short requests must load.
     /// </summary>
     /// <param name="directory">The resolved model folder.</param>
     /// <param name="config">The config the model will be built from.</param>
@@ -120,13 +121,12 @@ public static class CheckpointLoader
         double weights = expected.Sum(e => e.Shape.Aggregate(1.0, (product, size) => product * size)) * elementSize;
         double positions = (double)config.MaxPositionEmbeddings + LlamaForCausalLM.RopeHeadroom;
         double rotary = positions * config.HeadDim * (2.0 * elementSize + 32);          // two tables + float64 temporaries while building them
-        double kvCache = 2.0 * config.NumHiddenLayers * config.NumKeyValueHeads * config.HeadDim * positions * elementSize;
-        double needed = weights + rotary + kvCache;
+        double needed = weights + rotary;
         long available = availableBytes ?? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
         if (available > 0 && needed > available)
         {
             throw new CheckpointException(directory.ConfigPath, FormattableString.Invariant(
-                $"the model needs about {Gb(needed)} (weights {Gb(weights)}, rotary tables for max_position_embeddings {config.MaxPositionEmbeddings} {Gb(rotary)}, a full-context KV cache {Gb(kvCache)}) but only {Gb(available)} of memory is available; check the sizes in config.json"));
+                $"the model needs about {Gb(needed)} (weights {Gb(weights)}, rotary tables for max_position_embeddings {config.MaxPositionEmbeddings} {Gb(rotary)}) but only {Gb(available)} of memory is available; check the sizes in config.json"));
         }
     }
 
