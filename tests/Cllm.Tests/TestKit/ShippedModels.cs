@@ -12,20 +12,24 @@ internal static class ShippedModels
     /// </summary>
     public static string Stories260K => Folder("stories260K");
 
+    /// <summary>The folder holding Cllm.sln, found above the test binaries.</summary>
+    public static string RepositoryRoot
+    {
+        get
+        {
+            var root = new DirectoryInfo(AppContext.BaseDirectory);
+            while (root is not null && !File.Exists(Path.Combine(root.FullName, "Cllm.sln")))
+            {
+                root = root.Parent;
+            }
+
+            return root?.FullName ?? throw new DirectoryNotFoundException($"repository root (Cllm.sln) not found above {AppContext.BaseDirectory}");
+        }
+    }
+
     public static string Folder(string name)
     {
-        var root = new DirectoryInfo(AppContext.BaseDirectory);
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Cllm.sln")))
-        {
-            root = root.Parent;
-        }
-
-        if (root is null)
-        {
-            throw new DirectoryNotFoundException($"repository root (Cllm.sln) not found above {AppContext.BaseDirectory}");
-        }
-
-        string folder = Path.Combine(root.FullName, "samples", "models", name);
+        string folder = Path.Combine(RepositoryRoot, "samples", "models", name);
         if (!File.Exists(Path.Combine(folder, "config.json")))
         {
             throw new FileNotFoundException($"{folder}/config.json is missing: the shipped model is part of the repository");
