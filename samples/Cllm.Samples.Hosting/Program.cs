@@ -12,10 +12,11 @@ using Microsoft.Extensions.Logging;
 // A host that serves a CLLM through Microsoft.Extensions.AI: the engine is registered with AddCllm, and the
 // IChatClient the app uses is composed with ChatClientBuilder middleware (here: logging).
 // Usage: dotnet run --project samples/Cllm.Samples.Hosting -c Release -- [MODEL_DIR] [PROMPT]
-string model = args.Length > 0 ? args[0] : Path.Combine("..", "shared", "models", "stories260K");
-string prompt = args.Length > 1 ? args[1] : "Once upon a time";
-
+// The model is MODEL_DIR, else the configuration key Cllm:Model (e.g. the environment variable Cllm__Model), else the
+// shipped samples/models/stories260K of this repository.
 var builder = Host.CreateApplicationBuilder();
+string model = args.Length > 0 ? args[0] : builder.Configuration["Cllm:Model"] ?? ShippedStories260K();
+string prompt = args.Length > 1 ? args[1] : "Once upon a time";
 builder.Logging.SetMinimumLevel(LogLevel.Information);
 builder.Services.AddCllm(CllmBuilder.FromCheckpoint(model).UseJacobi(n: 16));
 builder.Services.AddChatClient(sp => sp.GetRequiredService<CllmEngine>().AsChatClient()).UseLogging();
@@ -46,3 +47,21 @@ await foreach (var update in chat.GetStreamingResponseAsync(prompt, new ChatOpti
 }
 
 return 0;
+
+// samples/models/stories260K above the program or the working directory (dotnet run works from either).
+static string ShippedStories260K()
+{
+    foreach (var start in new[] { AppContext.BaseDirectory, Directory.GetCurrentDirectory() })
+    {
+        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+        {
+            string candidate = Path.Combine(dir.FullName, "samples", "models", "stories260K");
+            if (File.Exists(Path.Combine(dir.FullName, "Cllm.sln")) && Directory.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+    }
+
+    throw new DirectoryNotFoundException("no model given (MODEL_DIR or Cllm:Model) and samples/models/stories260K was not found above the program or the working directory");
+}

@@ -7,6 +7,7 @@ using System.Linq;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Threading;
+using Cllm.Text;
 
 namespace Cllm.Cli.Commands;
 
@@ -26,11 +27,16 @@ internal static class GenerateCommand
         var seed = new Option<int?>("--seed") { Description = "Sampling seed" };
         var stopIds = new Option<string?>("--stop-token-ids") { Description = "Comma-separated ids that also end generation, e.g. 1,2" };
         var output = new Option<string?>("--output") { Description = "Write JSONL here instead of stdout" };
+        var chatTemplate = new Option<string>("--chat-template")
+        {
+            Description = "none (the prompt as is) | auto (the model's tokenizer_config.json chat_template) | llama2 | llama3 | chatml | vicuna | instruction: the prompt is the user turn",
+            DefaultValueFactory = _ => "none",
+        };
         var threads = new Option<int?>("--threads") { Description = "libtorch intra-op threads (default: libtorch's choice; 1 is best for tiny models or a busy machine)" };
         var decoderArgs = new DecoderArguments();
         var command = new Command("generate", "Generate completions for prompts; JSONL out (prompt, prompt_ids, output_ids, text, finish_reason, forward_passes, elapsed_ms, and decoder figures).")
         {
-            model, prompt, prompts, decoder, maxNew, temperature, topK, topP, seed, stopIds, output, threads,
+            model, prompt, prompts, decoder, maxNew, temperature, topK, topP, seed, stopIds, chatTemplate, output, threads,
         };
         decoderArgs.AddTo(command);
         command.SetAction((parse, cancellationToken) => System.Threading.Tasks.Task.FromResult(CliErrors.Run(() =>
@@ -56,7 +62,15 @@ internal static class GenerateCommand
                 builder.WithThreads(count);
             }
 
+            string templateName = parse.GetValue(chatTemplate)!;
+            var templateKind = ParseTemplate(templateName);
             using var engine = builder.Build();
+            ChatTemplate? template = templateKind switch
+            {
+                null => ChatTemplate.FromDirectory(engine.ModelDirectory, engine.Tokenizer) is { Kind: not ChatTemplateKind.None } found ? found : null,
+                ChatTemplateKind.None => null,
+                { } kind => ChatTemplate.Create(kind, engine.Tokenizer),
+            };
             using var stream = path is null ? Console.OpenStandardOutput() : File.Create(path);
             int failed = 0;
             for (int i = 0; i < rows.Count; i++)
@@ -64,7 +78,7 @@ internal static class GenerateCommand
                 var (where, text) = rows[i];
 
                 // A prompt the model cannot take (longer than its context, say) fails its own row only.
-                var request = engine.CreateRequest(text, settings);
+                var request = template is null ? engine.CreateRequest(text, settings) : ChatRequest(engine, template, text, settings);
                 try
                 {
                     request.Validate(engine.Model.Config.VocabSize, engine.Model.Config.MaxPositionEmbeddings);
@@ -78,7 +92,7 @@ internal static class GenerateCommand
                     continue;
                 }
 
-                var response = engine.Generate(text, settings, cancellationToken);
+                var response = template is null ? engine.Generate(text, settings, cancellationToken) : GenerateChat(engine, request, settings, cancellationToken);
                 WriteLine(stream, text, response, decoderOptions.Strategy);
                 Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"[{i + 1}/{rows.Count}] {response.Stats.GeneratedTokens} tokens, {response.Stats.ForwardPasses} forwards ({response.Stats.TokensPerForward:F2} tokens/forward), {response.Finish.ToString().ToLowerInvariant()}, {response.Stats.Elapsed.TotalMilliseconds:F0} ms"));
@@ -92,6 +106,45 @@ internal static class GenerateCommand
             return failed > 0 ? 1 : 0;
         })));
         return command;
+    }
+
+    /// <summary>The named template kind; null for auto. Unknown names fail naming the flag.</summary>
+    private static ChatTemplateKind? ParseTemplate(string name) => name.ToLowerInvariant() switch
+    {
+        "auto" => null,
+        "none" => ChatTemplateKind.None,
+        "llama2" => ChatTemplateKind.Llama2,
+        "llama3" => ChatTemplateKind.Llama3,
+        "chatml" => ChatTemplateKind.ChatML,
+        "vicuna" => ChatTemplateKind.Vicuna,
+        "instruction" => ChatTemplateKind.Instruction,
+        _ => throw new ArgumentException($"--chat-template: '{name}' is not one of auto, none, llama2, llama3, chatml, vicuna, instruction."),
+    };
+
+    /// <summary>The prompt as one user turn in <paramref name="template"/>; the template's end-of-turn ids also stop.</summary>
+    private static DecodeRequest ChatRequest(CllmEngine engine, ChatTemplate template, string prompt, GenerationSettings settings)
+    {
+        var plain = engine.CreateRequest(prompt, settings);
+        return plain with
+        {
+            PromptIds = template.Encode(new[] { ("user", prompt) }),
+            Stop = plain.Stop with { EosTokenIds = plain.Stop.EosTokenIds.Concat(template.StopTokenIds).Distinct().ToArray() },
+        };
+    }
+
+    private static CllmResponse GenerateChat(CllmEngine engine, DecodeRequest request, GenerationSettings settings, CancellationToken cancellationToken)
+    {
+        var output = new List<int>();
+        foreach (var step in engine.Run(request, settings.Decoder, cancellationToken))
+        {
+            output.AddRange(step.Tokens);
+            if (step.Stats is { } stats)
+            {
+                return new CllmResponse(engine.Tokenizer.Decode(output), request.PromptIds, output, step.Finish, stats);
+            }
+        }
+
+        throw new InvalidOperationException("the decoder ended without a final step.");
     }
 
     /// <summary>The prompts with where each comes from ("--prompt" or "file:line"), for row errors.</summary>

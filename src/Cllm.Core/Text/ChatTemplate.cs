@@ -12,7 +12,8 @@ namespace Cllm.Text;
 /// Turns chat messages into prompt token ids the way the checkpoint's own chat template would, for the
 /// LLaMA-2, LLaMA-3 and ChatML families, recognised from the template found in <c>tokenizer_config.json</c>
 /// (<c>chat_template</c>), <c>chat_template.jinja</c> or <c>chat_template.json</c>. A checkpoint without a
-/// template gets the messages' text as the prompt, unchanged.
+/// template gets the messages' text as the prompt, unchanged. <see cref="Create"/> also renders the Vicuna and
+/// DeepSeek-Coder instruction formats the published CLLMs were trained on; those are used only when named.
 /// </summary>
 public sealed class ChatTemplate
 {
@@ -27,6 +28,7 @@ public sealed class ChatTemplate
         {
             ChatTemplateKind.Llama3 => new[] { "<|eot_id|>", "<|end_of_text|>" },
             ChatTemplateKind.ChatML => new[] { "<|im_end|>", "<|endoftext|>" },
+            ChatTemplateKind.Instruction => new[] { "<|EOT|>" },
             _ => Array.Empty<string>(),
         })
         {
@@ -38,6 +40,9 @@ public sealed class ChatTemplate
 
         StopTokenIds = stops;
     }
+
+    /// <summary>FastChat's vicuna_v1.1 system prompt, used when the messages carry none.</summary>
+    public const string VicunaSystemPrompt = "A chat between a curious user and an artificial intelligence assistant. The assistant gives helpful, detailed, and polite answers to the user's questions.";
 
     /// <summary>The recognised family.</summary>
     public ChatTemplateKind Kind { get; }
@@ -109,6 +114,57 @@ public sealed class ChatTemplate
 
             case ChatTemplateKind.Llama2:
                 return EncodeLlama2(messages);
+
+            case ChatTemplateKind.Vicuna:
+            {
+                // FastChat vicuna_v1.1: "system USER: text ASSISTANT: answer</s>USER: text ASSISTANT:".
+                var ids = new List<int>();
+                var text = new StringBuilder(messages.FirstOrDefault(m => m.Role == "system").Text ?? VicunaSystemPrompt).Append(' ');
+                foreach (var (role, content) in messages.Where(m => m.Role != "system"))
+                {
+                    if (role == "user")
+                    {
+                        text.Append("USER: ").Append(content.Trim()).Append(' ');
+                    }
+                    else
+                    {
+                        text.Append("ASSISTANT: ").Append(content.Trim());
+                        ids.AddRange(_tokenizer.Encode(text.ToString(), addSpecial: ids.Count == 0));
+                        if (_tokenizer.EosTokenId is { } eos)
+                        {
+                            ids.Add(eos);
+                        }
+
+                        text.Clear();
+                    }
+                }
+
+                text.Append("ASSISTANT:");
+                ids.AddRange(_tokenizer.Encode(text.ToString(), addSpecial: ids.Count == 0));
+                return ids.ToArray();
+            }
+
+            case ChatTemplateKind.Instruction:
+            {
+                // The reference's build_instruction_prompt: a system text is the start of the instruction.
+                var text = new StringBuilder();
+                string? system = messages.FirstOrDefault(m => m.Role == "system").Text;
+                foreach (var (role, content) in messages.Where(m => m.Role != "system"))
+                {
+                    if (role == "user")
+                    {
+                        string instruction = string.IsNullOrEmpty(system) ? content.Trim() : $"{system.Trim()}\n{content.Trim()}";
+                        text.Append("### Instruction:\n").Append(instruction).Append("\n### Response:\n");
+                        system = null;
+                    }
+                    else
+                    {
+                        text.Append(content.Trim()).Append("\n<|EOT|>\n");
+                    }
+                }
+
+                return _tokenizer.Encode(text.ToString());
+            }
 
             default:
                 return _tokenizer.Encode(string.Join("\n", messages.Select(m => m.Text)));

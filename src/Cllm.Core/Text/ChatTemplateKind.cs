@@ -14,4 +14,10 @@ public enum ChatTemplateKind
 
     /// <summary>ChatML (Qwen and others): <c>&lt;|im_start|&gt;role\ntext&lt;|im_end|&gt;\n</c>.</summary>
     ChatML,
+
+    /// <summary>Vicuna v1.1 (FastChat; the ShareGPT CLLM): <c>system USER: text ASSISTANT:</c>, default system prompt when none is given.</summary>
+    Vicuna,
+
+    /// <summary>DeepSeek-Coder instruction format (the Spider and Code-Search-Net CLLMs): <c>### Instruction:\ntext\n### Response:\n</c>.</summary>
+    Instruction,
 }

@@ -24,8 +24,7 @@ public class ChatClientTests
     [SkippableFact]
     public async Task GreedyResponseEqualsTheEnginesGreedyTextAndReportsUsage()
     {
-        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
-        using var engine = CllmBuilder.FromCheckpoint(SharedModels.Stories260K!).UseJacobi(n: 16).Build();
+        using var engine = CllmBuilder.FromCheckpoint(ShippedModels.Stories260K).UseJacobi(n: 16).Build();
         var client = engine.AsChatClient();
         var options = new ChatOptions { MaxOutputTokens = 40, StopSequences = new List<string>() };
         var response = await client.GetResponseAsync(new[] { new ChatMessage(ChatRole.User, "Once upon a time") }, options);
@@ -52,8 +51,7 @@ public class ChatClientTests
     [SkippableFact]
     public async Task StopSequenceEndsTheResponseBeforeIt()
     {
-        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
-        using var engine = CllmBuilder.FromCheckpoint(SharedModels.Stories260K!).UseLookahead().Build();
+        using var engine = CllmBuilder.FromCheckpoint(ShippedModels.Stories260K).UseLookahead().Build();
         var full = engine.Generate("Once upon a time", new GenerationSettings { MaxNewTokens = 60 }).Text;
         int at = full.IndexOf("Lily", StringComparison.Ordinal);
         Assert.True(at > 0);
@@ -66,8 +64,7 @@ public class ChatClientTests
     [SkippableFact]
     public async Task ThirtyTwoConcurrentRequestsAreServedWithoutCrossTalkAndOneCancellationStaysLocal()
     {
-        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
-        using var engine = CllmBuilder.FromCheckpoint(SharedModels.Stories260K!).UseJacobi(n: 8).Build();
+        using var engine = CllmBuilder.FromCheckpoint(ShippedModels.Stories260K).UseJacobi(n: 8).Build();
         var client = engine.AsChatClient();
         var expected = Prompts.Select(p => engine.Generate(p, new GenerationSettings { MaxNewTokens = 30 }).Text).ToArray();
         using var cancelled = new CancellationTokenSource();
@@ -102,9 +99,8 @@ public class ChatClientTests
     [SkippableFact]
     public void DependencyInjectionRegistersTheChatClient()
     {
-        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
         var services = new ServiceCollection();
-        services.AddCllm(CllmBuilder.FromCheckpoint(SharedModels.Stories260K!).UseJacobi(n: 16));
+        services.AddCllm(CllmBuilder.FromCheckpoint(ShippedModels.Stories260K).UseJacobi(n: 16));
         using var provider = services.BuildServiceProvider();
         var client = provider.GetRequiredService<IChatClient>();
         Assert.Same(provider.GetRequiredService<CllmEngine>(), client.GetService(typeof(CllmEngine)));
@@ -114,7 +110,6 @@ public class ChatClientTests
     [SkippableFact]
     public async Task RequestsAreMeasuredOnTheCllmMeter()
     {
-        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
         long tokens = 0;
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
@@ -132,7 +127,7 @@ public class ChatClientTests
             }
         });
         listener.Start();
-        using var engine = CllmBuilder.FromCheckpoint(SharedModels.Stories260K!).Build();
+        using var engine = CllmBuilder.FromCheckpoint(ShippedModels.Stories260K).Build();
         await engine.AsChatClient().GetResponseAsync(new[] { new ChatMessage(ChatRole.User, "The cat") }, new ChatOptions { MaxOutputTokens = 12 });
         Assert.True(Interlocked.Read(ref tokens) >= 12);
     }

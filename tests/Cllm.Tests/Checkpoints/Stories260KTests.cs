@@ -8,7 +8,7 @@ using Cllm.Tests.TestKit;
 
 namespace Cllm.Tests.Checkpoints;
 
-/// <summary>The real stories260K checkpoint from the shared folder (skipped when that folder is absent).</summary>
+/// <summary>The real stories260K checkpoint shipped in samples/models/stories260K.</summary>
 public class Stories260KTests
 {
     private static readonly SkeletonShape Shape = new(Vocab: 512, Dim: 64, Hidden: 172, Layers: 5, KvDim: 32, Tied: true);
@@ -103,7 +103,6 @@ public class Stories260KTests
 
     private static string RequireFolder()
     {
-        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
-        return SharedModels.Stories260K!;
+        return ShippedModels.Stories260K;
     }
 }

@@ -15,12 +15,11 @@ public class CliSignalAndErrorTests
     [SkippableFact]
     public async Task SigtermStopsTrainingAfterTheCurrentStepSavesACheckpointAndExits130()
     {
-        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
         Skip.IfNot(OperatingSystem.IsLinux() || OperatingSystem.IsMacOS(), "POSIX signals");
         using var temp = new TempFolder();
         var prompts = temp.Write("prompts.jsonl", string.Join("\n", Enumerable.Range(0, 4).Select(i => JsonSerializer.Serialize(new { prompt = $"Once upon a time, there was a cat number {i}." }))) + "\n");
         var data = temp.File("traj.jsonl");
-        var (collected, _) = await CliRunner.Run("collect", "--model", SharedModels.Stories260K!, "--prompts", prompts, "--output", data, "--max-new-tokens", "64", "--threads", "1");
+        var (collected, _) = await CliRunner.Run("collect", "--model", ShippedModels.Stories260K, "--prompts", prompts, "--output", data, "--max-new-tokens", "64", "--threads", "1");
         Assert.Equal(0, collected);
 
         string output = temp.File("run");
@@ -30,7 +29,7 @@ public class CliSignalAndErrorTests
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "cllm.dll"), "train", "--model", SharedModels.Stories260K!, "--data", data, "--output", output, "--max-steps", "5000", "--save-every", "0", "--threads", "1" })
+        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "cllm.dll"), "train", "--model", ShippedModels.Stories260K, "--data", data, "--output", output, "--max-steps", "5000", "--save-every", "0", "--threads", "1" })
         {
             info.ArgumentList.Add(arg);
         }
@@ -93,8 +92,7 @@ public class CliSignalAndErrorTests
     [InlineData("--top-p", "0", "top-p")]
     public async Task InvalidOptionsFailWithOneLine(string option, string value, string named)
     {
-        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
-        var (code, error) = await CliRunner.Run("generate", "--model", SharedModels.Stories260K!, "--prompt", "Once", "--decoder", "jacobi", option, value);
+        var (code, error) = await CliRunner.Run("generate", "--model", ShippedModels.Stories260K, "--prompt", "Once", "--decoder", "jacobi", option, value);
         Assert.Equal(1, code);
         var lines = error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.True(lines.Length == 1, error);
@@ -118,14 +116,13 @@ public class CliSignalAndErrorTests
     [SkippableFact]
     public async Task PromptsLongerThanTheContextAndUnwritableOutputsFailWithOneLine()
     {
-        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
         using var temp = new TempFolder();
-        var (code, error) = await CliRunner.Run("generate", "--model", SharedModels.Stories260K!, "--prompt", string.Join(' ', Enumerable.Repeat("Once upon a time", 400)));
+        var (code, error) = await CliRunner.Run("generate", "--model", ShippedModels.Stories260K, "--prompt", string.Join(' ', Enumerable.Repeat("Once upon a time", 400)));
         Assert.Equal(1, code);
         Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.Contains("context", error, StringComparison.OrdinalIgnoreCase);
 
-        (code, error) = await CliRunner.Run("generate", "--model", SharedModels.Stories260K!, "--prompt", "Once", "--max-new-tokens", "4", "--output", temp.Path);
+        (code, error) = await CliRunner.Run("generate", "--model", ShippedModels.Stories260K, "--prompt", "Once", "--max-new-tokens", "4", "--output", temp.Path);
         Assert.Equal(1, code);
         Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.StartsWith("error: ", error);

@@ -13,14 +13,13 @@ public class CliTests
     [SkippableFact]
     public async Task GenerateReproducesTheReferenceGreedyIdsThroughTheCli()
     {
-        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
-        var references = ReferenceGreedy.Load(SharedModels.Stories260K!);
+        var references = ReferenceGreedy.Load(ShippedModels.Stories260K);
         using var temp = new TempFolder();
         var prompts = temp.Write("prompts.jsonl", string.Join("\n", references.Select(r => JsonSerializer.Serialize(new { prompt = r.Prompt, other = 1 }))) + "\n");
         foreach (var decoder in new[] { "ar", "jacobi", "lookahead" })
         {
             var output = temp.File($"out-{decoder}.jsonl");
-            int code = await Program.Main(new[] { "generate", "--model", SharedModels.Stories260K!, "--prompts", prompts, "--decoder", decoder, "--max-new-tokens", "128", "--output", output });
+            int code = await Program.Main(new[] { "generate", "--model", ShippedModels.Stories260K, "--prompts", prompts, "--decoder", decoder, "--max-new-tokens", "128", "--output", output });
             Assert.Equal(0, code);
             var lines = File.ReadAllLines(output);
             Assert.Equal(references.Count, lines.Length);
@@ -50,12 +49,11 @@ public class CliTests
     [SkippableFact]
     public async Task StopTokenEndsGenerationWithoutTheToken()
     {
-        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
-        var reference = ReferenceGreedy.Load(SharedModels.Stories260K!)[0];
+        var reference = ReferenceGreedy.Load(ShippedModels.Stories260K)[0];
         using var temp = new TempFolder();
         var output = temp.File("out.jsonl");
         int stop = reference.GreedyIds[10];
-        int code = await Program.Main(new[] { "generate", "--model", SharedModels.Stories260K!, "--prompt", reference.Prompt, "--decoder", "jacobi", "--stop-token-ids", $"{stop}", "--output", output });
+        int code = await Program.Main(new[] { "generate", "--model", ShippedModels.Stories260K, "--prompt", reference.Prompt, "--decoder", "jacobi", "--stop-token-ids", $"{stop}", "--output", output });
         Assert.Equal(0, code);
         using var doc = JsonDocument.Parse(File.ReadAllText(output));
         Assert.Equal("eos", doc.RootElement.GetProperty("finish_reason").GetString());
@@ -65,14 +63,13 @@ public class CliTests
     [SkippableFact]
     public async Task BenchWithABaselineRunsBothModelsInterleavedAndWritesTheirRows()
     {
-        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
-        var reference = ReferenceGreedy.Load(SharedModels.Stories260K!)[0];
+        var reference = ReferenceGreedy.Load(ShippedModels.Stories260K)[0];
         using var temp = new TempFolder();
         var prompts = temp.Write("prompts.jsonl", JsonSerializer.Serialize(new { prompt = reference.Prompt }) + "\n");
         var output = temp.File("bench.json");
         int code = await Program.Main(new[]
         {
-            "bench", "--model", SharedModels.Stories260K!, "--baseline", SharedModels.Stories260K!, "--prompts", prompts,
+            "bench", "--model", ShippedModels.Stories260K, "--baseline", ShippedModels.Stories260K, "--prompts", prompts,
             "--decoders", "ar,jacobi:4", "--max-new-tokens", "16", "--requests", "1", "--curve", "", "--threads", "1", "--output", output,
         });
         Assert.Equal(0, code);
@@ -81,7 +78,7 @@ public class CliTests
         Assert.Equal(new[] { "base/ar", "base/jacobi:4", "model/ar", "model/jacobi:4" }, rows.Select(r => $"{r.GetProperty("model").GetString()}/{r.GetProperty("decoder").GetString()}"));
         Assert.All(rows, r => Assert.Equal(1.0, r.GetProperty("exact_match_rate").GetDouble()));
         Assert.All(rows, r => Assert.True(r.GetProperty("speedup_vs_baseline_ar").GetDouble() > 0));
-        Assert.Equal(SharedModels.Stories260K, doc.RootElement.GetProperty("baseline").GetString());
+        Assert.Equal(ShippedModels.Stories260K, doc.RootElement.GetProperty("baseline").GetString());
     }
 
     [Fact]

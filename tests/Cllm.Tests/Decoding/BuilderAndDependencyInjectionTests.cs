@@ -14,15 +14,14 @@ public class BuilderAndDependencyInjectionTests
     [SkippableFact]
     public void BuilderConfiguresTheDecoder()
     {
-        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
-        using var jacobi = CllmBuilder.FromCheckpoint(SharedModels.Stories260K!).UseJacobi(n: 16).Build();
+        using var jacobi = CllmBuilder.FromCheckpoint(ShippedModels.Stories260K).UseJacobi(n: 16).Build();
         Assert.Equal(DecodingStrategy.Jacobi, jacobi.DecoderOptions.Strategy);
         Assert.Equal(16, jacobi.DecoderOptions.Jacobi.BlockSize);
         Assert.Equal("jacobi:16", jacobi.Decoder.Name);
         Assert.Equal(new[] { 2 }, jacobi.EosTokenIds);
         Assert.Equal(260_032, jacobi.Model.parameters().Sum(p => p.numel()));
 
-        using var lookahead = CllmBuilder.FromCheckpoint(SharedModels.Stories260K!).UseLookahead(window: 7, ngram: 5, guesses: 3).Build();
+        using var lookahead = CllmBuilder.FromCheckpoint(ShippedModels.Stories260K).UseLookahead(window: 7, ngram: 5, guesses: 3).Build();
         Assert.Equal("lookahead:7x5x3", lookahead.Decoder.Name);
     }
 
@@ -56,8 +55,7 @@ public class BuilderAndDependencyInjectionTests
     [SkippableFact]
     public void PromptLongerThanTheContextIsAClearError()
     {
-        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
-        using var engine = CllmBuilder.FromCheckpoint(SharedModels.Stories260K!).Build();
+        using var engine = CllmBuilder.FromCheckpoint(ShippedModels.Stories260K).Build();
         var longPrompt = string.Join(" ", System.Linq.Enumerable.Repeat("Once upon a time", 200));
         var ex = Assert.Throws<ArgumentException>(() => engine.Generate(longPrompt));
         Assert.Contains("context", ex.Message);
@@ -66,11 +64,10 @@ public class BuilderAndDependencyInjectionTests
     [SkippableFact]
     public void AddCllmRegistersTheEngineAndItsDecoder()
     {
-        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
         var logs = new ListLoggerProvider();
         var services = new ServiceCollection();
         services.AddLogging(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Debug));
-        services.AddCllm(CllmBuilder.FromCheckpoint(SharedModels.Stories260K!).UseJacobi(n: 8));
+        services.AddCllm(CllmBuilder.FromCheckpoint(ShippedModels.Stories260K).UseJacobi(n: 8));
         using var provider = services.BuildServiceProvider();
         var engine = provider.GetRequiredService<CllmEngine>();
         Assert.Same(engine, provider.GetRequiredService<CllmEngine>());

@@ -9,9 +9,8 @@ public class Stories260KDecodingTests
     [SkippableFact]
     public void AutoregressiveReproducesTheReferenceGreedyIds()
     {
-        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
-        using var engine = CllmBuilder.FromCheckpoint(SharedModels.Stories260K!).Build();
-        foreach (var reference in ReferenceGreedy.Load(SharedModels.Stories260K!))
+        using var engine = CllmBuilder.FromCheckpoint(ShippedModels.Stories260K).Build();
+        foreach (var reference in ReferenceGreedy.Load(ShippedModels.Stories260K))
         {
             var response = engine.Generate(reference.Prompt, new GenerationSettings { MaxNewTokens = reference.GreedyIds.Length });
             Assert.Equal(reference.PromptIds, response.PromptIds);
@@ -31,9 +30,8 @@ public class Stories260KDecodingTests
     [InlineData("lookahead:7x5x7")]
     public void ParallelDecodersReproduceTheReferenceGreedyIds(string decoder)
     {
-        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
-        using var engine = CllmBuilder.FromCheckpoint(SharedModels.Stories260K!).UseDecoder(DecoderOptions.Parse(decoder)).Build();
-        foreach (var reference in ReferenceGreedy.Load(SharedModels.Stories260K!))
+        using var engine = CllmBuilder.FromCheckpoint(ShippedModels.Stories260K).UseDecoder(DecoderOptions.Parse(decoder)).Build();
+        foreach (var reference in ReferenceGreedy.Load(ShippedModels.Stories260K))
         {
             var response = engine.Generate(reference.Prompt, new GenerationSettings { MaxNewTokens = reference.GreedyIds.Length });
             Assert.Equal(reference.GreedyIds, response.OutputIds);

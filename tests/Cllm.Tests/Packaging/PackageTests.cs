@@ -15,7 +15,6 @@ public class PackageTests
     [SkippableFact]
     public void FreshConsoleAppRunsTheSnippetFromThePackedCllmPackage()
     {
-        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
         var root = RepositoryRoot();
         using var temp = new TempFolder();
         var source = Directory.CreateDirectory(Path.Combine(temp.Path, "repo")).FullName;
@@ -49,7 +48,7 @@ public class PackageTests
             Assert.True(code == 0, output);
         }
 
-        var (runCode, runOutput) = ProcessRunner.Run("dotnet", $"run -c Release -- \"{SharedModels.Stories260K}\"", app, minutes);
+        var (runCode, runOutput) = ProcessRunner.Run("dotnet", $"run -c Release -- \"{ShippedModels.Stories260K}\"", app, minutes);
         Assert.True(runCode == 0, runOutput);
         Assert.Contains("builder: , there was a little girl | 8 tokens", runOutput);
         Assert.Contains("di: , there was a little girl | 8 tokens", runOutput);

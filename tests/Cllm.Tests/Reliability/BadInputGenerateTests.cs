@@ -15,13 +15,12 @@ public class BadInputGenerateTests
     [SkippableFact]
     public async Task APromptLongerThanTheContextFailsItsOwnRowAndTheRowsAfterItAreGenerated()
     {
-        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
         using var temp = new TempFolder();
         string tooLong = string.Join(' ', Enumerable.Repeat("Once upon a time", 400));
         var prompts = temp.Write("prompts.jsonl", string.Join("\n", new[] { "Once upon a time", tooLong, "The cat" }.Select(p => JsonSerializer.Serialize(new { prompt = p }))) + "\n");
         var output = temp.File("out.jsonl");
 
-        var (code, error) = await CliRunner.Run("generate", "--model", SharedModels.Stories260K!, "--prompts", prompts, "--max-new-tokens", "8", "--output", output, "--threads", "1");
+        var (code, error) = await CliRunner.Run("generate", "--model", ShippedModels.Stories260K, "--prompts", prompts, "--max-new-tokens", "8", "--output", output, "--threads", "1");
 
         Assert.Equal(1, code);
         var rows = File.ReadAllLines(output).Select(l => JsonDocument.Parse(l).RootElement).ToList();
@@ -46,12 +45,11 @@ public class BadInputGenerateTests
     [SkippableFact]
     public async Task BenchNamesTheLineOfAPromptLongerThanTheContextBeforeMeasuring()
     {
-        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
         using var temp = new TempFolder();
         string tooLong = string.Join(' ', Enumerable.Repeat("Once upon a time", 400));
         var prompts = temp.Write("prompts.jsonl", string.Join("\n\n", new[] { "Once upon a time", tooLong }.Select(p => JsonSerializer.Serialize(new { prompt = p }))) + "\n");
 
-        var (code, error) = await CliRunner.Run("bench", "--model", SharedModels.Stories260K!, "--prompts", prompts, "--decoders", "ar", "--curve", "1", "--max-new-tokens", "4", "--threads", "1");
+        var (code, error) = await CliRunner.Run("bench", "--model", ShippedModels.Stories260K, "--prompts", prompts, "--decoders", "ar", "--curve", "1", "--max-new-tokens", "4", "--threads", "1");
 
         Assert.Equal(1, code);
         var line = Assert.Single(ModelCopies.Lines(error));                                // no table: nothing was measured
@@ -66,8 +64,7 @@ public class BadInputGenerateTests
     [InlineData("--top-p", "NaN")]
     public async Task NonFiniteOrNegativeSamplingValuesAreRefusedNamingTheFlag(string flag, string value)
     {
-        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
-        var (code, error) = await CliRunner.Run("generate", "--model", SharedModels.Stories260K!, "--prompt", "Once", "--max-new-tokens", "4", flag, value, "--threads", "1");
+        var (code, error) = await CliRunner.Run("generate", "--model", ShippedModels.Stories260K, "--prompt", "Once", "--max-new-tokens", "4", flag, value, "--threads", "1");
         Assert.Equal(1, code);
         var line = Assert.Single(ModelCopies.Lines(error));
         Assert.StartsWith("error: " + flag + " ", line);
@@ -87,9 +84,8 @@ public class BadInputGenerateTests
     [InlineData("bench", "ar,jacobi:8", "--block-size", "32")]
     public async Task ADecoderSpecAndAConflictingSizeFlagAreRefused(string command, string decoder, string flag, string value)
     {
-        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
         var args = command == "generate"
-            ? new[] { "generate", "--model", SharedModels.Stories260K!, "--prompt", "Once", "--max-new-tokens", "4", "--decoder", decoder, flag, value, "--threads", "1" }
+            ? new[] { "generate", "--model", ShippedModels.Stories260K, "--prompt", "Once", "--max-new-tokens", "4", "--decoder", decoder, flag, value, "--threads", "1" }
             : new[] { "bench", "--model", "random:260k", "--decoders", decoder, flag, value, "--requests", "1", "--max-new-tokens", "4", "--curve", "1", "--threads", "1" };
         var (code, error) = await CliRunner.Run(args);
         Assert.Equal(1, code);
@@ -101,10 +97,9 @@ public class BadInputGenerateTests
     [SkippableFact]
     public async Task ASizeGivenTwiceWithTheSameValueIsAccepted()
     {
-        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
         using var temp = new TempFolder();
         var output = temp.File("out.jsonl");
-        var (code, error) = await CliRunner.Run("generate", "--model", SharedModels.Stories260K!, "--prompt", "Once", "--max-new-tokens", "4", "--decoder", "jacobi:8", "--block-size", "8", "--output", output, "--threads", "1");
+        var (code, error) = await CliRunner.Run("generate", "--model", ShippedModels.Stories260K, "--prompt", "Once", "--max-new-tokens", "4", "--decoder", "jacobi:8", "--block-size", "8", "--output", output, "--threads", "1");
         Assert.True(code == 0, error);
         Assert.Single(File.ReadAllLines(output));
     }
@@ -112,13 +107,12 @@ public class BadInputGenerateTests
     [SkippableFact]
     public async Task NonUtf8PromptBytesAreRefusedWithFileAndLine()
     {
-        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
         using var temp = new TempFolder();
         var prompts = temp.File("prompts.jsonl");
         var bytes = Encoding.UTF8.GetBytes("{\"prompt\": \"Once\"}\n{\"prompt\": \"caf").Concat(new byte[] { 0xE9 }).Concat(Encoding.UTF8.GetBytes("\"}\n")).ToArray();
         File.WriteAllBytes(prompts, bytes);                                                // "café" in Latin-1
 
-        var (code, error) = await CliRunner.Run("generate", "--model", SharedModels.Stories260K!, "--prompts", prompts, "--max-new-tokens", "4", "--threads", "1");
+        var (code, error) = await CliRunner.Run("generate", "--model", ShippedModels.Stories260K, "--prompts", prompts, "--max-new-tokens", "4", "--threads", "1");
         Assert.Equal(1, code);
         var line = Assert.Single(ModelCopies.Lines(error));
         Assert.Contains(prompts + ":2:", line);
@@ -129,10 +123,9 @@ public class BadInputGenerateTests
     [SkippableFact]
     public async Task ALoneSurrogateEscapeIsRefusedWithFileAndLine()
     {
-        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
         using var temp = new TempFolder();
         var prompts = temp.Write("prompts.jsonl", "{\"prompt\": \"Once\"}\n\n{\"prompt\": \"x\\ud800y\"}\n");
-        var (code, error) = await CliRunner.Run("generate", "--model", SharedModels.Stories260K!, "--prompts", prompts, "--max-new-tokens", "4", "--threads", "1");
+        var (code, error) = await CliRunner.Run("generate", "--model", ShippedModels.Stories260K, "--prompts", prompts, "--max-new-tokens", "4", "--threads", "1");
         Assert.Equal(1, code);
         var line = Assert.Single(ModelCopies.Lines(error));
         Assert.Contains(prompts + ":3:", line);

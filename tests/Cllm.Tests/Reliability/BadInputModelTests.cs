@@ -21,7 +21,6 @@ public class BadInputModelTests
     [InlineData("num_hidden_layers", 6L, "model.layers.5")]
     public async Task ConfigSizesThatDisagreeWithTheWeightsFailBeforeTheModelIsBuilt(string field, long value, string named)
     {
-        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
         using var temp = new TempFolder();
         var model = ModelCopies.Copy(temp.File("model"));
         ModelCopies.SetConfig(model, field, value);
@@ -41,7 +40,6 @@ public class BadInputModelTests
     [SkippableFact]
     public async Task AContextTooLargeForMemoryIsRefusedBeforeTheRotaryTablesAreAllocated()
     {
-        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
         using var temp = new TempFolder();
         var model = ModelCopies.Copy(temp.File("model"));
         ModelCopies.SetConfig(model, "max_position_embeddings", 1_000_000_000);
@@ -59,8 +57,7 @@ public class BadInputModelTests
     [SkippableFact]
     public void TheMemoryEstimateComparesWeightsAndRotaryTablesWithTheAvailableMemory()
     {
-        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
-        var directory = HfModelDirectory.Open(SharedModels.Stories260K!);
+        var directory = HfModelDirectory.Open(ShippedModels.Stories260K);
         var config = directory.ReadConfig();
         CheckpointLoader.CheckBeforeBuilding(directory, config);                           // fits this machine
 
@@ -100,7 +97,6 @@ public class BadInputModelTests
     [SkippableFact]
     public async Task WeightsHoldingNaNAreRefusedAtLoadNamingTheTensor()
     {
-        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
         using var temp = new TempFolder();
         var model = ModelCopies.Copy(temp.File("model"));
         ModelCopies.ChangeTensor(model, "model.layers.2.mlp.up_proj.weight", t =>
@@ -121,7 +117,6 @@ public class BadInputModelTests
     [InlineData(3000, "cannot read the SentencePiece model")]
     public async Task AnEmptyOrTruncatedTokenizerModelIsNamed(int keepBytes, string problem)
     {
-        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
         using var temp = new TempFolder();
         var model = ModelCopies.Copy(temp.File("model"));
         var path = Path.Combine(model, "tokenizer.model");

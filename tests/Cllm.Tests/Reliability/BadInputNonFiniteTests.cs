@@ -39,7 +39,6 @@ public class BadInputNonFiniteTests
     [SkippableFact]
     public async Task TheCliReportsNonFiniteLogitsInOneLineWithANonZeroExit()
     {
-        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
         using var temp = new TempFolder();
         var model = ModelCopies.Copy(temp.File("model"));
 

@@ -46,7 +46,6 @@ public class BadInputOutputTests
     [SkippableFact]
     public async Task GenerateOutputThatIsAFolderOrUnderAFileFailsBeforeTheModelLoads()
     {
-        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
         using var temp = new TempFolder();
 
         // A model folder that does not exist: the output error must come first.
@@ -60,7 +59,6 @@ public class BadInputOutputTests
     [SkippableFact]
     public async Task CollectOutputIsCheckedBeforeTheModelLoads()
     {
-        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
         using var temp = new TempFolder();
         var prompts = temp.Write("prompts.jsonl", "{\"prompt\": \"Once\"}\n");
         var (code, error) = await CliRunner.Run("collect", "--model", temp.File("no-model"), "--prompts", prompts, "--output", Blocked(temp, "traj.jsonl"), "--threads", "1");
@@ -70,19 +68,18 @@ public class BadInputOutputTests
     [SkippableFact]
     public async Task TrainOutputThatIsAFileOrCannotBeCreatedFailsBeforeTheFirstStep()
     {
-        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
         using var temp = new TempFolder();
         var prompts = temp.Write("prompts.jsonl", "{\"prompt\": \"Once upon a time\"}\n");
         var data = temp.File("traj.jsonl");
-        var (collected, log) = await CliRunner.Run("collect", "--model", SharedModels.Stories260K!, "--prompts", prompts, "--output", data, "--max-new-tokens", "16", "--threads", "1");
+        var (collected, log) = await CliRunner.Run("collect", "--model", ShippedModels.Stories260K, "--prompts", prompts, "--output", data, "--max-new-tokens", "16", "--threads", "1");
         Assert.True(collected == 0, log);
 
         var file = temp.Write("not-a-folder", "x");
-        var (code, error) = await CliRunner.Run("train", "--model", SharedModels.Stories260K!, "--data", data, "--output", file, "--max-steps", "2", "--save-every", "0", "--threads", "1");
+        var (code, error) = await CliRunner.Run("train", "--model", ShippedModels.Stories260K, "--data", data, "--output", file, "--max-steps", "2", "--save-every", "0", "--threads", "1");
         Assert.Contains("is a file", AssertOneLineNaming(code, error, "--output"));
         Assert.Equal("x", File.ReadAllText(file));                                       // nothing overwritten
 
-        (code, error) = await CliRunner.Run("train", "--model", SharedModels.Stories260K!, "--data", data, "--output", Path.Combine(file, "run"), "--max-steps", "2", "--save-every", "0", "--threads", "1");
+        (code, error) = await CliRunner.Run("train", "--model", ShippedModels.Stories260K, "--data", data, "--output", Path.Combine(file, "run"), "--max-steps", "2", "--save-every", "0", "--threads", "1");
         var line = AssertOneLineNaming(code, error, "--output");
         Assert.DoesNotContain("step ", line);
     }

@@ -22,11 +22,10 @@ public class BadInputResumeTests
     [InlineData("--clean", null, "off")]
     public async Task CollectRerunWithOtherSettingsIsRefusedAndTheOutputIsKept(string flag, string? value, string original)
     {
-        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
         using var temp = new TempFolder();
         var prompts = Prompts(temp);
         var data = temp.File("traj.jsonl");
-        string[] common = { "collect", "--model", SharedModels.Stories260K!, "--prompts", prompts, "--output", data, "--max-new-tokens", "32", "--threads", "1" };
+        string[] common = { "collect", "--model", ShippedModels.Stories260K, "--prompts", prompts, "--output", data, "--max-new-tokens", "32", "--threads", "1" };
         var (code, log) = await CliRunner.Run(common);
         Assert.True(code == 0, log);
         var before = File.ReadAllBytes(data);
@@ -58,14 +57,13 @@ public class BadInputResumeTests
     [InlineData("--consistency", "local", "global")]
     public async Task TrainResumeWithOtherSettingsIsRefusedNamingTheFlagAndBothValues(string flag, string value, string original)
     {
-        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
         using var temp = new TempFolder();
         var data = temp.File("traj.jsonl");
-        var (code, log) = await CliRunner.Run("collect", "--model", SharedModels.Stories260K!, "--prompts", Prompts(temp), "--output", data, "--max-new-tokens", "32", "--threads", "1");
+        var (code, log) = await CliRunner.Run("collect", "--model", ShippedModels.Stories260K, "--prompts", Prompts(temp), "--output", data, "--max-new-tokens", "32", "--threads", "1");
         Assert.True(code == 0, log);
 
         var run = temp.File("run");
-        string[] common = { "train", "--model", SharedModels.Stories260K!, "--data", data, "--output", run, "--preset", "small", "--max-steps", "2", "--batch-size", "2", "--save-every", "1", "--threads", "1" };
+        string[] common = { "train", "--model", ShippedModels.Stories260K, "--data", data, "--output", run, "--preset", "small", "--max-steps", "2", "--batch-size", "2", "--save-every", "1", "--threads", "1" };
         (code, log) = await CliRunner.Run(common);
         Assert.True(code == 0, log);
         var checkpoints = Directory.GetDirectories(run, "checkpoint-*").Order().ToArray();

@@ -16,7 +16,7 @@ internal static class ModelCopies
     public static string Copy(string folder)
     {
         Directory.CreateDirectory(folder);
-        foreach (var file in Directory.GetFiles(SharedModels.Stories260K!))
+        foreach (var file in Directory.GetFiles(ShippedModels.Stories260K))
         {
             var target = Path.Combine(folder, Path.GetFileName(file));
             File.Copy(file, target, overwrite: true);

@@ -13,8 +13,7 @@ public class StressRunTests
     [SkippableFact]
     public void ParallelDecodersAndConcurrentChatRequestsOnOneEngineNeverFail()
     {
-        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
-        using var engine = CllmBuilder.FromCheckpoint(SharedModels.Stories260K!).UseJacobi(n: 16).Build();
+        using var engine = CllmBuilder.FromCheckpoint(ShippedModels.Stories260K).UseJacobi(n: 16).Build();
         var outcome = new StressRun
         {
             Engine = engine,
@@ -35,11 +34,10 @@ public class StressRunTests
     [SkippableFact]
     public async Task StressCommandExitsZeroWhenNothingFailsAndRefusesBadDurations()
     {
-        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
-        var (code, error) = await CliRunner.Run("stress", "--model", SharedModels.Stories260K!, "--seconds", "2", "--chat-requests", "6", "--decoders", "ar,jacobi:8", "--threads", "1");
+        var (code, error) = await CliRunner.Run("stress", "--model", ShippedModels.Stories260K, "--seconds", "2", "--chat-requests", "6", "--decoders", "ar,jacobi:8", "--threads", "1");
         Assert.True(code == 0, error);
 
-        (code, error) = await CliRunner.Run("stress", "--model", SharedModels.Stories260K!, "--seconds", "0");
+        (code, error) = await CliRunner.Run("stress", "--model", ShippedModels.Stories260K, "--seconds", "0");
         Assert.Equal(1, code);
         Assert.Contains("--seconds", error, StringComparison.Ordinal);
     }

@@ -8,18 +8,11 @@ using Cllm.Tests.TestKit;
 
 namespace Cllm.Tests.Text;
 
-/// <summary>The stories260K tokenizer and its reference outputs (see the folder's README).</summary>
+/// <summary>The stories260K tokenizer and its reference outputs (samples/models/stories260K, see its README).</summary>
 internal static class Stories260K
 {
-    public const string SkipMessage = "The shared model folder ../shared/models/stories260K was not found next to the repository.";
-
-    /// <summary>Skips the calling test when the model folder is absent.</summary>
-    public static string RequireFolder()
-    {
-        string? dir = SharedModels.Stories260K;
-        Skip.If(dir is null, SkipMessage);
-        return dir!;
-    }
+    /// <summary>The shipped model folder (samples/models/stories260K).</summary>
+    public static string RequireFolder() => ShippedModels.Stories260K;
 
     public static CllmTokenizer LoadTokenizer() => CllmTokenizer.FromDirectory(RequireFolder());
 

@@ -20,8 +20,7 @@ public class Stories260KConsistencyTrainingTests
     public async Task ConsistencyTrainingRaisesHeldOutJacobiTokensPerForwardAndKeepsItEqualToAr()
     {
         Skip.IfNot(Environment.GetEnvironmentVariable("CLLM_LONG_TESTS") == "1", "long run: set CLLM_LONG_TESTS=1 to collect, train and bench stories260K (~5 minutes)");
-        Skip.If(SharedModels.Stories260K is null, SharedModels.SkipMessage);
-        string model = SharedModels.Stories260K!;
+        string model = ShippedModels.Stories260K;
         string data = Path.Combine(SqlFixture.RepositoryRoot(), "samples", "data");
         using var temp = new TempFolder();
         var prompts = temp.Write("train.jsonl", string.Join("\n", File.ReadLines(Path.Combine(data, "stories-train-prompts.jsonl")).Take(1200)) + "\n");
