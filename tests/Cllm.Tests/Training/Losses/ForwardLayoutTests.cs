@@ -50,15 +50,15 @@ public class ForwardLayoutTests
             var components = objective.Backward(model, batch, scale: 0.25);
             results[layout] = (components, LossFixtures.Gradients(model));
             var evaluated = objective.Evaluate(model, batch);
-            Assert.Equal(components.Consistency, evaluated.Consistency, 5);
-            Assert.Equal(components.Autoregressive, evaluated.Autoregressive, 5);
+            Assert.Equal(components.Consistency, evaluated.Consistency, 1e-5);
+            Assert.Equal(components.Autoregressive, evaluated.Autoregressive, 1e-5);
         }
 
         var padded = results[ForwardLayout.Padded];
         var packed = results[ForwardLayout.Packed];
         Assert.True(padded.Loss.Consistency > 1e-3);
-        Assert.Equal(padded.Loss.Consistency, packed.Loss.Consistency, 5);
-        Assert.Equal(padded.Loss.Autoregressive, packed.Loss.Autoregressive, 5);
+        Assert.Equal(padded.Loss.Consistency, packed.Loss.Consistency, 1e-5);
+        Assert.Equal(padded.Loss.Autoregressive, packed.Loss.Autoregressive, 1e-5);
         double scale = LossFixtures.MaxAbs(padded.Grads);
         double diff = LossFixtures.MaxDifference(padded.Grads, packed.Grads);
         Assert.True(diff < 1e-5 * Math.Max(1, scale), $"gradients differ by {diff} (scale {scale})");
