@@ -165,9 +165,16 @@ internal sealed class ScalarSafetyScanner
             return $"call through a base type or interface ({Id(member)}) may run a banned override ({List(overrides)})";
         }
 
-        if (operation is IInvocationOperation { TargetMethod.Name: "call" } call && IsModuleType(call.TargetMethod.ContainingType))
+        // Module.call (invoked or taken as a method group) runs the receiver's forward.
+        var (method, receiver) = operation switch
         {
-            var forward = ResolveForward(call.Instance?.Type, call.TargetMethod.Parameters.Length, compilation);
+            IInvocationOperation invocation => (invocation.TargetMethod, invocation.Instance),
+            IMethodReferenceOperation reference => (reference.Method, reference.Instance),
+            _ => (null, null),
+        };
+        if (method is { Name: "call" } && IsModuleType(method.ContainingType))
+        {
+            var forward = ResolveForward(receiver?.Type, method.Parameters.Length, compilation);
             if (forward is null)
             {
                 return null;

@@ -97,6 +97,7 @@ public class ScalarSafetyTests
                     using var b = ((nn.Module<Tensor, Tensor>)linear).forward(x); // expected
                     nn.IModule<Tensor, Tensor> viaInterface = linear;
                     using var c = viaInterface.call(x); // expected
+                    System.Func<Tensor, Tensor> group = elu.call; // expected
                     using var d = linear.call(x);
                     using var e = linear.forward(x);
                 }
