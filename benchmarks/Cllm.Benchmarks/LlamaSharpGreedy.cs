@@ -1,0 +1,117 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Linq;
+using LLama;
+using LLama.Common;
+using LLama.Native;
+
+namespace Cllm.Benchmarks;
+
+/// <summary>
+/// Greedy autoregressive decoding with llama.cpp through LLamaSharp, on token ids (no tokenizer in the loop): the
+/// prompt in one batch, then one token per decode. F32 KV cache and no flash attention, so on F32 weights it computes
+/// what Cllm computes and greedy ids agree.
+/// </summary>
+internal sealed class LlamaSharpGreedy : IDisposable
+{
+    private static bool _quiet;
+    private readonly LLamaWeights _weights;
+    private readonly LLamaContext _context;
+    private readonly LLamaBatch _batch = new();
+
+    public LlamaSharpGreedy(string ggufPath, int threads, int contextSize)
+    {
+        if (!_quiet)
+        {
+            NativeLogConfig.llama_log_set((level, message) =>
+            {
+                if (level == LLamaLogLevel.Error)
+                {
+                    Console.Error.Write("llama.cpp: " + message);
+                }
+            });
+            _quiet = true;
+        }
+
+        var parameters = new ModelParams(ggufPath)
+        {
+            ContextSize = (uint)contextSize,
+            BatchSize = (uint)contextSize,
+            UBatchSize = (uint)contextSize,
+            Threads = threads,
+            BatchThreads = threads,
+            GpuLayerCount = 0,
+            TypeK = GGMLType.GGML_TYPE_F32,
+            TypeV = GGMLType.GGML_TYPE_F32,
+            FlashAttention = false,
+        };
+        _weights = LLamaWeights.LoadFromFile(parameters);
+        _context = _weights.CreateContext(parameters);
+        VocabSize = _weights.Vocab.Count;
+    }
+
+    public int VocabSize { get; }
+
+    /// <summary>Decodes up to <paramref name="maxNewTokens"/> greedy tokens after <paramref name="promptIds"/>; an id in <paramref name="eosIds"/> ends it (and is not returned).</summary>
+    public (int[] Ids, TimeSpan Elapsed, int Forwards) Decode(IReadOnlyList<int> promptIds, int maxNewTokens, IReadOnlyList<int> eosIds)
+    {
+        var clock = Stopwatch.StartNew();
+        _context.NativeHandle.MemoryClear(true);
+        _batch.Clear();
+        for (int i = 0; i < promptIds.Count; i++)
+        {
+            _batch.Add((LLamaToken)promptIds[i], (LLamaPos)i, (LLamaSeqId)0, i == promptIds.Count - 1);
+        }
+
+        var output = new List<int>();
+        int forwards = 0, position = promptIds.Count;
+        while (true)
+        {
+            var status = _context.Decode(_batch);
+            if (status != LLama.Native.DecodeResult.Ok)
+            {
+                throw new InvalidOperationException($"llama.cpp decode failed: {status}.");
+            }
+
+            forwards++;
+            int next = ArgMax(_context.NativeHandle.GetLogitsIth(_batch.TokenCount - 1));
+            if (eosIds.Contains(next))
+            {
+                break;
+            }
+
+            output.Add(next);
+            if (output.Count >= maxNewTokens)
+            {
+                break;
+            }
+
+            _batch.Clear();
+            _batch.Add((LLamaToken)next, (LLamaPos)position++, (LLamaSeqId)0, true);
+        }
+
+        return (output.ToArray(), clock.Elapsed, forwards);
+    }
+
+    public void Dispose()
+    {
+        _context.Dispose();
+        _weights.Dispose();
+    }
+
+    /// <summary>First index of the largest logit (ties go to the lower id, as torch.argmax does on CPU).</summary>
+    private static int ArgMax(ReadOnlySpan<float> logits)
+    {
+        int best = 0;
+        for (int i = 1; i < logits.Length; i++)
+        {
+            if (logits[i] > logits[best])
+            {
+                best = i;
+            }
+        }
+
+        return best;
+    }
+}
