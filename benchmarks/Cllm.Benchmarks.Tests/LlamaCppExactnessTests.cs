@@ -26,12 +26,11 @@ public sealed class LlamaCppExactnessTests : IDisposable
         AssertSameGreedyIds(Path.Combine(root.FullName, "samples", "models", "sql-cllm"), prompts, maxNewTokens: 64);
     }
 
-    [SkippableFact]
+    [Fact]
     public void Stories260k_export_decodes_to_cllm_greedy_ids()
     {
-        var folder = RepositoryRoot().Parent is { } parent ? FindShared(parent, "stories260K") : null;
-        Skip.If(folder is null, "shared/models/stories260K not found beside the repository or its parents");
-        AssertSameGreedyIds(folder!, new[] { "Once upon a time", "The little dog", "Lily and Tom went to the park. They" }, maxNewTokens: 96);
+        var folder = Path.Combine(RepositoryRoot().FullName, "samples", "models", "stories260K");
+        AssertSameGreedyIds(folder, new[] { "Once upon a time", "The little dog", "Lily and Tom went to the park. They" }, maxNewTokens: 96);
     }
 
     [Theory]
@@ -90,19 +89,5 @@ public sealed class LlamaCppExactnessTests : IDisposable
         }
 
         return dir ?? throw new InvalidOperationException("Cllm.sln not found above " + AppContext.BaseDirectory);
-    }
-
-    private static string? FindShared(DirectoryInfo start, string model)
-    {
-        for (var dir = start; dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "shared", "models", model);
-            if (File.Exists(Path.Combine(candidate, "config.json")))
-            {
-                return candidate;
-            }
-        }
-
-        return null;
     }
 }
