@@ -57,6 +57,8 @@ public static class CheckpointLoader
             var tensor = file.ReadTensor(name);
             target.copy_(tensor);
         }
+
+        (model as Modeling.LlamaForCausalLM)?.InvalidateInferenceWeights();                 // its lean copy holds the old weights
     }
 
     /// <summary>Every tensor of every weight file, by name, checked against the index when there is one.</summary>
