@@ -48,10 +48,13 @@ public sealed class CllmBuilder
         return this;
     }
 
-    /// <summary>Jacobi decoding with blocks of <paramref name="n"/> tokens.</summary>
-    public CllmBuilder UseJacobi(int n = 16, JacobiInitialGuess initialGuess = JacobiInitialGuess.ContextSample, int seed = 0)
+    /// <summary>
+    /// Jacobi decoding with blocks of <paramref name="n"/> tokens; without n the block size is chosen at run time from the
+    /// model's measured forward-cost curve and the acceptance so far (<see cref="BlockSizePolicy"/>), AR steps when no block pays off.
+    /// </summary>
+    public CllmBuilder UseJacobi(int? n = null, JacobiInitialGuess initialGuess = JacobiInitialGuess.ContextSample, int seed = 0)
     {
-        var options = new JacobiOptions { BlockSize = n, InitialGuess = initialGuess, Seed = seed };
+        var options = new JacobiOptions { BlockSize = n ?? 16, AutoBlockSize = n is null, InitialGuess = initialGuess, Seed = seed };
         options.Validate();
         _decoder = new DecoderOptions { Strategy = DecodingStrategy.Jacobi, Jacobi = options };
         return this;
