@@ -57,7 +57,7 @@ foreach (var op in Enum.GetValues<ForwardOp>())
 }
 
 Console.WriteLine($"| readback (top-2, ids and margins to host) | {string.Join(" | ", results.Select(r => F(r.ReadbackMilliseconds)))} |");
-Console.WriteLine($"| sum of the above (profiled) | {string.Join(" | ", results.Select(r => F(r.OpMilliseconds.Values.Sum() + r.ReadbackMilliseconds)))} |");
+Console.WriteLine($"| sum of the medians above | {string.Join(" | ", results.Select(r => F(r.OpMilliseconds.Values.Sum() + r.ReadbackMilliseconds)))} |");
 Console.WriteLine($"| **wall, profiler off (median)** | {string.Join(" | ", results.Select(r => "**" + F(r.TotalMilliseconds) + "**"))} |");
 Console.WriteLine($"| one tiny op from C# (µs) | {string.Join(" | ", results.Select(r => F(r.MicrosecondsPerTinyOp)))} |");
 engine?.Dispose();

@@ -93,7 +93,13 @@ public sealed class CllmBuilder
         return this;
     }
 
-    /// <summary>Intra-op threads of libtorch (process-wide).</summary>
+    /// <summary>
+    /// Models below this many parameters get one intra-op thread unless <see cref="WithThreads"/> says otherwise: their
+    /// forwards are dominated by per-op overhead, which a second thread only adds to (README "Performance").
+    /// </summary>
+    public const long SingleThreadBelowParameters = 5_000_000;
+
+    /// <summary>Intra-op threads of libtorch (process-wide); by default 1 for small models, else libtorch's choice.</summary>
     public CllmBuilder WithThreads(int threads)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
@@ -136,6 +142,11 @@ public sealed class CllmBuilder
 
         var logger = _loggerFactory.CreateLogger<CllmEngine>();
         long parameters = model.parameters().Sum(p => p.numel());
+        if (_threads is null && parameters < SingleThreadBelowParameters && device.type == DeviceType.CPU)
+        {
+            torch.set_num_threads(1);
+        }
+
         Log.ModelLoaded(logger, config.ModelType, directory.Path, parameters, config.NumHiddenLayers, config.VocabSize, config.MaxPositionEmbeddings, clock.Elapsed.TotalMilliseconds);
         return new CllmEngine(model, tokenizer, directory.Path, config.EosTokenIds, _decoder, logger);
     }

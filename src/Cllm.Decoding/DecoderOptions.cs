@@ -51,12 +51,12 @@ public sealed record DecoderOptions
         };
     }
 
-    /// <summary>Jacobi with a run-time block size: one policy per decoder, its curve measured on the first request.</summary>
+    /// <summary>Jacobi with a run-time block size: the model's shared policy (its curve measured now, once per model) unless one is given.</summary>
     private DraftVerifyDecoder AutoJacobi(LlamaForCausalLM model)
     {
         var options = Jacobi;
-        var policy = new Lazy<BlockSizePolicy>(() => options.BlockSizePolicy ?? BlockSizePolicy.Measure(model), System.Threading.LazyThreadSafetyMode.ExecutionAndPublication);
-        return new DraftVerifyDecoder(model, Label, () => new JacobiProposer(options, () => policy.Value));
+        var policy = options.BlockSizePolicy ?? BlockSizePolicy.For(model);
+        return new DraftVerifyDecoder(model, Label, () => new JacobiProposer(options, () => policy));
     }
 
     /// <summary>

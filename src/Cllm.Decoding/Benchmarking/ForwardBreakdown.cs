@@ -18,8 +18,8 @@ public static class ForwardBreakdown
     /// <summary>The breakdown of a T-token forward.</summary>
     /// <param name="Tokens">T.</param>
     /// <param name="TotalMilliseconds">Median wall time of forward + readback with the profiler off.</param>
-    /// <param name="ReadbackMilliseconds">Mean time of top-2 over the logits and the copy of ids and margins to the host.</param>
-    /// <param name="OpMilliseconds">Mean time per op class per forward (profiler on).</param>
+    /// <param name="ReadbackMilliseconds">Median time of top-2 over the logits and the copy of ids and margins to the host.</param>
+    /// <param name="OpMilliseconds">Median time per op class per forward (profiler on; medians, so a busy machine's outliers drop out).</param>
     /// <param name="MicrosecondsPerTinyOp">Median cost of one add of two 1-element tensors inside a dispose scope.</param>
     public sealed record Result(int Tokens, double TotalMilliseconds, double ReadbackMilliseconds, IReadOnlyDictionary<ForwardOp, double> OpMilliseconds, double MicrosecondsPerTinyOp);
 
@@ -39,7 +39,8 @@ public static class ForwardBreakdown
 
         var ids = RandomIds(tokens);
         var wall = new List<double>();
-        double readback = 0;
+        var readback = new List<double>();
+        var perOp = Enum.GetValues<ForwardOp>().ToDictionary(op => op, _ => new List<double>());
         bool wasEnabled = ForwardProfiler.Enabled;
         try
         {
@@ -64,8 +65,14 @@ public static class ForwardBreakdown
             {
                 using var scope = NewDisposeScope();
                 using var inference = inference_mode();
-                readback += Step(model, cache, ids);
+                var before = ForwardProfiler.Snapshot();
+                readback.Add(Step(model, cache, ids));
                 cache.TruncateTo(past);
+                var after = ForwardProfiler.Snapshot();
+                foreach (var (op, list) in perOp)
+                {
+                    list.Add(after[(int)op] - before[(int)op]);
+                }
             }
         }
         finally
@@ -73,9 +80,8 @@ public static class ForwardBreakdown
             ForwardProfiler.Enabled = wasEnabled;
         }
 
-        var totals = ForwardProfiler.Snapshot();
-        var ops = Enum.GetValues<ForwardOp>().ToDictionary(op => op, op => totals[(int)op] / rounds);
-        return new Result(tokens, Median(wall), readback / rounds, ops, TinyOpMicroseconds());
+        var ops = perOp.ToDictionary(kv => kv.Key, kv => Median(kv.Value));
+        return new Result(tokens, Median(wall), Median(readback), ops, TinyOpMicroseconds());
     }
 
     /// <summary>One decode step's model work: forward, top-2, ids and margins to the host. Returns the readback's milliseconds.</summary>

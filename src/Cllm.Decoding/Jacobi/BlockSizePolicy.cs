@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Runtime.CompilerServices;
 using Cllm.Benchmarking;
 using Cllm.Modeling;
 
@@ -13,12 +14,14 @@ namespace Cllm.Jacobi;
 /// steps) is chosen when no block beats AR. Shared by all requests of one decoder; thread-safe.
 /// </summary>
 /// <remarks>
-/// Acceptance model: each guess after the last accepted one is right with probability p, so a forward over w tokens
-/// (the pending token and w − 1 guesses) emits G(p, w) = (1 − pʷ) / (1 − p) tokens on average; p is fitted to every
-/// forward observed (with a weak prior, p = 0.5 for 4 forwards of 8). A block of n is simulated with that model
-/// (its window shrinks as tokens are committed) unless <see cref="MinObservedBlocks"/> blocks of n were seen, whose
-/// measured tokens per cost unit are used instead. Until <see cref="ExplorationForwards"/> drafted forwards were seen, and
-/// then once every <see cref="ProbeInterval"/> AR steps, the best block larger than 1 is tried so that acceptance stays measured.
+/// Acceptance: a chain forward over w tokens (the pending token and w − 1 guesses) accepts the same prefix whatever
+/// follows it, so every forward seen with at least w tokens tells what a w-token forward would have emitted:
+/// 1 + E[min(A, w − 1)] over their accepted counts A. Windows larger than any seen use a geometric model, each guess
+/// after an accepted one right with probability p, G(p, w) = (1 − pʷ) / (1 − p), p fitted to every forward (with a weak
+/// prior, p = 0.5 for 4 forwards of 8). A block of n is simulated with that (its window shrinks as tokens are
+/// committed) unless <see cref="MinObservedBlocks"/> blocks of n were seen, whose measured tokens per cost unit are used.
+/// The first block is 16 (so that all smaller windows are measured); until <see cref="ExplorationForwards"/> drafted
+/// forwards were seen, and then once every <see cref="ProbeInterval"/> AR steps, the best block larger than 1 is tried.
 /// </remarks>
 public sealed class BlockSizePolicy
 {
@@ -31,6 +34,12 @@ public sealed class BlockSizePolicy
     /// <summary>While AR is chosen, one probe block every this many steps.</summary>
     public const int ProbeInterval = 64;
 
+    /// <summary>Forwards with at least w tokens needed before their acceptance replaces the geometric model at w.</summary>
+    private const int MinObservedForwards = 4;
+
+    /// <summary>The first block size explored (the largest candidate up to it): forwards at w inform every smaller window.</summary>
+    private const int FirstBlockSize = 16;
+
     private const double PriorP = 0.5;
     private const int PriorWindow = 8;
     private const double PriorForwards = 4;
@@ -39,6 +48,7 @@ public sealed class BlockSizePolicy
     private readonly int[] _sizes;                   // candidate block sizes, ascending, starting with 1
     private readonly double[] _costs;                // cost(size) / cost(1)
     private readonly Dictionary<int, (double Forwards, double Emitted)> _windows = new();
+    private readonly Dictionary<int, long[]> _accepted = new();       // per window w: forwards by accepted guesses 0..w−1
     private readonly Dictionary<int, (int Blocks, double Tokens, double Cost)> _blocks = new();
     private int _draftedForwards;
     private int _arSteps;
@@ -55,6 +65,27 @@ public sealed class BlockSizePolicy
 
         _sizes = points.Select(c => c.Tokens).ToArray();
         _costs = points.Select(c => Math.Max(c.CostVsOne, 1e-6) / Math.Max(points[0].CostVsOne, 1e-6)).ToArray();
+    }
+
+    private static readonly ConditionalWeakTable<LlamaForCausalLM, BlockSizePolicy> PerModel = new();
+
+    /// <summary>
+    /// The policy of <paramref name="model"/>, shared by all its auto-block Jacobi decoders (and so by their requests):
+    /// the curve is measured on the first call, and acceptance accumulates across requests.
+    /// </summary>
+    public static BlockSizePolicy For(LlamaForCausalLM model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        lock (PerModel)
+        {
+            if (!PerModel.TryGetValue(model, out var policy))
+            {
+                policy = Measure(model);
+                PerModel.Add(model, policy);
+            }
+
+            return policy;
+        }
     }
 
     /// <summary>Measures a cheap forward-cost curve of <paramref name="model"/> (T = 1, 2, 4, 8, 16, 32; about 10 rounds) and builds the policy.</summary>
@@ -91,10 +122,15 @@ public sealed class BlockSizePolicy
         lock (_lock)
         {
             int best = ChooseLocked();
-            if (best > 1)
+            if (best > 1 && _draftedForwards > 0)
             {
                 _arSteps = 0;
                 return best;
+            }
+
+            if (_draftedForwards == 0)
+            {
+                return _sizes.Where(n => n <= FirstBlockSize).Max();
             }
 
             if (_draftedForwards < ExplorationForwards || ++_arSteps >= ProbeInterval)
@@ -136,6 +172,12 @@ public sealed class BlockSizePolicy
             {
                 var (forwards, total) = _windows.GetValueOrDefault(window);
                 _windows[window] = (forwards + 1, total + Math.Min(emitted, window));
+                if (!_accepted.TryGetValue(window, out var counts))
+                {
+                    _accepted[window] = counts = new long[window];
+                }
+
+                counts[Math.Min(emitted, window) - 1]++;
                 _draftedForwards++;
             }
 
@@ -197,10 +239,34 @@ public sealed class BlockSizePolicy
         {
             int window = (int)Math.Ceiling(remaining - 1e-9);
             cost += Cost(window);
-            remaining -= Math.Min(remaining, Tokens(p, window));
+            remaining -= Math.Min(remaining, Emitted(window, p));
         }
 
         return n / cost;
+    }
+
+    /// <summary>
+    /// Expected tokens of a forward over w tokens: 1 + E[min(A, w − 1)] over the accepted counts A of every forward seen with
+    /// at least w tokens (a chain forward accepts the same prefix whatever follows it), else the geometric model G(p, w).
+    /// </summary>
+    private double Emitted(int window, double p)
+    {
+        double forwards = 0, accepted = 0;
+        foreach (var (seen, counts) in _accepted)
+        {
+            if (seen < window)
+            {
+                continue;
+            }
+
+            for (int a = 0; a < counts.Length; a++)
+            {
+                forwards += counts[a];
+                accepted += counts[a] * (double)Math.Min(a, window - 1);
+            }
+        }
+
+        return forwards >= MinObservedForwards ? 1 + accepted / forwards : Tokens(p, window);
     }
 
     /// <summary>G(p, w) = 1 + p + … + p^(w−1): expected tokens of a forward over w tokens.</summary>

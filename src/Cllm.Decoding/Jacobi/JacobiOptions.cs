@@ -15,8 +15,8 @@ public sealed record JacobiOptions
     public bool AutoBlockSize { get; init; }
 
     /// <summary>
-    /// With <see cref="AutoBlockSize"/>: the policy to use (shared by every decoder built from these options); null measures
-    /// the model's curve once, on the first request of each decoder.
+    /// With <see cref="AutoBlockSize"/>: the policy to use (shared by every decoder built from these options); null uses the
+    /// model's own policy (<see cref="BlockSizePolicy.For"/>), whose curve is measured when the first such decoder is built.
     /// </summary>
     public BlockSizePolicy? BlockSizePolicy { get; init; }
 
