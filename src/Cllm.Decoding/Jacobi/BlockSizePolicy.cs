@@ -16,22 +16,20 @@ namespace Cllm.Jacobi;
 /// <remarks>
 /// Acceptance: a chain forward over w tokens (the pending token and w − 1 guesses) accepts the same prefix whatever
 /// follows it, so every forward seen with at least w tokens tells what a w-token forward would have emitted:
-/// 1 + E[min(A, w − 1)] over their accepted counts A. Windows larger than any seen use a geometric model, each guess
+/// 1 + E[min(A, w − 1)] over their accepted counts A, separately for a block's first forward (initial guesses) and
+/// the others, pooled while one kind has too few. Windows larger than any seen use a geometric model, each guess
 /// after an accepted one right with probability p, G(p, w) = (1 − pʷ) / (1 − p), p fitted to every forward (with a weak
 /// prior, p = 0.5 for 4 forwards of 8). A block of n is simulated with that (its window shrinks as tokens are
 /// committed) unless <see cref="MinObservedBlocks"/> blocks of n were seen, whose measured tokens per cost unit are used.
-/// The first block is 16 (so that all smaller windows are measured); until <see cref="ExplorationForwards"/> drafted
-/// forwards were seen, and then once every <see cref="ProbeInterval"/> AR steps, the best block larger than 1 is tried.
+/// The first block is 16 (so that all smaller windows are measured); while AR is chosen, a block of the smallest
+/// candidate above 1 is tried once every <see cref="ProbeInterval"/> steps, so that a change in acceptance is noticed.
 /// </remarks>
 public sealed class BlockSizePolicy
 {
     /// <summary>Blocks of one size after which their measured rate replaces the model's estimate.</summary>
     public const int MinObservedBlocks = 3;
 
-    /// <summary>Drafted forwards to observe before the policy may settle on AR.</summary>
-    public const int ExplorationForwards = 16;
-
-    /// <summary>While AR is chosen, one probe block every this many steps.</summary>
+    /// <summary>While AR is chosen, one probe block (of the smallest candidate above 1: one cheap forward) every this many steps.</summary>
     public const int ProbeInterval = 64;
 
     /// <summary>Forwards with at least w tokens needed before their acceptance replaces the geometric model at w.</summary>
@@ -48,10 +46,17 @@ public sealed class BlockSizePolicy
     private readonly int[] _sizes;                   // candidate block sizes, ascending, starting with 1
     private readonly double[] _costs;                // cost(size) / cost(1)
     private readonly Dictionary<int, (double Forwards, double Emitted)> _windows = new();
-    private readonly Dictionary<int, long[]> _accepted = new();       // per window w: forwards by accepted guesses 0..w−1
+    private readonly Dictionary<int, long[]> _acceptedFirst = new();  // per window w: first forwards of blocks by accepted guesses 0..w−1
+    private readonly Dictionary<int, long[]> _acceptedLater = new();  // the same for the other forwards
     private readonly Dictionary<int, (int Blocks, double Tokens, double Cost)> _blocks = new();
     private int _draftedForwards;
     private int _arSteps;
+    private int _changes;                            // drafted forwards and blocks recorded so far
+    private int _choiceAt = -1;                      // _changes when _choice was computed
+    private int _choice;
+
+    /// <summary>Records between two re-evaluations of the choice in <see cref="Next"/> (a choice costs ~0.1 ms).</summary>
+    private const int ChangesPerChoice = 8;
 
     /// <summary>A policy over a measured curve; its sizes (which must include 1) are the candidate block sizes.</summary>
     public BlockSizePolicy(IReadOnlyList<ForwardCost> curve)
@@ -121,22 +126,27 @@ public sealed class BlockSizePolicy
     {
         lock (_lock)
         {
-            int best = ChooseLocked();
-            if (best > 1 && _draftedForwards > 0)
-            {
-                _arSteps = 0;
-                return best;
-            }
-
             if (_draftedForwards == 0)
             {
-                return _sizes.Where(n => n <= FirstBlockSize).Max();
+                return _sizes.Where(n => n <= FirstBlockSize).Max();                      // explore: measures every window up to it
             }
 
-            if (_draftedForwards < ExplorationForwards || ++_arSteps >= ProbeInterval)
+            if (_choiceAt < 0 || _changes - _choiceAt >= ChangesPerChoice)
+            {
+                _choice = ChooseLocked();
+                _choiceAt = _changes;
+            }
+
+            if (_choice > 1)
             {
                 _arSteps = 0;
-                return BestAbove1();
+                return _choice;
+            }
+
+            if (++_arSteps >= ProbeInterval)
+            {
+                _arSteps = 0;
+                return _sizes.FirstOrDefault(n => n > 1, 1);
             }
 
             return 1;
@@ -161,8 +171,11 @@ public sealed class BlockSizePolicy
         }
     }
 
-    /// <summary>One forward of a block of <paramref name="blockLength"/>: <paramref name="window"/> tokens fed, <paramref name="emitted"/> committed.</summary>
-    public void RecordForward(int blockLength, int window, int emitted)
+    /// <summary>
+    /// One forward of a block of <paramref name="blockLength"/>: <paramref name="window"/> tokens fed, <paramref name="emitted"/>
+    /// committed; <paramref name="firstOfBlock"/> when its guesses are the block's initial ones (they are accepted less often).
+    /// </summary>
+    public void RecordForward(int blockLength, int window, int emitted, bool firstOfBlock = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(window, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(emitted, 1);
@@ -172,13 +185,16 @@ public sealed class BlockSizePolicy
             {
                 var (forwards, total) = _windows.GetValueOrDefault(window);
                 _windows[window] = (forwards + 1, total + Math.Min(emitted, window));
-                if (!_accepted.TryGetValue(window, out var counts))
+                var table = firstOfBlock ? _acceptedFirst : _acceptedLater;
+                if (!table.TryGetValue(window, out var counts))
                 {
-                    _accepted[window] = counts = new long[window];
+                    table[window] = counts = new long[window];
                 }
 
                 counts[Math.Min(emitted, window) - 1]++;
+
                 _draftedForwards++;
+                _changes++;
             }
 
             var (blocks, tokens, cost) = _blocks.GetValueOrDefault(blockLength);
@@ -193,6 +209,7 @@ public sealed class BlockSizePolicy
         {
             var (blocks, tokens, cost) = _blocks.GetValueOrDefault(blockLength);
             _blocks[blockLength] = (blocks + 1, tokens, cost);
+            _changes += blockLength > 1 ? 1 : 0;
         }
     }
 
@@ -214,12 +231,6 @@ public sealed class BlockSizePolicy
         return best;
     }
 
-    private int BestAbove1()
-    {
-        double p = FitP();
-        return _sizes.Where(n => n > 1).DefaultIfEmpty(1).MaxBy(n => Rate(n, p));
-    }
-
     /// <summary>Tokens per cost unit of blocks of n: measured when enough blocks were seen, else simulated.</summary>
     private double Rate(int n, double p)
     {
@@ -235,24 +246,28 @@ public sealed class BlockSizePolicy
 
         // Expected-value simulation: the window is the uncommitted rest of the block (pending token + guesses).
         double remaining = n, cost = 0;
+        bool first = true;
         while (remaining > 1e-9)
         {
             int window = (int)Math.Ceiling(remaining - 1e-9);
             cost += Cost(window);
-            remaining -= Math.Min(remaining, Emitted(window, p));
+            var own = first ? _acceptedFirst : _acceptedLater;
+            remaining -= Math.Min(remaining, Emitted(window, own) ?? Emitted(window, _acceptedFirst, _acceptedLater) ?? Tokens(p, window));
+            first = false;
         }
 
         return n / cost;
     }
 
     /// <summary>
-    /// Expected tokens of a forward over w tokens: 1 + E[min(A, w − 1)] over the accepted counts A of every forward seen with
-    /// at least w tokens (a chain forward accepts the same prefix whatever follows it), else the geometric model G(p, w).
+    /// Expected tokens of a forward over w tokens: 1 + E[min(A, w − 1)] over the accepted counts A of every forward in
+    /// <paramref name="tables"/> seen with at least w tokens (a chain forward accepts the same prefix whatever follows it);
+    /// null when fewer than <see cref="MinObservedForwards"/> were seen.
     /// </summary>
-    private double Emitted(int window, double p)
+    private static double? Emitted(int window, params Dictionary<int, long[]>[] tables)
     {
         double forwards = 0, accepted = 0;
-        foreach (var (seen, counts) in _accepted)
+        foreach (var (seen, counts) in tables.SelectMany(t => t))
         {
             if (seen < window)
             {
@@ -266,7 +281,7 @@ public sealed class BlockSizePolicy
             }
         }
 
-        return forwards >= MinObservedForwards ? 1 + accepted / forwards : Tokens(p, window);
+        return forwards >= MinObservedForwards ? 1 + accepted / forwards : null;
     }
 
     /// <summary>G(p, w) = 1 + p + … + p^(w−1): expected tokens of a forward over w tokens.</summary>

@@ -79,7 +79,7 @@ public sealed class JacobiProposer : IDraftProposer
         _iterations++;
         _context.AddRange(outcome.Emitted);
         int accepted = outcome.AcceptedNodes.Count;
-        _policy?.Invoke().RecordForward(_blockLength, outcome.Draft.Count + 1, outcome.Emitted.Count);
+        _policy?.Invoke().RecordForward(_blockLength, outcome.Draft.Count + 1, outcome.Emitted.Count, firstOfBlock: _iterations == 1);
 
         // The pending token and the accepted guesses are now committed; the bonus token is the new pending one.
         for (int i = 0; i < accepted; i++)

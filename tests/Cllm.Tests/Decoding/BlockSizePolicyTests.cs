@@ -44,7 +44,7 @@ public class BlockSizePolicyTests
             Assert.Equal(1, policy.Next());
         }
 
-        Assert.True(policy.Next() > 1, "a probe block after ProbeInterval AR steps");
+        Assert.Equal(2, policy.Next());                                                  // a probe: the smallest block above 1
         Assert.Equal(1, policy.Next());
     }
 
@@ -61,7 +61,7 @@ public class BlockSizePolicyTests
     public void Measured_block_rates_replace_the_model_once_enough_blocks_were_seen()
     {
         var policy = Policy((1, 1.0), (2, 1.1), (4, 1.3));
-        Observe(policy, BlockSizePolicy.ExplorationForwards, emitted: 1, window: 2);    // the model alone now says AR
+        Observe(policy, 16, emitted: 1, window: 2);    // the model alone now says AR
         Assert.Equal(1, policy.Choose());
         for (int block = 0; block < BlockSizePolicy.MinObservedBlocks; block++)
         {
@@ -71,6 +71,21 @@ public class BlockSizePolicyTests
 
         Assert.Equal(4 / 1.3, policy.ExpectedRate(4), 6);
         Assert.Equal(4, policy.Choose());                                                // 3.08 beats AR's 1 and the model's rate for 2
+    }
+
+    [Fact]
+    public void A_blocks_first_forward_is_modelled_apart_so_small_blocks_pay_for_their_restarts()
+    {
+        var policy = Policy((1, 1.0), (2, 1.05), (4, 1.1), (8, 1.2), (16, 1.5));
+        for (int block = 0; block < 20; block++)
+        {
+            policy.RecordForward(16, 16, 1, firstOfBlock: true);                         // initial guesses: nothing accepted
+            policy.RecordForward(16, 15, 15);                                            // then the whole rest at once
+        }
+
+        Assert.Equal(16, policy.Choose());
+        Assert.True(policy.ExpectedRate(4) < policy.ExpectedRate(16) / 2, $"rate(4) {policy.ExpectedRate(4)} vs rate(16) {policy.ExpectedRate(16)}");
+        Assert.Equal(4 / (1.1 + 1.075), policy.ExpectedRate(4), 6);                      // 1 token for cost(4), then 3 for cost(3)
     }
 
     [Fact]
@@ -87,7 +102,7 @@ public class BlockSizePolicyTests
             var ar = Decoders.Autoregressive(model).DecodeToEnd(request);
             Assert.True(ar.Stats.MinLogitMargin > 1e-4, $"seed {seed}: near-tie {ar.Stats.MinLogitMargin} makes the comparison meaningless");
             var options = new DecoderOptions { Strategy = DecodingStrategy.Jacobi, Jacobi = new JacobiOptions { AutoBlockSize = true } };
-            var decoder = options.CreateDecoder(model);                                  // measures the curve on the first request
+            var decoder = options.CreateDecoder(model);                                  // measures the model's curve once
             Assert.Equal("jacobi:auto", decoder.Name);
             for (int run = 0; run < 3; run++)                                            // later requests reuse the policy and its acceptance
             {
