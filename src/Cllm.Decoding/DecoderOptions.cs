@@ -81,7 +81,7 @@ public sealed record DecoderOptions
                 string size = arg.Length == 0 ? blockSize.Trim().ToLowerInvariant() : arg;
                 return size == "auto"
                     ? new DecoderOptions { Strategy = DecodingStrategy.Jacobi, Jacobi = new JacobiOptions { AutoBlockSize = true } }
-                    : new DecoderOptions { Strategy = DecodingStrategy.Jacobi, Jacobi = new JacobiOptions { BlockSize = ParseInt(size, arg.Length == 0 ? "--block-size " + blockSize : spec) } };
+                    : new DecoderOptions { Strategy = DecodingStrategy.Jacobi, Jacobi = new JacobiOptions { BlockSize = arg.Length > 0 ? ParseInt(size, spec) : ParseBlockSize(size) } };
             case "lookahead":
                 var lookahead = new LookaheadOptions();
                 if (arg.Length > 0)
@@ -100,6 +100,11 @@ public sealed record DecoderOptions
                 throw new FormatException($"unknown decoder '{spec}' (known: ar, jacobi[:N|:auto], lookahead[:WxNxG]).");
         }
     }
+
+    private static int ParseBlockSize(string text)
+        => int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int value)
+            ? value
+            : throw new FormatException($"--block-size: '{text}' is neither a whole number nor auto.");
 
     private static int ParseInt(string text, string spec)
         => int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int value)
