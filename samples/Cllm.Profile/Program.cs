@@ -38,7 +38,7 @@ else
 
 string F(double v) => v.ToString("F3", CultureInfo.InvariantCulture);
 // Module path (FastInference off) and lean path side by side, alternating so that machine noise hits both alike.
-var columns = new List<(string Name, ForwardBreakdown.Result Result)>();
+var columns = new List<(string Name, ForwardBreakdownResult Result)>();
 foreach (int t in new[] { 1, 16 })
 {
     foreach (bool lean in new[] { false, true })

@@ -8,7 +8,7 @@ namespace Cllm.Modeling;
 /// synchronous, so a stopwatch around them is their cost). Off by default: then each mark costs one static read.
 /// Process-wide and not thread-safe: profile one forward at a time.
 /// </summary>
-public static class ForwardProfiler
+internal static class ForwardProfiler
 {
     private static readonly double[] Totals = new double[Enum.GetValues<ForwardOp>().Length];
 

@@ -15,16 +15,8 @@ namespace Cllm.Benchmarking;
 /// </summary>
 public static class ForwardBreakdown
 {
-    /// <summary>The breakdown of a T-token forward.</summary>
-    /// <param name="Tokens">T.</param>
-    /// <param name="TotalMilliseconds">Median wall time of forward + readback with the profiler off.</param>
-    /// <param name="ReadbackMilliseconds">Median time of top-2 over the logits and the copy of ids and margins to the host.</param>
-    /// <param name="OpMilliseconds">Median time per op class per forward (profiler on; medians, so a busy machine's outliers drop out).</param>
-    /// <param name="MicrosecondsPerTinyOp">Median cost of one add of two 1-element tensors inside a dispose scope.</param>
-    public sealed record Result(int Tokens, double TotalMilliseconds, double ReadbackMilliseconds, IReadOnlyDictionary<ForwardOp, double> OpMilliseconds, double MicrosecondsPerTinyOp);
-
     /// <summary>Measures <paramref name="tokens"/>-token forwards on <paramref name="model"/>.</summary>
-    public static Result Measure(LlamaForCausalLM model, int tokens, int past = 128, int rounds = 100, int warmup = 10)
+    public static ForwardBreakdownResult Measure(LlamaForCausalLM model, int tokens, int past = 128, int rounds = 100, int warmup = 10)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentOutOfRangeException.ThrowIfLessThan(tokens, 1);
@@ -81,7 +73,7 @@ public static class ForwardBreakdown
         }
 
         var ops = perOp.ToDictionary(kv => kv.Key, kv => Median(kv.Value));
-        return new Result(tokens, Median(wall), Median(readback), ops, TinyOpMicroseconds());
+        return new ForwardBreakdownResult(tokens, Median(wall), Median(readback), ops, TinyOpMicroseconds());
     }
 
     /// <summary>One decode step's model work: forward, top-2, ids and margins to the host. Returns the readback's milliseconds.</summary>
