@@ -48,10 +48,13 @@ public sealed class CllmBuilder
         return this;
     }
 
-    /// <summary>Jacobi decoding with blocks of <paramref name="n"/> tokens.</summary>
-    public CllmBuilder UseJacobi(int n = 16, JacobiInitialGuess initialGuess = JacobiInitialGuess.ContextSample, int seed = 0)
+    /// <summary>
+    /// Jacobi decoding with blocks of <paramref name="n"/> tokens; without n the block size is chosen at run time from the
+    /// model's measured forward-cost curve and the acceptance so far (<see cref="BlockSizePolicy"/>), AR steps when no block pays off.
+    /// </summary>
+    public CllmBuilder UseJacobi(int? n = null, JacobiInitialGuess initialGuess = JacobiInitialGuess.ContextSample, int seed = 0)
     {
-        var options = new JacobiOptions { BlockSize = n, InitialGuess = initialGuess, Seed = seed };
+        var options = new JacobiOptions { BlockSize = n ?? 16, AutoBlockSize = n is null, InitialGuess = initialGuess, Seed = seed };
         options.Validate();
         _decoder = new DecoderOptions { Strategy = DecodingStrategy.Jacobi, Jacobi = options };
         return this;
@@ -90,7 +93,13 @@ public sealed class CllmBuilder
         return this;
     }
 
-    /// <summary>Intra-op threads of libtorch (process-wide).</summary>
+    /// <summary>
+    /// Models below this many parameters get one intra-op thread unless <see cref="WithThreads"/> says otherwise: their
+    /// forwards are dominated by per-op overhead, which a second thread only adds to (README "Performance").
+    /// </summary>
+    public const long SingleThreadBelowParameters = 5_000_000;
+
+    /// <summary>Intra-op threads of libtorch (process-wide); by default 1 for small models, else libtorch's choice.</summary>
     public CllmBuilder WithThreads(int threads)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
@@ -134,6 +143,11 @@ public sealed class CllmBuilder
 
         var logger = _loggerFactory.CreateLogger<CllmEngine>();
         long parameters = model.parameters().Sum(p => p.numel());
+        if (_threads is null && parameters < SingleThreadBelowParameters && device.type == DeviceType.CPU)
+        {
+            torch.set_num_threads(1);
+        }
+
         Log.ModelLoaded(logger, config.ModelType, directory.Path, parameters, config.NumHiddenLayers, config.VocabSize, config.MaxPositionEmbeddings, clock.Elapsed.TotalMilliseconds);
         return new CllmEngine(model, tokenizer, directory.Path, config.EosTokenIds, _decoder, logger);
     }

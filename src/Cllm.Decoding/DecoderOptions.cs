@@ -25,7 +25,7 @@ public sealed record DecoderOptions
     /// <summary>A short label: ar, jacobi:16, lookahead:5x4x5.</summary>
     public string Label => Strategy switch
     {
-        DecodingStrategy.Jacobi => string.Create(CultureInfo.InvariantCulture, $"jacobi:{Jacobi.BlockSize}"),
+        DecodingStrategy.Jacobi => Jacobi.AutoBlockSize ? "jacobi:auto" : string.Create(CultureInfo.InvariantCulture, $"jacobi:{Jacobi.BlockSize}"),
         DecodingStrategy.Lookahead => string.Create(CultureInfo.InvariantCulture, $"lookahead:{Lookahead.Window}x{Lookahead.NGram}x{Lookahead.Guesses}"),
         _ => "ar",
     };
@@ -44,18 +44,32 @@ public sealed record DecoderOptions
         Validate();
         return Strategy switch
         {
+            DecodingStrategy.Jacobi when Jacobi.AutoBlockSize => AutoJacobi(model),
             DecodingStrategy.Jacobi => new DraftVerifyDecoder(model, Label, () => new JacobiProposer(Jacobi)),
             DecodingStrategy.Lookahead => new DraftVerifyDecoder(model, Label, () => new LookaheadProposer(Lookahead)),
             _ => new DraftVerifyDecoder(model, Label, () => new NoDraftProposer()),
         };
     }
 
+    /// <summary>Jacobi with a run-time block size: the model's shared policy (its curve measured now, once per model) unless one is given.</summary>
+    private DraftVerifyDecoder AutoJacobi(LlamaForCausalLM model)
+    {
+        var options = Jacobi;
+        var policy = options.BlockSizePolicy ?? BlockSizePolicy.For(model);
+        return new DraftVerifyDecoder(model, Label, () => new JacobiProposer(options, () => policy));
+    }
+
     /// <summary>
-    /// Parses "ar", "jacobi", "jacobi:N", "lookahead" or "lookahead:WxNxG"; <paramref name="blockSize"/>
+    /// Parses "ar", "jacobi", "jacobi:N", "jacobi:auto", "lookahead" or "lookahead:WxNxG"; <paramref name="blockSize"/>
     /// is the Jacobi block size when none is given.
     /// </summary>
     public static DecoderOptions Parse(string spec, int blockSize = 16)
+        => Parse(spec, blockSize.ToString(CultureInfo.InvariantCulture));
+
+    /// <summary>As <see cref="Parse(string, int)"/>, with a default block size that may be "auto".</summary>
+    public static DecoderOptions Parse(string spec, string blockSize)
     {
+        ArgumentException.ThrowIfNullOrWhiteSpace(blockSize);
         ArgumentException.ThrowIfNullOrWhiteSpace(spec);
         var parts = spec.Trim().ToLowerInvariant().Split(':', 2);
         string arg = parts.Length > 1 ? parts[1] : string.Empty;
@@ -64,8 +78,10 @@ public sealed record DecoderOptions
             case "ar" or "autoregressive" when arg.Length == 0:
                 return Autoregressive;
             case "jacobi":
-                int n = arg.Length == 0 ? blockSize : ParseInt(arg, spec);
-                return new DecoderOptions { Strategy = DecodingStrategy.Jacobi, Jacobi = new JacobiOptions { BlockSize = n } };
+                string size = arg.Length == 0 ? blockSize.Trim().ToLowerInvariant() : arg;
+                return size == "auto"
+                    ? new DecoderOptions { Strategy = DecodingStrategy.Jacobi, Jacobi = new JacobiOptions { AutoBlockSize = true } }
+                    : new DecoderOptions { Strategy = DecodingStrategy.Jacobi, Jacobi = new JacobiOptions { BlockSize = arg.Length > 0 ? ParseInt(size, spec) : ParseBlockSize(size) } };
             case "lookahead":
                 var lookahead = new LookaheadOptions();
                 if (arg.Length > 0)
@@ -81,9 +97,14 @@ public sealed record DecoderOptions
 
                 return new DecoderOptions { Strategy = DecodingStrategy.Lookahead, Lookahead = lookahead };
             default:
-                throw new FormatException($"unknown decoder '{spec}' (known: ar, jacobi[:N], lookahead[:WxNxG]).");
+                throw new FormatException($"unknown decoder '{spec}' (known: ar, jacobi[:N|:auto], lookahead[:WxNxG]).");
         }
     }
+
+    private static int ParseBlockSize(string text)
+        => int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int value)
+            ? value
+            : throw new FormatException($"--block-size: '{text}' is neither a whole number nor auto.");
 
     private static int ParseInt(string text, string spec)
         => int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int value)

@@ -6,7 +6,7 @@ namespace Cllm.Cli.Commands;
 /// <summary>The decoder options shared by generate and bench: --block-size, --window, --ngram, --guesses.</summary>
 internal sealed class DecoderArguments
 {
-    public Option<int> BlockSize { get; } = new("--block-size") { Description = "Jacobi block size n", DefaultValueFactory = _ => 16 };
+    public Option<string> BlockSize { get; } = new("--block-size") { Description = "Jacobi block size n, or auto (chosen at run time from the measured forward costs and acceptance)", DefaultValueFactory = _ => "16" };
     public Option<int> Window { get; } = new("--window") { Description = "Lookahead window W", DefaultValueFactory = _ => new LookaheadOptions().Window };
     public Option<int> NGram { get; } = new("--ngram") { Description = "Lookahead n-gram size N", DefaultValueFactory = _ => new LookaheadOptions().NGram };
     public Option<int> Guesses { get; } = new("--guesses") { Description = "Lookahead candidates G", DefaultValueFactory = _ => new LookaheadOptions().Guesses };
@@ -19,16 +19,21 @@ internal sealed class DecoderArguments
         command.Options.Add(Guesses);
     }
 
-    /// <summary>Parses a decoder spec (ar, jacobi[:N], lookahead[:WxNxG]) with these options as defaults.</summary>
+    /// <summary>Parses a decoder spec (ar, jacobi[:N|:auto], lookahead[:WxNxG]) with these options as defaults.</summary>
     public DecoderOptions Resolve(ParseResult parse, string spec)
     {
-        var options = DecoderOptions.Parse(spec, parse.GetValue(BlockSize));
+        var options = DecoderOptions.Parse(spec, parse.GetValue(BlockSize)!);
         if (spec.Contains(':', System.StringComparison.Ordinal))
         {
             // The spec carries its own sizes: a flag given as well with another value would be silently ignored.
             if (options.Strategy == DecodingStrategy.Jacobi)
             {
-                Conflict(parse, BlockSize, options.Jacobi.BlockSize, spec);
+                string fromSpec = options.Jacobi.AutoBlockSize ? "auto" : options.Jacobi.BlockSize.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                if (parse.GetResult(BlockSize) is { Implicit: false } && !string.Equals(parse.GetValue(BlockSize), fromSpec, System.StringComparison.OrdinalIgnoreCase))
+                {
+                    throw new System.ArgumentException(
+                        $"--decoder {spec} sets {fromSpec} but {BlockSize.Name} {parse.GetValue(BlockSize)} was also given; give the size once (in the decoder spec or as {BlockSize.Name}).");
+                }
             }
             else if (options.Strategy == DecodingStrategy.Lookahead)
             {

@@ -65,6 +65,8 @@ public static class CheckpointLoader
 
             target.copy_(tensor);
         }
+
+        (model as Modeling.LlamaForCausalLM)?.InvalidateInferenceWeights();                 // its lean copy holds the old weights
     }
 
     /// <summary>

@@ -39,6 +39,9 @@ public sealed class LlamaAttention : nn.Module
         RegisterComponents();
     }
 
+    /// <summary>The q, k, v and o projections, for the fused inference weights (<see cref="LeanForward"/>).</summary>
+    internal (Linear Q, Linear K, Linear V, Linear O) Projections => (_qProj, _kProj, _vProj, _oProj);
+
     /// <summary>
     /// x: (B, T, C) new tokens rotated by <paramref name="angles"/>; maskBias: (g·T, S) additive, 0 = may attend and
     /// −∞ = masked, already repeated for the g = H/Hkv query heads per KV head, S = cached + T (null only when T = 1).
@@ -47,16 +50,21 @@ public sealed class LlamaAttention : nn.Module
     public Tensor Forward(Tensor x, RotaryAngles angles, Tensor? maskBias, KvCache? cache)
     {
         using var scope = NewDisposeScope();
+        long mark = ForwardProfiler.Mark();
         long b = x.shape[0], t = x.shape[1];
         var q = _qProj.forward(x).view(b, t, _heads, _headDim).transpose(1, 2);        // (B, H, T, D)
         var k = _kProj.forward(x).view(b, t, _kvHeads, _headDim).transpose(1, 2);      // (B, Hkv, T, D)
         var v = _vProj.forward(x).view(b, t, _kvHeads, _headDim).transpose(1, 2);      // (B, Hkv, T, D)
+        ForwardProfiler.Add(ForwardOp.QkvProjection, ref mark);
         q = angles.Apply(q);
         k = angles.Apply(k);
+        ForwardProfiler.Add(ForwardOp.Rope, ref mark);
         if (cache is not null)
         {
             (k, v) = cache.Write(_layerIndex, k, v);                                    // (B, Hkv, S, D)
         }
+
+        ForwardProfiler.Add(ForwardOp.CacheWrite, ref mark);
 
         // Grouped-query attention without copying K/V: the g = H/Hkv query heads of one KV head are
         // folded into its time axis, (B, H, T, D) → (B, Hkv, g·T, D); the mask bias comes repeated g times.
@@ -64,6 +72,9 @@ public sealed class LlamaAttention : nn.Module
         var qf = g == 1 ? q : q.reshape(b, _kvHeads, g * t, _headDim);
         var y = nn.functional.scaled_dot_product_attention(qf, k, v, attn_mask: maskBias); // (B, Hkv, g·T, D)
         y = y.reshape(b, _heads, t, _headDim).transpose(1, 2).reshape(b, t, _heads * _headDim);
-        return _oProj.forward(y).MoveToOuterDisposeScope();
+        ForwardProfiler.Add(ForwardOp.Attention, ref mark);
+        var output = _oProj.forward(y).MoveToOuterDisposeScope();
+        ForwardProfiler.Add(ForwardOp.OProjection, ref mark);
+        return output;
     }
 }

@@ -26,11 +26,31 @@ public sealed class LlamaDecoderLayer : nn.Module
         RegisterComponents();
     }
 
+    internal LlamaAttention SelfAttention => _selfAttn;
+
+    internal LlamaMlp Mlp => _mlp;
+
+    internal RmsNorm InputLayerNorm => _inputLayerNorm;
+
+    internal RmsNorm PostAttentionLayerNorm => _postAttentionLayerNorm;
+
     /// <summary>x: (B, T, C) → (B, T, C); see <see cref="LlamaAttention.Forward"/> for the other arguments.</summary>
     public Tensor Forward(Tensor x, RotaryAngles angles, Tensor? maskBias, KvCache? cache)
     {
         using var scope = NewDisposeScope();
-        var h = x.add(_selfAttn.Forward(_inputLayerNorm.forward(x), angles, maskBias, cache), Scalars.One);
-        return h.add(_mlp.forward(_postAttentionLayerNorm.forward(h)), Scalars.One).MoveToOuterDisposeScope();
+        long mark = ForwardProfiler.Mark();
+        var normed = _inputLayerNorm.forward(x);
+        ForwardProfiler.Add(ForwardOp.Norms, ref mark);
+        var attn = _selfAttn.Forward(normed, angles, maskBias, cache);
+        mark = ForwardProfiler.Mark();
+        var h = x.add(attn, Scalars.One);
+        ForwardProfiler.Add(ForwardOp.Residual, ref mark);
+        normed = _postAttentionLayerNorm.forward(h);
+        ForwardProfiler.Add(ForwardOp.Norms, ref mark);
+        var mlp = _mlp.forward(normed);
+        ForwardProfiler.Add(ForwardOp.Mlp, ref mark);
+        var result = h.add(mlp, Scalars.One).MoveToOuterDisposeScope();
+        ForwardProfiler.Add(ForwardOp.Residual, ref mark);
+        return result;
     }
 }

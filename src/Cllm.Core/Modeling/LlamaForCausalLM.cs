@@ -20,6 +20,8 @@ public sealed class LlamaForCausalLM : nn.Module
     private readonly Linear? _lmHead;
 
     private readonly RotaryEmbedding _rope;
+    private readonly object _leanLock = new();
+    private LeanForward? _lean;
 
     /// <summary>Builds a randomly initialised model (load weights with the checkpoint loader).</summary>
     public LlamaForCausalLM(LlamaConfig config, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(LlamaForCausalLM))
@@ -58,6 +60,32 @@ public sealed class LlamaForCausalLM : nn.Module
     /// <summary>Where the weights live.</summary>
     public Device Device { get; }
 
+    /// <summary>
+    /// Whether forwards without autograd in eval mode use the lean path (fused, pre-transposed copies of the weights,
+    /// made on the first such forward; see README "Performance"). On by default; off runs the modules as written.
+    /// </summary>
+    public bool FastInference { get; set; } = true;
+
+    /// <summary>
+    /// Drops the lean path's weight copy so that the next forward copies the weights again. Loading weights and
+    /// <c>train()</c> call it; call it after changing parameters in place in eval mode.
+    /// </summary>
+    public void InvalidateInferenceWeights()
+    {
+        lock (_leanLock)
+        {
+            _lean?.Dispose();
+            _lean = null;
+        }
+    }
+
+    /// <summary>Switches training mode; the lean copy is dropped, since training will change the weights.</summary>
+    public override void train(bool on = true)
+    {
+        InvalidateInferenceWeights();
+        base.train(on);
+    }
+
     /// <summary>Allocates a KV cache for this model holding up to <paramref name="capacity"/> positions.</summary>
     public KvCache CreateCache(int capacity, int batch = 1) => new(Config, capacity, batch, DType, Device);
 
@@ -84,19 +112,46 @@ public sealed class LlamaForCausalLM : nn.Module
         }
 
         using var scope = NewDisposeScope();
+        if (Lean() is { } lean)
+        {
+            var output = lean.Forward(inputIds, past, positions, mask, cache, lastOnly);
+            cache?.Advance(t);
+            return (output.dtype == ScalarType.Float32 ? output : output.to_type(ScalarType.Float32)).MoveToOuterDisposeScope();
+        }
+
+        long mark = ForwardProfiler.Mark();
         using var first = ((long)past).ToScalar();
         using var end = ((long)past + t).ToScalar();
         var pos = positions ?? arange(first, end, Scalars.One, dtype: ScalarType.Int64, device: Device);
         var m = mask ?? (t == 1 ? null : CausalMask(t, past, Device));
-        var h = _model.Forward(inputIds, _rope.At(pos), m, cache);                           // (B, T, C)
+        var angles = _rope.At(pos);
+        ForwardProfiler.Add(ForwardOp.Setup, ref mark);
+        var h = _model.Forward(inputIds, angles, m, cache);                           // (B, T, C)
         cache?.Advance(t);
         if (lastOnly)
         {
             h = h.narrow(1, t - 1, 1);                                                    // (B, 1, C)
         }
 
+        mark = ForwardProfiler.Mark();
         var logits = _lmHead is null ? nn.functional.linear(h, _model.EmbeddingWeight) : _lmHead.forward(h);
-        return logits.to_type(ScalarType.Float32).MoveToOuterDisposeScope();
+        logits = logits.to_type(ScalarType.Float32).MoveToOuterDisposeScope();
+        ForwardProfiler.Add(ForwardOp.LmHead, ref mark);
+        return logits;
+    }
+
+    /// <summary>The lean path when it applies (eval mode, no autograd, float32), built on first use.</summary>
+    private LeanForward? Lean()
+    {
+        if (!FastInference || training || is_grad_enabled() || DType != ScalarType.Float32)
+        {
+            return null;
+        }
+
+        lock (_leanLock)
+        {
+            return _lean ??= new LeanForward(Config, _model, _lmHead, _rope);
+        }
     }
 
     /// <summary>(T, P+T) bool, bottom-right aligned: new token i may see cached positions and new tokens 0..i.</summary>
@@ -107,6 +162,7 @@ public sealed class LlamaForCausalLM : nn.Module
     {
         if (disposing)
         {
+            InvalidateInferenceWeights();
             _rope.Dispose();
         }
 

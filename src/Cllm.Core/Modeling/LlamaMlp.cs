@@ -23,6 +23,9 @@ public sealed class LlamaMlp : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>The gate, up and down projections, for the fused inference weights (<see cref="LeanForward"/>).</summary>
+    internal (Linear Gate, Linear Up, Linear Down) Projections => (_gateProj, _upProj, _downProj);
+
     /// <summary>x: (B, T, C) → (B, T, C).</summary>
     public override Tensor forward(Tensor x)
     {

@@ -35,6 +35,10 @@ public sealed class LlamaModel : nn.Module
     /// <summary>(V, C) embedding matrix; also the classifier when embeddings are tied.</summary>
     public Parameter EmbeddingWeight => _embedTokens.weight!;
 
+    internal ModuleList<LlamaDecoderLayer> Layers => _layers;
+
+    internal RmsNorm Norm => _norm;
+
     /// <summary>
     /// inputIds (B, T) i64 with their rotary angles (T, D) → normed hidden states (B, T, C).
     /// mask (T, S) bool or null for T = 1; the cache, when given, receives the new keys and values.
@@ -42,7 +46,9 @@ public sealed class LlamaModel : nn.Module
     public Tensor Forward(Tensor inputIds, RotaryAngles angles, Tensor? mask, KvCache? cache)
     {
         using var scope = NewDisposeScope();
+        long mark = ForwardProfiler.Mark();
         var h = _embedTokens.forward(inputIds);
+        ForwardProfiler.Add(ForwardOp.Embedding, ref mark);
 
         // The bool mask becomes an additive bias once per forward, repeated for the query heads that
         // share a KV head, instead of once per layer inside attention.
@@ -53,11 +59,15 @@ public sealed class LlamaModel : nn.Module
             bias = _queryGroups == 1 ? bias : bias.repeat(_queryGroups, 1);                    // (g·T, S)
         }
 
+        ForwardProfiler.Add(ForwardOp.Setup, ref mark);
         foreach (var layer in _layers)
         {
             h = layer.Forward(h, angles, bias, cache);
         }
 
-        return _norm.forward(h).MoveToOuterDisposeScope();
+        mark = ForwardProfiler.Mark();
+        h = _norm.forward(h).MoveToOuterDisposeScope();
+        ForwardProfiler.Add(ForwardOp.Norms, ref mark);
+        return h;
     }
 }

@@ -20,6 +20,12 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>The (C) scale parameter itself (not a copy).</summary>
+    internal Tensor Weight => _weight;
+
+    /// <summary>The epsilon, owned by this module.</summary>
+    internal Scalar Eps => _eps;
+
     /// <summary>x: (…, C) → (…, C), same dtype as x.</summary>
     public override Tensor forward(Tensor x)
     {

@@ -35,6 +35,9 @@ public sealed class RotaryEmbedding : IDisposable
         _sinSigned = (emb.sin() * sign).to_type(dtype).to(device ?? CPU).DetachFromDisposeScope();
     }
 
+    /// <summary>(maxPositions, D) cosines and signed sines, owned by this object.</summary>
+    internal (Tensor Cos, Tensor SinSigned) Tables => (_cos, _sinSigned);
+
     /// <summary>Number of positions the tables cover.</summary>
     public int MaxPositions { get; }
 

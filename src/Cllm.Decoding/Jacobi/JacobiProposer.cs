@@ -14,6 +14,7 @@ namespace Cllm.Jacobi;
 public sealed class JacobiProposer : IDraftProposer
 {
     private readonly JacobiOptions _options;
+    private readonly Func<BlockSizePolicy>? _policy;
     private readonly List<int> _context = new();
     private readonly List<int> _blockIterations = new();
     private Random _random = new(0);
@@ -31,14 +32,17 @@ public sealed class JacobiProposer : IDraftProposer
     private int _fastForwardBlocks;
     private int _stationary;
 
-    public JacobiProposer(JacobiOptions options)
+    /// <param name="options">The settings.</param>
+    /// <param name="policy">With <see cref="JacobiOptions.AutoBlockSize"/>: the decoder's shared block-size policy.</param>
+    public JacobiProposer(JacobiOptions options, Func<BlockSizePolicy>? policy = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _options = options;
+        _policy = options.AutoBlockSize ? policy ?? (options.BlockSizePolicy is { } given ? () => given : throw new ArgumentException("AutoBlockSize needs a block-size policy.", nameof(policy))) : null;
     }
 
-    public int MaxDraftTokens => _options.BlockSize - 1;
+    public int MaxDraftTokens => (_policy is null ? _options.BlockSize : _policy().MaxBlockSize) - 1;
 
     public void Begin(IReadOnlyList<int> promptIds, int firstToken)
     {
@@ -58,7 +62,7 @@ public sealed class JacobiProposer : IDraftProposer
     {
         if (!_active)
         {
-            StartBlock(pending, Math.Min(_options.BlockSize, maxDepth + 1));
+            StartBlock(pending, Math.Min(_policy is null ? _options.BlockSize : _policy().Next(), maxDepth + 1));
         }
 
         if (_guesses.Length > maxDepth)
@@ -75,6 +79,7 @@ public sealed class JacobiProposer : IDraftProposer
         _iterations++;
         _context.AddRange(outcome.Emitted);
         int accepted = outcome.AcceptedNodes.Count;
+        _policy?.Invoke().RecordForward(_blockLength, outcome.Draft.Count + 1, outcome.Emitted.Count, firstOfBlock: _iterations == 1);
 
         // The pending token and the accepted guesses are now committed; the bonus token is the new pending one.
         for (int i = 0; i < accepted; i++)
@@ -147,6 +152,11 @@ public sealed class JacobiProposer : IDraftProposer
     {
         _active = false;
         _blockIterations.Add(_iterations);
+        if (complete)
+        {
+            _policy?.Invoke().RecordBlock(_blockLength);
+        }
+
         var fixedPoint = complete ? _known.GetRange(0, _blockLength).ToArray() : _known.ToArray();
         var states = new List<int[]>(_states.Count + 1);
         foreach (var s in _states)

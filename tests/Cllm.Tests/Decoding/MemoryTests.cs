@@ -13,6 +13,7 @@ public class MemoryTests
         using var model = TinyLlama.Create(21, config);
         var decoder = Decoders.Jacobi(model, 4);
         var request = new DecodeRequest { PromptIds = new[] { 1, 7, 9 }, MaxNewTokens = 4100 };
+        decoder.DecodeToEnd(request with { MaxNewTokens = 8 });                                // builds the model's lean weight copy, which the model owns
         long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
         long atStep50 = -1, atStep500 = -1;
         DecodeStats? stats = null;
@@ -52,6 +53,7 @@ public class MemoryTests
             MaxNewTokens = 2000,
             Sampling = sampled ? new SamplingOptions { Temperature = 1.0, Seed = 5 } : SamplingOptions.Greedy,
         };
+        decoder.DecodeToEnd(request with { MaxNewTokens = 8 });                                // builds the model's lean weight copy, which the model owns
         long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
         long atStep50 = -1, atStep400 = -1;
         int steps = 0;

@@ -1,0 +1,12 @@
+using System.Collections.Generic;
+using Cllm.Modeling;
+
+namespace Cllm.Benchmarking;
+
+/// <summary>The breakdown of a T-token forward.</summary>
+/// <param name="Tokens">T.</param>
+/// <param name="TotalMilliseconds">Median wall time of forward + readback with the profiler off.</param>
+/// <param name="ReadbackMilliseconds">Median time of top-2 over the logits and the copy of ids and margins to the host.</param>
+/// <param name="OpMilliseconds">Median time per op class per forward (profiler on; medians, so a busy machine's outliers drop out).</param>
+/// <param name="MicrosecondsPerTinyOp">Median cost of one add of two 1-element tensors inside a dispose scope.</param>
+public sealed record ForwardBreakdownResult(int Tokens, double TotalMilliseconds, double ReadbackMilliseconds, IReadOnlyDictionary<ForwardOp, double> OpMilliseconds, double MicrosecondsPerTinyOp);

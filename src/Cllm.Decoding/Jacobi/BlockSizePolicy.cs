@@ -1,0 +1,341 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Runtime.CompilerServices;
+using Cllm.Benchmarking;
+using Cllm.Modeling;
+
+namespace Cllm.Jacobi;
+
+/// <summary>
+/// Chooses the Jacobi block size n at run time so that Jacobi is never slower than AR on the same engine:
+/// n maximises expected tokens per unit of forward cost, E[tokens(n)] / cost(n), where cost comes from the
+/// model's measured forward-cost curve (cost(1) = 1) and E from the acceptance seen so far. n = 1 (plain AR
+/// steps) is chosen when no block beats AR. Shared by all requests of one decoder; thread-safe.
+/// </summary>
+/// <remarks>
+/// Acceptance: a chain forward over w tokens (the pending token and w − 1 guesses) accepts the same prefix whatever
+/// follows it, so every forward seen with at least w tokens tells what a w-token forward would have emitted:
+/// 1 + E[min(A, w − 1)] over their accepted counts A, separately for a block's first forward (initial guesses) and
+/// the others, pooled while one kind has too few. Windows larger than any seen use a geometric model, each guess
+/// after an accepted one right with probability p, G(p, w) = (1 − pʷ) / (1 − p), p fitted to every forward (with a weak
+/// prior, p = 0.5 for 4 forwards of 8). A block of n is simulated with that (its window shrinks as tokens are
+/// committed) unless <see cref="MinObservedBlocks"/> blocks of n were seen, whose measured tokens per cost unit are used.
+/// The first block is 16 (so that all smaller windows are measured); while AR is chosen, a block of the smallest
+/// candidate above 1 is tried once every <see cref="ProbeInterval"/> steps, so that a change in acceptance is noticed.
+/// </remarks>
+public sealed class BlockSizePolicy
+{
+    /// <summary>Blocks of one size after which their measured rate replaces the model's estimate.</summary>
+    public const int MinObservedBlocks = 3;
+
+    /// <summary>While AR is chosen, one probe block (of the smallest candidate above 1: one cheap forward) every this many steps.</summary>
+    public const int ProbeInterval = 64;
+
+    /// <summary>Forwards with at least w tokens needed before their acceptance replaces the geometric model at w.</summary>
+    private const int MinObservedForwards = 4;
+
+    /// <summary>The first block size explored (the largest candidate up to it): forwards at w inform every smaller window.</summary>
+    private const int FirstBlockSize = 16;
+
+    private const double PriorP = 0.5;
+    private const int PriorWindow = 8;
+    private const double PriorForwards = 4;
+
+    private readonly object _lock = new();
+    private readonly int[] _sizes;                   // candidate block sizes, ascending, starting with 1
+    private readonly double[] _costs;                // cost(size) / cost(1)
+    private readonly Dictionary<int, (double Forwards, double Emitted)> _windows = new();
+    private readonly Dictionary<int, long[]> _acceptedFirst = new();  // per window w: first forwards of blocks by accepted guesses 0..w−1
+    private readonly Dictionary<int, long[]> _acceptedLater = new();  // the same for the other forwards
+    private readonly Dictionary<int, (int Blocks, double Tokens, double Cost)> _blocks = new();
+    private int _draftedForwards;
+    private int _arSteps;
+    private int _changes;                            // drafted forwards and blocks recorded so far
+    private int _choiceAt = -1;                      // _changes when _choice was computed
+    private int _choice;
+
+    /// <summary>Records between two re-evaluations of the choice in <see cref="Next"/> (a choice costs ~0.1 ms).</summary>
+    private const int ChangesPerChoice = 8;
+
+    /// <summary>A policy over a measured curve; its sizes (which must include 1) are the candidate block sizes.</summary>
+    public BlockSizePolicy(IReadOnlyList<ForwardCost> curve)
+    {
+        ArgumentNullException.ThrowIfNull(curve);
+        var points = curve.Where(c => c.Tokens >= 1).OrderBy(c => c.Tokens).ToArray();
+        if (points.Length == 0 || points[0].Tokens != 1)
+        {
+            throw new ArgumentException("the forward-cost curve must include T = 1.", nameof(curve));
+        }
+
+        _sizes = points.Select(c => c.Tokens).ToArray();
+        _costs = points.Select(c => Math.Max(c.CostVsOne, 1e-6) / Math.Max(points[0].CostVsOne, 1e-6)).ToArray();
+    }
+
+    private static readonly ConditionalWeakTable<LlamaForCausalLM, BlockSizePolicy> PerModel = new();
+
+    /// <summary>
+    /// The policy of <paramref name="model"/>, shared by all its auto-block Jacobi decoders (and so by their requests):
+    /// the curve is measured on the first call, and acceptance accumulates across requests.
+    /// </summary>
+    public static BlockSizePolicy For(LlamaForCausalLM model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        lock (PerModel)
+        {
+            if (!PerModel.TryGetValue(model, out var policy))
+            {
+                policy = Measure(model);
+                PerModel.Add(model, policy);
+            }
+
+            return policy;
+        }
+    }
+
+    /// <summary>Measures a cheap forward-cost curve of <paramref name="model"/> (T = 1, 2, 4, 8, 16, 32; about 10 rounds) and builds the policy.</summary>
+    public static BlockSizePolicy Measure(LlamaForCausalLM model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        int context = model.Config.MaxPositionEmbeddings;
+        var sizes = new[] { 1, 2, 4, 8, 16, 32 }.Where(s => s < context / 2 || s == 1).ToArray();
+        int past = Math.Min(64, context / 2);
+        return new BlockSizePolicy(ForwardCostCurve.Measure(model, sizes, past: past, rounds: 10, warmup: 3));
+    }
+
+    /// <summary>The largest block size the policy may choose.</summary>
+    public int MaxBlockSize => _sizes[^1];
+
+    /// <summary>The candidate block sizes (the curve's sizes).</summary>
+    public IReadOnlyList<int> Candidates => _sizes;
+
+    /// <summary>The fitted probability that a guess right after an accepted token is accepted.</summary>
+    public double AcceptanceProbability
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return FitP();
+            }
+        }
+    }
+
+    /// <summary>The block size for the next block: <see cref="Choose"/>, exploring and probing as described above.</summary>
+    public int Next()
+    {
+        lock (_lock)
+        {
+            if (_draftedForwards == 0)
+            {
+                return _sizes.Where(n => n <= FirstBlockSize).Max();                      // explore: measures every window up to it
+            }
+
+            if (_choiceAt < 0 || _changes - _choiceAt >= ChangesPerChoice)
+            {
+                _choice = ChooseLocked();
+                _choiceAt = _changes;
+            }
+
+            if (_choice > 1)
+            {
+                _arSteps = 0;
+                return _choice;
+            }
+
+            if (++_arSteps >= ProbeInterval)
+            {
+                _arSteps = 0;
+                return _sizes.FirstOrDefault(n => n > 1, 1);
+            }
+
+            return 1;
+        }
+    }
+
+    /// <summary>The block size with the most expected tokens per unit of cost now, 1 when no block beats AR.</summary>
+    public int Choose()
+    {
+        lock (_lock)
+        {
+            return ChooseLocked();
+        }
+    }
+
+    /// <summary>Expected tokens per unit of forward cost (a 1-token forward = 1) for blocks of <paramref name="n"/>; AR is 1.</summary>
+    public double ExpectedRate(int n)
+    {
+        lock (_lock)
+        {
+            return Rate(n, FitP());
+        }
+    }
+
+    /// <summary>
+    /// One forward of a block of <paramref name="blockLength"/>: <paramref name="window"/> tokens fed, <paramref name="emitted"/>
+    /// committed; <paramref name="firstOfBlock"/> when its guesses are the block's initial ones (they are accepted less often).
+    /// </summary>
+    public void RecordForward(int blockLength, int window, int emitted, bool firstOfBlock = false)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(window, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(emitted, 1);
+        lock (_lock)
+        {
+            if (window > 1)
+            {
+                var (forwards, total) = _windows.GetValueOrDefault(window);
+                _windows[window] = (forwards + 1, total + Math.Min(emitted, window));
+                var table = firstOfBlock ? _acceptedFirst : _acceptedLater;
+                if (!table.TryGetValue(window, out var counts))
+                {
+                    table[window] = counts = new long[window];
+                }
+
+                counts[Math.Min(emitted, window) - 1]++;
+
+                _draftedForwards++;
+                _changes++;
+            }
+
+            var (blocks, tokens, cost) = _blocks.GetValueOrDefault(blockLength);
+            _blocks[blockLength] = (blocks, tokens + emitted, cost + Cost(window));
+        }
+    }
+
+    /// <summary>A block of <paramref name="blockLength"/> ended (its forwards were recorded).</summary>
+    public void RecordBlock(int blockLength)
+    {
+        lock (_lock)
+        {
+            var (blocks, tokens, cost) = _blocks.GetValueOrDefault(blockLength);
+            _blocks[blockLength] = (blocks + 1, tokens, cost);
+            _changes += blockLength > 1 ? 1 : 0;
+        }
+    }
+
+    private int ChooseLocked()
+    {
+        double p = FitP();
+        int best = 1;
+        double bestRate = Rate(1, p);
+        foreach (int n in _sizes)
+        {
+            double rate = Rate(n, p);
+            if (rate > bestRate * (1 + 1e-9))
+            {
+                best = n;
+                bestRate = rate;
+            }
+        }
+
+        return best;
+    }
+
+    /// <summary>Tokens per cost unit of blocks of n: measured when enough blocks were seen, else simulated.</summary>
+    private double Rate(int n, double p)
+    {
+        if (n <= 1)
+        {
+            return 1 / Cost(1);
+        }
+
+        if (_blocks.TryGetValue(n, out var seen) && seen.Blocks >= MinObservedBlocks && seen.Cost > 0)
+        {
+            return seen.Tokens / seen.Cost;
+        }
+
+        // Expected-value simulation: the window is the uncommitted rest of the block (pending token + guesses).
+        double remaining = n, cost = 0;
+        bool first = true;
+        while (remaining > 1e-9)
+        {
+            int window = (int)Math.Ceiling(remaining - 1e-9);
+            cost += Cost(window);
+            var own = first ? _acceptedFirst : _acceptedLater;
+            remaining -= Math.Min(remaining, Emitted(window, own) ?? Emitted(window, _acceptedFirst, _acceptedLater) ?? Tokens(p, window));
+            first = false;
+        }
+
+        return n / cost;
+    }
+
+    /// <summary>
+    /// Expected tokens of a forward over w tokens: 1 + E[min(A, w − 1)] over the accepted counts A of every forward in
+    /// <paramref name="tables"/> seen with at least w tokens (a chain forward accepts the same prefix whatever follows it);
+    /// null when fewer than <see cref="MinObservedForwards"/> were seen.
+    /// </summary>
+    private static double? Emitted(int window, params Dictionary<int, long[]>[] tables)
+    {
+        double forwards = 0, accepted = 0;
+        foreach (var (seen, counts) in tables.SelectMany(t => t))
+        {
+            if (seen < window)
+            {
+                continue;
+            }
+
+            for (int a = 0; a < counts.Length; a++)
+            {
+                forwards += counts[a];
+                accepted += counts[a] * (double)Math.Min(a, window - 1);
+            }
+        }
+
+        return forwards >= MinObservedForwards ? 1 + accepted / forwards : null;
+    }
+
+    /// <summary>G(p, w) = 1 + p + … + p^(w−1): expected tokens of a forward over w tokens.</summary>
+    private static double Tokens(double p, int window) => p >= 1 ? window : (1 - Math.Pow(p, window)) / (1 - p);
+
+    /// <summary>p such that the model's expected tokens over every observed drafted forward (and the prior) equal the observed ones.</summary>
+    private double FitP()
+    {
+        double Excess(double p)
+        {
+            double expected = PriorForwards * Tokens(p, PriorWindow), observed = PriorForwards * Tokens(PriorP, PriorWindow);
+            foreach (var (window, (forwards, emitted)) in _windows)
+            {
+                expected += forwards * Tokens(p, window);
+                observed += emitted;
+            }
+
+            return expected - observed;
+        }
+
+        double lo = 0, hi = 0.999;
+        for (int i = 0; i < 50; i++)
+        {
+            double mid = (lo + hi) / 2;
+            if (Excess(mid) > 0)
+            {
+                hi = mid;
+            }
+            else
+            {
+                lo = mid;
+            }
+        }
+
+        return (lo + hi) / 2;
+    }
+
+    /// <summary>cost(w) / cost(1), linear between measured sizes and beyond the largest.</summary>
+    private double Cost(int window)
+    {
+        int i = Array.BinarySearch(_sizes, window);
+        if (i >= 0)
+        {
+            return _costs[i];
+        }
+
+        if (_sizes.Length == 1)
+        {
+            return _costs[0] * window;
+        }
+
+        int hi = Math.Min(~i, _sizes.Length - 1);
+        int lo = hi - 1;
+        double slope = (_costs[hi] - _costs[lo]) / (_sizes[hi] - _sizes[lo]);
+        return Math.Max(_costs[0], _costs[lo] + slope * (window - _sizes[lo]));
+    }
+}
