@@ -19,6 +19,7 @@ internal static class Program
         root.Subcommands.Add(TrainCommand.Create());
         root.Subcommands.Add(DownloadCommand.Create());
         root.Subcommands.Add(StressCommand.Create());
+        root.Subcommands.Add(InitCommand.Create());
 
         // Ctrl+C / SIGTERM cancel the command's token and let it finish cleanly (training saves a checkpoint, collection
         // keeps every finished prompt); a second signal terminates at once. The commands run synchronously inside their
