@@ -137,7 +137,7 @@ public sealed class CllmBuilder
         var device = ModelDevice.Parse(_device);
         var dtype = _dtype ?? CheckpointDType.Detect(directory, config);
         CheckpointLoader.CheckBeforeBuilding(directory, config, dtype);                  // config vs weight shapes and memory, before allocating
-        var model = new LlamaForCausalLM(config, dtype, device);
+        var model = new LlamaForCausalLM(config, dtype, device, initialize: false);                 // every weight is loaded next
         try
         {
             CheckpointLoader.LoadWeights(model, directory, config.TieWordEmbeddings);

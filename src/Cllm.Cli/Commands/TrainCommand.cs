@@ -104,7 +104,7 @@ internal static class TrainCommand
         var config = directory.ReadConfig();
         var dtype = TrainingDType(placement.ResolveDType(parse, directory, config), device);
         CheckpointLoader.CheckBeforeBuilding(directory, config, dtype);                  // config vs weight shapes and memory, before allocating
-        using var llm = new LlamaForCausalLM(config, dtype, device);
+        using var llm = new LlamaForCausalLM(config, dtype, device, initialize: false);       // every weight is loaded next
         CheckpointLoader.LoadWeights(llm, directory, config.TieWordEmbeddings);
         var records = new JsonlTrajectorySource(dataPath).Read(cancellationToken).ToList();
         if (records.Count == 0)

@@ -81,6 +81,33 @@ public class DTypeLoadingTests
         Assert.True(cosine > 0.995f, $"{dtype} logits drift from float32 logits of the same weights: cosine {cosine}");
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void SkippingTheRandomInitKeepsTheStateDictAndLoadsTheSameModel(bool attentionBias)
+    {
+        var config = TinyLlama.Config(vocab: 300) with { BosTokenId = 1, AttentionBias = attentionBias };
+        using var temp = new TempFolder();
+        string folder = temp.File("m");
+        RandomCheckpoint.Write(config, ScalarType.Float32, folder, seed: 11);
+
+        using var initialised = new Cllm.Modeling.LlamaForCausalLM(config);
+        using var bare = new Cllm.Modeling.LlamaForCausalLM(config, ScalarType.Float32, null, initialize: false);
+        Assert.Equal(
+            initialised.state_dict().Select(kv => (kv.Key, string.Join("x", kv.Value.shape), kv.Value.dtype)),
+            bare.state_dict().Select(kv => (kv.Key, string.Join("x", kv.Value.shape), kv.Value.dtype)));
+        Assert.Equal(initialised.parameters().Sum(p => p.numel()), bare.parameters().Sum(p => p.numel()));
+
+        var directory = HfModelDirectory.Open(folder);
+        CheckpointLoader.LoadWeights(initialised, directory, config.TieWordEmbeddings);
+        CheckpointLoader.LoadWeights(bare, directory, config.TieWordEmbeddings);
+        using var scope = NewDisposeScope();
+        using var grad = no_grad();
+        var ids = tensor(new long[] { 1, 5, 50, 250, 7 }).view(1, 5);
+        Assert.True(initialised.Forward(ids).eq(bare.Forward(ids)).all().item<bool>());
+        Assert.All(bare.parameters(), p => Assert.True(p.requires_grad));                 // still trainable
+    }
+
     [Fact]
     public void AutoDtypeComesFromTorchDtypeElseFromTheSafetensorsHeader()
     {
