@@ -7,7 +7,7 @@ using Cllm.Cli.Commands;
 
 namespace Cllm.Cli;
 
-/// <summary>The <c>cllm</c> command line: generate, bench, collect, train, download, stress, export.</summary>
+/// <summary>The <c>cllm</c> command line: generate, bench, collect, train, download, stress, export, init.</summary>
 internal static class Program
 {
     public static async Task<int> Main(string[] args)
@@ -20,6 +20,7 @@ internal static class Program
         root.Subcommands.Add(DownloadCommand.Create());
         root.Subcommands.Add(StressCommand.Create());
         root.Subcommands.Add(ExportCommand.Create());
+        root.Subcommands.Add(InitCommand.Create());
 
         // Ctrl+C / SIGTERM cancel the command's token and let it finish cleanly (training saves a checkpoint, collection
         // keeps every finished prompt); a second signal terminates at once. The commands run synchronously inside their

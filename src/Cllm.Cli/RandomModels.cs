@@ -29,10 +29,10 @@ internal static class RandomModels
     };
 
     /// <summary>A seeded random model; weights N(0, 0.02) like a fresh Hugging Face init, embeddings N(0, 1).</summary>
-    public static LlamaForCausalLM Create(string spec, int seed = 0)
+    public static LlamaForCausalLM Create(string spec, int seed = 0, ScalarType dtype = ScalarType.Float32, Device? device = null)
     {
         torch.manual_seed(seed);
-        var model = new LlamaForCausalLM(Config(spec));
+        var model = new LlamaForCausalLM(Config(spec), dtype, device);
         using (no_grad())
         {
             foreach (var (name, p) in model.named_parameters())

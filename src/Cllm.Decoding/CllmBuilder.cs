@@ -6,6 +6,7 @@ using Cllm.Diagnostics;
 using Cllm.Jacobi;
 using Cllm.Lookahead;
 using Cllm.Modeling;
+using Cllm.Placement;
 using Cllm.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -21,7 +22,7 @@ namespace Cllm;
 public sealed class CllmBuilder
 {
     private DecoderOptions _decoder = DecoderOptions.Autoregressive;
-    private ScalarType _dtype = ScalarType.Float32;
+    private ScalarType? _dtype = ScalarType.Float32;                                     // null = the checkpoint's own dtype
     private string _device = "cpu";
     private int? _threads;
     private ILoggerFactory _loggerFactory = NullLoggerFactory.Instance;
@@ -78,10 +79,25 @@ public sealed class CllmBuilder
         return this;
     }
 
-    /// <summary>Parameter dtype (float32 by default; keep float32 for exact Jacobi on CPU).</summary>
+    /// <summary>
+    /// Weight, KV-cache and compute dtype: Float32 (the default; keep it for exact Jacobi on CPU), Float16 or BFloat16.
+    /// Weights are converted tensor by tensor while loading; logits always come out float32.
+    /// </summary>
     public CllmBuilder WithDType(ScalarType dtype)
     {
+        if (dtype is not (ScalarType.Float32 or ScalarType.Float16 or ScalarType.BFloat16))
+        {
+            throw new ArgumentException($"dtype must be Float32, Float16 or BFloat16, got {dtype}.", nameof(dtype));
+        }
+
         _dtype = dtype;
+        return this;
+    }
+
+    /// <summary>Keeps the checkpoint's own dtype: <c>torch_dtype</c> of config.json, else the dtype of its safetensors.</summary>
+    public CllmBuilder WithCheckpointDType()
+    {
+        _dtype = null;
         return this;
     }
 
@@ -127,9 +143,10 @@ public sealed class CllmBuilder
         var directory = HfModelDirectory.Open(CheckpointPath);
         var config = directory.ReadConfig();                                              // generation_config.json EOS ids included
         var tokenizer = CllmTokenizer.FromDirectory(directory.Path);
-        var device = new Device(_device);
-        CheckpointLoader.CheckBeforeBuilding(directory, config, _dtype);                 // config vs weight shapes and memory, before allocating
-        var model = new LlamaForCausalLM(config, _dtype, device);
+        var device = ModelDevice.Parse(_device);
+        var dtype = _dtype ?? CheckpointDType.Detect(directory, config);
+        CheckpointLoader.CheckBeforeBuilding(directory, config, dtype);                  // config vs weight shapes and memory, before allocating
+        var model = new LlamaForCausalLM(config, dtype, device, initialize: false);                 // every weight is loaded next
         try
         {
             CheckpointLoader.LoadWeights(model, directory, config.TieWordEmbeddings);

@@ -143,7 +143,7 @@ public sealed class DraftVerifyDecoder : IDecoder
         var logits = _model.Forward(input, cache, positions, mask, lastOnly: prefill)[0];  // (T', V), T' = 1 on prefill
         var (top, topIndex) = logits.topk(2, dim: -1);                                     // (T', 2)
         var predictions = ToInts(topIndex.select(1, 0));
-        var margins = (top.select(1, 0) - top.select(1, 1)).to_type(ScalarType.Float64).data<double>().ToArray();
+        var margins = (top.select(1, 0) - top.select(1, 1)).to_type(ScalarType.Float64).cpu().data<double>().ToArray();   // host copy: data<T>() reads CPU memory only
 
         // topk ranks NaN above every number, so a row holding NaN or +Inf has a NaN or infinite top-2 margin: the check
         // rides on the values already read back (no extra host sync). Finite logits give finite margins.

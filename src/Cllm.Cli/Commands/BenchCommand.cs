@@ -29,11 +29,13 @@ internal static class BenchCommand
         var threads = new Option<int?>("--threads") { Description = "libtorch intra-op threads (default: libtorch's choice)" };
         var baseline = new Option<string?>("--baseline") { Description = "A second checkpoint folder (e.g. the base model of a CLLM) run interleaved with --model; its AR is the reference of 'vs base AR'. Both must share a tokenizer" };
         var decoderArgs = new DecoderArguments();
+        var placement = new PlacementArguments();
         var command = new Command("bench", "Compare decoders side by side: tokens/s, speedup vs AR, tokens per forward, iterations per block, fast-forwarded and stationary tokens, exact match vs AR; and the forward-cost curve.")
         {
             model, baseline, prompts, decoders, maxNew, requests, curve, output, threads,
         };
         decoderArgs.AddTo(command);
+        placement.AddTo(command);
         command.SetAction((parse, cancellationToken) => System.Threading.Tasks.Task.FromResult(CliErrors.Run(() =>
         {
             string modelSpec = parse.GetValue(model)!;
@@ -72,7 +74,7 @@ internal static class BenchCommand
             List<DecodeRequest> list;
             if (RandomModels.IsRandom(modelSpec))
             {
-                llm = RandomModels.Create(modelSpec);
+                llm = RandomModels.Create(modelSpec, dtype: placement.RequestedDType(parse) ?? TorchSharp.torch.ScalarType.Float32, device: placement.ResolveDevice(parse));
                 var random = new Random(1234);
                 list = Enumerable.Range(0, count).Select(_ => new DecodeRequest
                 {
@@ -83,7 +85,7 @@ internal static class BenchCommand
             else
             {
                 var file = parse.GetValue(prompts) ?? throw new ArgumentException("--prompts is required with a checkpoint folder.");
-                engine = CllmBuilder.FromCheckpoint(modelSpec).Build();
+                engine = placement.ApplyTo(parse, CllmBuilder.FromCheckpoint(modelSpec)).Build();
                 llm = engine.Model;
                 var numbered = PromptFile.ReadNumbered(file).Take(count).ToList();
                 var texts = numbered.Select(p => p.Text).ToList();
@@ -103,7 +105,7 @@ internal static class BenchCommand
 
                 if (parse.GetValue(baseline) is { } baseDir)
                 {
-                    baseEngine = CllmBuilder.FromCheckpoint(baseDir).Build();
+                    baseEngine = placement.ApplyTo(parse, CllmBuilder.FromCheckpoint(baseDir)).Build();
                     var baseList = texts.Select(p => baseEngine.CreateRequest(p, new GenerationSettings { MaxNewTokens = maxNewTokens })).ToList();
                     if (!baseList.Zip(list).All(pair => pair.First.PromptIds.SequenceEqual(pair.Second.PromptIds) && pair.First.Stop.EosTokenIds.SequenceEqual(pair.Second.Stop.EosTokenIds)))
                     {
@@ -119,7 +121,7 @@ internal static class BenchCommand
             using (llm)
             {
                 long parameters = llm.parameters().Sum(p => p.numel());
-                console.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"[bold]{Markup.Escape(modelSpec)}[/]: {parameters:N0} parameters, {llm.Config.NumHiddenLayers} layers, vocab {llm.Config.VocabSize}; {Environment.ProcessorCount} cores, {TorchSharp.torch.get_num_threads()} torch threads; {list.Count} requests × {maxNewTokens} new tokens"));
+                console.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"[bold]{Markup.Escape(modelSpec)}[/]: {parameters:N0} parameters ({llm.DType}, {llm.Device}), {llm.Config.NumHiddenLayers} layers, vocab {llm.Config.VocabSize}; {Environment.ProcessorCount} cores, {TorchSharp.torch.get_num_threads()} torch threads; {list.Count} requests × {maxNewTokens} new tokens"));
 
                 IReadOnlyList<ForwardCost> points = Array.Empty<ForwardCost>();
                 if (sizes.Count > 0)

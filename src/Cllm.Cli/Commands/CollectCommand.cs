@@ -27,10 +27,12 @@ internal static class CollectCommand
         var seed = new Option<int>("--seed") { Description = "Seed of the initial guesses and of augmentation", DefaultValueFactory = _ => 0 };
         var threads = new Option<int?>("--threads") { Description = "libtorch intra-op threads (default: libtorch's choice; 1 is best for tiny models or a busy machine)" };
         var shard = new Option<string>("--shard") { Description = "Collect only prompts i with i % K == I, e.g. 0/4; shard outputs concatenate", DefaultValueFactory = _ => "0/1" };
+        var placement = new PlacementArguments();
         var command = new Command("collect", "Collect Jacobi trajectories of a model on prompts: one JSONL record per block (context, states y(0)..y*, teacher output), for consistency training.")
         {
             model, prompts, output, blockSize, maxNew, augment, clean, seed, shard, threads,
         };
+        placement.AddTo(command);
         command.SetAction((parse, cancellationToken) => System.Threading.Tasks.Task.FromResult(CliErrors.Run(() =>
         {
             AtLeastOne(parse.GetValue(blockSize), "--block-size");
@@ -50,7 +52,7 @@ internal static class CollectCommand
             string path = parse.GetValue(output)!;
             OutputPaths.CheckFile(path, "--output");                                      // before the model loads
 
-            var builder = CllmBuilder.FromCheckpoint(parse.GetValue(model)!);
+            var builder = placement.ApplyTo(parse, CllmBuilder.FromCheckpoint(parse.GetValue(model)!));
             if (parse.GetValue(threads) is { } count)
             {
                 builder.WithThreads(count);

@@ -34,11 +34,13 @@ internal static class GenerateCommand
         };
         var threads = new Option<int?>("--threads") { Description = "libtorch intra-op threads (default: libtorch's choice; 1 is best for tiny models or a busy machine)" };
         var decoderArgs = new DecoderArguments();
+        var placement = new PlacementArguments();
         var command = new Command("generate", "Generate completions for prompts; JSONL out (prompt, prompt_ids, output_ids, text, finish_reason, forward_passes, elapsed_ms, and decoder figures).")
         {
             model, prompt, prompts, decoder, maxNew, temperature, topK, topP, seed, stopIds, chatTemplate, output, threads,
         };
         decoderArgs.AddTo(command);
+        placement.AddTo(command);
         command.SetAction((parse, cancellationToken) => System.Threading.Tasks.Task.FromResult(CliErrors.Run(() =>
         {
             var rows = Prompts(parse.GetValue(prompt), parse.GetValue(prompts));
@@ -56,7 +58,7 @@ internal static class GenerateCommand
                 OutputPaths.CheckFile(path, "--output");                                  // before the model loads
             }
 
-            var builder = CllmBuilder.FromCheckpoint(parse.GetValue(model)!).UseDecoder(decoderOptions);
+            var builder = placement.ApplyTo(parse, CllmBuilder.FromCheckpoint(parse.GetValue(model)!).UseDecoder(decoderOptions));
             if (parse.GetValue(threads) is { } count)
             {
                 builder.WithThreads(count);

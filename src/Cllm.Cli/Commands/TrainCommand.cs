@@ -40,10 +40,12 @@ internal static class TrainCommand
         var resume = new Option<bool>("--resume") { Description = "Continue from the newest checkpoint in --output" };
         var saveEvery = new Option<int?>("--save-every") { Description = Invariant($"Checkpoint every K steps, 0 = only at the end (default {reference.SaveEvery})") };
         var threads = new Option<int?>("--threads") { Description = "libtorch intra-op threads (1 is fastest for small models on a busy machine)" };
+        var placement = new PlacementArguments();
         var command = new Command("train", "Consistency-train a model into a CLLM on Jacobi trajectories (global or local consistency + ω × AR loss).")
         {
             model, data, output, preset, consistency, distance, arWeight, lr, epochs, maxSteps, batch, states, accumulation, seed, resume, saveEvery, threads,
         };
+        placement.AddTo(command);
         command.SetAction((parse, cancellationToken) => System.Threading.Tasks.Task.FromResult(CliErrors.Run(() =>
         {
             if (parse.GetValue(threads) is { } t)
@@ -78,18 +80,31 @@ internal static class TrainCommand
             };
             options.Validate();
             OutputPaths.CheckFolder(options.OutputDirectory!, "--output");                 // an unusable --output fails now, not at the first checkpoint
-            return Run(modelDir, parse.GetValue(data)!, options, cancellationToken);
+            return Run(modelDir, parse.GetValue(data)!, options, placement, parse, cancellationToken);
         })));
         return command;
     }
 
-    private static int Run(string modelDir, string dataPath, TrainingOptions options, CancellationToken cancellationToken)
+    /// <summary>
+    /// float32 trains anywhere. bfloat16 runs on CPU and CUDA but keeps the AdamW moments and the updates in bfloat16
+    /// (8 mantissa bits: small updates round away), so it is for memory-bound experiments only. float16 without loss
+    /// scaling underflows its gradients, so it is refused on CPU and on CUDA alike.
+    /// </summary>
+    private static TorchSharp.torch.ScalarType TrainingDType(TorchSharp.torch.ScalarType dtype, TorchSharp.torch.Device device) => dtype switch
+    {
+        TorchSharp.torch.ScalarType.Float16 => throw new ArgumentException($"--dtype float16: training in float16 is not supported on {device.type.ToString().ToLowerInvariant()} (no loss scaling: gradients underflow); use float32, or bfloat16 to halve the memory."),
+        _ => dtype,
+    };
+
+    private static int Run(string modelDir, string dataPath, TrainingOptions options, PlacementArguments placement, ParseResult parse, CancellationToken cancellationToken)
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        var device = placement.ResolveDevice(parse);
         var directory = HfModelDirectory.Open(modelDir);
         var config = directory.ReadConfig();
-        CheckpointLoader.CheckBeforeBuilding(directory, config);                         // config vs weight shapes and memory, before allocating
-        using var llm = new LlamaForCausalLM(config);
+        var dtype = TrainingDType(placement.ResolveDType(parse, directory, config), device);
+        CheckpointLoader.CheckBeforeBuilding(directory, config, dtype);                  // config vs weight shapes and memory, before allocating
+        using var llm = new LlamaForCausalLM(config, dtype, device, initialize: false);       // every weight is loaded next
         CheckpointLoader.LoadWeights(llm, directory, config.TieWordEmbeddings);
         var records = new JsonlTrajectorySource(dataPath).Read(cancellationToken).ToList();
         if (records.Count == 0)

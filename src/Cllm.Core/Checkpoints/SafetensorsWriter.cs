@@ -56,6 +56,52 @@ public static class SafetensorsWriter
         });
     }
 
+    /// <summary>
+    /// Writes tensors that are created only when their bytes are written (one at a time, disposed right after), so a
+    /// file far larger than memory can be produced: peak extra memory is one tensor. The header comes from the
+    /// declared names, shapes and types; each created tensor must have its declared shape (it is converted to the type).
+    /// </summary>
+    /// <param name="path">Target file; its folder must exist. An existing file is replaced atomically.</param>
+    /// <param name="entries">Name, shape, stored type and a factory that returns a new tensor the writer then owns.</param>
+    /// <exception cref="ArgumentException">Duplicate or invalid names, or a type safetensors cannot hold.</exception>
+    /// <exception cref="InvalidOperationException">A factory returned a tensor of another shape.</exception>
+    internal static void WriteGenerated(string path, IEnumerable<(string Name, long[] Shape, torch.ScalarType Type, Func<torch.Tensor> Create)> entries)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(entries);
+        var items = new List<Item>();
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (name, shape, type, create) in entries)
+        {
+            if (string.IsNullOrEmpty(name) || name == "__metadata__" || !names.Add(name))
+            {
+                throw new ArgumentException($"'{name}' is empty, reserved or repeated: it cannot be a tensor name in a safetensors file.", nameof(entries));
+            }
+
+            if (!SafetensorsDtypes.TryGetName(type, out var dtype))
+            {
+                throw new ArgumentException($"tensor '{name}' has type {type}, which safetensors files cannot hold here (supported: {SafetensorsDtypes.SupportedList}).", nameof(entries));
+            }
+
+            var bytes = checked(shape.Aggregate(1L, (product, size) => product * size) * SafetensorsDtypes.ElementSize(type));
+            items.Add(new Item(name, null, create, type, dtype, shape, bytes));
+        }
+
+        items.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
+        var header = BuildHeader(items, metadata: null);
+        AtomicFile.Write(path, stream =>
+        {
+            Span<byte> lengthField = stackalloc byte[8];
+            BinaryPrimitives.WriteUInt64LittleEndian(lengthField, (ulong)header.Length);
+            stream.Write(lengthField);
+            stream.Write(header);
+            foreach (var item in items)
+            {
+                WriteData(stream, item);
+            }
+        });
+    }
+
     private static List<Item> Plan(IEnumerable<KeyValuePair<string, torch.Tensor>> tensors, torch.ScalarType? storeAs)
     {
         var items = new List<Item>();
@@ -81,7 +127,7 @@ public static class SafetensorsWriter
 
             var shape = tensor.shape;
             var bytes = checked(shape.Aggregate(1L, (product, size) => product * size) * SafetensorsDtypes.ElementSize(type));
-            items.Add(new Item(name, tensor, type, dtype, shape, bytes));
+            items.Add(new Item(name, tensor, null, type, dtype, shape, bytes));
         }
 
         items.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
@@ -141,7 +187,12 @@ public static class SafetensorsWriter
         }
 
         using var scope = torch.NewDisposeScope();
-        var data = item.Tensor.detach();
+        var data = item.Tensor?.detach() ?? item.Create!();                               // a created tensor is disposed with the scope
+        if (!data.shape.SequenceEqual(item.Shape))
+        {
+            throw new InvalidOperationException($"tensor '{item.Name}' was declared {SafetensorsEntry.FormatShape(item.Shape)} but created as {SafetensorsEntry.FormatShape(data.shape)}.");
+        }
+
         if (data.device_type != DeviceType.CPU)
         {
             data = data.cpu();
@@ -162,5 +213,5 @@ public static class SafetensorsWriter
         }
     }
 
-    private sealed record Item(string Name, torch.Tensor Tensor, torch.ScalarType Type, string Dtype, long[] Shape, long ByteLength);
+    private sealed record Item(string Name, torch.Tensor? Tensor, Func<torch.Tensor>? Create, torch.ScalarType Type, string Dtype, long[] Shape, long ByteLength);
 }

@@ -26,16 +26,16 @@ public sealed class LlamaAttention : nn.Module
     private readonly int _headDim;
     private readonly int _layerIndex;
 
-    public LlamaAttention(LlamaConfig config, int layerIndex, ScalarType dtype) : base(nameof(LlamaAttention))
+    public LlamaAttention(LlamaConfig config, int layerIndex, ScalarType dtype, bool initialize = true) : base(nameof(LlamaAttention))
     {
         _heads = config.NumAttentionHeads;
         _kvHeads = config.NumKeyValueHeads;
         _headDim = config.HeadDim;
         _layerIndex = layerIndex;
-        _qProj = nn.Linear(config.HiddenSize, _heads * _headDim, hasBias: config.AttentionBias, dtype: dtype);
-        _kProj = nn.Linear(config.HiddenSize, _kvHeads * _headDim, hasBias: config.AttentionBias, dtype: dtype);
-        _vProj = nn.Linear(config.HiddenSize, _kvHeads * _headDim, hasBias: config.AttentionBias, dtype: dtype);
-        _oProj = nn.Linear(_heads * _headDim, config.HiddenSize, hasBias: config.AttentionOutputBias, dtype: dtype);
+        _qProj = UninitializedModules.Linear(config.HiddenSize, _heads * _headDim, config.AttentionBias, dtype, initialize);
+        _kProj = UninitializedModules.Linear(config.HiddenSize, _kvHeads * _headDim, config.AttentionBias, dtype, initialize);
+        _vProj = UninitializedModules.Linear(config.HiddenSize, _kvHeads * _headDim, config.AttentionBias, dtype, initialize);
+        _oProj = UninitializedModules.Linear(_heads * _headDim, config.HiddenSize, config.AttentionOutputBias, dtype, initialize);
         RegisterComponents();
     }
 

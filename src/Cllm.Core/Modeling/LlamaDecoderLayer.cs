@@ -17,10 +17,10 @@ public sealed class LlamaDecoderLayer : nn.Module
     [ComponentName(Name = "post_attention_layernorm")]
     private readonly RmsNorm _postAttentionLayerNorm;
 
-    public LlamaDecoderLayer(LlamaConfig config, int layerIndex, ScalarType dtype) : base(nameof(LlamaDecoderLayer))
+    public LlamaDecoderLayer(LlamaConfig config, int layerIndex, ScalarType dtype, bool initialize = true) : base(nameof(LlamaDecoderLayer))
     {
-        _selfAttn = new LlamaAttention(config, layerIndex, dtype);
-        _mlp = new LlamaMlp(config, dtype);
+        _selfAttn = new LlamaAttention(config, layerIndex, dtype, initialize);
+        _mlp = new LlamaMlp(config, dtype, initialize);
         _inputLayerNorm = new RmsNorm(config.HiddenSize, config.RmsNormEps, dtype);
         _postAttentionLayerNorm = new RmsNorm(config.HiddenSize, config.RmsNormEps, dtype);
         RegisterComponents();

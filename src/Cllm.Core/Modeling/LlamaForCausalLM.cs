@@ -24,17 +24,25 @@ public sealed class LlamaForCausalLM : nn.Module
     private LeanForward? _lean;
 
     /// <summary>Builds a randomly initialised model (load weights with the checkpoint loader).</summary>
-    public LlamaForCausalLM(LlamaConfig config, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(LlamaForCausalLM))
+    public LlamaForCausalLM(LlamaConfig config, ScalarType dtype = ScalarType.Float32, Device? device = null) : this(config, dtype, device, initialize: true)
+    {
+    }
+
+    /// <summary>
+    /// With <paramref name="initialize"/> false the Linear and Embedding weights are left uninitialised (torch.empty)
+    /// because a checkpoint overwrites every one of them next; see <see cref="UninitializedModules"/>.
+    /// </summary>
+    internal LlamaForCausalLM(LlamaConfig config, ScalarType dtype, Device? device, bool initialize) : base(nameof(LlamaForCausalLM))
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
         Config = config;
         DType = dtype;
         Device = device ?? CPU;
-        _model = new LlamaModel(config, dtype);
+        _model = new LlamaModel(config, dtype, initialize);
         if (!config.TieWordEmbeddings)
         {
-            _lmHead = nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false, dtype: dtype);
+            _lmHead = UninitializedModules.Linear(config.HiddenSize, config.VocabSize, hasBias: false, dtype, initialize);
         }
 
         RegisterComponents();

@@ -15,11 +15,11 @@ public sealed class LlamaMlp : nn.Module<Tensor, Tensor>
     [ComponentName(Name = "down_proj")]
     private readonly Linear _downProj;
 
-    public LlamaMlp(LlamaConfig config, ScalarType dtype) : base(nameof(LlamaMlp))
+    public LlamaMlp(LlamaConfig config, ScalarType dtype, bool initialize = true) : base(nameof(LlamaMlp))
     {
-        _gateProj = nn.Linear(config.HiddenSize, config.IntermediateSize, hasBias: config.MlpBias, dtype: dtype);
-        _upProj = nn.Linear(config.HiddenSize, config.IntermediateSize, hasBias: config.MlpBias, dtype: dtype);
-        _downProj = nn.Linear(config.IntermediateSize, config.HiddenSize, hasBias: config.MlpBias, dtype: dtype);
+        _gateProj = UninitializedModules.Linear(config.HiddenSize, config.IntermediateSize, config.MlpBias, dtype, initialize);
+        _upProj = UninitializedModules.Linear(config.HiddenSize, config.IntermediateSize, config.MlpBias, dtype, initialize);
+        _downProj = UninitializedModules.Linear(config.IntermediateSize, config.HiddenSize, config.MlpBias, dtype, initialize);
         RegisterComponents();
     }
 

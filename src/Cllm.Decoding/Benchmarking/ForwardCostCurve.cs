@@ -32,7 +32,7 @@ public static class ForwardCostCurve
         using (var _ = NewDisposeScope())
         using (no_grad())
         {
-            model.Forward(tensor(RandomIds(past)).view(1, past), cache, lastOnly: true);
+            model.Forward(tensor(RandomIds(past), device: model.Device).view(1, past), cache, lastOnly: true);
         }
 
         var times = sizes.ToDictionary(s => s, _ => new List<double>());
@@ -45,7 +45,7 @@ public static class ForwardCostCurve
             {
                 using var scope = NewDisposeScope();
                 using var grad = no_grad();
-                var ids = tensor(inputs[size]).view(1, size);
+                var ids = tensor(inputs[size], device: model.Device).view(1, size);
                 var clock = Stopwatch.StartNew();
                 var logits = model.Forward(ids, cache);
                 _ = logits.topk(2, dim: -1);                                                    // what a decode step reads

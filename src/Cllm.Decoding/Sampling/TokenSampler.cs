@@ -51,7 +51,7 @@ public sealed class TokenSampler
             probs = probs / probs.sum();
         }
 
-        return probs.data<float>().ToArray();
+        return probs.cpu().data<float>().ToArray();                                    // data<T>() reads host memory only
     }
 
     /// <summary>Draws an index from <paramref name="probs"/> (need not be normalised).</summary>

@@ -1,0 +1,51 @@
+using System;
+using System.Linq;
+using Cllm.Modeling;
+using TorchSharp;
+
+namespace Cllm.Checkpoints;
+
+/// <summary>
+/// The floating dtype a checkpoint is stored in: <c>torch_dtype</c> of config.json when it names one, otherwise the
+/// floating type holding the most bytes in the safetensors headers (only the headers are read).
+/// </summary>
+internal static class CheckpointDType
+{
+    /// <summary>The names <c>--dtype</c> and <c>torch_dtype</c> accept, for messages.</summary>
+    public const string Names = "float32, float16, bfloat16";
+
+    /// <summary>float32/float, float16/half, bfloat16 (as in torch_dtype, with or without "torch."); null for anything else.</summary>
+    public static torch.ScalarType? Parse(string? name) => name?.Trim().ToLowerInvariant().Replace("torch.", string.Empty, StringComparison.Ordinal) switch
+    {
+        "float32" or "float" or "fp32" => torch.ScalarType.Float32,
+        "float16" or "half" or "fp16" => torch.ScalarType.Float16,
+        "bfloat16" or "bf16" => torch.ScalarType.BFloat16,
+        _ => null,
+    };
+
+    /// <summary>The checkpoint's own dtype (Float32, Float16 or BFloat16; a Float64 file counts as Float32).</summary>
+    /// <exception cref="CheckpointException">The weights hold no floating tensor.</exception>
+    public static torch.ScalarType Detect(HfModelDirectory directory, LlamaConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        ArgumentNullException.ThrowIfNull(config);
+        if (Parse(config.TorchDtype) is { } named)
+        {
+            return named;
+        }
+
+        var byType = directory.WeightFiles
+            .SelectMany(path => SafetensorsFile.Open(path).Tensors.Values)
+            .Where(entry => SafetensorsDtypes.IsFloat(entry.ScalarType))
+            .GroupBy(entry => entry.ScalarType)
+            .Select(group => (Type: group.Key, Bytes: group.Sum(entry => entry.ShapeArray.Aggregate(1L, (product, size) => product * size) * SafetensorsDtypes.ElementSize(group.Key))))
+            .OrderByDescending(pair => pair.Bytes)
+            .ToList();
+        if (byType.Count == 0)
+        {
+            throw new CheckpointException(directory.WeightsPath, "holds no floating tensor, so its dtype cannot be detected; pass an explicit dtype");
+        }
+
+        return byType[0].Type == torch.ScalarType.Float64 ? torch.ScalarType.Float32 : byType[0].Type;
+    }
+}
