@@ -1,4 +1,5 @@
 using System;
+using System.Threading;
 using Cllm.Caching;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -30,6 +31,7 @@ internal sealed class LeanForward : IDisposable
     private readonly Tensor _causal;        // (MaskRows, P + MaskRows) additive: row i sees columns ≤ P + i
     private readonly Tensor _epsTensor;     // (1, 1): the norm's epsilon as a tensor (a Scalar operand costs ~1.5 µs more per op)
     private readonly Tensor _widthTensor;   // (1, 1): the hidden size C, the divisor of the norm's mean
+    private Workspace? _step;               // the (B, T) = (1, 1) workspace, kept between decode steps
     private readonly int _heads, _kvHeads, _headDim, _intermediate, _hidden, _maxPositions;
 
     /// <summary>Per layer: norm scales (the parameters themselves) and the fused, transposed projections (copies).</summary>
@@ -75,6 +77,10 @@ internal sealed class LeanForward : IDisposable
         using var width = ((double)_hidden).ToScalar();
         _epsTensor = Keep(full(1, 1, eps, dtype: _cos.dtype, device: _cos.device));
         _widthTensor = Keep(full(1, 1, width, dtype: _cos.dtype, device: _cos.device));
+        using (inference_mode(false))
+        {
+            _step = new Workspace(this, 1, 1).Detach();                                                           // normal tensors: updated in place with or without inference mode
+        }
     }
 
     /// <summary>
@@ -120,13 +126,17 @@ internal sealed class LeanForward : IDisposable
             bias = bias.repeat(g, 1);
         }
 
-        var work = new Workspace(this, b, t, cos, sin);
+        // The (B, T) = (1, 1) workspace of a decode step is kept between forwards (taken, used, given back; a concurrent
+        // forward makes its own); other shapes get one in this forward's dispose scope.
+        var work = b == 1 && t == 1 ? Interlocked.Exchange(ref _step, null) : null;
+        bool kept = work is not null;
+        work ??= new Workspace(this, b, t);
         ForwardProfiler.Add(ForwardOp.Setup, ref mark);
         var x = _embedding.index_select(0, inputIds.reshape(-1));                                                   // (B·T, C), the residual stream, updated in place
         ForwardProfiler.Add(ForwardOp.Embedding, ref mark);
         for (int i = 0; i < _layers.Length; i++)
         {
-            Block(_layers[i], i, x, work, bias, cache, ref mark);
+            Block(_layers[i], i, x, work, cos, sin, bias, cache, ref mark);
         }
 
         if (lastOnly && t > 1)
@@ -138,6 +148,11 @@ internal sealed class LeanForward : IDisposable
         ForwardProfiler.Add(ForwardOp.Norms, ref mark);
         var logits = x.matmul(_lmHeadT).view(b, lastOnly ? 1 : t, -1);                                             // (B, T', V)
         ForwardProfiler.Add(ForwardOp.LmHead, ref mark);
+        if (kept)
+        {
+            Interlocked.Exchange(ref _step, work)?.Dispose();
+        }
+
         return logits;
     }
 
@@ -146,7 +161,7 @@ internal sealed class LeanForward : IDisposable
     /// layer runs mostly in-place ops on them: an op that returns a new tensor costs ~1 µs from C# (its wrapper and its
     /// disposal), an in-place op ~0.3 µs. The arithmetic is the same as with fresh tensors (addmm_ with beta 0 is mm).
     /// </summary>
-    private sealed class Workspace
+    private sealed class Workspace : IDisposable
     {
         public readonly Tensor Normed;          // (N, C), N = B·T
         public readonly Tensor Qkv;             // (N, (H + 2Hkv)·D)
@@ -154,7 +169,6 @@ internal sealed class LeanForward : IDisposable
         public readonly Tensor QKLow, QKHigh;   // its two halves along D
         public readonly Tensor Rolled;          // (B, T, H + Hkv, D): roll(qk, D/2) ⊙ sin
         public readonly Tensor RolledLow, RolledHigh;
-        public readonly Tensor Cos, Sin;        // (T, 1, D)
         public readonly Tensor Keys, Values;    // (B, Hkv, T, D) views of Qkv (keys rotated in place)
         public readonly Tensor? QueriesBTHD;    // T > 1: (B, T, H, D) view of Qkv, copied into QueryBuffer's transpose
         public readonly Tensor? QueryBufferT;   // T > 1: (B, T, H, D) view of the (B, H, T, D) buffer
@@ -167,7 +181,7 @@ internal sealed class LeanForward : IDisposable
         public readonly int T;
         public readonly int Hkv, G, D, H;
 
-        public Workspace(LeanForward f, long b, int t, Tensor cos, Tensor sin)
+        public Workspace(LeanForward f, long b, int t)
         {
             B = b;
             T = t;
@@ -177,8 +191,6 @@ internal sealed class LeanForward : IDisposable
             D = f._headDim;
             long n = b * t;
             var options = (dtype: f._cos.dtype, device: f._cos.device);
-            Cos = cos;
-            Sin = sin;
             Normed = empty(new[] { n, f._hidden }, dtype: options.dtype, device: options.device);
             Qkv = empty(new[] { n, (long)(H + 2 * Hkv) * D }, dtype: options.dtype, device: options.device);
             var qkv = Qkv.view(b, t, H + 2 * Hkv, D);
@@ -208,10 +220,31 @@ internal sealed class LeanForward : IDisposable
             Gate = GateUp.narrow(1, 0, f._intermediate);
             Up = GateUp.narrow(1, f._intermediate, f._intermediate);
         }
+
+        private Tensor?[] Tensors => new[] { Normed, Qkv, QK, QKLow, QKHigh, Rolled, RolledLow, RolledHigh, Keys, Values, QueriesBTHD, QueryBufferT, Queries, AttentionBufferT, Attention, GateUp, Gate, Up };
+
+        /// <summary>Takes the buffers and views out of the dispose scope, for a workspace kept between forwards.</summary>
+        public Workspace Detach()
+        {
+            foreach (var tensor in Tensors)
+            {
+                tensor?.DetachFromDisposeScope();
+            }
+
+            return this;
+        }
+
+        public void Dispose()
+        {
+            foreach (var tensor in Tensors)
+            {
+                tensor?.Dispose();
+            }
+        }
     }
 
     /// <summary>One decoder layer over the residual stream x (B·T, C), in place.</summary>
-    private void Block(Layer w, int index, Tensor x, Workspace s, Tensor? bias, KvCache? cache, ref long mark)
+    private void Block(Layer w, int index, Tensor x, Workspace s, Tensor cos, Tensor sin, Tensor? bias, KvCache? cache, ref long mark)
     {
         var n = Norm(x, w.InputNorm, s.Normed);
         ForwardProfiler.Add(ForwardOp.Norms, ref mark);
@@ -228,8 +261,8 @@ internal sealed class LeanForward : IDisposable
         // q and k rotated together, in place: qk ⊙ cos + roll(qk, D/2) ⊙ sin (the halves swapped by two copies).
         s.RolledLow.copy_(s.QKHigh);
         s.RolledHigh.copy_(s.QKLow);
-        s.Rolled.mul_(s.Sin);
-        s.QK.mul_(s.Cos).add_(s.Rolled, Scalars.One);
+        s.Rolled.mul_(sin);
+        s.QK.mul_(cos).add_(s.Rolled, Scalars.One);
         ForwardProfiler.Add(ForwardOp.Rope, ref mark);
         var (k, v) = cache is null ? (s.Keys, s.Values) : cache.Write(index, s.Keys, s.Values, s.T);              // (B, Hkv, S, D)
         ForwardProfiler.Add(ForwardOp.CacheWrite, ref mark);
@@ -310,6 +343,7 @@ internal sealed class LeanForward : IDisposable
         _causal.Dispose();
         _epsTensor.Dispose();
         _widthTensor.Dispose();
+        Interlocked.Exchange(ref _step, null)?.Dispose();
         _embedding.Dispose();
     }
 }
