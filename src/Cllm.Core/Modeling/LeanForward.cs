@@ -12,6 +12,9 @@ namespace Cllm.Modeling;
 /// forward without autograd, with q/k/v and gate/up fused and every matrix stored transposed and contiguous
 /// (x·Wᵀ as one <c>matmul</c>/<c>addmm</c>, which is much faster than <c>linear</c> for one token), residuals folded
 /// into <c>addmm</c>, rotary tables and the causal mask sliced rather than built, and no per-layer dispose scope.
+/// Each forward's intermediates live in a <see cref="Workspace"/> of buffers and views made once per forward (and kept
+/// between 1-token decode steps), so that a layer is mostly in-place ops: from C#, an op returning a new tensor costs
+/// ~1 µs (wrapper, scope, disposal), an in-place op ~0.3 µs, an op with a <see cref="Scalar"/> operand ~2 µs.
 /// The same arithmetic as the module path; the modules (and their Hugging Face names) stay the source of truth for
 /// loading, saving and training, and the copy is dropped whenever they may have changed.
 /// </summary>
@@ -19,8 +22,6 @@ internal sealed class LeanForward : IDisposable
 {
     /// <summary>Longest chain forward whose causal mask is a slice of <see cref="_causal"/>; longer ones build it.</summary>
     private const int MaskRows = 64;
-
-    private static readonly long[] LastDim = { -1 };
 
     private readonly Layer[] _layers;
     private readonly Tensor _embedding;     // (V, C), the embedding parameter itself
