@@ -46,10 +46,12 @@ public sealed class KvCache : IDisposable
     /// Writes k, v (B, Hkv, T, D) of <paramref name="layer"/> at slots [Length, Length + T) and returns
     /// views of slots [0, Length + T). <see cref="Length"/> moves only on <see cref="Advance"/>, once all layers are written.
     /// </summary>
-    internal (Tensor Keys, Tensor Values) Write(int layer, Tensor k, Tensor v)
+    internal (Tensor Keys, Tensor Values) Write(int layer, Tensor k, Tensor v) => Write(layer, k, v, k.shape[2]);
+
+    /// <summary><see cref="Write(int, Tensor, Tensor)"/> for callers that know T (reading a shape is a native call).</summary>
+    internal (Tensor Keys, Tensor Values) Write(int layer, Tensor k, Tensor v, long t)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        long t = k.shape[2];
         _keys[layer].narrow(2, Length, t).copy_(k);
         _values[layer].narrow(2, Length, t).copy_(v);
         return (_keys[layer].narrow(2, 0, Length + t), _values[layer].narrow(2, 0, Length + t));

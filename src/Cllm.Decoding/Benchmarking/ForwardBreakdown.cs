@@ -81,9 +81,9 @@ public static class ForwardBreakdown
     {
         var logits = model.Forward(tensor(ids).view(1, ids.Length), cache)[0];              // (T, V)
         var clock = Stopwatch.StartNew();
-        var (top, index) = logits.topk(2, dim: -1);                                      // (T, 2)
-        _ = index.select(1, 0).data<long>().ToArray();
-        _ = (top.select(1, 0) - top.select(1, 1)).data<float>().ToArray();
+        var (top, index) = logits.topk(2, dim: -1);                                      // (T, 2), read as the decoder does
+        _ = index.data<long>().ToArray();
+        _ = top.data<float>().ToArray();
         return clock.Elapsed.TotalMilliseconds;
     }
 

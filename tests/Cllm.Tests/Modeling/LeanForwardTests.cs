@@ -117,4 +117,39 @@ public class LeanForwardTests
         var (modules2, after2) = Both(model, () => model.Forward(ids));
         Assert.True(MaxDiff(modules2, after2) < 1e-4f, $"after train(): {MaxDiff(modules2, after2)}");
     }
+
+    [Fact]
+    public void Decode_steps_reuse_their_workspace_in_and_out_of_inference_mode()
+    {
+        using var model = Model("gqa");
+        using var scope = NewDisposeScope();
+        Tensor Steps()
+        {
+            using var cache = model.CreateCache(32);
+            var outputs = new System.Collections.Generic.List<Tensor>();
+            using (inference_mode())
+            {
+                model.Forward(tensor(Tokens[..4]).view(1, -1), cache, lastOnly: true);        // the lean copy is built under inference mode
+                outputs.Add(model.Forward(tensor(Tokens[4..5]).view(1, -1), cache));
+            }
+
+            using (no_grad())
+            {
+                for (int i = 5; i < 9; i++)
+                {
+                    outputs.Add(model.Forward(tensor(Tokens[i..(i + 1)]).view(1, -1), cache));  // T = 1 steps outside inference mode
+                }
+            }
+
+            return cat(outputs.ToArray(), 1);                                                   // (1, 5, V)
+        }
+
+        model.FastInference = false;
+        var modules = Steps();
+        model.FastInference = true;
+        var lean = Steps();
+        var again = Steps();
+        Assert.True(MaxDiff(modules, lean) < 1e-4f, $"decode steps differ by {MaxDiff(modules, lean)}");
+        Assert.Equal(0f, MaxDiff(lean, again));
+    }
 }
