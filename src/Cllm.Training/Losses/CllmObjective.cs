@@ -81,7 +81,7 @@ public sealed class CllmObjective
         {
             var labels = batch.Examples.Select(e => e.Labels).ToList();
             var logits = model.Forward(batch.LabelInput(model.Device));                  // (B, T, V)
-            var arTerm = Autoregressive.Compute(logits, labels);
+            var arTerm = Autoregressive.Compute(logits, labels, batch.Examples.Select(e => e.AnswerStart).ToList());
             ar = arTerm.Item;
             if (batch.LabelsAreTeacherSequences)
             {
@@ -123,7 +123,7 @@ public sealed class CllmObjective
         {
             var labels = batch.Examples.Select(e => e.Labels).ToList();
             var logits = model.Forward(batch.LabelInput(model.Device));
-            ar = Autoregressive.Compute(logits, labels).Item;
+            ar = Autoregressive.Compute(logits, labels, batch.Examples.Select(e => e.AnswerStart).ToList()).Item;
             teacherLogits = batch.LabelsAreTeacherSequences ? logits : null;
         }
 
@@ -153,15 +153,16 @@ public sealed class CllmObjective
             if (AutoregressiveWeight > 0)
             {
                 var labels = new[] { examples[0].Labels };
+                var starts = new[] { examples[0].AnswerStart };
                 Tensor arMean;
                 if (packed.HoldsLabels)
                 {
-                    arMean = Autoregressive.Accumulate(logits, labels, (_, p) => packed.LabelRow(p)).Sum;
+                    arMean = Autoregressive.Accumulate(logits, labels, (_, p) => packed.LabelRow(p), starts).Sum;
                 }
                 else
                 {
                     var arLogits = model.Forward(ConsistencyBatch.Pad(labels, model.Device))[0];   // (L, V)
-                    arMean = Autoregressive.Accumulate(arLogits, labels, (_, p) => p).Sum;
+                    arMean = Autoregressive.Accumulate(arLogits, labels, (_, p) => p, starts).Sum;
                 }
 
                 arSum += arMean.to_type(ScalarType.Float64).item<double>() * examples.Count;   // every example of the group has these labels

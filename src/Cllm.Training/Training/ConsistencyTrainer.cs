@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
 using System.Threading;
+using Cllm.Checkpoints;
 using Cllm.Modeling;
 using Cllm.Training.Losses;
 using Cllm.Training.Trajectories;
@@ -157,8 +158,17 @@ public sealed class ConsistencyTrainer
             }
         }
 
+        // The final model goes into the output folder itself (as Hugging Face's save_model), beside the
+        // checkpoint-<step> folders kept for resuming.
+        string? finalModel = null;
+        if (options.OutputDirectory is not null)
+        {
+            CheckpointWriter.Save(_model, _model.Config, options.OutputDirectory, options.TokenizerSource, storeAs: null);
+            finalModel = options.OutputDirectory;
+        }
+
         Log.TrainingFinished(_logger, totalSteps, clock.Elapsed.TotalSeconds);
-        return new TrainingResult(startStep, totalSteps, lastCheckpoint, losses, clock.Elapsed);
+        return new TrainingResult(startStep, totalSteps, lastCheckpoint, losses, clock.Elapsed) { Model = finalModel };
     }
 
     /// <summary>One optimizer step: K micro-batches of B examples, clipping, AdamW; all tensors die with the scope.</summary>
@@ -188,7 +198,7 @@ public sealed class ConsistencyTrainer
                 var record = records[order.RecordAt(slot)];
                 foreach (var pair in SelectPairs(objective.Consistency, record, order.StateRandom(slot), options.StatesPerRecord))
                 {
-                    var example = ConsistencyExample.FromRecord(record, pair, options.UseLabelIds);
+                    var example = ConsistencyExample.FromRecord(record, pair, options.UseLabelIds, options.AnswerOnlyAutoregressive);
                     examples.Add(example);
                     tokens += example.Context.Count + example.BlockLength + (objective.AutoregressiveWeight > 0 ? example.Labels.Count : 0);
                 }
@@ -281,8 +291,9 @@ public sealed class ConsistencyTrainer
             try
             {
                 r.Validate();
-                var labels = Options.UseLabelIds && r.LabelIds is { Count: >= 2 } ids ? ids : r.TeacherOutputIds;
-                new ConsistencyExample { Context = r.PromptIds, Student = r.Trajectory[0], Teacher = r.FixedPoint, Labels = labels }.Validate(vocab);
+                var example = ConsistencyExample.FromRecord(r, new ConsistencyPair(0, r.Trajectory.Count - 1), Options.UseLabelIds, Options.AnswerOnlyAutoregressive);
+                example.Validate(vocab);
+                var labels = example.Labels;
                 foreach (var state in r.Trajectory)
                 {
                     if (state.Any(t => (uint)t >= (uint)vocab))

@@ -51,8 +51,18 @@ public sealed record TrainingOptions
     /// <summary>How examples are laid out for the model (same losses either way); packed by default.</summary>
     public ForwardLayout Layout { get; init; } = ForwardLayout.Packed;
 
-    /// <summary>Take the autoregressive loss on a record's <c>labels_ids</c> (ground truth) when it has them, instead of the teacher's output.</summary>
+    /// <summary>
+    /// Gold labels: take the autoregressive loss on a record's <c>labels_ids</c> (a gold answer given in the data) when it
+    /// has them, instead of the teacher's output (context ⊕ fixed point).
+    /// </summary>
     public bool UseLabelIds { get; init; }
+
+    /// <summary>
+    /// Take the autoregressive loss on the tokens after the record's prompt (<c>prompt_length</c>) only, instead of the
+    /// whole sequence as the reference does. For a model trained on answers only (the SQL reproduction), modelling the
+    /// prompt would spend the AR gradient on learning to write questions.
+    /// </summary>
+    public bool AnswerOnlyAutoregressive { get; init; }
 
     /// <summary>Peak learning rate (after warm-up).</summary>
     public double LearningRate { get; init; } = 1e-3;

@@ -24,6 +24,8 @@ internal sealed record TrainingSettings
 
     public bool UseLabelIds { get; init; }
 
+    public bool AnswerOnlyAutoregressive { get; init; }
+
     public double LearningRate { get; init; }
 
     public double Beta1 { get; init; }
@@ -49,6 +51,7 @@ internal sealed record TrainingSettings
         AutoregressiveWeight = options.AutoregressiveWeight,
         LabelSmoothing = options.LabelSmoothing,
         UseLabelIds = options.UseLabelIds,
+        AnswerOnlyAutoregressive = options.AnswerOnlyAutoregressive,
         LearningRate = options.LearningRate,
         Beta1 = options.Beta1,
         Beta2 = options.Beta2,
@@ -72,7 +75,8 @@ internal sealed record TrainingSettings
             ("TrainingOptions.Positions", Positions, now.Positions),
             ("TrainingOptions.Layout", Layout, now.Layout),
             ("TrainingOptions.LabelSmoothing", F(LabelSmoothing), F(now.LabelSmoothing)),
-            ("TrainingOptions.UseLabelIds", UseLabelIds ? "true" : "false", now.UseLabelIds ? "true" : "false"),
+            ("--gold-labels", UseLabelIds ? "true" : "false", now.UseLabelIds ? "true" : "false"),
+            ("--ar-answer-only", AnswerOnlyAutoregressive ? "true" : "false", now.AnswerOnlyAutoregressive ? "true" : "false"),
             ("TrainingOptions.Beta1", F(Beta1), F(now.Beta1)),
             ("TrainingOptions.Beta2", F(Beta2), F(now.Beta2)),
             ("TrainingOptions.Epsilon", F(Epsilon), F(now.Epsilon)),

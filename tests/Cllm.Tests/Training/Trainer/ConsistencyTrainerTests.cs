@@ -245,6 +245,12 @@ public class ConsistencyTrainerTests
         CheckpointLoader.LoadWeights(loaded, HfModelDirectory.Open(result.FinalCheckpoint!), tiedEmbeddings: false);
         Assert.Equal(0.0, MaxDifference(Weights(model), Weights(loaded)));
 
+        // The final model is the output folder itself (as Hugging Face's save_model), checkpoints beside it.
+        Assert.Equal(folder.Path, result.Model);
+        using var final = new LlamaForCausalLM(HfModelDirectory.Open(folder.Path).ReadConfig());
+        CheckpointLoader.LoadWeights(final, HfModelDirectory.Open(folder.Path), tiedEmbeddings: false);
+        Assert.Equal(0.0, MaxDifference(Weights(model), Weights(final)));
+
         Assert.All(reports, r => Assert.Equal(12, r.TotalSteps));
         Assert.Equal(Enumerable.Range(1, 12), reports.Select(r => r.Step));
         Assert.All(reports, r => Assert.True(r.TokensPerSecond > 0 && r.LearningRate > 0 && r.GradientNorm > 0));
