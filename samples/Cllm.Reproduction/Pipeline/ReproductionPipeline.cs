@@ -248,55 +248,35 @@ public sealed class ReproductionPipeline
         }
 
         using var model = ModelFolder.Load(BaseDir);
-        List<LossComponents> losses;
-        int steps, batchSize;
-        if (s.CllmAnswerOnlyAr)
+        string checkpoints = Path.Combine(_root, "cllm-checkpoints");
+        var options = new TrainingOptions
         {
-            var options = new AnswerCllmOptions { LearningRate = s.CllmLearningRate, BatchSize = s.CllmBatchSize, Epochs = s.CllmEpochs, ArWeight = s.CllmArWeight, LabelSmoothing = s.CllmLabelSmoothing!.Value, UseLabelIds = s.CllmGoldLabels, Seed = s.CllmSeed };
-            steps = options.TotalSteps(records.Count);
-            batchSize = options.BatchSize;
-            Log($"[cllm] {records.Count:N0} records, {steps} steps of {options.BatchSize}, lr {options.LearningRate}, global consistency + {options.ArWeight} x AR (answer only, label smoothing {options.LabelSmoothing})");
-            var clockSteps = Stopwatch.StartNew();
-            losses = new AnswerCllmTrainer(model, options).Train(records, (step, total, loss, lr) =>
-            {
-                if (step % 25 == 0 || step == total)
-                {
-                    double elapsed = clockSteps.Elapsed.TotalSeconds;
-                    Log(Invariant($"[cllm] step {step}/{total} consistency {loss.Consistency:F4} AR {loss.Autoregressive:F4} lr {lr:G3} {elapsed:F0} s, eta {elapsed / step * (total - step):F0} s"));
-                }
-            }, cancellationToken);
-        }
-        else
+            LearningRate = s.CllmLearningRate,
+            BatchSize = s.CllmBatchSize,
+            Epochs = s.CllmEpochs,
+            AutoregressiveWeight = s.CllmArWeight,
+            AnswerOnlyAutoregressive = s.CllmAnswerOnlyAr,
+            LabelSmoothing = s.CllmLabelSmoothing!.Value,
+            UseLabelIds = s.CllmGoldLabels,
+            Seed = s.CllmSeed,
+            OutputDirectory = checkpoints,
+            TokenizerSource = BaseDir,
+            Resume = true,
+            SaveEvery = 100,
+            KeepCheckpoints = 1,
+        };
+        int steps = options.TotalSteps(records.Count);
+        int batchSize = options.BatchSize;
+        Log($"[cllm] {records.Count:N0} records, {steps} steps of {options.BatchSize}, lr {options.LearningRate}, global consistency + {options.AutoregressiveWeight} x AR ({(options.AnswerOnlyAutoregressive ? "answer only" : "whole sequence")}, label smoothing {options.LabelSmoothing})");
+        var result = new ConsistencyTrainer(model, options).Train(records, new SyncProgress<TrainingProgress>(p =>
         {
-            string checkpoints = Path.Combine(_root, "cllm-checkpoints");
-            var options = new TrainingOptions
+            if (p.Step % 25 == 0 || p.Step == p.TotalSteps)
             {
-                LearningRate = s.CllmLearningRate,
-                BatchSize = s.CllmBatchSize,
-                Epochs = s.CllmEpochs,
-                AutoregressiveWeight = s.CllmArWeight,
-                LabelSmoothing = s.CllmLabelSmoothing!.Value,
-                UseLabelIds = s.CllmGoldLabels,
-                Seed = s.CllmSeed,
-                OutputDirectory = checkpoints,
-                TokenizerSource = BaseDir,
-                Resume = true,
-                SaveEvery = 100,
-                KeepCheckpoints = 1,
-            };
-            steps = options.TotalSteps(records.Count);
-            batchSize = options.BatchSize;
-            Log($"[cllm] {records.Count:N0} records, {steps} steps of {options.BatchSize}, lr {options.LearningRate}, global consistency + {options.AutoregressiveWeight} x AR (label smoothing {options.LabelSmoothing})");
-            var result = new ConsistencyTrainer(model, options).Train(records, new SyncProgress<TrainingProgress>(p =>
-            {
-                if (p.Step % 25 == 0 || p.Step == p.TotalSteps)
-                {
-                    Log(Invariant($"[cllm] step {p.Step}/{p.TotalSteps} consistency {p.Loss.Consistency:F4} AR {p.Loss.Autoregressive:F4} lr {p.LearningRate:G3} {p.Elapsed.TotalSeconds:F0} s, eta {p.Eta.TotalSeconds:F0} s"));
-                }
-            }), cancellationToken);
-            losses = result.Losses.ToList();
-            Directory.Delete(checkpoints, recursive: true);
-        }
+                Log(Invariant($"[cllm] step {p.Step}/{p.TotalSteps} consistency {p.Loss.Consistency:F4} AR {p.Loss.Autoregressive:F4} lr {p.LearningRate:G3} {p.Elapsed.TotalSeconds:F0} s, eta {p.Eta.TotalSeconds:F0} s"));
+            }
+        }), cancellationToken);
+        var losses = result.Losses.ToList();
+        Directory.Delete(checkpoints, recursive: true);
 
         CheckpointWriter.Save(model, model.Config, CllmDir, BaseDir, storeAs: null);
         var first = LossComponents.Mean(losses.Take(Math.Min(20, losses.Count)).ToList());
