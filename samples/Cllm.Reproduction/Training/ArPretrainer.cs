@@ -67,7 +67,7 @@ public sealed class ArPretrainer
                 batch[i] = sequences[order[cursor++]];
             }
 
-            double lr = Options.LearningRateAt(step);
+            double lr = new Cllm.Training.LearningRateSchedule(Options.LearningRate, Options.Steps, Options.WarmupSteps, Options.MinLearningRateRatio).At(step);
             _model.train();
             var (loss, accuracy) = RunStep(batch, optimizer, parameters, lr);
             var report = new PretrainStep(step + 1, loss, accuracy, lr, clock.Elapsed.TotalSeconds);

@@ -1,17 +1,12 @@
 using System;
 using System.Collections.Generic;
-using System.Diagnostics;
 using System.Linq;
 using System.Threading;
-using Cllm.Checkpoints;
 using Cllm.Modeling;
 using Cllm.Training.Losses;
 using Cllm.Training.Trajectories;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using TorchSharp;
-using TorchSharp.Modules;
-using static TorchSharp.torch;
 
 namespace Cllm.Training;
 
@@ -69,9 +64,7 @@ public sealed class ConsistencyTrainer
         var options = Options;
         var objective = options.CreateObjective();
         int totalSteps = options.TotalSteps(records.Count);
-        var schedule = LearningRateSchedule.From(options, totalSteps);
         var order = new DataOrder(options.Seed, records.Count);
-        var parameters = _model.named_parameters().Select(p => (p.name, p.parameter)).ToList();
         var runState = new TrainerState
         {
             TotalSteps = totalSteps,
@@ -85,114 +78,14 @@ public sealed class ConsistencyTrainer
             LearningRate = options.LearningRate,
             Settings = TrainingSettings.From(options),
         };
-
-        torch.manual_seed(options.Seed);
-        using var optimizer = CreateOptimizer(parameters.Select(p => p.parameter));
-        int startStep = Resume(parameters, optimizer, runState);
         Log.TrainingStarted(_logger, objective.Consistency.Name, objective.Consistency.Distance.ToString(), objective.AutoregressiveWeight, records.Count, totalSteps, options.BatchSize, options.GradientAccumulation, options.LearningRate, options.Seed);
 
-        bool wasTraining = _model.training;
-        _model.train();
-        var losses = new List<LossComponents>();
-        var clock = Stopwatch.StartNew();
-        long tokens = 0;
-        string? lastCheckpoint = options.OutputDirectory is null ? null : TrainingCheckpoint.FindLatest(options.OutputDirectory);
-        int lastSaved = lastCheckpoint is null ? -1 : startStep;
-        int step = startStep;
-        try
+        // One micro-batch: B record slots, up to StatesPerRecord student states each, scale · (L_consistency + ω · L_AR).
+        (LossComponents, long) MicroBatch(long firstSlot, double scale)
         {
-            for (; step < totalSteps; step++)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                double lr = schedule.At(step);
-                var (loss, gradNorm, stepTokens) = RunStep(step, lr, records, order, objective, optimizer, parameters);
-                tokens += stepTokens;
-                losses.Add(loss);
-
-                string? saved = null;
-                int done = step + 1;
-                if (options.OutputDirectory is not null && ((options.SaveEvery > 0 && done % options.SaveEvery == 0) || done == totalSteps))
-                {
-                    saved = SaveCheckpoint(parameters, optimizer, runState, done, loss);
-                    lastCheckpoint = saved;
-                    lastSaved = done;
-                }
-
-                var elapsed = clock.Elapsed;
-                int ran = done - startStep;
-                if (done % options.LogEvery == 0 || done == totalSteps || ran == 1)
-                {
-                    Log.StepDone(_logger, done, totalSteps, loss.Total, loss.Consistency, loss.Autoregressive, lr, gradNorm, tokens / Math.Max(1e-9, elapsed.TotalSeconds));
-                }
-
-                progress?.Report(new TrainingProgress
-                {
-                    Step = done,
-                    TotalSteps = totalSteps,
-                    Epoch = (double)done * options.GradientAccumulation * options.BatchSize / records.Count,
-                    Loss = loss,
-                    LearningRate = lr,
-                    GradientNorm = gradNorm,
-                    TokensPerSecond = tokens / Math.Max(1e-9, elapsed.TotalSeconds),
-                    Elapsed = elapsed,
-                    Eta = TimeSpan.FromSeconds(elapsed.TotalSeconds / ran * (totalSteps - done)),
-                    Checkpoint = saved,
-                });
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            Log.TrainingCancelled(_logger, step);
-            if (options.OutputDirectory is not null && step > lastSaved && step > startStep)
-            {
-                SaveCheckpoint(parameters, optimizer, runState, step, losses.Count > 0 ? losses[^1] : default);
-            }
-
-            throw;
-        }
-        finally
-        {
-            if (!wasTraining)
-            {
-                _model.eval();
-            }
-        }
-
-        // The final model goes into the output folder itself (as Hugging Face's save_model), beside the
-        // checkpoint-<step> folders kept for resuming.
-        string? finalModel = null;
-        if (options.OutputDirectory is not null)
-        {
-            CheckpointWriter.Save(_model, _model.Config, options.OutputDirectory, options.TokenizerSource, storeAs: null);
-            finalModel = options.OutputDirectory;
-        }
-
-        Log.TrainingFinished(_logger, totalSteps, clock.Elapsed.TotalSeconds);
-        return new TrainingResult(startStep, totalSteps, lastCheckpoint, losses, clock.Elapsed) { Model = finalModel };
-    }
-
-    /// <summary>One optimizer step: K micro-batches of B examples, clipping, AdamW; all tensors die with the scope.</summary>
-    private (LossComponents Loss, double GradNorm, long Tokens) RunStep(
-        int step,
-        double lr,
-        IReadOnlyList<TrajectoryRecord> records,
-        DataOrder order,
-        CllmObjective objective,
-        AdamWOptimizer optimizer,
-        List<(string Name, Parameter Parameter)> parameters)
-    {
-        var options = Options;
-        int k = options.GradientAccumulation, b = options.BatchSize;
-        optimizer.LearningRate = lr;
-        using var scope = NewDisposeScope();
-        optimizer.ZeroGrad();
-        var parts = new LossComponents[k];
-        long tokens = 0;
-        for (int micro = 0; micro < k; micro++)
-        {
-            long firstSlot = ((long)step * k + micro) * b;
-            var examples = new List<ConsistencyExample>(b * options.StatesPerRecord);
-            for (int j = 0; j < b; j++)
+            var examples = new List<ConsistencyExample>(options.BatchSize * options.StatesPerRecord);
+            long tokens = 0;
+            for (int j = 0; j < options.BatchSize; j++)
             {
                 long slot = firstSlot + j;
                 var record = records[order.RecordAt(slot)];
@@ -204,19 +97,10 @@ public sealed class ConsistencyTrainer
                 }
             }
 
-            parts[micro] = objective.Backward(_model, new ConsistencyBatch(examples), 1.0 / k);
+            return (objective.Backward(_model, new ConsistencyBatch(examples), scale), tokens);
         }
 
-        var loss = LossComponents.Mean(parts);
-        double maxNorm = options.MaxGradNorm > 0 ? options.MaxGradNorm : double.PositiveInfinity;
-        double gradNorm = nn.utils.clip_grad_norm_(parameters.Select(p => p.Parameter), maxNorm);
-        if (!double.IsFinite(loss.Total) || !double.IsFinite(gradNorm))
-        {
-            throw new InvalidOperationException($"step {step + 1}: the loss ({loss.Total}) or gradient norm ({gradNorm}) is not finite; lower the learning rate.");
-        }
-
-        optimizer.Step();
-        return (loss, gradNorm, tokens);
+        return new TrainingLoop(_model, options, _logger).Run(records.Count, runState, MicroBatch, progress, cancellationToken);
     }
 
     /// <summary>Up to <paramref name="count"/> pairs with distinct student states (fewer when the trajectory is short).</summary>
@@ -234,51 +118,6 @@ public sealed class ConsistencyTrainer
         }
 
         return pairs;
-    }
-
-    private AdamWOptimizer CreateOptimizer(IEnumerable<Parameter> parameters)
-    {
-        var options = Options;
-        return new AdamWOptimizer(parameters, options.LearningRate, options.Beta1, options.Beta2, options.Epsilon, options.WeightDecay);
-    }
-
-    /// <summary>Loads the newest checkpoint when resuming; returns the step to continue from.</summary>
-    private int Resume(List<(string Name, Parameter Parameter)> parameters, AdamWOptimizer optimizer, TrainerState runState)
-    {
-        if (Options.OutputDirectory is null || TrainingCheckpoint.FindLatest(Options.OutputDirectory) is not { } latest)
-        {
-            return 0;
-        }
-
-        if (!Options.Resume)
-        {
-            // A fresh run would overwrite or prune that run's checkpoints: never lose them silently.
-            throw new InvalidOperationException($"{Options.OutputDirectory} already holds training checkpoints ({System.IO.Path.GetFileName(latest)}); resume that run (--resume) or choose another output folder.");
-        }
-
-        var saved = TrainerState.Read(System.IO.Path.Combine(latest, TrainerState.FileName));
-        if (saved.Incompatibility(runState) is { } reason)
-        {
-            throw new InvalidOperationException($"cannot resume from {latest}: {reason}. Use the same data and settings, or another output folder.");
-        }
-
-        TrainingCheckpoint.Load(latest, _model, parameters, optimizer);
-        Log.Resumed(_logger, latest, saved.Step);
-        return saved.Step;
-    }
-
-    private string SaveCheckpoint(List<(string Name, Parameter Parameter)> parameters, AdamWOptimizer optimizer, TrainerState runState, int step, LossComponents loss)
-    {
-        var folder = TrainingCheckpoint.Save(
-            Options.OutputDirectory!,
-            _model,
-            parameters,
-            optimizer,
-            runState with { Step = step, LastLoss = loss.Total },
-            Options.TokenizerSource,
-            Options.KeepCheckpoints);
-        Log.CheckpointSaved(_logger, folder);
-        return folder;
     }
 
     private void CheckRecords(IReadOnlyList<TrajectoryRecord> records)

@@ -64,6 +64,13 @@ public sealed record TrainingOptions
     /// </summary>
     public bool AnswerOnlyAutoregressive { get; init; }
 
+    /// <summary>
+    /// Causal-LM training only (<see cref="CausalLmTrainer"/>): continue every sequence with its last token (EOS) up to
+    /// the micro-batch's longest plus this many positions and train those positions too, so the model learns to follow
+    /// EOS with EOS (a Jacobi block holding an answer's end then has a trivial fixed point). 0: padding is never a target.
+    /// </summary>
+    public int EndPadding { get; init; }
+
     /// <summary>Peak learning rate (after warm-up).</summary>
     public double LearningRate { get; init; } = 1e-3;
 
@@ -81,6 +88,9 @@ public sealed record TrainingOptions
 
     /// <summary>Fraction of the steps spent warming the learning rate up linearly (reference 0.03).</summary>
     public double WarmupRatio { get; init; } = 0.03;
+
+    /// <summary>Steps of linear warm-up; overrides <see cref="WarmupRatio"/> when set.</summary>
+    public int? WarmupSteps { get; init; }
 
     /// <summary>The cosine schedule decays to this fraction of the peak learning rate (0 = to zero, as the reference).</summary>
     public double MinLearningRateRatio { get; init; }
@@ -143,6 +153,8 @@ public sealed record TrainingOptions
         Check(Epsilon > 0 && double.IsFinite(Epsilon), nameof(Epsilon), Epsilon, "must be finite and > 0");
         Check(WeightDecay >= 0 && double.IsFinite(WeightDecay), nameof(WeightDecay), WeightDecay, "must be finite and ≥ 0");
         Check(WarmupRatio >= 0 && WarmupRatio < 1, nameof(WarmupRatio), WarmupRatio, "must be in [0, 1)");
+        Check(WarmupSteps is null or >= 0, nameof(WarmupSteps), WarmupSteps, "must be ≥ 0 when set");
+        Check(EndPadding >= 0, nameof(EndPadding), EndPadding, "must be ≥ 0");
         Check(MinLearningRateRatio >= 0 && MinLearningRateRatio <= 1, nameof(MinLearningRateRatio), MinLearningRateRatio, "must be in [0, 1]");
         Check(MaxGradNorm >= 0 && double.IsFinite(MaxGradNorm), nameof(MaxGradNorm), MaxGradNorm, "must be finite and ≥ 0 (0 disables clipping)");
         Check(BatchSize >= 1, nameof(BatchSize), BatchSize, "must be ≥ 1");

@@ -40,6 +40,10 @@ internal sealed record TrainingSettings
 
     public double MinLearningRateRatio { get; init; }
 
+    public int? WarmupSteps { get; init; }
+
+    public int EndPadding { get; init; }
+
     public double MaxGradNorm { get; init; }
 
     public static TrainingSettings From(TrainingOptions options) => new()
@@ -60,6 +64,8 @@ internal sealed record TrainingSettings
         WarmupRatio = options.WarmupRatio,
         MinLearningRateRatio = options.MinLearningRateRatio,
         MaxGradNorm = options.MaxGradNorm,
+        WarmupSteps = options.WarmupSteps,
+        EndPadding = options.EndPadding,
     };
 
     /// <summary>"&lt;flag&gt; is &lt;now&gt;, the checkpoint's run used &lt;saved&gt;" for the first setting that differs, or null.</summary>
@@ -84,6 +90,8 @@ internal sealed record TrainingSettings
             ("TrainingOptions.WarmupRatio", F(WarmupRatio), F(now.WarmupRatio)),
             ("TrainingOptions.MinLearningRateRatio", F(MinLearningRateRatio), F(now.MinLearningRateRatio)),
             ("TrainingOptions.MaxGradNorm", F(MaxGradNorm), F(now.MaxGradNorm)),
+            ("TrainingOptions.WarmupSteps", WarmupSteps?.ToString(CultureInfo.InvariantCulture) ?? "-", now.WarmupSteps?.ToString(CultureInfo.InvariantCulture) ?? "-"),
+            ("TrainingOptions.EndPadding", EndPadding.ToString(CultureInfo.InvariantCulture), now.EndPadding.ToString(CultureInfo.InvariantCulture)),
         };
         foreach (var (name, saved, current) in pairs)
         {
