@@ -164,14 +164,15 @@ public sealed class ReproductionPipeline
         using var model = ModelShape.CreateModel(config, s.ModelSeed);
         long parameters = model.parameters().Sum(p => p.numel());
         Log($"[base] {s.Shape}: {parameters:N0} parameters, {train.Count:N0} sequences, {s.Pretrain.Steps} steps of {s.Pretrain.BatchSize}, lr {s.Pretrain.LearningRate}");
-        var history = new ArPretrainer(model, s.Pretrain).Train(train, step =>
+        var sequences = train.Select(q => new CausalLmSequence(q.Ids, q.AnswerStart)).ToList();
+        var history = new CausalLmTrainer(model, s.Pretrain.ToTrainingOptions()).Train(sequences, new SyncProgress<TrainingProgress>(p =>
         {
-            if (step.Step % 50 == 0 || step.Step == s.Pretrain.Steps)
+            if (p.Step % 50 == 0 || p.Step == p.TotalSteps)
             {
-                double eta = step.Seconds / step.Step * (s.Pretrain.Steps - step.Step);
-                Log(Invariant($"[base] step {step.Step}/{s.Pretrain.Steps} loss {step.Loss:F4} token accuracy {step.TokenAccuracy:F3} lr {step.LearningRate:G3} {step.Seconds:F0} s, eta {eta:F0} s"));
+                Log(Invariant($"[base] step {p.Step}/{p.TotalSteps} loss {p.Loss.Autoregressive:F4} lr {p.LearningRate:G3} {p.Elapsed.TotalSeconds:F0} s, eta {p.Eta.TotalSeconds:F0} s"));
             }
-        }, cancellationToken);
+        }), cancellationToken).Losses;
+        model.eval();
 
         using var scorer = new ExecutionScorer();
         var dev = SqlTaskJsonl.Read(Path.Combine(DataDir, "sql-dev.jsonl")).Take(s.PretrainDevTasks).ToList();
@@ -186,8 +187,8 @@ public sealed class ReproductionPipeline
             BatchSize = s.Pretrain.BatchSize,
             LearningRate = s.Pretrain.LearningRate,
             AnswerOnly = s.Pretrain.AnswerOnly,
-            FinalLoss = history.TakeLast(20).Average(h => h.Loss),
-            LossCurve = history.Where(h => h.Step % 50 == 0).Select(h => Math.Round(h.Loss, 5)).ToList(),
+            FinalLoss = history.TakeLast(20).Average(h => h.Autoregressive),
+            LossCurve = history.Where((_, i) => (i + 1) % 50 == 0).Select(h => Math.Round(h.Autoregressive, 5)).ToList(),
             DevTasks = dev.Count,
             DevExecution = run.Score.ExecutionAccuracy,
             DevExact = run.Score.ExactMatchAccuracy,
