@@ -74,17 +74,19 @@ public sealed class AutoregressiveLoss
         }
 
         using var scope = NewDisposeScope();
-        var (sum, values, counts) = Accumulate(logits.reshape(b * t, v), sequences, (e, p) => e * t + p, answerStarts);
+        var (sum, weighted, owners, counts) = Accumulate(logits.reshape(b * t, v), sequences, (e, p) => e * t + p, answerStarts);
         using var batchSize = ((long)b).ToScalar();
+        var values = weighted is null ? new float[b] : LossTerm.SumPerExample(weighted, owners, b);
         return new LossTerm((sum / batchSize).MoveToOuterDisposeScope(), values, counts);
     }
 
     /// <summary>
     /// Σ over <paramref name="sequences"/> of each one's mean loss, from flat logits (R, V) whose row <c>row(e, p)</c>
     /// holds the logit at position p of sequence e, from position <c>answerStarts[e] − 1</c> (null: 0) on. Returns the sum,
-    /// each sequence's value and its number of positions.
+    /// the weighted per-position losses (K) with each one's sequence (null when there are none) and each sequence's
+    /// number of positions.
     /// </summary>
-    internal (Tensor Sum, float[] PerExample, int[] Counts) Accumulate(Tensor flat, IReadOnlyList<IReadOnlyList<int>> sequences, Func<int, int, long> row, IReadOnlyList<int>? answerStarts = null)
+    internal (Tensor Sum, Tensor? Weighted, List<long> Owners, int[] Counts) Accumulate(Tensor flat, IReadOnlyList<IReadOnlyList<int>> sequences, Func<int, int, long> row, IReadOnlyList<int>? answerStarts = null)
     {
         var rows = new List<long>();
         var targets = new List<long>();
@@ -108,7 +110,7 @@ public sealed class AutoregressiveLoss
         var device = flat.device;
         if (rows.Count == 0)
         {
-            return (zeros(Array.Empty<long>(), dtype: ScalarType.Float32, device: device), new float[sequences.Count], counts);
+            return (zeros(Array.Empty<long>(), dtype: ScalarType.Float32, device: device), null, owners, counts);
         }
 
         var logProbs = flat.index_select(0, tensor(rows.ToArray(), device: device)).to_type(ScalarType.Float32).log_softmax(-1);   // (K, V)
@@ -119,6 +121,6 @@ public sealed class AutoregressiveLoss
             ? nll
             : nll * keep - logProbs.mean(new long[] { -1 }) * smoothing;                                                          // (K)
         var weighted = perPosition * tensor(weights.ToArray(), device: device);          // (K)
-        return (weighted.sum(), LossTerm.SumPerExample(weighted, owners, sequences.Count), counts);
+        return (weighted.sum(), weighted, owners, counts);
     }
 }

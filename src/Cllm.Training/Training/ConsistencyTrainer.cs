@@ -104,7 +104,7 @@ public sealed class ConsistencyTrainer
     }
 
     /// <summary>Up to <paramref name="count"/> pairs with distinct student states (fewer when the trajectory is short).</summary>
-    internal static List<ConsistencyPair> SelectPairs(IConsistencyLoss loss, TrajectoryRecord record, Random random, int count)
+    internal static List<ConsistencyPair> SelectPairs(ConsistencyLoss loss, TrajectoryRecord record, Random random, int count)
     {
         var pairs = new List<ConsistencyPair>(count);
         int distinct = Math.Max(1, record.Trajectory.Count - 1);

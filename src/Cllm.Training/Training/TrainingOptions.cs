@@ -43,13 +43,10 @@ public sealed record TrainingOptions
 
     /// <summary>
     /// Student states drawn (without repetition) from each record in a batch slot; each is one example of the batch, so a
-    /// micro-batch holds up to <see cref="BatchSize"/> × this many examples. With the packed layout the extra states of a
-    /// record cost a block each rather than a whole sequence. 1 = the reference.
+    /// micro-batch holds up to <see cref="BatchSize"/> × this many examples. The states of a record are packed into one
+    /// sequence, so each extra state costs a block rather than a whole sequence. 1 = the reference.
     /// </summary>
     public int StatesPerRecord { get; init; } = 1;
-
-    /// <summary>How examples are laid out for the model (same losses either way); packed by default.</summary>
-    public ForwardLayout Layout { get; init; } = ForwardLayout.Packed;
 
     /// <summary>
     /// Gold labels: take the autoregressive loss on a record's <c>labels_ids</c> (a gold answer given in the data) when it
@@ -143,7 +140,6 @@ public sealed record TrainingOptions
         Defined(Consistency, nameof(Consistency));
         Defined(Distance, nameof(Distance));
         Defined(Positions, nameof(Positions));
-        Defined(Layout, nameof(Layout));
         Check(StatesPerRecord >= 1, nameof(StatesPerRecord), StatesPerRecord, "must be ≥ 1");
         Check(AutoregressiveWeight >= 0 && double.IsFinite(AutoregressiveWeight), nameof(AutoregressiveWeight), AutoregressiveWeight, "must be finite and ≥ 0");
         Check(LabelSmoothing >= 0 && LabelSmoothing < 1, nameof(LabelSmoothing), LabelSmoothing, "must be in [0, 1)");
@@ -178,10 +174,7 @@ public sealed record TrainingOptions
     /// <summary>The objective these options describe.</summary>
     public CllmObjective CreateObjective()
     {
-        IConsistencyLoss consistency = Consistency == ConsistencyKind.Local
-            ? new LocalConsistencyLoss(Distance, Positions)
-            : new GlobalConsistencyLoss(Distance, Positions);
-        return new CllmObjective(consistency, new AutoregressiveLoss(LabelSmoothing), AutoregressiveWeight, Layout);
+        return new CllmObjective(new ConsistencyLoss(Consistency, Distance, Positions), new AutoregressiveLoss(LabelSmoothing), AutoregressiveWeight);
     }
 
     /// <summary>Optimizer steps for <paramref name="records"/> records: <see cref="MaxSteps"/>, or ⌈epochs · records / (batch · accumulation)⌉.</summary>

@@ -16,8 +16,6 @@ internal sealed record TrainingSettings
 
     public string Positions { get; init; } = string.Empty;
 
-    public string Layout { get; init; } = string.Empty;
-
     public double AutoregressiveWeight { get; init; }
 
     public double LabelSmoothing { get; init; }
@@ -51,7 +49,6 @@ internal sealed record TrainingSettings
         Consistency = Text(options.Consistency),
         Distance = Text(options.Distance),
         Positions = options.Positions.ToString(),
-        Layout = options.Layout.ToString(),
         AutoregressiveWeight = options.AutoregressiveWeight,
         LabelSmoothing = options.LabelSmoothing,
         UseLabelIds = options.UseLabelIds,
@@ -79,7 +76,6 @@ internal sealed record TrainingSettings
             ("--consistency", Consistency, now.Consistency),
             ("--distance", Distance, now.Distance),
             ("TrainingOptions.Positions", Positions, now.Positions),
-            ("TrainingOptions.Layout", Layout, now.Layout),
             ("TrainingOptions.LabelSmoothing", F(LabelSmoothing), F(now.LabelSmoothing)),
             ("--gold-labels", UseLabelIds ? "true" : "false", now.UseLabelIds ? "true" : "false"),
             ("--ar-answer-only", AnswerOnlyAutoregressive ? "true" : "false", now.AnswerOnlyAutoregressive ? "true" : "false"),
