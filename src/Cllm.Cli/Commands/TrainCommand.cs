@@ -85,6 +85,11 @@ internal static class TrainCommand
                 TokenizerSource = modelDir,
             };
             options.Validate();
+            if (string.Equals(Path.GetFullPath(options.OutputDirectory!).TrimEnd(Path.DirectorySeparatorChar), Path.GetFullPath(modelDir).TrimEnd(Path.DirectorySeparatorChar), StringComparison.Ordinal))
+            {
+                throw new ArgumentException("--output is the --model folder: the trained model would overwrite the base model; choose another folder.");
+            }
+
             OutputPaths.CheckFolder(options.OutputDirectory!, "--output");                 // an unusable --output fails now, not at the first checkpoint
             return Run(modelDir, parse.GetValue(data)!, options, placement, parse, cancellationToken);
         })));
