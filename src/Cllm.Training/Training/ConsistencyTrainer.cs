@@ -12,9 +12,10 @@ namespace Cllm.Training;
 
 /// <summary>
 /// Turns a target model into a CLLM: AdamW on <c>L_consistency + ω · L_AR</c> over Jacobi trajectory records, with a
-/// cosine schedule, gradient clipping and accumulation, seeded data order, and resumable checkpoints. Training
-/// updates the given model in place, on the calling thread; every optimizer step runs in one dispose scope, so
-/// memory stays flat across steps.
+/// cosine schedule, gradient clipping and accumulation, seeded data order, and resumable checkpoints, on the step loop
+/// it shares with <see cref="CausalLmTrainer"/>. Training updates the given model in place, on the calling thread;
+/// every optimizer step runs in one dispose scope, so memory stays flat across steps. With an output folder the final
+/// model is saved into that folder itself, beside its <c>checkpoint-&lt;step&gt;</c> folders.
 /// </summary>
 public sealed class ConsistencyTrainer
 {

@@ -4,7 +4,7 @@ using Cllm.Training.Losses;
 namespace Cllm.Training;
 
 /// <summary>
-/// Settings of a consistency-training run. Defaults follow the reference recipe (AdamW β = (0.9, 0.999), ε = 1e-8,
+/// Settings of a training run (<see cref="ConsistencyTrainer"/>; <see cref="CausalLmTrainer"/> uses all but the consistency settings). Defaults follow the reference recipe (AdamW β = (0.9, 0.999), ε = 1e-8,
 /// no weight decay, cosine schedule with 3% warm-up, clipping at 1.0, global consistency with forward KL + 10 × AR
 /// with label smoothing 0.1, one state per record) except the learning rate and batch size (the reference's 2e-5 and
 /// 4 × 1 suit 7B models on GPUs). <see cref="SmallModel"/> holds the settings measured to work for small models.
@@ -110,7 +110,10 @@ public sealed record TrainingOptions
     /// <summary>Makes the run repeatable: data order, state sampling and torch's generator derive from it.</summary>
     public int Seed { get; init; }
 
-    /// <summary>Where checkpoints go; null trains without writing anything.</summary>
+    /// <summary>
+    /// Where the final model (Hugging Face files, in the folder itself) and the <c>checkpoint-&lt;step&gt;</c> folders go;
+    /// null trains without writing anything.
+    /// </summary>
     public string? OutputDirectory { get; init; }
 
     /// <summary>
