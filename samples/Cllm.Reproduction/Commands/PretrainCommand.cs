@@ -6,9 +6,11 @@ using System.Linq;
 using Cllm.Checkpoints;
 using Cllm.Reproduction.Data;
 using Cllm.Reproduction.Evaluation;
+using Cllm.Reproduction.Pipeline;
 using Cllm.Reproduction.Sql;
 using Cllm.Reproduction.Training;
 using Cllm.Text;
+using Cllm.Training;
 using TorchSharp;
 
 namespace Cllm.Reproduction.Commands;
@@ -62,11 +64,12 @@ internal static class PretrainCommand
             using var scorer = new ExecutionScorer();
             var evaluator = new SqlEvaluator(encoder, scorer);
             int every = parse.GetValue(evalEvery);
-            new ArPretrainer(model, options).Train(train, step =>
+            var sequences = train.Select(q => new CausalLmSequence(q.Ids, q.AnswerStart)).ToList();
+            new CausalLmTrainer(model, options.ToTrainingOptions()).Train(sequences, new SyncProgress<TrainingProgress>(step =>
             {
                 if (step.Step % 20 == 0 || step.Step == 1)
                 {
-                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"step {step.Step,5} loss {step.Loss:F4} tokacc {step.TokenAccuracy:F3} lr {step.LearningRate:E2} {step.Seconds,7:F1}s"));
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"step {step.Step,5} loss {step.Loss.Autoregressive:F4} lr {step.LearningRate:E2} {step.Elapsed.TotalSeconds,7:F1}s"));
                 }
 
                 if (step.Step % every == 0 || step.Step == options.Steps)
@@ -80,8 +83,11 @@ internal static class PretrainCommand
                     {
                         Console.WriteLine($"    gold: {dev[i].Sql}\n    pred: {run.Sql[i]}");
                     }
+
+                    model.train();                                                        // back to training for the next step
                 }
-            });
+            }));
+            model.eval();
             if (parse.GetValue(save) is { } target)
             {
                 CheckpointWriter.Save(model, config, target, Path.Combine(dir, "tokenizer"), null);

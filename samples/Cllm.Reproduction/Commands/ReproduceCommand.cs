@@ -19,15 +19,15 @@ internal static class ReproduceCommand
         var epochs = new Option<double?>("--cllm-epochs") { Description = $"Consistency-training epochs (default {defaults.CllmEpochs})" };
         var lr = new Option<double?>("--cllm-lr") { Description = $"Consistency-training learning rate (default {defaults.CllmLearningRate})" };
         var arWeight = new Option<double?>("--ar-weight") { Description = $"Weight of the AR loss (default {defaults.CllmArWeight})" };
-        var smoothing = new Option<double?>("--label-smoothing") { Description = "Label smoothing of the AR loss (default: none with the sample's trainer, 0.1 with --library-trainer)" };
+        var smoothing = new Option<double?>("--label-smoothing") { Description = "Label smoothing of the AR loss (default: none for the answer-only AR loss, 0.1 with --whole-sequence-ar)" };
         var ownLabels = new Option<bool>("--own-labels") { Description = "AR loss on the base model's own output (context + fixed point) instead of prompt + gold SQL" };
         var batch = new Option<int?>("--cllm-batch") { Description = $"Consistency-training batch size (default {defaults.CllmBatchSize})" };
-        var libraryTrainer = new Option<bool>("--library-trainer") { Description = "Train the CLLM with the library's ConsistencyTrainer (AR loss on the whole sequence) instead of the sample's AnswerCllmTrainer (AR loss on the answer)" };
+        var wholeSequenceAr = new Option<bool>("--whole-sequence-ar") { Description = "Take the AR loss of consistency training on the whole sequence, prompt included (as the reference), instead of the answer only" };
         var augment = new Option<bool>("--augment") { Description = "Randomly correct wrong tokens of early trajectory states" };
         var threads = new Option<int>("--threads") { Description = "libtorch threads", DefaultValueFactory = _ => 1 };
         var command = new Command("reproduce", "Data → base model → Jacobi trajectories → CLLM → evaluation table, in one folder.")
         {
-            output, tiny, steps, collect, epochs, lr, arWeight, smoothing, ownLabels, batch, libraryTrainer, augment, threads,
+            output, tiny, steps, collect, epochs, lr, arWeight, smoothing, ownLabels, batch, wholeSequenceAr, augment, threads,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -46,7 +46,7 @@ internal static class ReproduceCommand
                 CllmLabelSmoothing = parse.GetValue(smoothing) ?? settings.CllmLabelSmoothing,
                 CllmGoldLabels = settings.CllmGoldLabels && !parse.GetValue(ownLabels),
                 CllmBatchSize = parse.GetValue(batch) ?? settings.CllmBatchSize,
-                CllmAnswerOnlyAr = settings.CllmAnswerOnlyAr && !parse.GetValue(libraryTrainer),
+                CllmAnswerOnlyAr = settings.CllmAnswerOnlyAr && !parse.GetValue(wholeSequenceAr),
                 Augment = parse.GetValue(augment) || settings.Augment,
                 Threads = parse.GetValue(threads),
             };

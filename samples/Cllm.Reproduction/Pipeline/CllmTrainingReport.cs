@@ -20,7 +20,7 @@ public sealed record CllmTrainingReport
     /// <summary>ω, the AR weight.</summary>
     public double ArWeight { get; init; }
 
-    /// <summary>AR loss on the answer only (<see cref="Training.AnswerCllmTrainer"/>) rather than the whole sequence.</summary>
+    /// <summary>AR loss on the answer only rather than the whole sequence.</summary>
     public bool AnswerOnlyAr { get; init; }
 
     /// <summary>Consistency loss, mean of the first 20 steps.</summary>

@@ -164,14 +164,15 @@ public sealed class ReproductionPipeline
         using var model = ModelShape.CreateModel(config, s.ModelSeed);
         long parameters = model.parameters().Sum(p => p.numel());
         Log($"[base] {s.Shape}: {parameters:N0} parameters, {train.Count:N0} sequences, {s.Pretrain.Steps} steps of {s.Pretrain.BatchSize}, lr {s.Pretrain.LearningRate}");
-        var history = new ArPretrainer(model, s.Pretrain).Train(train, step =>
+        var sequences = train.Select(q => new CausalLmSequence(q.Ids, q.AnswerStart)).ToList();
+        var history = new CausalLmTrainer(model, s.Pretrain.ToTrainingOptions()).Train(sequences, new SyncProgress<TrainingProgress>(p =>
         {
-            if (step.Step % 50 == 0 || step.Step == s.Pretrain.Steps)
+            if (p.Step % 50 == 0 || p.Step == p.TotalSteps)
             {
-                double eta = step.Seconds / step.Step * (s.Pretrain.Steps - step.Step);
-                Log(Invariant($"[base] step {step.Step}/{s.Pretrain.Steps} loss {step.Loss:F4} token accuracy {step.TokenAccuracy:F3} lr {step.LearningRate:G3} {step.Seconds:F0} s, eta {eta:F0} s"));
+                Log(Invariant($"[base] step {p.Step}/{p.TotalSteps} loss {p.Loss.Autoregressive:F4} lr {p.LearningRate:G3} {p.Elapsed.TotalSeconds:F0} s, eta {p.Eta.TotalSeconds:F0} s"));
             }
-        }, cancellationToken);
+        }), cancellationToken).Losses;
+        model.eval();
 
         using var scorer = new ExecutionScorer();
         var dev = SqlTaskJsonl.Read(Path.Combine(DataDir, "sql-dev.jsonl")).Take(s.PretrainDevTasks).ToList();
@@ -186,8 +187,8 @@ public sealed class ReproductionPipeline
             BatchSize = s.Pretrain.BatchSize,
             LearningRate = s.Pretrain.LearningRate,
             AnswerOnly = s.Pretrain.AnswerOnly,
-            FinalLoss = history.TakeLast(20).Average(h => h.Loss),
-            LossCurve = history.Where(h => h.Step % 50 == 0).Select(h => Math.Round(h.Loss, 5)).ToList(),
+            FinalLoss = history.TakeLast(20).Average(h => h.Autoregressive),
+            LossCurve = history.Where((_, i) => (i + 1) % 50 == 0).Select(h => Math.Round(h.Autoregressive, 5)).ToList(),
             DevTasks = dev.Count,
             DevExecution = run.Score.ExecutionAccuracy,
             DevExact = run.Score.ExactMatchAccuracy,
@@ -248,55 +249,35 @@ public sealed class ReproductionPipeline
         }
 
         using var model = ModelFolder.Load(BaseDir);
-        List<LossComponents> losses;
-        int steps, batchSize;
-        if (s.CllmAnswerOnlyAr)
+        string checkpoints = Path.Combine(_root, "cllm-checkpoints");
+        var options = new TrainingOptions
         {
-            var options = new AnswerCllmOptions { LearningRate = s.CllmLearningRate, BatchSize = s.CllmBatchSize, Epochs = s.CllmEpochs, ArWeight = s.CllmArWeight, LabelSmoothing = s.CllmLabelSmoothing!.Value, UseLabelIds = s.CllmGoldLabels, Seed = s.CllmSeed };
-            steps = options.TotalSteps(records.Count);
-            batchSize = options.BatchSize;
-            Log($"[cllm] {records.Count:N0} records, {steps} steps of {options.BatchSize}, lr {options.LearningRate}, global consistency + {options.ArWeight} x AR (answer only, label smoothing {options.LabelSmoothing})");
-            var clockSteps = Stopwatch.StartNew();
-            losses = new AnswerCllmTrainer(model, options).Train(records, (step, total, loss, lr) =>
-            {
-                if (step % 25 == 0 || step == total)
-                {
-                    double elapsed = clockSteps.Elapsed.TotalSeconds;
-                    Log(Invariant($"[cllm] step {step}/{total} consistency {loss.Consistency:F4} AR {loss.Autoregressive:F4} lr {lr:G3} {elapsed:F0} s, eta {elapsed / step * (total - step):F0} s"));
-                }
-            }, cancellationToken);
-        }
-        else
+            LearningRate = s.CllmLearningRate,
+            BatchSize = s.CllmBatchSize,
+            Epochs = s.CllmEpochs,
+            AutoregressiveWeight = s.CllmArWeight,
+            AnswerOnlyAutoregressive = s.CllmAnswerOnlyAr,
+            LabelSmoothing = s.CllmLabelSmoothing!.Value,
+            UseLabelIds = s.CllmGoldLabels,
+            Seed = s.CllmSeed,
+            OutputDirectory = checkpoints,
+            TokenizerSource = BaseDir,
+            Resume = true,
+            SaveEvery = 100,
+            KeepCheckpoints = 1,
+        };
+        int steps = options.TotalSteps(records.Count);
+        int batchSize = options.BatchSize;
+        Log($"[cllm] {records.Count:N0} records, {steps} steps of {options.BatchSize}, lr {options.LearningRate}, global consistency + {options.AutoregressiveWeight} x AR ({(options.AnswerOnlyAutoregressive ? "answer only" : "whole sequence")}, label smoothing {options.LabelSmoothing})");
+        var result = new ConsistencyTrainer(model, options).Train(records, new SyncProgress<TrainingProgress>(p =>
         {
-            string checkpoints = Path.Combine(_root, "cllm-checkpoints");
-            var options = new TrainingOptions
+            if (p.Step % 25 == 0 || p.Step == p.TotalSteps)
             {
-                LearningRate = s.CllmLearningRate,
-                BatchSize = s.CllmBatchSize,
-                Epochs = s.CllmEpochs,
-                AutoregressiveWeight = s.CllmArWeight,
-                LabelSmoothing = s.CllmLabelSmoothing!.Value,
-                UseLabelIds = s.CllmGoldLabels,
-                Seed = s.CllmSeed,
-                OutputDirectory = checkpoints,
-                TokenizerSource = BaseDir,
-                Resume = true,
-                SaveEvery = 100,
-                KeepCheckpoints = 1,
-            };
-            steps = options.TotalSteps(records.Count);
-            batchSize = options.BatchSize;
-            Log($"[cllm] {records.Count:N0} records, {steps} steps of {options.BatchSize}, lr {options.LearningRate}, global consistency + {options.AutoregressiveWeight} x AR (label smoothing {options.LabelSmoothing})");
-            var result = new ConsistencyTrainer(model, options).Train(records, new SyncProgress<TrainingProgress>(p =>
-            {
-                if (p.Step % 25 == 0 || p.Step == p.TotalSteps)
-                {
-                    Log(Invariant($"[cllm] step {p.Step}/{p.TotalSteps} consistency {p.Loss.Consistency:F4} AR {p.Loss.Autoregressive:F4} lr {p.LearningRate:G3} {p.Elapsed.TotalSeconds:F0} s, eta {p.Eta.TotalSeconds:F0} s"));
-                }
-            }), cancellationToken);
-            losses = result.Losses.ToList();
-            Directory.Delete(checkpoints, recursive: true);
-        }
+                Log(Invariant($"[cllm] step {p.Step}/{p.TotalSteps} consistency {p.Loss.Consistency:F4} AR {p.Loss.Autoregressive:F4} lr {p.LearningRate:G3} {p.Elapsed.TotalSeconds:F0} s, eta {p.Eta.TotalSeconds:F0} s"));
+            }
+        }), cancellationToken);
+        var losses = result.Losses.ToList();
+        Directory.Delete(checkpoints, recursive: true);
 
         CheckpointWriter.Save(model, model.Config, CllmDir, BaseDir, storeAs: null);
         var first = LossComponents.Mean(losses.Take(Math.Min(20, losses.Count)).ToList());

@@ -65,14 +65,14 @@ public sealed record ReproductionSettings
     public double CllmArWeight { get; init; } = 10;
 
     /// <summary>
-    /// Train the CLLM with <see cref="Training.AnswerCllmTrainer"/> (AR loss on the answer only)
-    /// instead of the library's <c>ConsistencyTrainer</c> (AR loss on the whole sequence, as the reference).
+    /// Take the AR loss of consistency training on the answer only (<c>TrainingOptions.AnswerOnlyAutoregressive</c>)
+    /// instead of the whole sequence (as the reference).
     /// </summary>
     public bool CllmAnswerOnlyAr { get; init; } = true;
 
     /// <summary>
-    /// Label smoothing ε of the AR loss; null means the trainer's default: none for <see cref="Training.AnswerCllmTrainer"/>,
-    /// the reference's 0.1 for the library's <c>ConsistencyTrainer</c>. <see cref="Resolved"/> fills it in.
+    /// Label smoothing ε of the AR loss; null means none for the answer-only AR loss (what sql-cllm was trained with),
+    /// the reference's 0.1 for the whole-sequence one. <see cref="Resolved"/> fills it in.
     /// </summary>
     public double? CllmLabelSmoothing { get; init; }
 

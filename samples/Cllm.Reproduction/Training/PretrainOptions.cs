@@ -1,8 +1,9 @@
 using System;
+using Cllm.Training;
 
 namespace Cllm.Reproduction.Training;
 
-/// <summary>Settings of autoregressive pretraining from scratch (AdamW, linear warm-up, cosine decay).</summary>
+/// <summary>Settings of autoregressive pretraining from scratch with the library's <see cref="CausalLmTrainer"/> (AdamW, linear warm-up, cosine decay).</summary>
 public sealed record PretrainOptions
 {
     /// <summary>Optimizer steps.</summary>
@@ -52,16 +53,23 @@ public sealed record PretrainOptions
         }
     }
 
-    /// <summary>The learning rate at 0-based <paramref name="step"/>.</summary>
-    public double LearningRateAt(int step)
+    /// <summary>
+    /// The library's settings for these: <see cref="Steps"/> steps of <see cref="BatchSize"/> sequences, warm-up then
+    /// cosine decay to <see cref="MinLearningRateRatio"/>, plain cross-entropy (no label smoothing), answer only and an
+    /// EOS tail as set here.
+    /// </summary>
+    public TrainingOptions ToTrainingOptions() => new()
     {
-        if (step < WarmupSteps)
-        {
-            return LearningRate * (step + 1) / WarmupSteps;
-        }
-
-        double progress = Steps <= WarmupSteps ? 1 : (double)(step - WarmupSteps) / (Steps - WarmupSteps);
-        double cosine = 0.5 * (1 + Math.Cos(Math.PI * Math.Min(1, progress)));
-        return LearningRate * (MinLearningRateRatio + (1 - MinLearningRateRatio) * cosine);
-    }
+        MaxSteps = Steps,
+        BatchSize = BatchSize,
+        LearningRate = LearningRate,
+        WarmupSteps = WarmupSteps,
+        MinLearningRateRatio = MinLearningRateRatio,
+        WeightDecay = WeightDecay,
+        MaxGradNorm = MaxGradNorm,
+        AnswerOnlyAutoregressive = AnswerOnly,
+        EndPadding = EosTail,
+        LabelSmoothing = 0,
+        Seed = Seed,
+    };
 }

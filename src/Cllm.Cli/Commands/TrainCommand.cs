@@ -15,7 +15,7 @@ namespace Cllm.Cli.Commands;
 
 /// <summary>
 /// <c>cllm train</c>: consistency-trains a Hugging Face model folder on collected Jacobi trajectories and writes
-/// resumable Hugging Face checkpoints (checkpoint-&lt;step&gt;) into the output folder.
+/// the final model into the output folder itself, with resumable Hugging Face checkpoints (checkpoint-&lt;step&gt;) beside it.
 /// </summary>
 internal static class TrainCommand
 {
@@ -25,7 +25,7 @@ internal static class TrainCommand
         var small = TrainingOptions.SmallModel;
         var model = new Option<string>("--model") { Description = "Base model: Hugging Face folder (config.json, model.safetensors, tokenizer)", Required = true };
         var data = new Option<string>("--data") { Description = "Trajectory records, JSONL (reference field names)", Required = true };
-        var output = new Option<string>("--output") { Description = "Folder for checkpoint-<step> folders", Required = true };
+        var output = new Option<string>("--output") { Description = "Folder for the final model (Hugging Face files) and, inside it, checkpoint-<step> folders for --resume", Required = true };
         var preset = new Option<string>("--preset") { Description = Invariant($"Starting settings: reference (AR weight {reference.AutoregressiveWeight}, lr {reference.LearningRate}, 1 state per record) or small (AR weight {small.AutoregressiveWeight}, lr {small.LearningRate}, {small.StatesPerRecord} states per record; measured on a 260K model); the flags below override it"), DefaultValueFactory = _ => "reference" };
         var consistency = new Option<string?>("--consistency") { Description = "global | local (default global)" };
         var distance = new Option<string?>("--distance") { Description = "forward-kl | reverse-kl | jsd (default forward-kl)" };
@@ -37,13 +37,16 @@ internal static class TrainCommand
         var states = new Option<int?>("--states-per-record") { Description = "Student states drawn from each record of a batch" };
         var accumulation = new Option<int?>("--grad-accum") { Description = Invariant($"Micro-batches per optimizer step (default {reference.GradientAccumulation})") };
         var seed = new Option<int?>("--seed") { Description = Invariant($"Seed of data order and state sampling (default {reference.Seed})") };
+        var answerOnly = new Option<bool>("--ar-answer-only") { Description = "Take the AR loss on the tokens after each record's prompt only (default: the whole sequence, as the reference)" };
+        var goldLabels = new Option<bool>("--gold-labels") { Description = "Take the AR loss on each record's labels_ids (a gold answer in the data) instead of the teacher's output" };
+        var labelSmoothing = new Option<double?>("--label-smoothing") { Description = Invariant($"Label smoothing ε of the AR loss (default {reference.LabelSmoothing})") };
         var resume = new Option<bool>("--resume") { Description = "Continue from the newest checkpoint in --output" };
         var saveEvery = new Option<int?>("--save-every") { Description = Invariant($"Checkpoint every K steps, 0 = only at the end (default {reference.SaveEvery})") };
         var threads = new Option<int?>("--threads") { Description = "libtorch intra-op threads (1 is fastest for small models on a busy machine)" };
         var placement = new PlacementArguments();
         var command = new Command("train", "Consistency-train a model into a CLLM on Jacobi trajectories (global or local consistency + ω × AR loss).")
         {
-            model, data, output, preset, consistency, distance, arWeight, lr, epochs, maxSteps, batch, states, accumulation, seed, resume, saveEvery, threads,
+            model, data, output, preset, consistency, distance, arWeight, answerOnly, goldLabels, labelSmoothing, lr, epochs, maxSteps, batch, states, accumulation, seed, resume, saveEvery, threads,
         };
         placement.AddTo(command);
         command.SetAction((parse, cancellationToken) => System.Threading.Tasks.Task.FromResult(CliErrors.Run(() =>
@@ -66,6 +69,9 @@ internal static class TrainCommand
                 Consistency = parse.GetValue(consistency) is { } c ? ParseConsistency(c) : start.Consistency,
                 Distance = parse.GetValue(distance) is { } d ? ParseDistance(d) : start.Distance,
                 AutoregressiveWeight = parse.GetValue(arWeight) ?? start.AutoregressiveWeight,
+                AnswerOnlyAutoregressive = parse.GetValue(answerOnly) || start.AnswerOnlyAutoregressive,
+                UseLabelIds = parse.GetValue(goldLabels) || start.UseLabelIds,
+                LabelSmoothing = parse.GetValue(labelSmoothing) ?? start.LabelSmoothing,
                 LearningRate = parse.GetValue(lr) ?? start.LearningRate,
                 Epochs = parse.GetValue(epochs) ?? start.Epochs,
                 MaxSteps = parse.GetValue(maxSteps) ?? start.MaxSteps,
@@ -79,6 +85,11 @@ internal static class TrainCommand
                 TokenizerSource = modelDir,
             };
             options.Validate();
+            if (string.Equals(Path.GetFullPath(options.OutputDirectory!).TrimEnd(Path.DirectorySeparatorChar), Path.GetFullPath(modelDir).TrimEnd(Path.DirectorySeparatorChar), StringComparison.Ordinal))
+            {
+                throw new ArgumentException("--output is the --model folder: the trained model would overwrite the base model; choose another folder.");
+            }
+
             OutputPaths.CheckFolder(options.OutputDirectory!, "--output");                 // an unusable --output fails now, not at the first checkpoint
             return Run(modelDir, parse.GetValue(data)!, options, placement, parse, cancellationToken);
         })));
@@ -162,7 +173,7 @@ internal static class TrainCommand
             console.Write(table);
         }
 
-        console.MarkupLine(Invariant($"steps {result.StartStep} → {result.Steps} in {result.Elapsed.TotalSeconds:F1} s; final checkpoint: [bold]{Markup.Escape(result.FinalCheckpoint ?? "-")}[/]"));
+        console.MarkupLine(Invariant($"steps {result.StartStep} → {result.Steps} in {result.Elapsed.TotalSeconds:F1} s; model: [bold]{Markup.Escape(result.Model ?? "-")}[/] (last checkpoint {Markup.Escape(result.FinalCheckpoint ?? "-")})"));
         return 0;
     }
 

@@ -10,7 +10,8 @@ namespace Cllm.Training.Losses;
 /// Next-token cross-entropy over whole sequences (prompt included, as in the reference), with optional label
 /// smoothing in the Hugging Face <c>LabelSmoother</c> form: per position
 /// <c>(1 − ε)·(−log p(x_{t+1})) + ε·(−(1/V) Σ_v log p(v))</c>. The loss of a sequence of L tokens is the mean over
-/// its L − 1 positions; the batch loss is the mean over sequences.
+/// its L − 1 positions (or, given answer starts a, over its positions a − 1 … L − 2: the answer only); the batch loss is
+/// the mean over sequences.
 /// </summary>
 public sealed class AutoregressiveLoss
 {
@@ -47,7 +48,13 @@ public sealed class AutoregressiveLoss
     /// The loss from <paramref name="logits"/> (B, T, V) of <paramref name="sequences"/> right-padded to T: position t of
     /// sequence b predicts its token t + 1, for t &lt; L_b − 1; padding is never a target. Computed in float32.
     /// </summary>
-    public LossTerm Compute(Tensor logits, IReadOnlyList<IReadOnlyList<int>> sequences)
+    public LossTerm Compute(Tensor logits, IReadOnlyList<IReadOnlyList<int>> sequences) => Compute(logits, sequences, null);
+
+    /// <summary>
+    /// As <see cref="Compute(Tensor, IReadOnlyList{IReadOnlyList{int}})"/>, with sequence b's loss on its tokens from
+    /// <paramref name="answerStarts"/>[b] on (null: from token 1).
+    /// </summary>
+    public LossTerm Compute(Tensor logits, IReadOnlyList<IReadOnlyList<int>> sequences, IReadOnlyList<int>? answerStarts)
     {
         ArgumentNullException.ThrowIfNull(logits);
         ArgumentNullException.ThrowIfNull(sequences);
@@ -67,16 +74,19 @@ public sealed class AutoregressiveLoss
         }
 
         using var scope = NewDisposeScope();
-        var (sum, values, counts) = Accumulate(logits.reshape(b * t, v), sequences, (e, p) => e * t + p);
+        var (sum, weighted, owners, counts) = Accumulate(logits.reshape(b * t, v), sequences, (e, p) => e * t + p, answerStarts);
         using var batchSize = ((long)b).ToScalar();
+        var values = weighted is null ? new float[b] : LossTerm.SumPerExample(weighted, owners, b);
         return new LossTerm((sum / batchSize).MoveToOuterDisposeScope(), values, counts);
     }
 
     /// <summary>
     /// Σ over <paramref name="sequences"/> of each one's mean loss, from flat logits (R, V) whose row <c>row(e, p)</c>
-    /// holds the logit at position p of sequence e. Returns the sum, each sequence's value and its number of positions.
+    /// holds the logit at position p of sequence e, from position <c>answerStarts[e] − 1</c> (null: 0) on. Returns the sum,
+    /// the weighted per-position losses (K) with each one's sequence (null when there are none) and each sequence's
+    /// number of positions.
     /// </summary>
-    internal (Tensor Sum, float[] PerExample, int[] Counts) Accumulate(Tensor flat, IReadOnlyList<IReadOnlyList<int>> sequences, Func<int, int, long> row)
+    internal (Tensor Sum, Tensor? Weighted, List<long> Owners, int[] Counts) Accumulate(Tensor flat, IReadOnlyList<IReadOnlyList<int>> sequences, Func<int, int, long> row, IReadOnlyList<int>? answerStarts = null)
     {
         var rows = new List<long>();
         var targets = new List<long>();
@@ -86,8 +96,9 @@ public sealed class AutoregressiveLoss
         for (int e = 0; e < sequences.Count; e++)
         {
             var s = sequences[e];
-            counts[e] = Math.Max(0, s.Count - 1);
-            for (int p = 0; p + 1 < s.Count; p++)
+            int first = answerStarts is null ? 0 : Math.Max(0, answerStarts[e] - 1);
+            counts[e] = Math.Max(0, s.Count - 1 - first);
+            for (int p = first; p + 1 < s.Count; p++)
             {
                 rows.Add(row(e, p));
                 targets.Add(s[p + 1]);
@@ -99,7 +110,7 @@ public sealed class AutoregressiveLoss
         var device = flat.device;
         if (rows.Count == 0)
         {
-            return (zeros(Array.Empty<long>(), dtype: ScalarType.Float32, device: device), new float[sequences.Count], counts);
+            return (zeros(Array.Empty<long>(), dtype: ScalarType.Float32, device: device), null, owners, counts);
         }
 
         var logProbs = flat.index_select(0, tensor(rows.ToArray(), device: device)).to_type(ScalarType.Float32).log_softmax(-1);   // (K, V)
@@ -110,6 +121,6 @@ public sealed class AutoregressiveLoss
             ? nll
             : nll * keep - logProbs.mean(new long[] { -1 }) * smoothing;                                                          // (K)
         var weighted = perPosition * tensor(weights.ToArray(), device: device);          // (K)
-        return (weighted.sum(), LossTerm.SumPerExample(weighted, owners, sequences.Count), counts);
+        return (weighted.sum(), weighted, owners, counts);
     }
 }

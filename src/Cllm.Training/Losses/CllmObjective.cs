@@ -8,46 +8,35 @@ namespace Cllm.Training.Losses;
 
 /// <summary>
 /// The CLLM training objective <c>L = L_consistency + ω · L_AR</c> (reference: global consistency, ω = 10, label
-/// smoothing 0.1 on the teacher's full output).
+/// smoothing 0.1 on the teacher's full output), computed as the reference's <c>consistency_training_step</c> is: in
+/// one method, step by step. Examples are laid out packed (<see cref="PackedSequence"/>): the examples of one record
+/// share one sequence <c>[context | fixed point | other states]</c> in which each block sees only the context and
+/// itself, so one forward gives the AR logits, the teacher logits and every student's logits. The losses equal those
+/// of the reference's padded batches (<see cref="ConsistencyLoss.Compute"/> and <see cref="AutoregressiveLoss"/>) up to
+/// float rounding.
 /// </summary>
 public sealed class CllmObjective
 {
     /// <summary>The reference's weight of the autoregressive loss.</summary>
     public const double ReferenceAutoregressiveWeight = 10.0;
 
-    /// <param name="consistency">The consistency loss.</param>
+    /// <param name="consistency">The consistency loss; global forward KL by default.</param>
     /// <param name="autoregressive">The autoregressive loss; null means label smoothing 0.1.</param>
     /// <param name="autoregressiveWeight">ω ≥ 0; 0 trains consistency only.</param>
-    /// <param name="layout">How examples are laid out for the model (same losses either way); packing needs a <see cref="ConsistencyLoss"/>.</param>
-    public CllmObjective(IConsistencyLoss consistency, AutoregressiveLoss? autoregressive = null, double autoregressiveWeight = ReferenceAutoregressiveWeight, ForwardLayout layout = ForwardLayout.Packed)
+    public CllmObjective(ConsistencyLoss? consistency = null, AutoregressiveLoss? autoregressive = null, double autoregressiveWeight = ReferenceAutoregressiveWeight)
     {
-        if (!System.Enum.IsDefined(layout))
-        {
-            throw new ArgumentOutOfRangeException(nameof(layout), layout, "unknown layout");
-        }
-
-        if (layout == ForwardLayout.Packed && consistency is not ConsistencyLoss)
-        {
-            throw new ArgumentException("the packed layout needs a ConsistencyLoss (global or local); use ForwardLayout.Padded for other IConsistencyLoss implementations.", nameof(layout));
-        }
-
-        ArgumentNullException.ThrowIfNull(consistency);
         if (!(autoregressiveWeight >= 0) || double.IsInfinity(autoregressiveWeight))
         {
             throw new ArgumentOutOfRangeException(nameof(autoregressiveWeight), autoregressiveWeight, "the autoregressive weight must be finite and ≥ 0.");
         }
 
-        Consistency = consistency;
+        Consistency = consistency ?? new ConsistencyLoss();
         Autoregressive = autoregressive ?? new AutoregressiveLoss();
         AutoregressiveWeight = autoregressiveWeight;
-        Layout = layout;
     }
 
-    /// <summary>How examples are laid out for the model.</summary>
-    public ForwardLayout Layout { get; }
-
     /// <summary>The consistency loss.</summary>
-    public IConsistencyLoss Consistency { get; }
+    public ConsistencyLoss Consistency { get; }
 
     /// <summary>The autoregressive loss.</summary>
     public AutoregressiveLoss Autoregressive { get; }
@@ -56,122 +45,63 @@ public sealed class CllmObjective
     public double AutoregressiveWeight { get; }
 
     /// <summary>
-    /// Computes both losses and accumulates <c>scale · (L_consistency + ω · L_AR)</c> into the parameters' gradients
-    /// (scale = 1/K under K-step gradient accumulation). Two backward passes, the autoregressive one first, as in the
-    /// reference; together they equal one backward of the sum, with only one graph alive at a time. When every
-    /// example's autoregressive sequence is its teacher sequence (global consistency on teacher outputs) the teacher
-    /// logits are the detached logits of the autoregressive forward: same values, one forward fewer.
-    /// With the packed layout each group of examples sharing a record is one forward and one backward instead.
+    /// Accumulates <c>scale · (L_consistency + ω · L_AR)</c> of <paramref name="batch"/> into the parameters' gradients
+    /// (scale = 1/K under K-step gradient accumulation), one record group at a time so that one graph is alive at once.
     /// All tensors are released before returning. Returns the unscaled loss values.
     /// </summary>
-    public LossComponents Backward(LlamaForCausalLM model, ConsistencyBatch batch, double scale = 1.0)
-    {
-        ArgumentNullException.ThrowIfNull(model);
-        ArgumentNullException.ThrowIfNull(batch);
-        if (Layout == ForwardLayout.Packed)
-        {
-            return RunPacked(model, batch, scale, backward: true);
-        }
-
-        using var scope = NewDisposeScope();
-        using var grad = enable_grad();
-        double ar = 0;
-        Tensor? teacherLogits = null;
-        if (AutoregressiveWeight > 0)
-        {
-            var labels = batch.Examples.Select(e => e.Labels).ToList();
-            var logits = model.Forward(batch.LabelInput(model.Device));                  // (B, T, V)
-            var arTerm = Autoregressive.Compute(logits, labels);
-            ar = arTerm.Item;
-            if (batch.LabelsAreTeacherSequences)
-            {
-                teacherLogits = logits.detach();
-            }
-
-            if (arTerm.Value.requires_grad)
-            {
-                using var weight = (AutoregressiveWeight * scale).ToScalar();
-                (arTerm.Value * weight).backward();
-            }
-        }
-
-        var consistency = Consistency.Compute(model, batch, teacherLogits);
-        if (consistency.Value.requires_grad)
-        {
-            using var s = scale.ToScalar();
-            (consistency.Value * s).backward();
-        }
-
-        return new LossComponents(consistency.Item, ar, AutoregressiveWeight);
-    }
+    public LossComponents Backward(LlamaForCausalLM model, ConsistencyBatch batch, double scale = 1.0) => Run(model, batch, scale, backward: true);
 
     /// <summary>Both losses without gradients (for evaluation).</summary>
-    public LossComponents Evaluate(LlamaForCausalLM model, ConsistencyBatch batch)
+    public LossComponents Evaluate(LlamaForCausalLM model, ConsistencyBatch batch) => Run(model, batch, 1.0, backward: false);
+
+    private LossComponents Run(LlamaForCausalLM model, ConsistencyBatch batch, double scale, bool backward)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(batch);
-        if (Layout == ForwardLayout.Packed)
-        {
-            return RunPacked(model, batch, 1.0, backward: false);
-        }
-
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        double ar = 0;
-        Tensor? teacherLogits = null;
-        if (AutoregressiveWeight > 0 || batch.LabelsAreTeacherSequences)
-        {
-            var labels = batch.Examples.Select(e => e.Labels).ToList();
-            var logits = model.Forward(batch.LabelInput(model.Device));
-            ar = Autoregressive.Compute(logits, labels).Item;
-            teacherLogits = batch.LabelsAreTeacherSequences ? logits : null;
-        }
-
-        double consistency = Consistency.Compute(model, batch, teacherLogits).Item;
-        return new LossComponents(consistency, AutoregressiveWeight > 0 ? ar : 0, AutoregressiveWeight);
-    }
-
-    /// <summary>
-    /// The packed layout: per group of examples sharing context and labels, one forward over
-    /// <see cref="PackedSequence"/> gives the autoregressive logits, the (detached) teacher logits and every student's
-    /// logits; each group's share of <c>scale · (L_consistency + ω · L_AR)</c> is back-propagated before the next group.
-    /// </summary>
-    private LossComponents RunPacked(LlamaForCausalLM model, ConsistencyBatch batch, double scale, bool backward)
-    {
-        var consistency = (ConsistencyLoss)Consistency;
         int total = batch.Count;
         double consistencySum = 0, arSum = 0;
         using var grad = backward ? enable_grad() : no_grad();
         foreach (var group in PackedSequence.Group(batch.Examples))
         {
             using var scope = NewDisposeScope();
+
+            // 1. The group's examples (same context and labels, one record) as one packed sequence of T tokens.
             var examples = group.Select(i => batch.Examples[i]).ToList();
             var packed = new PackedSequence(examples);
             var (ids, positions, mask) = packed.ToTensors(model.Device);
-            var logits = model.Forward(ids, positions: positions, mask: mask)[0];        // (T, V)
+
+            // 2. One forward: AR, teacher and student logits.
+            var logits = model.Forward(ids, positions: positions, mask: mask)[0];                  // (T, V)
             var loss = zeros(Array.Empty<long>(), dtype: ScalarType.Float32, device: model.Device);
+
+            // 3. AR loss on the labels (from this forward when the labels are context ⊕ fixed point, else from a forward
+            //    of the labels alone), once per group, weighted by the group's share of the batch.
             if (AutoregressiveWeight > 0)
             {
                 var labels = new[] { examples[0].Labels };
+                var starts = new[] { examples[0].AnswerStart };
                 Tensor arMean;
                 if (packed.HoldsLabels)
                 {
-                    arMean = Autoregressive.Accumulate(logits, labels, (_, p) => packed.LabelRow(p)).Sum;
+                    arMean = Autoregressive.Accumulate(logits, labels, (_, p) => packed.LabelRow(p), starts).Sum;
                 }
                 else
                 {
-                    var arLogits = model.Forward(ConsistencyBatch.Pad(labels, model.Device))[0];   // (L, V)
-                    arMean = Autoregressive.Accumulate(arLogits, labels, (_, p) => p).Sum;
+                    var arLogits = model.Forward(ConsistencyBatch.Pad(labels, model.Device))[0];  // (L, V)
+                    arMean = Autoregressive.Accumulate(arLogits, labels, (_, p) => p, starts).Sum;
                 }
 
-                arSum += arMean.to_type(ScalarType.Float64).item<double>() * examples.Count;   // every example of the group has these labels
+                arSum += arMean.to_type(ScalarType.Float64).item<double>() * examples.Count;
                 using var weight = (AutoregressiveWeight * examples.Count).ToScalar();
                 loss = loss.add(arMean * weight, Scalars.One);
             }
 
-            var (consistencyTerm, _, _) = consistency.Accumulate(examples, logits, packed.StudentRow, logits.detach(), packed.TeacherRow);
-            consistencySum += consistencyTerm.to_type(ScalarType.Float64).item<double>();
-            loss = loss.add(consistencyTerm, Scalars.One);
+            // 4. Consistency loss: each student's kept logits against the detached teacher's, summed over the examples.
+            var (consistency, _, _, _) = Consistency.Accumulate(examples, logits, packed.StudentRow, logits.detach(), packed.TeacherRow);
+            consistencySum += consistency.to_type(ScalarType.Float64).item<double>();
+            loss = loss.add(consistency, Scalars.One);
+
+            // 5. Backward of scale · (the group's share of the batch mean).
             if (backward && loss.requires_grad)
             {
                 using var s = (scale / total).ToScalar();

@@ -22,6 +22,13 @@ public sealed record ConsistencyExample
     /// <summary>The autoregressive loss's sequence (at least 2 tokens): context ⊕ y*, or the record's labels.</summary>
     public required IReadOnlyList<int> Labels { get; init; }
 
+    /// <summary>
+    /// Index of the first <see cref="Labels"/> token the autoregressive loss predicts; the tokens before it are inputs
+    /// only. 0 (the default, as the reference) trains on every token after the first; the record's prompt length trains
+    /// on the answer only.
+    /// </summary>
+    public int AnswerStart { get; init; }
+
     /// <summary>Block length n.</summary>
     public int BlockLength => Student.Count;
 
@@ -75,9 +82,10 @@ public sealed record ConsistencyExample
 
     /// <summary>
     /// Builds the example of <paramref name="record"/> for the states chosen by <paramref name="pair"/>. The labels are
-    /// <c>teacher_output_ids</c>, or <c>labels_ids</c> when <paramref name="useLabelIds"/> is set and the record has them.
+    /// <c>teacher_output_ids</c>, or <c>labels_ids</c> when <paramref name="useLabelIds"/> is set and the record has them;
+    /// with <paramref name="answerOnly"/> the autoregressive loss covers the tokens after the record's prompt only.
     /// </summary>
-    public static ConsistencyExample FromRecord(TrajectoryRecord record, ConsistencyPair pair, bool useLabelIds = false)
+    public static ConsistencyExample FromRecord(TrajectoryRecord record, ConsistencyPair pair, bool useLabelIds = false, bool answerOnly = false)
     {
         ArgumentNullException.ThrowIfNull(record);
         ArgumentOutOfRangeException.ThrowIfNegative(pair.StudentState);
@@ -91,6 +99,7 @@ public sealed record ConsistencyExample
             Student = record.Trajectory[pair.StudentState],
             Teacher = record.Trajectory[pair.TeacherState],
             Labels = labels,
+            AnswerStart = answerOnly ? record.PromptLength : 0,
         };
     }
 
@@ -110,6 +119,11 @@ public sealed record ConsistencyExample
         if (Labels.Count < 2)
         {
             throw new ArgumentException("the autoregressive sequence must hold at least two tokens.");
+        }
+
+        if (AnswerStart < 0 || AnswerStart >= Labels.Count)
+        {
+            throw new ArgumentException($"the answer start {AnswerStart} must be in [0, {Labels.Count}) (the labels' length).");
         }
 
         CheckIds(Context, vocabSize, "context");

@@ -8,17 +8,26 @@ using static TorchSharp.torch;
 namespace Cllm.Training.Losses;
 
 /// <summary>
-/// What global and local consistency share: loss positions, the stop-gradient teacher, the distance and the
-/// normalisation. For example b with context length C, block length n and first student/teacher mismatch w, the
-/// loss covers logits p = C + w − 1 … C + n − 2 (see <see cref="ConsistencyPositions"/>) and is
-/// <c>(1/|kept|) Σ_p D(teacher_p ‖ student_p)</c>; the batch loss is the mean over examples.
+/// The consistency loss: the model on a trajectory state y(i) (the student, gradients flow), i uniform over the
+/// non-final states, is pulled towards the same model's stop-gradient predictions on another state of the same
+/// trajectory (the teacher): the fixed point y* for global consistency (the paper's L_GC, the only one of the reference
+/// code), the next state y(i+1) for local consistency (L_LC, with the same position rule). For example b with context
+/// length C, block length n and first student/teacher mismatch w, the loss covers logits p = C + w − 1 … C + n − 2 (see
+/// <see cref="ConsistencyPositions"/>) and is <c>(1/|kept|) Σ_p D(teacher_p ‖ student_p)</c>; the batch loss is the
+/// mean over examples.
 /// </summary>
-public abstract class ConsistencyLoss : IConsistencyLoss
+public sealed class ConsistencyLoss
 {
-    /// <param name="distance">Distance between teacher and student distributions.</param>
-    /// <param name="positions">Which block logits the loss covers.</param>
-    protected ConsistencyLoss(ConsistencyDistance distance, ConsistencyPositions positions)
+    /// <param name="teacher">Which state is the teacher: the fixed point (global, the default) or the next state (local).</param>
+    /// <param name="distance">Distance between teacher and student distributions; forward KL by default.</param>
+    /// <param name="positions">Which block logits the loss covers; the reference rule by default.</param>
+    public ConsistencyLoss(ConsistencyKind teacher = ConsistencyKind.Global, ConsistencyDistance distance = ConsistencyDistance.ForwardKl, ConsistencyPositions positions = ConsistencyPositions.FromFirstMismatch)
     {
+        if (!Enum.IsDefined(teacher))
+        {
+            throw new ArgumentOutOfRangeException(nameof(teacher), teacher, "unknown teacher state");
+        }
+
         if (!Enum.IsDefined(distance))
         {
             throw new ArgumentOutOfRangeException(nameof(distance), distance, "unknown distance");
@@ -29,23 +38,43 @@ public abstract class ConsistencyLoss : IConsistencyLoss
             throw new ArgumentOutOfRangeException(nameof(positions), positions, "unknown position rule");
         }
 
+        Teacher = teacher;
         Distance = distance;
         Positions = positions;
     }
 
-    /// <inheritdoc />
-    public abstract string Name { get; }
+    /// <summary>Global: the fixed point is the teacher of every state; local: the next state is.</summary>
+    public ConsistencyKind Teacher { get; }
 
-    /// <inheritdoc />
+    /// <summary>A short name for logs: global, local.</summary>
+    public string Name => Teacher == ConsistencyKind.Local ? "local" : "global";
+
+    /// <summary>The distance between teacher and student distributions.</summary>
     public ConsistencyDistance Distance { get; }
 
     /// <summary>Which block logits the loss covers.</summary>
     public ConsistencyPositions Positions { get; }
 
-    /// <inheritdoc />
-    public abstract ConsistencyPair SelectPair(TrajectoryRecord record, Random random);
+    /// <summary>
+    /// Picks the student and teacher states of <paramref name="record"/>: the student uniformly from y(0) … y(k−1), the
+    /// teacher y* (global) or y(i+1) (local); a trajectory with a single state yields (0, 0), which has no loss positions.
+    /// </summary>
+    public ConsistencyPair SelectPair(TrajectoryRecord record, Random random)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        ArgumentNullException.ThrowIfNull(random);
+        int k = record.Trajectory.Count - 1;
+        int i = k <= 0 ? 0 : random.Next(k);
+        return new ConsistencyPair(i, Teacher == ConsistencyKind.Local ? Math.Min(i + 1, k) : k);
+    }
 
-    /// <inheritdoc />
+    /// <summary>
+    /// The loss over <paramref name="batch"/> on its own, in the reference's padded layout (the trainer's objective
+    /// computes it packed, see <see cref="CllmObjective"/>): student logits from a forward with gradients (when enabled)
+    /// over <see cref="ConsistencyBatch.StudentInput"/>; teacher logits from a no-grad forward over
+    /// <see cref="ConsistencyBatch.TeacherInput"/>, unless <paramref name="teacherLogits"/> (B, T', V) of that input is
+    /// given, in which case it is detached and used.
+    /// </summary>
     public LossTerm Compute(LlamaForCausalLM model, ConsistencyBatch batch, Tensor? teacherLogits = null)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -81,13 +110,14 @@ public abstract class ConsistencyLoss : IConsistencyLoss
 
         // Student: gradients flow (when the caller has them enabled).
         var student = model.Forward(batch.StudentInput(device));                          // (B, T, V)
-        var (sum, values, counts) = Accumulate(
+        var (sum, weighted, owners, counts) = Accumulate(
             batch.Examples,
             student.view(b * (long)t, v),
             (e, p) => (long)e * t + p,
             teacher.reshape(b * (long)tTeacher, v),
             (e, p) => (long)e * tTeacher + p);
         using var batchSize = ((long)b).ToScalar();
+        var values = weighted is null ? new float[b] : LossTerm.SumPerExample(weighted, owners, b);
         return new LossTerm((sum / batchSize).MoveToOuterDisposeScope(), values, counts);
     }
 
@@ -123,9 +153,10 @@ public abstract class ConsistencyLoss : IConsistencyLoss
     /// <summary>
     /// Σ over <paramref name="examples"/> of each one's mean distance, from flat logit matrices: studentFlat (R, V) with
     /// row <c>studentRow(e, p)</c> holding example e's logit p, and likewise for the teacher (used as given; detach it).
-    /// Returns the sum (attached to the student's graph), each example's value and its number of positions.
+    /// Returns the sum (attached to the student's graph), the weighted distances (K) with each one's example (null when
+    /// there are no positions) and each example's number of positions.
     /// </summary>
-    internal (Tensor Sum, float[] PerExample, int[] Counts) Accumulate(
+    internal (Tensor Sum, Tensor? Weighted, List<long> Owners, int[] Counts) Accumulate(
         IReadOnlyList<ConsistencyExample> examples,
         Tensor studentFlat,
         Func<int, int, long> studentRow,
@@ -157,23 +188,14 @@ public abstract class ConsistencyLoss : IConsistencyLoss
         var device = studentFlat.device;
         if (studentRows.Count == 0)
         {
-            return (zeros(Array.Empty<long>(), dtype: ScalarType.Float32, device: device), new float[examples.Count], counts);
+            return (zeros(Array.Empty<long>(), dtype: ScalarType.Float32, device: device), null, owners, counts);
         }
 
         var studentAt = studentFlat.index_select(0, tensor(studentRows.ToArray(), device: device));   // (K, V)
         var teacherAt = teacherFlat.index_select(0, tensor(teacherRows.ToArray(), device: device));   // (K, V)
         var distances = DistributionDistance.Compute(Distance, teacherAt, studentAt);    // (K)
         var weighted = distances * tensor(weights.ToArray(), device: device);            // (K), weight 1/|kept|
-        return (weighted.sum(), LossTerm.SumPerExample(weighted, owners, examples.Count), counts);
-    }
-
-    /// <summary>Draws the student state uniformly from y(0) … y(k−1); (0, 0) for a single-state trajectory.</summary>
-    protected static int DrawStudentState(TrajectoryRecord record, Random random)
-    {
-        ArgumentNullException.ThrowIfNull(record);
-        ArgumentNullException.ThrowIfNull(random);
-        int k = record.Trajectory.Count - 1;
-        return k <= 0 ? 0 : random.Next(k);
+        return (weighted.sum(), weighted, owners, counts);
     }
 
     private static int MaxLength(ConsistencyBatch batch)

@@ -125,6 +125,7 @@ internal sealed class PackedSequence
                 var o = examples[g[0]];
                 return o.BlockLength == e.BlockLength
                     && (ReferenceEquals(o.Context, e.Context) || o.Context.SequenceEqual(e.Context))
+                    && o.AnswerStart == e.AnswerStart
                     && (ReferenceEquals(o.Labels, e.Labels) || o.Labels.SequenceEqual(e.Labels));
             });
             if (group is null)

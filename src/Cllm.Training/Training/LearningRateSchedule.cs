@@ -25,11 +25,14 @@ public sealed class LearningRateSchedule
         MinRatio = minRatio;
     }
 
-    /// <summary>The schedule of <paramref name="options"/> over <paramref name="totalSteps"/> steps (warm-up rounded up).</summary>
+    /// <summary>
+    /// The schedule of <paramref name="options"/> over <paramref name="totalSteps"/> steps: warm-up of
+    /// <see cref="TrainingOptions.WarmupSteps"/>, or of the warm-up ratio of the steps rounded up.
+    /// </summary>
     public static LearningRateSchedule From(TrainingOptions options, int totalSteps)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return new LearningRateSchedule(options.LearningRate, totalSteps, (int)Math.Ceiling(options.WarmupRatio * totalSteps), options.MinLearningRateRatio);
+        return new LearningRateSchedule(options.LearningRate, totalSteps, options.WarmupSteps ?? (int)Math.Ceiling(options.WarmupRatio * totalSteps), options.MinLearningRateRatio);
     }
 
     /// <summary>Peak learning rate.</summary>

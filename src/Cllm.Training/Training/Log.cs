@@ -22,4 +22,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3005, Level = LogLevel.Warning, Message = "Training cancelled after step {Step}")]
     public static partial void TrainingCancelled(ILogger logger, int step);
+
+    [LoggerMessage(EventId = 3006, Level = LogLevel.Information, Message = "Causal-LM training: {Sequences} sequences, {Steps} steps of {Batch} × {Accumulation} sequences, learning rate {LearningRate}, seed {Seed}")]
+    public static partial void CausalLmTrainingStarted(ILogger logger, int sequences, int steps, int batch, int accumulation, double learningRate, int seed);
 }

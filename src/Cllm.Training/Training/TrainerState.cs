@@ -104,6 +104,21 @@ internal sealed record TrainerState
     }
 
     /// <summary>A 64-bit FNV-1a hash of every record's ids, in order.</summary>
+    public static string Fingerprint(IEnumerable<IReadOnlyList<int>> sequences)
+    {
+        ulong h = 14695981039346656037UL;
+        foreach (var ids in sequences)
+        {
+            h = unchecked((h ^ (uint)ids.Count) * 1099511628211UL);
+            for (int i = 0; i < ids.Count; i++)
+            {
+                h = unchecked((h ^ (uint)ids[i]) * 1099511628211UL);
+            }
+        }
+
+        return h.ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     public static string Fingerprint(IReadOnlyList<TrajectoryRecord> records)
     {
         ulong h = 14695981039346656037UL;

@@ -4,7 +4,7 @@ using Cllm.Training.Losses;
 namespace Cllm.Training;
 
 /// <summary>
-/// Settings of a consistency-training run. Defaults follow the reference recipe (AdamW β = (0.9, 0.999), ε = 1e-8,
+/// Settings of a training run (<see cref="ConsistencyTrainer"/>; <see cref="CausalLmTrainer"/> uses all but the consistency settings). Defaults follow the reference recipe (AdamW β = (0.9, 0.999), ε = 1e-8,
 /// no weight decay, cosine schedule with 3% warm-up, clipping at 1.0, global consistency with forward KL + 10 × AR
 /// with label smoothing 0.1, one state per record) except the learning rate and batch size (the reference's 2e-5 and
 /// 4 × 1 suit 7B models on GPUs). <see cref="SmallModel"/> holds the settings measured to work for small models.
@@ -43,16 +43,30 @@ public sealed record TrainingOptions
 
     /// <summary>
     /// Student states drawn (without repetition) from each record in a batch slot; each is one example of the batch, so a
-    /// micro-batch holds up to <see cref="BatchSize"/> × this many examples. With the packed layout the extra states of a
-    /// record cost a block each rather than a whole sequence. 1 = the reference.
+    /// micro-batch holds up to <see cref="BatchSize"/> × this many examples. The states of a record are packed into one
+    /// sequence, so each extra state costs a block rather than a whole sequence. 1 = the reference.
     /// </summary>
     public int StatesPerRecord { get; init; } = 1;
 
-    /// <summary>How examples are laid out for the model (same losses either way); packed by default.</summary>
-    public ForwardLayout Layout { get; init; } = ForwardLayout.Packed;
-
-    /// <summary>Take the autoregressive loss on a record's <c>labels_ids</c> (ground truth) when it has them, instead of the teacher's output.</summary>
+    /// <summary>
+    /// Gold labels: take the autoregressive loss on a record's <c>labels_ids</c> (a gold answer given in the data) when it
+    /// has them, instead of the teacher's output (context ⊕ fixed point).
+    /// </summary>
     public bool UseLabelIds { get; init; }
+
+    /// <summary>
+    /// Take the autoregressive loss on the tokens after the record's prompt (<c>prompt_length</c>) only, instead of the
+    /// whole sequence as the reference does. For a model trained on answers only (the SQL reproduction), modelling the
+    /// prompt would spend the AR gradient on learning to write questions.
+    /// </summary>
+    public bool AnswerOnlyAutoregressive { get; init; }
+
+    /// <summary>
+    /// Causal-LM training only (<see cref="CausalLmTrainer"/>): continue every sequence with its last token (EOS) up to
+    /// the micro-batch's longest plus this many positions and train those positions too, so the model learns to follow
+    /// EOS with EOS (a Jacobi block holding an answer's end then has a trivial fixed point). 0: padding is never a target.
+    /// </summary>
+    public int EndPadding { get; init; }
 
     /// <summary>Peak learning rate (after warm-up).</summary>
     public double LearningRate { get; init; } = 1e-3;
@@ -71,6 +85,9 @@ public sealed record TrainingOptions
 
     /// <summary>Fraction of the steps spent warming the learning rate up linearly (reference 0.03).</summary>
     public double WarmupRatio { get; init; } = 0.03;
+
+    /// <summary>Steps of linear warm-up; overrides <see cref="WarmupRatio"/> when set.</summary>
+    public int? WarmupSteps { get; init; }
 
     /// <summary>The cosine schedule decays to this fraction of the peak learning rate (0 = to zero, as the reference).</summary>
     public double MinLearningRateRatio { get; init; }
@@ -93,7 +110,10 @@ public sealed record TrainingOptions
     /// <summary>Makes the run repeatable: data order, state sampling and torch's generator derive from it.</summary>
     public int Seed { get; init; }
 
-    /// <summary>Where checkpoints go; null trains without writing anything.</summary>
+    /// <summary>
+    /// Where the final model (Hugging Face files, in the folder itself) and the <c>checkpoint-&lt;step&gt;</c> folders go;
+    /// null trains without writing anything.
+    /// </summary>
     public string? OutputDirectory { get; init; }
 
     /// <summary>
@@ -123,7 +143,6 @@ public sealed record TrainingOptions
         Defined(Consistency, nameof(Consistency));
         Defined(Distance, nameof(Distance));
         Defined(Positions, nameof(Positions));
-        Defined(Layout, nameof(Layout));
         Check(StatesPerRecord >= 1, nameof(StatesPerRecord), StatesPerRecord, "must be ≥ 1");
         Check(AutoregressiveWeight >= 0 && double.IsFinite(AutoregressiveWeight), nameof(AutoregressiveWeight), AutoregressiveWeight, "must be finite and ≥ 0");
         Check(LabelSmoothing >= 0 && LabelSmoothing < 1, nameof(LabelSmoothing), LabelSmoothing, "must be in [0, 1)");
@@ -133,6 +152,8 @@ public sealed record TrainingOptions
         Check(Epsilon > 0 && double.IsFinite(Epsilon), nameof(Epsilon), Epsilon, "must be finite and > 0");
         Check(WeightDecay >= 0 && double.IsFinite(WeightDecay), nameof(WeightDecay), WeightDecay, "must be finite and ≥ 0");
         Check(WarmupRatio >= 0 && WarmupRatio < 1, nameof(WarmupRatio), WarmupRatio, "must be in [0, 1)");
+        Check(WarmupSteps is null or >= 0, nameof(WarmupSteps), WarmupSteps, "must be ≥ 0 when set");
+        Check(EndPadding >= 0, nameof(EndPadding), EndPadding, "must be ≥ 0");
         Check(MinLearningRateRatio >= 0 && MinLearningRateRatio <= 1, nameof(MinLearningRateRatio), MinLearningRateRatio, "must be in [0, 1]");
         Check(MaxGradNorm >= 0 && double.IsFinite(MaxGradNorm), nameof(MaxGradNorm), MaxGradNorm, "must be finite and ≥ 0 (0 disables clipping)");
         Check(BatchSize >= 1, nameof(BatchSize), BatchSize, "must be ≥ 1");
@@ -156,10 +177,7 @@ public sealed record TrainingOptions
     /// <summary>The objective these options describe.</summary>
     public CllmObjective CreateObjective()
     {
-        IConsistencyLoss consistency = Consistency == ConsistencyKind.Local
-            ? new LocalConsistencyLoss(Distance, Positions)
-            : new GlobalConsistencyLoss(Distance, Positions);
-        return new CllmObjective(consistency, new AutoregressiveLoss(LabelSmoothing), AutoregressiveWeight, Layout);
+        return new CllmObjective(new ConsistencyLoss(Consistency, Distance, Positions), new AutoregressiveLoss(LabelSmoothing), AutoregressiveWeight);
     }
 
     /// <summary>Optimizer steps for <paramref name="records"/> records: <see cref="MaxSteps"/>, or ⌈epochs · records / (batch · accumulation)⌉.</summary>

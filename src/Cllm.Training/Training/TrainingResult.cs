@@ -10,4 +10,8 @@ namespace Cllm.Training;
 /// <param name="FinalCheckpoint">The last checkpoint folder written, or null without an output folder.</param>
 /// <param name="Losses">Each optimizer step's losses run in this process, in order.</param>
 /// <param name="Elapsed">Wall-clock time of this process's steps.</param>
-public sealed record TrainingResult(int StartStep, int Steps, string? FinalCheckpoint, IReadOnlyList<LossComponents> Losses, TimeSpan Elapsed);
+public sealed record TrainingResult(int StartStep, int Steps, string? FinalCheckpoint, IReadOnlyList<LossComponents> Losses, TimeSpan Elapsed)
+{
+    /// <summary>The folder holding the final model (the output folder itself), or null without an output folder.</summary>
+    public string? Model { get; init; }
+}

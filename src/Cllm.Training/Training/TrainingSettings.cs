@@ -16,13 +16,13 @@ internal sealed record TrainingSettings
 
     public string Positions { get; init; } = string.Empty;
 
-    public string Layout { get; init; } = string.Empty;
-
     public double AutoregressiveWeight { get; init; }
 
     public double LabelSmoothing { get; init; }
 
     public bool UseLabelIds { get; init; }
+
+    public bool AnswerOnlyAutoregressive { get; init; }
 
     public double LearningRate { get; init; }
 
@@ -38,6 +38,10 @@ internal sealed record TrainingSettings
 
     public double MinLearningRateRatio { get; init; }
 
+    public int? WarmupSteps { get; init; }
+
+    public int EndPadding { get; init; }
+
     public double MaxGradNorm { get; init; }
 
     public static TrainingSettings From(TrainingOptions options) => new()
@@ -45,10 +49,10 @@ internal sealed record TrainingSettings
         Consistency = Text(options.Consistency),
         Distance = Text(options.Distance),
         Positions = options.Positions.ToString(),
-        Layout = options.Layout.ToString(),
         AutoregressiveWeight = options.AutoregressiveWeight,
         LabelSmoothing = options.LabelSmoothing,
         UseLabelIds = options.UseLabelIds,
+        AnswerOnlyAutoregressive = options.AnswerOnlyAutoregressive,
         LearningRate = options.LearningRate,
         Beta1 = options.Beta1,
         Beta2 = options.Beta2,
@@ -57,6 +61,8 @@ internal sealed record TrainingSettings
         WarmupRatio = options.WarmupRatio,
         MinLearningRateRatio = options.MinLearningRateRatio,
         MaxGradNorm = options.MaxGradNorm,
+        WarmupSteps = options.WarmupSteps,
+        EndPadding = options.EndPadding,
     };
 
     /// <summary>"&lt;flag&gt; is &lt;now&gt;, the checkpoint's run used &lt;saved&gt;" for the first setting that differs, or null.</summary>
@@ -70,9 +76,9 @@ internal sealed record TrainingSettings
             ("--consistency", Consistency, now.Consistency),
             ("--distance", Distance, now.Distance),
             ("TrainingOptions.Positions", Positions, now.Positions),
-            ("TrainingOptions.Layout", Layout, now.Layout),
             ("TrainingOptions.LabelSmoothing", F(LabelSmoothing), F(now.LabelSmoothing)),
-            ("TrainingOptions.UseLabelIds", UseLabelIds ? "true" : "false", now.UseLabelIds ? "true" : "false"),
+            ("--gold-labels", UseLabelIds ? "true" : "false", now.UseLabelIds ? "true" : "false"),
+            ("--ar-answer-only", AnswerOnlyAutoregressive ? "true" : "false", now.AnswerOnlyAutoregressive ? "true" : "false"),
             ("TrainingOptions.Beta1", F(Beta1), F(now.Beta1)),
             ("TrainingOptions.Beta2", F(Beta2), F(now.Beta2)),
             ("TrainingOptions.Epsilon", F(Epsilon), F(now.Epsilon)),
@@ -80,6 +86,8 @@ internal sealed record TrainingSettings
             ("TrainingOptions.WarmupRatio", F(WarmupRatio), F(now.WarmupRatio)),
             ("TrainingOptions.MinLearningRateRatio", F(MinLearningRateRatio), F(now.MinLearningRateRatio)),
             ("TrainingOptions.MaxGradNorm", F(MaxGradNorm), F(now.MaxGradNorm)),
+            ("TrainingOptions.WarmupSteps", WarmupSteps?.ToString(CultureInfo.InvariantCulture) ?? "-", now.WarmupSteps?.ToString(CultureInfo.InvariantCulture) ?? "-"),
+            ("TrainingOptions.EndPadding", EndPadding.ToString(CultureInfo.InvariantCulture), now.EndPadding.ToString(CultureInfo.InvariantCulture)),
         };
         foreach (var (name, saved, current) in pairs)
         {

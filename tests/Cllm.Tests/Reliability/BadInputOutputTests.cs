@@ -82,5 +82,9 @@ public class BadInputOutputTests
         (code, error) = await CliRunner.Run("train", "--model", ShippedModels.Stories260K, "--data", data, "--output", Path.Combine(file, "run"), "--max-steps", "2", "--save-every", "0", "--threads", "1");
         var line = AssertOneLineNaming(code, error, "--output");
         Assert.DoesNotContain("step ", line);
+
+        // The final model goes into --output itself, so --output must not be the base model's folder.
+        (code, error) = await CliRunner.Run("train", "--model", ShippedModels.Stories260K, "--data", data, "--output", ShippedModels.Stories260K + "/", "--max-steps", "2", "--save-every", "0", "--threads", "1");
+        Assert.Contains("overwrite the base model", AssertOneLineNaming(code, error, "--output"));
     }
 }

@@ -92,7 +92,8 @@ public class BadInputResumeTests
             (new TrainingOptions { WarmupRatio = 0.1 }, "WarmupRatio"),
             (new TrainingOptions { MaxGradNorm = 5 }, "MaxGradNorm"),
             (new TrainingOptions { LabelSmoothing = 0 }, "LabelSmoothing"),
-            (new TrainingOptions { UseLabelIds = true }, "UseLabelIds"),
+            (new TrainingOptions { UseLabelIds = true }, "--gold-labels"),
+            (new TrainingOptions { AnswerOnlyAutoregressive = true }, "--ar-answer-only"),
             (new TrainingOptions { MinLearningRateRatio = 0.1 }, "MinLearningRateRatio"),
             (new TrainingOptions { Epsilon = 1e-6 }, "Epsilon"),
         };

@@ -70,7 +70,7 @@ public sealed class PipelineTests : IDisposable
         Assert.All(again.Timings, t => Assert.True(t.SkippedNow));
         Assert.Equal(evaluation.ChosenBlockSize, second.ChosenBlockSize);
 
-        // The library's ConsistencyTrainer runs the same stage (AR loss on the whole sequence): other settings, so
+        // The same stage with the AR loss on the whole sequence (as the reference): other settings, so
         // only after the stages they change and settings.json are deleted (the pipeline then records the new ones).
         File.Delete(Path.Combine(output, "cllm", "training.json"));
         File.Delete(Path.Combine(output, "eval", "results.json"));

@@ -2,11 +2,11 @@ using System;
 using System.Linq;
 using Cllm.Reproduction.Sql;
 using Cllm.Reproduction.Training;
-using TorchSharp;
+using Cllm.Training;
 
 namespace Cllm.Tests.Reproduction;
 
-/// <summary>The base-model stage: sequence encoding, loss targets, schedule, and that training learns.</summary>
+/// <summary>The base-model stage: sequence encoding, and that the library's causal-LM training learns the answers.</summary>
 [Collection(SqlCollection.Name)]
 public sealed class PretrainTests
 {
@@ -28,43 +28,17 @@ public sealed class PretrainTests
     }
 
     [Fact]
-    public void Targets_cover_the_answer_and_the_eos_tail_only()
-    {
-        var a = new SqlSequence([1, 10, 11, 20, 21, 2], AnswerStart: 3);
-        var b = new SqlSequence([1, 10, 20, 2], AnswerStart: 2);
-        var (input, targets) = ArPretrainer.BuildBatch([a, b], answerOnly: true, eosTail: 2, torch.CPU);
-        Assert.Equal(new long[] { 2, 8 }, input.shape);
-        long[] t = targets.data<long>().ToArray();
-        long[] x = input.data<long>().ToArray();
-        Assert.Equal(new long[] { 1, 10, 11, 20, 21, 2, 2, 2 }, x[..8]);
-        Assert.Equal(new long[] { -100, -100, 20, 21, 2, 2, 2, -100 }, t[..8]);                // predicts 20, 21, EOS, then EOS after EOS
-        Assert.Equal(new long[] { 1, 10, 20, 2, 2, 2, 2, 2 }, x[8..]);
-        Assert.Equal(new long[] { -100, 20, 2, 2, 2, 2, 2, -100 }, t[8..]);
-
-        var (_, full) = ArPretrainer.BuildBatch([a], answerOnly: false, eosTail: 0, torch.CPU);
-        Assert.Equal(new long[] { 10, 11, 20, 21, 2, -100 }, full.data<long>().ToArray());
-    }
-
-    [Fact]
-    public void Learning_rate_warms_up_then_decays_to_the_floor()
-    {
-        var o = new PretrainOptions { Steps = 100, WarmupSteps = 10, LearningRate = 1e-3, MinLearningRateRatio = 0.1 };
-        Assert.Equal(1e-4, o.LearningRateAt(0), 12);
-        Assert.Equal(1e-3, o.LearningRateAt(9), 12);
-        Assert.True(o.LearningRateAt(50) < 1e-3 && o.LearningRateAt(50) > 1e-4);
-        Assert.Equal(1e-4, o.LearningRateAt(99), 5);
-    }
-
-    [Fact]
     public void A_tiny_model_learns_the_answers()
     {
         var encoder = new SqlSequenceEncoder(_sql.Tokenizer);
         var train = encoder.EncodeAll(_sql.Set.Train.Take(256));
         var config = ModelShape.Tiny.ToConfig(_sql.Tokenizer.VocabSize, encoder.Bos, encoder.Eos);
         using var model = ModelShape.CreateModel(config, seed: 3);
-        var history = new ArPretrainer(model, new PretrainOptions { Steps = 40, BatchSize = 16, WarmupSteps = 4, LearningRate = 3e-3 }).Train(train);
+        model.eval();
+        var options = new PretrainOptions { Steps = 40, BatchSize = 16, WarmupSteps = 4, LearningRate = 3e-3 }.ToTrainingOptions();
+        var history = new CausalLmTrainer(model, options).Train(train.Select(q => new CausalLmSequence(q.Ids, q.AnswerStart)).ToList()).Losses;
         Assert.Equal(40, history.Count);
-        double first = history.Take(3).Average(h => h.Loss), last = history.TakeLast(3).Average(h => h.Loss);
+        double first = history.Take(3).Average(h => h.Autoregressive), last = history.TakeLast(3).Average(h => h.Autoregressive);
         Assert.True(last < 0.6 * first, $"loss {first:F3} → {last:F3}");
         Assert.False(model.training);
     }

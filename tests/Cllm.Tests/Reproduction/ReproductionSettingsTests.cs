@@ -12,8 +12,8 @@ public sealed class ReproductionSettingsTests
     {
         var defaults = new ReproductionSettings();
         Assert.Null(defaults.CllmLabelSmoothing);
-        Assert.Equal(0.0, defaults.Resolved().CllmLabelSmoothing);                           // AnswerCllmTrainer: none
-        Assert.Equal(0.1, (defaults with { CllmAnswerOnlyAr = false }).Resolved().CllmLabelSmoothing); // library: the reference's
+        Assert.Equal(0.0, defaults.Resolved().CllmLabelSmoothing);                           // answer-only AR: none
+        Assert.Equal(0.1, (defaults with { CllmAnswerOnlyAr = false }).Resolved().CllmLabelSmoothing); // whole sequence: the reference's
         Assert.Equal(0.2, (defaults with { CllmLabelSmoothing = 0.2 }).Resolved().CllmLabelSmoothing);
         var pipeline = new ReproductionPipeline(Path.GetTempPath(), defaults, TextWriter.Null);
         Assert.Equal(0.0, pipeline.Settings.CllmLabelSmoothing);

@@ -2,6 +2,7 @@ using TorchSharp;
 using System;
 using System.Linq;
 using Cllm.Tests.TestKit;
+using Cllm.Training;
 using Cllm.Training.Losses;
 using static TorchSharp.torch;
 
@@ -10,19 +11,17 @@ namespace Cllm.Tests.Training.Losses;
 public class CllmObjectiveTests
 {
     [Theory]
-    [InlineData(false, ForwardLayout.Padded)]
-    [InlineData(true, ForwardLayout.Padded)]
-    [InlineData(false, ForwardLayout.Packed)]
-    [InlineData(true, ForwardLayout.Packed)]
-    public void BackwardEqualsOneBackwardOfTheWeightedSum(bool local, ForwardLayout layout)
+    [InlineData(false)]
+    [InlineData(true)]
+    public void BackwardEqualsOneBackwardOfTheWeightedSum(bool local)
     {
         using var model = TinyLlama.Create(12);
         var record = LossFixtures.Record();
-        IConsistencyLoss consistency = local ? new LocalConsistencyLoss() : new GlobalConsistencyLoss();
+        var consistency = new ConsistencyLoss(local ? ConsistencyKind.Local : ConsistencyKind.Global);
         var example = ConsistencyExample.FromRecord(record, new ConsistencyPair(1, local ? 2 : 3));
         var batch = new ConsistencyBatch(new[] { example });
         Assert.Equal(!local, batch.LabelsAreTeacherSequences);
-        var objective = new CllmObjective(consistency, new AutoregressiveLoss(0.1), 10, layout);
+        var objective = new CllmObjective(consistency, new AutoregressiveLoss(0.1), 10);
 
         LossFixtures.ZeroGradients(model);
         var components = objective.Backward(model, batch, scale: 0.5);
@@ -54,7 +53,7 @@ public class CllmObjectiveTests
     {
         using var model = TinyLlama.Create(12);
         var batch = new ConsistencyBatch(new[] { ConsistencyExample.FromRecord(LossFixtures.Record(), new ConsistencyPair(0, 3)) });
-        var components = new CllmObjective(new GlobalConsistencyLoss(), autoregressiveWeight: 0).Backward(model, batch);
+        var components = new CllmObjective(new ConsistencyLoss(), autoregressiveWeight: 0).Backward(model, batch);
         Assert.Equal(0, components.Autoregressive);
         Assert.Equal(components.Consistency, components.Total);
         Assert.True(components.Consistency > 0);

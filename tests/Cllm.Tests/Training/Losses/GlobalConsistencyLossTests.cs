@@ -16,7 +16,7 @@ public class GlobalConsistencyLossTests
         var record = LossFixtures.Record();
         var batch = new ConsistencyBatch(new[] { ConsistencyExample.FromRecord(record, new ConsistencyPair(3, 3)) });
         using var scope = NewDisposeScope();
-        var term = new GlobalConsistencyLoss().Compute(model, batch);
+        var term = new ConsistencyLoss().Compute(model, batch);
         Assert.Equal(0.0, term.Item);
         Assert.Equal(0, term.Positions[0]);
         Assert.False(term.Value.requires_grad);
@@ -34,7 +34,7 @@ public class GlobalConsistencyLossTests
         using var scope = NewDisposeScope();
         foreach (var distance in Enum.GetValues<ConsistencyDistance>())
         {
-            var term = new GlobalConsistencyLoss(distance).Compute(model, new ConsistencyBatch(new[] { example }));
+            var term = new ConsistencyLoss(distance: distance).Compute(model, new ConsistencyBatch(new[] { example }));
             Assert.Equal(1, term.Positions[0]);
             Assert.True(Math.Abs(term.Item) < 1e-6, $"{distance}: {term.Item}");
         }
@@ -46,7 +46,7 @@ public class GlobalConsistencyLossTests
         using var model = TinyLlama.Create(3);
         var record = LossFixtures.Record();
         using var scope = NewDisposeScope();
-        var loss = new GlobalConsistencyLoss();
+        var loss = new ConsistencyLoss();
         int[] expectedPositions = { 5, 3, 1 };                                     // first mismatch at 1, 3, 5 of 6
         for (int i = 0; i < 3; i++)
         {
@@ -74,7 +74,7 @@ public class GlobalConsistencyLossTests
         var record = LossFixtures.Record();
         var example = ConsistencyExample.FromRecord(record, new ConsistencyPair(1, 3));
         using var scope = NewDisposeScope();
-        var term = new GlobalConsistencyLoss(positions: ConsistencyPositions.FromFirstMismatchWithBlockEnd).Compute(model, new ConsistencyBatch(new[] { example }));
+        var term = new ConsistencyLoss(positions: ConsistencyPositions.FromFirstMismatchWithBlockEnd).Compute(model, new ConsistencyBatch(new[] { example }));
         Assert.Equal(4, term.Positions[0]);
     }
 
@@ -82,7 +82,7 @@ public class GlobalConsistencyLossTests
     public void DrawsTheStudentUniformlyFromNonFinalStatesAndTheFixedPointAsTeacher()
     {
         var record = LossFixtures.Record();
-        var loss = new GlobalConsistencyLoss();
+        var loss = new ConsistencyLoss();
         var random = new Random(5);
         var counts = new int[4];
         for (int draw = 0; draw < 3000; draw++)
@@ -107,7 +107,7 @@ public class GlobalConsistencyLossTests
         var record = LossFixtures.Record();
         var example = ConsistencyExample.FromRecord(record, new ConsistencyPair(0, 3));
         var batch = new ConsistencyBatch(new[] { example });
-        var loss = new GlobalConsistencyLoss();
+        var loss = new ConsistencyLoss();
 
         // (a) as the trainer calls it: teacher computed inside, under no-grad.
         LossFixtures.ZeroGradients(model);

@@ -1,6 +1,7 @@
 using System;
 using System.Linq;
 using Cllm.Tests.TestKit;
+using Cllm.Training;
 using Cllm.Training.Losses;
 using static TorchSharp.torch;
 
@@ -13,7 +14,7 @@ public class LocalConsistencyLossTests
     {
         using var model = TinyLlama.Create(6);
         var record = LossFixtures.Record();
-        var loss = new LocalConsistencyLoss();
+        var loss = new ConsistencyLoss(ConsistencyKind.Local);
         using var scope = NewDisposeScope();
 
         // y(0) vs y(1): first difference at 1; y(1) vs y(2): at 3; y(2) vs y(3): at 5.
@@ -30,18 +31,18 @@ public class LocalConsistencyLossTests
         // The last local pair is a global pair; earlier ones are not.
         var last = ConsistencyExample.FromRecord(record, new ConsistencyPair(2, 3));
         Assert.Equal(
-            new GlobalConsistencyLoss().Compute(model, new ConsistencyBatch(new[] { last })).Item,
+            new ConsistencyLoss().Compute(model, new ConsistencyBatch(new[] { last })).Item,
             loss.Compute(model, new ConsistencyBatch(new[] { last })).Item);
         var first = new ConsistencyBatch(new[] { ConsistencyExample.FromRecord(record, new ConsistencyPair(0, 1)) });
         var firstGlobal = new ConsistencyBatch(new[] { ConsistencyExample.FromRecord(record, new ConsistencyPair(0, 3)) });
-        Assert.NotEqual(new GlobalConsistencyLoss().Compute(model, firstGlobal).Item, loss.Compute(model, first).Item, 4);
+        Assert.NotEqual(new ConsistencyLoss().Compute(model, firstGlobal).Item, loss.Compute(model, first).Item, 4);
     }
 
     [Fact]
     public void SelectsAdjacentStates()
     {
         var record = LossFixtures.Record();
-        var loss = new LocalConsistencyLoss();
+        var loss = new ConsistencyLoss(ConsistencyKind.Local);
         var random = new Random(11);
         var seen = new bool[3];
         for (int draw = 0; draw < 200; draw++)

@@ -32,7 +32,7 @@ public class PaddingTests
     {
         using var model = TinyLlama.Create(9);
         var examples = UnevenExamples(0);
-        var loss = new GlobalConsistencyLoss(distance);
+        var loss = new ConsistencyLoss(distance: distance);
         using var scope = NewDisposeScope();
         var together = loss.Compute(model, new ConsistencyBatch(examples));
         var alone = examples.Select(e => loss.Compute(model, new ConsistencyBatch(new[] { e })).Item).ToArray();
@@ -61,7 +61,7 @@ public class PaddingTests
     {
         using var model = TinyLlama.Create(9);
         var examples = UnevenExamples(0);
-        var objective = new CllmObjective(new GlobalConsistencyLoss());
+        var objective = new CllmObjective(new ConsistencyLoss());
         var together = objective.Evaluate(model, new ConsistencyBatch(examples));
         var alone = examples.Select(e => objective.Evaluate(model, new ConsistencyBatch(new[] { e }))).ToArray();
         Assert.Equal(alone.Average(a => a.Consistency), together.Consistency, 1e-5);

@@ -1,0 +1,133 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using Cllm.Modeling;
+using Cllm.Tests.TestKit;
+using Cllm.Training;
+using static TorchSharp.torch;
+
+namespace Cllm.Tests.Training.Trainer;
+
+/// <summary>Plain causal-LM training on the shared step loop: targets, learning, resume, final model.</summary>
+public class CausalLmTrainerTests
+{
+    private static readonly List<CausalLmSequence> Sequences = Enumerable.Range(0, 12)
+        .Select(i => new CausalLmSequence(Enumerable.Range(0, 6 + i % 4).Select(j => 1 + (i * 7 + j * 3) % 30).ToArray(), AnswerStart: 3))
+        .ToList();
+
+    private static readonly Lazy<Dictionary<string, Tensor>> Initial = new(() =>
+    {
+        using var model = TinyLlama.Create(31, TinyLlama.Config(layers: 1));
+        return model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone().DetachFromDisposeScope());
+    });
+
+    private static LlamaForCausalLM Model()
+    {
+        var model = new LlamaForCausalLM(TinyLlama.Config(layers: 1));
+        using (no_grad())
+        {
+            foreach (var (name, tensor) in model.state_dict())
+            {
+                tensor.copy_(Initial.Value[name]);
+            }
+        }
+
+        model.eval();
+        return model;
+    }
+
+    private static TrainingOptions Options(string? output = null) => new()
+    {
+        LearningRate = 1e-2,
+        BatchSize = 4,
+        MaxSteps = 8,
+        WarmupSteps = 1,
+        LabelSmoothing = 0,
+        Seed = 3,
+        OutputDirectory = output,
+        SaveEvery = 4,
+        KeepCheckpoints = 0,
+    };
+
+    private static float[] Flat(LlamaForCausalLM model) => model.parameters().SelectMany(p => p.detach().cpu().contiguous().view(-1).data<float>().ToArray()).ToArray();
+
+    [Fact]
+    public void TargetsCoverTheAnswerAndTheEndPaddingOnly()
+    {
+        var a = new CausalLmSequence([1, 10, 11, 20, 21, 2], AnswerStart: 3);
+        var b = new CausalLmSequence([1, 10, 20, 2], AnswerStart: 2);
+        var (x, t, width) = CausalLmTrainer.BuildBatch([a, b], answerOnly: true, endPadding: 2);
+        Assert.Equal(8, width);
+        Assert.Equal(new long[] { 1, 10, 11, 20, 21, 2, 2, 2 }, x[..8]);
+        Assert.Equal(new long[] { -100, -100, 20, 21, 2, 2, 2, -100 }, t[..8]);               // predicts 20, 21, EOS, then EOS after EOS
+        Assert.Equal(new long[] { 1, 10, 20, 2, 2, 2, 2, 2 }, x[8..]);
+        Assert.Equal(new long[] { -100, 20, 2, 2, 2, 2, 2, -100 }, t[8..]);
+
+        var (_, full, _) = CausalLmTrainer.BuildBatch([a], answerOnly: false, endPadding: 0);
+        Assert.Equal(new long[] { 10, 11, 20, 21, 2, -100 }, full);
+        var (_, padded, _) = CausalLmTrainer.BuildBatch([a, b], answerOnly: false, endPadding: 0);
+        Assert.Equal(new long[] { 10, 20, 2, -100, -100, -100 }, padded[6..]);                 // padding is never a target
+    }
+
+    [Fact]
+    public void TrainingLowersTheLossAndLeavesTheModelInTheOutputFolder()
+    {
+        using var folder = new TempFolder();
+        using var model = Model();
+        var result = new CausalLmTrainer(model, Options(folder.Path) with { MaxSteps = 30 }).Train(Sequences);
+        Assert.Equal(30, result.Losses.Count);
+        Assert.All(result.Losses, l => Assert.Equal(0, l.Consistency));
+        Assert.True(result.Losses[^1].Autoregressive < 0.7 * result.Losses[0].Autoregressive, $"{result.Losses[0].Autoregressive:F3} → {result.Losses[^1].Autoregressive:F3}");
+        Assert.Equal(folder.Path, result.Model);
+        Assert.True(File.Exists(Path.Combine(folder.Path, "model.safetensors")));
+        Assert.True(File.Exists(Path.Combine(folder.Path, "checkpoint-30", "optimizer.safetensors")));
+        Assert.False(model.training);
+    }
+
+    [Fact]
+    public void ResumingAfterCancellationEndsWithTheUninterruptedWeights()
+    {
+        using var folderA = new TempFolder();
+        using var folderB = new TempFolder();
+        float[] uninterrupted;
+        using (var model = Model())
+        {
+            new CausalLmTrainer(model, Options(folderA.Path)).Train(Sequences);
+            uninterrupted = Flat(model);
+        }
+
+        using var cts = new CancellationTokenSource();
+        using (var model = Model())
+        {
+            var cancelAt3 = new Reporter(p =>
+            {
+                if (p.Step == 3)
+                {
+                    cts.Cancel();
+                }
+            });
+            Assert.ThrowsAny<OperationCanceledException>(() => new CausalLmTrainer(model, Options(folderB.Path)).Train(Sequences, cancelAt3, cts.Token));
+        }
+
+        Assert.True(Directory.Exists(Path.Combine(folderB.Path, "checkpoint-3")));
+        using (var model = Model())
+        {
+            var result = new CausalLmTrainer(model, Options(folderB.Path) with { Resume = true }).Train(Sequences);
+            Assert.Equal(3, result.StartStep);
+            Assert.Equal(uninterrupted, Flat(model));
+        }
+
+        using (var model = Model())
+        {
+            var refused = Assert.Throws<InvalidOperationException>(() => new CausalLmTrainer(model, Options(folderB.Path) with { Resume = true, EndPadding = 4 }).Train(Sequences));
+            Assert.Contains("EndPadding", refused.Message, StringComparison.Ordinal);
+        }
+    }
+
+    private sealed class Reporter(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => report(value);
+    }
+}
