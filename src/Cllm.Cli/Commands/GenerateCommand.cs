@@ -69,7 +69,7 @@ internal static class GenerateCommand
             using var engine = builder.Build();
             ChatTemplate? template = templateKind switch
             {
-                null => ChatTemplate.FromDirectory(engine.ModelDirectory, engine.Tokenizer) is { Kind: not ChatTemplateKind.None } found ? found : null,
+                null => engine.ChatTemplate is { Kind: not ChatTemplateKind.None } found ? found : null,
                 ChatTemplateKind.None => null,
                 { } kind => ChatTemplate.Create(kind, engine.Tokenizer),
             };

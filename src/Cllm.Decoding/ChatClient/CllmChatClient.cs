@@ -31,7 +31,7 @@ public sealed class CllmChatClient : IChatClient
     {
         ArgumentNullException.ThrowIfNull(engine);
         _engine = engine;
-        _template = ChatTemplate.FromDirectory(engine.ModelDirectory, engine.Tokenizer);
+        _template = engine.ChatTemplate;
         _metadata = new ChatClientMetadata("cllm", null, System.IO.Path.GetFileName(engine.ModelDirectory.TrimEnd('/', '\\')));
     }
 
