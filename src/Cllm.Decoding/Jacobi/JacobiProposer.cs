@@ -9,7 +9,9 @@ namespace Cllm.Jacobi;
 /// n − 1 guesses. Each forward verifies the guesses: the prefix that matches the model's own predictions
 /// is committed, and the model's predictions for the rest (the Jacobi update, conditioned on possibly
 /// wrong tokens) become the next guesses. The block ends at its fixed point; the prediction after its
-/// last token is the next block's first token, so no forward is spent on confirmation alone.
+/// last token is the next block's first token, so no forward is spent on confirmation alone. It holds only its
+/// guessing state; block trajectories and <see cref="JacobiStats"/> come from <see cref="JacobiBlockTracker"/>, an
+/// observer of the loop.
 /// </summary>
 public sealed class JacobiProposer : IDraftProposer
 {
