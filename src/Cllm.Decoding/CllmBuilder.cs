@@ -113,7 +113,7 @@ public sealed class CllmBuilder
     /// Models below this many parameters get one intra-op thread unless <see cref="WithThreads"/> says otherwise: their
     /// forwards are dominated by per-op overhead, which a second thread only adds to (README "Performance").
     /// </summary>
-    public const long SingleThreadBelowParameters = 5_000_000;
+    public const long SingleThreadBelowParameters = PretrainedModel.SingleThreadBelowParameters;
 
     /// <summary>Intra-op threads of libtorch (process-wide); by default 1 for small models, else libtorch's choice.</summary>
     public CllmBuilder WithThreads(int threads)
@@ -135,37 +135,10 @@ public sealed class CllmBuilder
     public CllmEngine Build()
     {
         var clock = Stopwatch.StartNew();
-        if (_threads is { } threads)
-        {
-            torch.set_num_threads(threads);
-        }
-
-        var directory = HfModelDirectory.Open(CheckpointPath);
-        var config = directory.ReadConfig();                                              // generation_config.json EOS ids included
-        var tokenizer = CllmTokenizer.FromDirectory(directory.Path);
-        var device = ModelDevice.Parse(_device);
-        var dtype = _dtype ?? CheckpointDType.Detect(directory, config);
-        CheckpointLoader.CheckBeforeBuilding(directory, config, dtype);                  // config vs weight shapes and memory, before allocating
-        var model = new LlamaForCausalLM(config, dtype, device, initialize: false);                 // every weight is loaded next
-        try
-        {
-            CheckpointLoader.LoadWeights(model, directory, config.TieWordEmbeddings);
-            model.eval();
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
-
+        var pretrained = PretrainedModel.Load(CheckpointPath, new PretrainedModelOptions { DType = _dtype, Device = _device, Threads = _threads });
+        var config = pretrained.Config;
         var logger = _loggerFactory.CreateLogger<CllmEngine>();
-        long parameters = model.parameters().Sum(p => p.numel());
-        if (_threads is null && parameters < SingleThreadBelowParameters && device.type == DeviceType.CPU)
-        {
-            torch.set_num_threads(1);
-        }
-
-        Log.ModelLoaded(logger, config.ModelType, directory.Path, parameters, config.NumHiddenLayers, config.VocabSize, config.MaxPositionEmbeddings, clock.Elapsed.TotalMilliseconds);
-        return new CllmEngine(model, tokenizer, directory.Path, config.EosTokenIds, _decoder, logger);
+        Log.ModelLoaded(logger, config.ModelType, pretrained.Directory, pretrained.Parameters, config.NumHiddenLayers, config.VocabSize, config.MaxPositionEmbeddings, clock.Elapsed.TotalMilliseconds);
+        return new CllmEngine(pretrained, _decoder, logger);
     }
 }

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
 using System.Threading.Channels;
+using Cllm.Checkpoints;
 using Cllm.Serving;
 using Cllm.Diagnostics;
 using Cllm.Modeling;
@@ -22,14 +23,15 @@ public sealed class CllmEngine : IDisposable
     private readonly ILogger _logger;
     private bool _disposed;
 
-    internal CllmEngine(LlamaForCausalLM model, CllmTokenizer tokenizer, string modelDirectory, IReadOnlyList<int> eosTokenIds, DecoderOptions decoder, ILogger logger)
+    internal CllmEngine(PretrainedModel pretrained, DecoderOptions decoder, ILogger logger)
     {
-        Model = model;
-        Tokenizer = tokenizer;
-        ModelDirectory = modelDirectory;
-        EosTokenIds = eosTokenIds;
+        Model = pretrained.Model;
+        Tokenizer = pretrained.Tokenizer;
+        ChatTemplate = pretrained.ChatTemplate;
+        ModelDirectory = pretrained.Directory;
+        EosTokenIds = pretrained.EosTokenIds;
         DecoderOptions = decoder;
-        Decoder = decoder.CreateDecoder(model);
+        Decoder = decoder.CreateDecoder(Model);
         _logger = logger;
         _worker = new DecodeWorker("cllm-decode", logger);
     }
@@ -39,6 +41,9 @@ public sealed class CllmEngine : IDisposable
 
     /// <summary>The tokenizer of the checkpoint.</summary>
     public CllmTokenizer Tokenizer { get; }
+
+    /// <summary>The checkpoint's chat template (<see cref="ChatTemplateKind.None"/> when it has none).</summary>
+    public ChatTemplate ChatTemplate { get; }
 
     /// <summary>The checkpoint folder the engine was built from.</summary>
     public string ModelDirectory { get; }

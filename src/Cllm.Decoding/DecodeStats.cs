@@ -1,9 +1,9 @@
 using System;
-using System.Collections.Generic;
+using Cllm.Jacobi;
 
 namespace Cllm;
 
-/// <summary>Per-request figures: what was produced, how many forward passes it took, and how Jacobi blocks converged.</summary>
+/// <summary>Per-request figures: what was produced, how many forward passes it took; per-strategy figures in <see cref="Jacobi"/>.</summary>
 public sealed class DecodeStats
 {
     /// <summary>Prompt length in tokens.</summary>
@@ -33,23 +33,8 @@ public sealed class DecodeStats
     /// <summary>Generated tokens per second.</summary>
     public double TokensPerSecond => Elapsed.TotalSeconds <= 0 ? 0 : GeneratedTokens / Elapsed.TotalSeconds;
 
-    /// <summary>Jacobi: forward passes spent on each block (its iterations), in order.</summary>
-    public IReadOnlyList<int> BlockIterations { get; internal set; } = Array.Empty<int>();
-
-    /// <summary>Jacobi: mean iterations per block.</summary>
-    public double IterationsPerBlock => BlockIterations.Count == 0 ? 0 : Mean(BlockIterations);
-
-    /// <summary>
-    /// Jacobi: the paper's fast-forwarded count — the mean growth, per iteration, of the block prefix
-    /// that already equals the fixed point, averaged over blocks (1.0 when every iteration fixes one token).
-    /// </summary>
-    public double FastForwarded { get; internal set; }
-
-    /// <summary>
-    /// Jacobi: the paper's stationary tokens — tokens that reached their final value while some token
-    /// before them was still wrong, and never changed again; summed over the request's blocks.
-    /// </summary>
-    public int Stationary { get; internal set; }
+    /// <summary>Jacobi decoders only: how the blocks converged; null for other decoders.</summary>
+    public JacobiStats? Jacobi { get; internal set; }
 
     /// <summary>
     /// Greedy only: the smallest gap between the best and second-best logit over the positions that
@@ -57,15 +42,4 @@ public sealed class DecodeStats
     /// forward could choose differently; <see cref="double.NaN"/> when not measured.
     /// </summary>
     public double MinLogitMargin { get; internal set; } = double.NaN;
-
-    private static double Mean(IReadOnlyList<int> values)
-    {
-        double sum = 0;
-        foreach (var v in values)
-        {
-            sum += v;
-        }
-
-        return sum / values.Count;
-    }
 }

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Globalization;
 using Cllm.Drafting;
 using Cllm.Jacobi;
@@ -45,18 +46,21 @@ public sealed record DecoderOptions
         return Strategy switch
         {
             DecodingStrategy.Jacobi when Jacobi.AutoBlockSize => AutoJacobi(model),
-            DecodingStrategy.Jacobi => new DraftVerifyDecoder(model, Label, () => new JacobiProposer(Jacobi)),
+            DecodingStrategy.Jacobi => new DraftVerifyDecoder(model, Label, () => new JacobiProposer(Jacobi), JacobiObservers),
             DecodingStrategy.Lookahead => new DraftVerifyDecoder(model, Label, () => new LookaheadProposer(Lookahead)),
             _ => new DraftVerifyDecoder(model, Label, () => new NoDraftProposer()),
         };
     }
+
+    /// <summary>Jacobi requests report their block statistics (<see cref="DecodeStats.Jacobi"/>).</summary>
+    private static IReadOnlyList<IDecodeObserver> JacobiObservers() => new IDecodeObserver[] { new JacobiBlockTracker() };
 
     /// <summary>Jacobi with a run-time block size: the model's shared policy (its curve measured now, once per model) unless one is given.</summary>
     private DraftVerifyDecoder AutoJacobi(LlamaForCausalLM model)
     {
         var options = Jacobi;
         var policy = options.BlockSizePolicy ?? BlockSizePolicy.For(model);
-        return new DraftVerifyDecoder(model, Label, () => new JacobiProposer(options, () => policy));
+        return new DraftVerifyDecoder(model, Label, () => new JacobiProposer(options, () => policy), JacobiObservers);
     }
 
     /// <summary>

@@ -18,17 +18,19 @@ namespace Cllm;
 /// proposers: (1) prefill the prompt, then per forward pass (2) propose a draft after the pending token,
 /// (3) run [pending | draft] through the model in one forward, (4) accept the longest verified path plus
 /// the model's own next token, (5) cut the KV cache back to the accepted tokens, (6) let the proposer
-/// observe the outcome, (7) apply stops and emit.
+/// observe the outcome, then the request's observers, (7) apply stops and emit. Only this loop moves the KV cache.
 /// </summary>
 public sealed class DraftVerifyDecoder : IDecoder
 {
     private readonly LlamaForCausalLM _model;
     private readonly Func<IDraftProposer> _newProposer;
+    private readonly Func<IReadOnlyList<IDecodeObserver>>? _newObservers;
 
     /// <param name="model">The model; it must not be used by another thread while a request runs.</param>
     /// <param name="name">Name for reports (ar, jacobi, lookahead).</param>
     /// <param name="newProposer">Creates the per-request proposer.</param>
-    public DraftVerifyDecoder(LlamaForCausalLM model, string name, Func<IDraftProposer> newProposer)
+    /// <param name="newObservers">Creates the per-request observers (statistics, trajectory recording), or null.</param>
+    public DraftVerifyDecoder(LlamaForCausalLM model, string name, Func<IDraftProposer> newProposer, Func<IReadOnlyList<IDecodeObserver>>? newObservers = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentException.ThrowIfNullOrEmpty(name);
@@ -36,6 +38,7 @@ public sealed class DraftVerifyDecoder : IDecoder
         _model = model;
         Name = name;
         _newProposer = newProposer;
+        _newObservers = newObservers;
     }
 
     /// <inheritdoc />
@@ -54,6 +57,7 @@ public sealed class DraftVerifyDecoder : IDecoder
     {
         var clock = Stopwatch.StartNew();
         var proposer = _newProposer();
+        var observers = _newObservers?.Invoke() ?? Array.Empty<IDecodeObserver>();
         var sampler = new TokenSampler(request.Sampling);
         int promptLength = request.PromptIds.Count;
         int budget = Math.Min(request.MaxNewTokens, _model.Config.MaxPositionEmbeddings - promptLength);
@@ -69,7 +73,10 @@ public sealed class DraftVerifyDecoder : IDecoder
         minMargin = Math.Min(minMargin, prefill.MinMargin);
         int pending = prefill.Bonus;
         var shown = stop.Push(new[] { pending });
-        proposer.Begin(request.PromptIds, pending);
+        var sequence = new List<int>(promptLength + budget + 1);                           // prompt, generated tokens, pending last
+        sequence.AddRange(request.PromptIds);
+        sequence.Add(pending);
+        var view = sequence.AsReadOnly();
         int step = 0;
         while (stop.Finish == FinishReason.None)
         {
@@ -77,7 +84,7 @@ public sealed class DraftVerifyDecoder : IDecoder
             cancellationToken.ThrowIfCancellationRequested();
 
             // 2. Propose: never deeper than the tokens still allowed after the pending one.
-            var draft = proposer.Propose(pending, budget - stop.Output.Count - 1);
+            var draft = proposer.Propose(view, budget - stop.Output.Count - 1);
 
             // 3–5. Verify in one forward over [pending | draft], keep the accepted path's cache entries.
             var outcome = Forward(cache, new[] { pending }, draft, sampler, prefill: false);
@@ -93,8 +100,14 @@ public sealed class DraftVerifyDecoder : IDecoder
 
             emitted[^1] = outcome.Bonus;
 
-            // 6. The proposer learns what was accepted and what the model predicted everywhere.
-            proposer.Observe(new VerifyOutcome(draft, outcome.Path, emitted, outcome.Predictions));
+            // 6. The proposer, then the observers, learn what was accepted and what the model predicted everywhere.
+            sequence.AddRange(emitted);
+            var verified = new VerifyOutcome(draft, outcome.Path, emitted, outcome.Predictions, view);
+            proposer.Observe(verified);
+            foreach (var observer in observers)
+            {
+                observer.OnVerified(verified);
+            }
 
             // 7. Stops, then emit; the bonus token is the next pending token (not yet cached).
             shown = stop.Push(emitted);
@@ -105,7 +118,10 @@ public sealed class DraftVerifyDecoder : IDecoder
         stats.GeneratedTokens = stop.Output.Count;
         stats.Elapsed = clock.Elapsed;
         stats.MinLogitMargin = sampler.IsGreedy ? minMargin : double.NaN;
-        proposer.Report(stats);
+        foreach (var observer in observers)
+        {
+            observer.OnFinished(stats);
+        }
         yield return new DecodeStep { Tokens = shown, StepIndex = step, Finish = stop.Finish, Stats = stats };
     }
 

@@ -1,30 +1,13 @@
-using System;
 using Cllm.Checkpoints;
 using Cllm.Modeling;
 
 namespace Cllm.Reproduction.Pipeline;
 
-/// <summary>Loads a Hugging Face model folder into a float32 model in evaluation mode.</summary>
+/// <summary>Loads a Hugging Face model folder into a float32 model in evaluation mode (weights only; the pipeline sets threads).</summary>
 public static class ModelFolder
 {
-    /// <summary>The model stored in <paramref name="path"/> (any stored float type is converted to float32).</summary>
-    public static LlamaForCausalLM Load(string path)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        var directory = HfModelDirectory.Open(path);
-        var config = directory.ReadConfig();
-        var model = new LlamaForCausalLM(config);
-        try
-        {
-            CheckpointLoader.LoadWeights(model, directory, config.TieWordEmbeddings);
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+    private static readonly PretrainedModelOptions WeightsOnly = new() { LoadTokenizer = false, SingleThreadForSmallModels = false };
 
-        model.eval();
-        return model;
-    }
+    /// <summary>The model stored in <paramref name="path"/> (any stored float type is converted to float32); the caller owns it.</summary>
+    public static LlamaForCausalLM Load(string path) => PretrainedModel.Load(path, WeightsOnly).Model;
 }

@@ -6,6 +6,7 @@ using System.IO;
 using System.Linq;
 using System.Text.Json;
 using Cllm.Benchmarking;
+using Cllm.Checkpoints;
 using Cllm.Modeling;
 using Spectre.Console;
 
@@ -39,10 +40,11 @@ internal static class BenchCommand
         command.SetAction((parse, cancellationToken) => System.Threading.Tasks.Task.FromResult(CliErrors.Run(() =>
         {
             string modelSpec = parse.GetValue(model)!;
-            if (parse.GetValue(threads) is { } threadCount)
+            int? threadCount = parse.GetValue(threads);
+            if (threadCount is { } t)
             {
-                ArgumentOutOfRangeException.ThrowIfLessThan(threadCount, 1, "--threads");
-                TorchSharp.torch.set_num_threads(threadCount);
+                ArgumentOutOfRangeException.ThrowIfLessThan(t, 1, "--threads");
+                TorchSharp.torch.set_num_threads(t);
             }
 
             var decoderList = parse.GetValue(decoders)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(d => decoderArgs.Resolve(parse, d)).ToList();
@@ -68,8 +70,8 @@ internal static class BenchCommand
                 AnsiConsole.Profile.Width = 200;
             }
 
-            CllmEngine? engine = null;
-            CllmEngine? baseEngine = null;
+            PretrainedModel? pretrained = null;
+            PretrainedModel? basePretrained = null;
             LlamaForCausalLM llm;
             List<DecodeRequest> list;
             if (RandomModels.IsRandom(modelSpec))
@@ -85,11 +87,11 @@ internal static class BenchCommand
             else
             {
                 var file = parse.GetValue(prompts) ?? throw new ArgumentException("--prompts is required with a checkpoint folder.");
-                engine = placement.ApplyTo(parse, CllmBuilder.FromCheckpoint(modelSpec)).Build();
-                llm = engine.Model;
+                pretrained = PretrainedModel.Load(modelSpec, placement.LoaderOptions(parse, threadCount));
+                llm = pretrained.Model;
                 var numbered = PromptFile.ReadNumbered(file).Take(count).ToList();
                 var texts = numbered.Select(p => p.Text).ToList();
-                list = texts.Select(p => engine.CreateRequest(p, new GenerationSettings { MaxNewTokens = maxNewTokens })).ToList();
+                list = texts.Select(p => Request(pretrained, p, maxNewTokens)).ToList();
                 for (int i = 0; i < list.Count; i++)
                 {
                     try
@@ -98,26 +100,26 @@ internal static class BenchCommand
                     }
                     catch (ArgumentException ex)
                     {
-                        engine.Dispose();
+                        pretrained.Dispose();
                         throw new FormatException($"{file}:{numbered[i].Line}: {CliErrors.OneLine(ex)}", ex);
                     }
                 }
 
                 if (parse.GetValue(baseline) is { } baseDir)
                 {
-                    baseEngine = placement.ApplyTo(parse, CllmBuilder.FromCheckpoint(baseDir)).Build();
-                    var baseList = texts.Select(p => baseEngine.CreateRequest(p, new GenerationSettings { MaxNewTokens = maxNewTokens })).ToList();
+                    basePretrained = PretrainedModel.Load(baseDir, placement.LoaderOptions(parse, threadCount));
+                    var baseList = texts.Select(p => Request(basePretrained, p, maxNewTokens)).ToList();
                     if (!baseList.Zip(list).All(pair => pair.First.PromptIds.SequenceEqual(pair.Second.PromptIds) && pair.First.Stop.EosTokenIds.SequenceEqual(pair.Second.Stop.EosTokenIds)))
                     {
-                        baseEngine.Dispose();
-                        engine.Dispose();
+                        basePretrained.Dispose();
+                        pretrained.Dispose();
                         throw new ArgumentException($"--baseline {baseDir} tokenizes the prompts differently or stops on other EOS ids than --model; compare models that share a tokenizer.");
                     }
                 }
             }
 
-            using (engine)
-            using (baseEngine)
+            using (pretrained)
+            using (basePretrained)
             using (llm)
             {
                 long parameters = llm.parameters().Sum(p => p.numel());
@@ -136,18 +138,18 @@ internal static class BenchCommand
                     console.Write(curveTable);
                 }
 
-                var models = baseEngine is null
+                var models = basePretrained is null
                     ? new[] { new BenchmarkModel("model", llm) }
-                    : new[] { new BenchmarkModel("base", baseEngine.Model), new BenchmarkModel("model", llm) };
+                    : new[] { new BenchmarkModel("base", basePretrained.Model), new BenchmarkModel("model", llm) };
                 var (rows, outcomes) = DecoderBenchmark.Run(models, list, decoderList, null, cancellationToken);
                 var table = new Table().Title("decoders, interleaved on the same prompts");
-                if (baseEngine is not null)
+                if (basePretrained is not null)
                 {
                     table.AddColumn("model");
                 }
 
                 table.AddColumns("decoder", "tokens/s", "speedup vs AR", "tokens/forward", "iter/block", "fast-fwd", "stationary", "accepted/step", "exact vs AR", "min margin");
-                if (baseEngine is not null)
+                if (basePretrained is not null)
                 {
                     table.AddColumn("vs base AR");
                     table.AddColumn("base NLL/token");
@@ -160,7 +162,7 @@ internal static class BenchCommand
                         r.Decoder, F(r.TokensPerSecond, "F1"), F(r.SpeedupVsAr, "F2") + "x", F(r.TokensPerForward, "F2"), F(r.IterationsPerBlock, "F2"),
                         F(r.FastForwarded, "F2"), F(r.Stationary, "F1"), F(r.AcceptedPerStep, "F2"), F(r.ExactMatchRate * 100, "F0") + "%", F(r.MinLogitMargin, "G3"),
                     };
-                    if (baseEngine is not null)
+                    if (basePretrained is not null)
                     {
                         cells.Insert(0, r.Model);
                         cells.Add(F(r.SpeedupVsBaselineAr, "F2") + "x");
@@ -193,6 +195,14 @@ internal static class BenchCommand
         })));
         return command;
     }
+
+    /// <summary>A greedy request for <paramref name="prompt"/> that stops at the model's EOS ids (as an engine's default settings would).</summary>
+    private static DecodeRequest Request(PretrainedModel pretrained, string prompt, int maxNewTokens) => new()
+    {
+        PromptIds = pretrained.Tokenizer.Encode(prompt),
+        MaxNewTokens = maxNewTokens,
+        Stop = new StopConditions { EosTokenIds = pretrained.EosTokenIds.Distinct().ToArray() },
+    };
 
     private static string F(double value, string format) => double.IsNaN(value) ? "-" : value.ToString(format, CultureInfo.InvariantCulture);
 }

@@ -4,6 +4,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Linq;
 using System.Threading;
+using Cllm.Checkpoints;
 using Cllm.Training.Trajectories;
 using Spectre.Console;
 
@@ -52,20 +53,14 @@ internal static class CollectCommand
             string path = parse.GetValue(output)!;
             OutputPaths.CheckFile(path, "--output");                                      // before the model loads
 
-            var builder = placement.ApplyTo(parse, CllmBuilder.FromCheckpoint(parse.GetValue(model)!));
-            if (parse.GetValue(threads) is { } count)
-            {
-                builder.WithThreads(count);
-            }
-
-            using var engine = builder.Build();
-            var ids = texts.Select(t => (IReadOnlyList<int>)engine.Tokenizer.Encode(t)).ToList();
-            options = options with { EosTokenIds = engine.EosTokenIds };
-            var collector = new JacobiTrajectoryCollector(engine.Model, ids, options);
+            using var pretrained = PretrainedModel.Load(parse.GetValue(model)!, placement.LoaderOptions(parse, parse.GetValue(threads)));
+            var ids = texts.Select(t => (IReadOnlyList<int>)pretrained.Tokenizer.Encode(t)).ToList();
+            options = options with { EosTokenIds = pretrained.EosTokenIds };
+            var collector = new JacobiTrajectoryCollector(pretrained.Model, ids, options);
             int total = collector.ShardPrompts.Count();
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"collecting {total} of {texts.Count} prompts (shard {options.Shard}) into {path}: n = {options.BlockSize}, up to {options.MaxNewTokens} new tokens, EOS {Ids(engine.EosTokenIds)}, seed {options.Seed}, augment {OnOff(options.Augment)}, clean {OnOff(options.Clean)}"));
-            if (engine.EosTokenIds.Count == 0)
+                $"collecting {total} of {texts.Count} prompts (shard {options.Shard}) into {path}: n = {options.BlockSize}, up to {options.MaxNewTokens} new tokens, EOS {Ids(pretrained.EosTokenIds)}, seed {options.Seed}, augment {OnOff(options.Augment)}, clean {OnOff(options.Clean)}"));
+            if (pretrained.EosTokenIds.Count == 0)
             {
                 Console.Error.WriteLine("warning: the model declares no EOS id; every prompt runs to --max-new-tokens.");
             }

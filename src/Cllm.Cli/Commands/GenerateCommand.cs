@@ -69,7 +69,7 @@ internal static class GenerateCommand
             using var engine = builder.Build();
             ChatTemplate? template = templateKind switch
             {
-                null => ChatTemplate.FromDirectory(engine.ModelDirectory, engine.Tokenizer) is { Kind: not ChatTemplateKind.None } found ? found : null,
+                null => engine.ChatTemplate is { Kind: not ChatTemplateKind.None } found ? found : null,
                 ChatTemplateKind.None => null,
                 { } kind => ChatTemplate.Create(kind, engine.Tokenizer),
             };
@@ -186,10 +186,11 @@ internal static class GenerateCommand
 
             if (strategy == DecodingStrategy.Jacobi)
             {
-                WriteIds(json, "iterations", s.BlockIterations);
-                json.WriteNumber("iterations_per_block", Math.Round(s.IterationsPerBlock, 4));
-                json.WriteNumber("fast_forwarded", Math.Round(s.FastForwarded, 4));
-                json.WriteNumber("stationary", s.Stationary);
+                var jacobi = s.Jacobi ?? Jacobi.JacobiStats.Empty;
+                WriteIds(json, "iterations", jacobi.BlockIterations);
+                json.WriteNumber("iterations_per_block", Math.Round(jacobi.IterationsPerBlock, 4));
+                json.WriteNumber("fast_forwarded", Math.Round(jacobi.FastForwarded, 4));
+                json.WriteNumber("stationary", jacobi.Stationary);
             }
             else if (strategy == DecodingStrategy.Lookahead)
             {

@@ -58,7 +58,11 @@ internal sealed class PlacementArguments
         return builder.OnDevice(parse.GetValue(Device)!);
     }
 
-    /// <summary>The dtype for a checkpoint folder (auto resolved from it).</summary>
-    public torch.ScalarType ResolveDType(ParseResult parse, HfModelDirectory directory, LlamaConfig config)
-        => RequestedDType(parse) ?? CheckpointDType.Detect(directory, config);
+    /// <summary>Loader options for dtype, device and threads (dtype and device validated first).</summary>
+    public PretrainedModelOptions LoaderOptions(ParseResult parse, int? threads = null)
+    {
+        var dtype = RequestedDType(parse);
+        ResolveDevice(parse);
+        return new PretrainedModelOptions { DType = dtype, Device = parse.GetValue(Device)!, Threads = threads };
+    }
 }

@@ -111,12 +111,12 @@ internal static class TrainCommand
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
         var device = placement.ResolveDevice(parse);
-        var directory = HfModelDirectory.Open(modelDir);
-        var config = directory.ReadConfig();
-        var dtype = TrainingDType(placement.ResolveDType(parse, directory, config), device);
-        CheckpointLoader.CheckBeforeBuilding(directory, config, dtype);                  // config vs weight shapes and memory, before allocating
-        using var llm = new LlamaForCausalLM(config, dtype, device, initialize: false);       // every weight is loaded next
-        CheckpointLoader.LoadWeights(llm, directory, config.TieWordEmbeddings);
+        using var pretrained = PretrainedModel.Load(modelDir, new PretrainedModelOptions
+        {
+            DType = placement.RequestedDType(parse), Device = parse.GetValue(placement.Device)!, SingleThreadForSmallModels = false, LoadTokenizer = false,
+            CheckDType = dtype => TrainingDType(dtype, device),
+        });
+        var llm = pretrained.Model;
         var records = new JsonlTrajectorySource(dataPath).Read(cancellationToken).ToList();
         if (records.Count == 0)
         {
@@ -125,7 +125,7 @@ internal static class TrainCommand
 
         int steps = options.TotalSteps(records.Count);
         long parameters = llm.parameters().Sum(p => p.numel());
-        console.MarkupLine(Invariant($"[bold]{Markup.Escape(directory.Path)}[/]: {parameters:N0} parameters; {records.Count:N0} records ({records.Sum(r => r.Trajectory.Count - 1):N0} non-final states), {steps:N0} steps of {options.BatchSize} × {options.GradientAccumulation}, {options.Consistency.ToString().ToLowerInvariant()} consistency ({options.Distance}) on {options.StatesPerRecord} state(s) per record + {options.AutoregressiveWeight} × AR, lr {options.LearningRate}"));
+        console.MarkupLine(Invariant($"[bold]{Markup.Escape(pretrained.Directory)}[/]: {parameters:N0} parameters; {records.Count:N0} records ({records.Sum(r => r.Trajectory.Count - 1):N0} non-final states), {steps:N0} steps of {options.BatchSize} × {options.GradientAccumulation}, {options.Consistency.ToString().ToLowerInvariant()} consistency ({options.Distance}) on {options.StatesPerRecord} state(s) per record + {options.AutoregressiveWeight} × AR, lr {options.LearningRate}"));
 
         var trainer = new ConsistencyTrainer(llm, options);
         TrainingResult? result = null;

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
+using Cllm.Jacobi;
 using Cllm.Modeling;
 
 namespace Cllm.Benchmarking;
@@ -116,8 +117,8 @@ public static class DecoderBenchmark
             int tokens = stats.Sum(s => s.GeneratedTokens);
             int forwards = stats.Sum(s => s.ForwardPasses);
             double seconds = stats.Sum(s => s.Elapsed.TotalSeconds);
-            var blocks = stats.SelectMany(s => s.BlockIterations).ToList();
-            var withBlocks = stats.Where(s => s.BlockIterations.Count > 0).ToList();
+            var withBlocks = stats.Select(s => s.Jacobi).OfType<JacobiStats>().Where(j => j.BlockIterations.Count > 0).ToList();
+            var blocks = withBlocks.SelectMany(j => j.BlockIterations).ToList();
             double exact = ar.Count == 0 || !greedy
                 ? double.NaN
                 : mine.Count(o => ar.TryGetValue(o.Request, out var a) && a.OutputIds.SequenceEqual(o.Result.OutputIds)) / (double)mine.Count;
@@ -134,8 +135,8 @@ public static class DecoderBenchmark
                 SpeedupVsBaselineAr = tokens / seconds / baselineAr,
                 TokensPerForward = (double)tokens / forwards,
                 IterationsPerBlock = blocks.Count == 0 ? double.NaN : blocks.Average(),
-                FastForwarded = withBlocks.Count == 0 ? double.NaN : withBlocks.Average(s => s.FastForwarded),
-                Stationary = withBlocks.Count == 0 ? double.NaN : withBlocks.Average(s => s.Stationary),
+                FastForwarded = withBlocks.Count == 0 ? double.NaN : withBlocks.Average(j => j.FastForwarded),
+                Stationary = withBlocks.Count == 0 ? double.NaN : withBlocks.Average(j => j.Stationary),
                 AcceptedPerStep = (double)(tokens - mine.Count) / Math.Max(1, forwards - mine.Count),
                 ExactMatchRate = exact,
                 MinLogitMargin = stats.Min(s => s.MinLogitMargin),

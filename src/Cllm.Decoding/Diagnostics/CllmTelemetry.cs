@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
@@ -34,7 +35,7 @@ public static class CllmTelemetry
         ForwardPasses.Add(stats.ForwardPasses, tag);
         TokensPerForward.Record(stats.TokensPerForward, tag);
         Duration.Record(stats.Elapsed.TotalSeconds, tag);
-        foreach (var iterations in stats.BlockIterations)
+        foreach (var iterations in stats.Jacobi?.BlockIterations ?? Array.Empty<int>())
         {
             Iterations.Record(iterations, tag);
         }

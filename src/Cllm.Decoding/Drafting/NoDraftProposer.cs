@@ -7,17 +7,9 @@ public sealed class NoDraftProposer : IDraftProposer
 {
     public int MaxDraftTokens => 0;
 
-    public void Begin(IReadOnlyList<int> promptIds, int firstToken)
-    {
-    }
-
-    public Draft Propose(int pending, int maxDepth) => Draft.Empty;
+    public Draft Propose(IReadOnlyList<int> sequence, int maxDepth) => Draft.Empty;
 
     public void Observe(VerifyOutcome outcome)
-    {
-    }
-
-    public void Report(DecodeStats stats)
     {
     }
 }

@@ -26,9 +26,6 @@ public sealed record JacobiOptions
     /// <summary>Seed of the initial-guess generator (each request starts from it, so runs repeat exactly).</summary>
     public int Seed { get; init; }
 
-    /// <summary>Optional receiver of every block trajectory.</summary>
-    public IJacobiObserver? Observer { get; init; }
-
     /// <summary>Throws for a block size below 1.</summary>
     public void Validate() => ArgumentOutOfRangeException.ThrowIfLessThan(BlockSize, 1, nameof(BlockSize));
 }

@@ -9,28 +9,22 @@ namespace Cllm.Jacobi;
 /// n − 1 guesses. Each forward verifies the guesses: the prefix that matches the model's own predictions
 /// is committed, and the model's predictions for the rest (the Jacobi update, conditioned on possibly
 /// wrong tokens) become the next guesses. The block ends at its fixed point; the prediction after its
-/// last token is the next block's first token, so no forward is spent on confirmation alone.
+/// last token is the next block's first token, so no forward is spent on confirmation alone. It holds only its
+/// guessing state; block trajectories and <see cref="JacobiStats"/> come from <see cref="JacobiBlockTracker"/>, an
+/// observer of the loop.
 /// </summary>
 public sealed class JacobiProposer : IDraftProposer
 {
     private readonly JacobiOptions _options;
     private readonly Func<BlockSizePolicy>? _policy;
-    private readonly List<int> _context = new();
-    private readonly List<int> _blockIterations = new();
-    private Random _random = new(0);
+    private readonly Random _random;
 
-    // The active block: its length, its tokens known correct (committed + pending), its guesses and trajectory.
+    // The active block: its length, its tokens known correct (committed + pending), its guesses.
     private bool _active;
-    private int _blockIndex;
     private int _blockLength;
-    private int[] _contextAtStart = Array.Empty<int>();
     private readonly List<int> _known = new();
     private int[] _guesses = Array.Empty<int>();
-    private readonly List<int[]> _states = new();
     private int _iterations;
-    private double _fastForwardSum;
-    private int _fastForwardBlocks;
-    private int _stationary;
 
     /// <param name="options">The settings.</param>
     /// <param name="policy">With <see cref="JacobiOptions.AutoBlockSize"/>: the decoder's shared block-size policy.</param>
@@ -39,30 +33,18 @@ public sealed class JacobiProposer : IDraftProposer
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _options = options;
+        _random = new Random(options.Seed);
         _policy = options.AutoBlockSize ? policy ?? (options.BlockSizePolicy is { } given ? () => given : throw new ArgumentException("AutoBlockSize needs a block-size policy.", nameof(policy))) : null;
     }
 
     public int MaxDraftTokens => (_policy is null ? _options.BlockSize : _policy().MaxBlockSize) - 1;
 
-    public void Begin(IReadOnlyList<int> promptIds, int firstToken)
+    public Draft Propose(IReadOnlyList<int> sequence, int maxDepth)
     {
-        _context.Clear();
-        _context.AddRange(promptIds);
-        _context.Add(firstToken);
-        _random = new Random(_options.Seed);
-        _blockIterations.Clear();
-        _active = false;
-        _blockIndex = 0;
-        _fastForwardSum = 0;
-        _fastForwardBlocks = 0;
-        _stationary = 0;
-    }
-
-    public Draft Propose(int pending, int maxDepth)
-    {
+        ArgumentNullException.ThrowIfNull(sequence);
         if (!_active)
         {
-            StartBlock(pending, Math.Min(_policy is null ? _options.BlockSize : _policy().Next(), maxDepth + 1));
+            StartBlock(sequence, Math.Min(_policy is null ? _options.BlockSize : _policy().Next(), maxDepth + 1));
         }
 
         if (_guesses.Length > maxDepth)
@@ -77,7 +59,6 @@ public sealed class JacobiProposer : IDraftProposer
     {
         ArgumentNullException.ThrowIfNull(outcome);
         _iterations++;
-        _context.AddRange(outcome.Emitted);
         int accepted = outcome.AcceptedNodes.Count;
         _policy?.Invoke().RecordForward(_blockLength, outcome.Draft.Count + 1, outcome.Emitted.Count, firstOfBlock: _iterations == 1);
 
@@ -89,7 +70,7 @@ public sealed class JacobiProposer : IDraftProposer
 
         if (_known.Count >= _blockLength)
         {
-            FinishBlock(complete: true);                                                  // the bonus token opens the next block
+            FinishBlock();                                                  // the bonus token opens the next block
             return;
         }
 
@@ -102,76 +83,27 @@ public sealed class JacobiProposer : IDraftProposer
         }
 
         _guesses = next;
-        RecordState();
     }
 
-    public void Report(DecodeStats stats)
-    {
-        ArgumentNullException.ThrowIfNull(stats);
-        if (_active && _iterations > 0)
-        {
-            FinishBlock(complete: false);
-        }
-
-        stats.BlockIterations = _blockIterations.ToArray();
-        stats.FastForwarded = _fastForwardBlocks == 0 ? 0 : _fastForwardSum / _fastForwardBlocks;
-        stats.Stationary = _stationary;
-    }
-
-    private void StartBlock(int pending, int length)
+    /// <summary>Opens a block of <paramref name="length"/> tokens after <paramref name="sequence"/>, whose last token is the pending one.</summary>
+    private void StartBlock(IReadOnlyList<int> sequence, int length)
     {
         _active = true;
         _blockLength = Math.Max(1, length);
-        _contextAtStart = _context.GetRange(0, _context.Count - 1).ToArray();            // without the pending token
         _known.Clear();
-        _known.Add(pending);
+        _known.Add(sequence[^1]);
         _guesses = new int[_blockLength - 1];
         for (int i = 0; i < _guesses.Length; i++)
         {
-            _guesses[i] = _options.InitialGuess == JacobiInitialGuess.RepeatFirst ? pending : _context[_random.Next(_context.Count)];
+            _guesses[i] = _options.InitialGuess == JacobiInitialGuess.RepeatFirst ? sequence[^1] : sequence[_random.Next(sequence.Count)];
         }
 
-        _states.Clear();
         _iterations = 0;
-        RecordState();
     }
 
-    /// <summary>Appends the block's current state (known tokens + guesses) unless it repeats the last one.</summary>
-    private void RecordState()
-    {
-        var state = new int[_known.Count + _guesses.Length];
-        _known.CopyTo(state);
-        _guesses.CopyTo(state, _known.Count);
-        if (_states.Count == 0 || !_states[^1].AsSpan().SequenceEqual(state))
-        {
-            _states.Add(state);
-        }
-    }
-
-    private void FinishBlock(bool complete)
+    private void FinishBlock()
     {
         _active = false;
-        _blockIterations.Add(_iterations);
-        if (complete)
-        {
-            _policy?.Invoke().RecordBlock(_blockLength);
-        }
-
-        var fixedPoint = complete ? _known.GetRange(0, _blockLength).ToArray() : _known.ToArray();
-        var states = new List<int[]>(_states.Count + 1);
-        foreach (var s in _states)
-        {
-            states.Add(s[..fixedPoint.Length]);
-        }
-
-        if (!states[^1].AsSpan().SequenceEqual(fixedPoint))
-        {
-            states.Add(fixedPoint);
-        }
-
-        _fastForwardSum += TrajectoryMetrics.FastForwarded(states);
-        _fastForwardBlocks++;
-        _stationary += TrajectoryMetrics.Stationary(states);
-        _options.Observer?.OnBlock(new JacobiTrajectory(_blockIndex++, _contextAtStart, states, complete));
+        _policy?.Invoke().RecordBlock(_blockLength);
     }
 }

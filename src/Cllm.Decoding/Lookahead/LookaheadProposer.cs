@@ -17,9 +17,9 @@ public sealed class LookaheadProposer : IDraftProposer
 {
     private readonly LookaheadOptions _options;
     private readonly NGramPool _pool;
-    private readonly List<int> _context = new();
+    private IReadOnlyList<int> _context = Array.Empty<int>();                 // the loop's live sequence: prompt, output, pending last
     private readonly List<int[]> _levels = new();                  // [0]: W − 1 tokens (columns 1..W−1); [l ≥ 1]: W tokens
-    private Random _random = new(0);
+    private readonly Random _random;
     private int _pending;
 
     // Node index of each window cell in the last draft ((level, column) → draft index; −1 = pending or absent).
@@ -31,27 +31,26 @@ public sealed class LookaheadProposer : IDraftProposer
         options.Validate();
         _options = options;
         _pool = new NGramPool(options.Guesses);
+        _random = new Random(options.Seed);
     }
 
     public int MaxDraftTokens => _options.MaxDraftTokens;
 
-    public void Begin(IReadOnlyList<int> promptIds, int firstToken)
+    public Draft Propose(IReadOnlyList<int> sequence, int maxDepth)
     {
-        _context.Clear();
-        _context.AddRange(promptIds);
-        _context.Add(firstToken);
-        _random = new Random(_options.Seed);
-        _levels.Clear();
-        _levels.Add(RandomTokens(_options.Window - 1));
-        if (_options.PoolFromPrompt)
+        ArgumentNullException.ThrowIfNull(sequence);
+        _context = sequence;
+        if (_levels.Count == 0)
         {
-            _pool.AddAll(_context, _options.NGram);
+            // First step: a random window and, optionally, the prompt's n-grams in the pool.
+            _levels.Add(RandomTokens(_options.Window - 1));
+            if (_options.PoolFromPrompt)
+            {
+                _pool.AddAll(sequence, _options.NGram);
+            }
         }
-    }
 
-    public Draft Propose(int pending, int maxDepth)
-    {
-        _pending = pending;
+        _pending = sequence[^1];
         int w = _options.Window;
         var tokens = new List<int>();
         var parents = new List<int>();
@@ -88,7 +87,7 @@ public sealed class LookaheadProposer : IDraftProposer
         }
 
         // Verification branch: pooled continuations of the pending token.
-        foreach (var candidate in _pool.Get(pending))
+        foreach (var candidate in _pool.Get(_pending))
         {
             int parent = -1;
             for (int j = 0; j < candidate.Length && parent != -2; j++)
@@ -103,7 +102,7 @@ public sealed class LookaheadProposer : IDraftProposer
     public void Observe(VerifyOutcome outcome)
     {
         ArgumentNullException.ThrowIfNull(outcome);
-        _context.AddRange(outcome.Emitted);
+        _context = outcome.Sequence;
         int w = _options.Window;
         int last = _levels.Count - 1;
 
@@ -134,7 +133,13 @@ public sealed class LookaheadProposer : IDraftProposer
         // The newest n-gram of the output is a candidate too.
         if (_context.Count >= _options.NGram)
         {
-            _pool.AddAll(_context.GetRange(_context.Count - _options.NGram, _options.NGram), _options.NGram);
+            var newest = new int[_options.NGram];
+            for (int i = 0; i < newest.Length; i++)
+            {
+                newest[i] = _context[_context.Count - _options.NGram + i];
+            }
+
+            _pool.AddAll(newest, _options.NGram);
         }
 
         // Move the window one position on.
@@ -161,10 +166,6 @@ public sealed class LookaheadProposer : IDraftProposer
                 _levels[last] = fresh;
             }
         }
-    }
-
-    public void Report(DecodeStats stats)
-    {
     }
 
     /// <summary>Drops the first token and appends a random context token, keeping the length.</summary>

@@ -78,7 +78,7 @@ internal static class TrainingCheckpoint
         AdamWOptimizer optimizer)
     {
         var state = TrainerState.Read(Path.Combine(folder, TrainerState.FileName));
-        CheckpointLoader.LoadWeights(model, HfModelDirectory.Open(folder), model.Config.TieWordEmbeddings);
+        PretrainedModel.LoadWeightsInto(model, folder);
         LoadOptimizer(Path.Combine(folder, OptimizerFileName), parameters, optimizer);
         return state;
     }

@@ -145,8 +145,8 @@ public sealed class JacobiTrajectoryCollector : ITrajectorySource
         // never shortens the last block; EOS is not a stop condition (the block holding it is finished and then
         // enumeration ends).
         var recorder = new BlockRecorder(_eosTokenIds);
-        var jacobi = new JacobiOptions { BlockSize = n, InitialGuess = JacobiInitialGuess.ContextSample, Seed = DeriveSeed(Options.Seed, promptIndex, 0), Observer = recorder };
-        var decoder = new DraftVerifyDecoder(_model, "jacobi", () => new JacobiProposer(jacobi));
+        var jacobi = new JacobiOptions { BlockSize = n, InitialGuess = JacobiInitialGuess.ContextSample, Seed = DeriveSeed(Options.Seed, promptIndex, 0) };
+        var decoder = new DraftVerifyDecoder(_model, "jacobi", () => new JacobiProposer(jacobi), () => new IDecodeObserver[] { recorder });
         var request = new DecodeRequest { PromptIds = prompt, MaxNewTokens = blocks * n + 1, Sampling = SamplingOptions.Greedy, Stop = StopConditions.None };
         int forwards = 0;
         foreach (var _ in decoder.Decode(request, cancellationToken))

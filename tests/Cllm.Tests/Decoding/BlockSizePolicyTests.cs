@@ -108,7 +108,7 @@ public class BlockSizePolicyTests
             {
                 var jacobi = decoder.DecodeToEnd(request);
                 Assert.Equal(ar.OutputIds, jacobi.OutputIds);
-                Assert.Equal(jacobi.Stats.BlockIterations.Sum() + 1, jacobi.Stats.ForwardPasses);
+                Assert.Equal(jacobi.Stats.Jacobi!.BlockIterations.Sum() + 1, jacobi.Stats.ForwardPasses);
             }
 
             // A fixed policy that alternates between its explored block and AR steps gives the same tokens too.

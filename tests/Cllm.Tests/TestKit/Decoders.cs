@@ -1,3 +1,4 @@
+using System;
 using Cllm.Drafting;
 using Cllm.Jacobi;
 using Cllm.Lookahead;
@@ -10,8 +11,9 @@ internal static class Decoders
 {
     public static IDecoder Autoregressive(LlamaForCausalLM model) => new DraftVerifyDecoder(model, "ar", () => new NoDraftProposer());
 
-    public static IDecoder Jacobi(LlamaForCausalLM model, int n, IJacobiObserver? observer = null, JacobiInitialGuess guess = JacobiInitialGuess.ContextSample)
-        => new DraftVerifyDecoder(model, "jacobi", () => new JacobiProposer(new JacobiOptions { BlockSize = n, Observer = observer, InitialGuess = guess }));
+    /// <summary>Jacobi with its block statistics; <paramref name="onBlock"/> receives every block trajectory.</summary>
+    public static IDecoder Jacobi(LlamaForCausalLM model, int n, Action<JacobiTrajectory>? onBlock = null, JacobiInitialGuess guess = JacobiInitialGuess.ContextSample)
+        => new DraftVerifyDecoder(model, "jacobi", () => new JacobiProposer(new JacobiOptions { BlockSize = n, InitialGuess = guess }), () => new[] { new JacobiBlockTracker(onBlock) });
 
     public static IDecoder Lookahead(LlamaForCausalLM model, int window = 5, int ngram = 4, int guesses = 5)
         => new DraftVerifyDecoder(model, "lookahead", () => new LookaheadProposer(new LookaheadOptions { Window = window, NGram = ngram, Guesses = guesses }));

@@ -18,10 +18,10 @@ internal static class TinyTrajectories
         for (int p = 0; p < prompts; p++)
         {
             var prompt = new[] { 1 }.Concat(Enumerable.Range(0, 5).Select(_ => random.Next(3, model.Config.VocabSize))).ToArray();
-            var observer = new Recorder();
-            var decoder = Decoders.Jacobi(model, blockSize, observer);
+            var blocks = new List<JacobiTrajectory>();
+            var decoder = Decoders.Jacobi(model, blockSize, blocks.Add);
             decoder.DecodeToEnd(new DecodeRequest { PromptIds = prompt, MaxNewTokens = maxNewTokens });
-            foreach (var block in observer.Blocks.Where(b => b.Complete))
+            foreach (var block in blocks.Where(b => b.Complete))
             {
                 records.Add(ToRecord(block, p, prompt.Length));
             }
@@ -39,11 +39,4 @@ internal static class TinyTrajectories
         Trajectory = block.States.Select(s => s.ToArray()).ToArray(),
         TeacherOutputIds = block.ContextIds.Concat(block.FixedPoint).ToArray(),
     };
-
-    private sealed class Recorder : IJacobiObserver
-    {
-        public List<JacobiTrajectory> Blocks { get; } = new();
-
-        public void OnBlock(JacobiTrajectory trajectory) => Blocks.Add(trajectory);
-    }
 }

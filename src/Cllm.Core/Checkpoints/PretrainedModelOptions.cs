@@ -1,0 +1,46 @@
+using System;
+using TorchSharp;
+
+namespace Cllm.Checkpoints;
+
+/// <summary>How <see cref="PretrainedModel.Load"/> places and checks a model (Hugging Face <c>from_pretrained</c> kwargs).</summary>
+public sealed record PretrainedModelOptions
+{
+    /// <summary>Weight, KV-cache and compute dtype (Float32, Float16 or BFloat16); null = the checkpoint's own (<c>torch_dtype</c>, else its safetensors).</summary>
+    public torch.ScalarType? DType { get; init; } = torch.ScalarType.Float32;
+
+    /// <summary>"cpu", "cuda" or "cuda:i"; a device that is not present fails before anything is read.</summary>
+    public string Device { get; init; } = "cpu";
+
+    /// <summary>libtorch intra-op threads (process-wide), set before loading; null = leave them (see <see cref="SingleThreadForSmallModels"/>).</summary>
+    public int? Threads { get; init; }
+
+    /// <summary>
+    /// With <see cref="Threads"/> null, CPU models below <see cref="PretrainedModel.SingleThreadBelowParameters"/> parameters get
+    /// one intra-op thread: their forwards are dominated by per-op overhead, which a second thread only adds to.
+    /// </summary>
+    public bool SingleThreadForSmallModels { get; init; } = true;
+
+    /// <summary>Load the tokenizer and chat template too (false for weights-only uses such as training).</summary>
+    public bool LoadTokenizer { get; init; } = true;
+
+    /// <summary>Called with the resolved dtype before anything is allocated; throw to refuse it (e.g. float16 training).</summary>
+    public Action<torch.ScalarType>? CheckDType { get; init; }
+
+    /// <summary>Checks the settings that need no file.</summary>
+    /// <exception cref="ArgumentException">A dtype other than Float32/Float16/BFloat16, or fewer than one thread.</exception>
+    public void Validate()
+    {
+        if (DType is { } dtype && dtype is not (torch.ScalarType.Float32 or torch.ScalarType.Float16 or torch.ScalarType.BFloat16))
+        {
+            throw new ArgumentException($"dtype must be Float32, Float16 or BFloat16, got {dtype}.", nameof(DType));
+        }
+
+        if (Threads is < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(Threads), Threads, "threads must be at least 1.");
+        }
+
+        ArgumentException.ThrowIfNullOrWhiteSpace(Device);
+    }
+}

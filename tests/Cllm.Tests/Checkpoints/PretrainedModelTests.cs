@@ -1,0 +1,55 @@
+using System;
+using System.Linq;
+using Cllm.Checkpoints;
+using Cllm.Modeling;
+using Cllm.Tests.TestKit;
+using Cllm.Text;
+using TorchSharp;
+
+namespace Cllm.Tests.Checkpoints;
+
+public class PretrainedModelTests
+{
+    [Fact]
+    public void LoadsModelTokenizerStopIdsAndTemplateInOneCall()
+    {
+        using var pretrained = PretrainedModel.Load(ShippedModels.Stories260K);
+        Assert.False(pretrained.Model.training);
+        Assert.Equal(torch.ScalarType.Float32, pretrained.Model.DType);
+        Assert.Equal(260_032, pretrained.Parameters);
+        Assert.Equal(new[] { 2 }, pretrained.EosTokenIds);
+        Assert.Equal(ChatTemplateKind.None, pretrained.ChatTemplate.Kind);
+        Assert.Equal(new[] { 1 }, pretrained.Tokenizer.Encode(string.Empty));
+        Assert.Equal(System.IO.Path.GetFullPath(ShippedModels.Stories260K), pretrained.Directory);
+    }
+
+    [Fact]
+    public void WeightsOnlyLoadsHaveNoTokenizerAndWeightsLoadIntoAnExistingModel()
+    {
+        using var pretrained = PretrainedModel.Load(ShippedModels.Stories260K, new PretrainedModelOptions { LoadTokenizer = false, SingleThreadForSmallModels = false });
+        Assert.Throws<InvalidOperationException>(() => pretrained.Tokenizer);
+        using var fresh = new LlamaForCausalLM(pretrained.Config);
+        PretrainedModel.LoadWeightsInto(fresh, ShippedModels.Stories260K);
+        var expected = pretrained.Model.state_dict();
+        foreach (var (name, tensor) in fresh.state_dict())
+        {
+            Assert.True(tensor.allclose(expected[name], rtol: 0, atol: 0), name);
+        }
+    }
+
+    [Fact]
+    public void BadOptionsAndRefusedDTypesFailBeforeAnythingIsAllocated()
+    {
+        Assert.Throws<ArgumentException>(() => PretrainedModel.Load(ShippedModels.Stories260K, new PretrainedModelOptions { DType = torch.ScalarType.Int64 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => PretrainedModel.Load(ShippedModels.Stories260K, new PretrainedModelOptions { Threads = 0 }));
+        Assert.Throws<ArgumentException>(() => PretrainedModel.Load(ShippedModels.Stories260K, new PretrainedModelOptions { Device = "tpu" }));
+        torch.ScalarType? seen = null;
+        var ex = Assert.Throws<NotSupportedException>(() => PretrainedModel.Load(ShippedModels.Stories260K, new PretrainedModelOptions
+        {
+            DType = null,
+            CheckDType = dtype => { seen = dtype; throw new NotSupportedException("refused"); },
+        }));
+        Assert.Equal("refused", ex.Message);
+        Assert.Equal(torch.ScalarType.Float32, seen);                                    // auto: the checkpoint's own dtype
+    }
+}

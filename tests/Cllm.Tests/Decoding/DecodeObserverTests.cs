@@ -1,0 +1,70 @@
+using System.Collections.Generic;
+using System.Linq;
+using Cllm.Drafting;
+using Cllm.Tests.TestKit;
+
+namespace Cllm.Tests.Decoding;
+
+/// <summary>The loop's two extension points: a proposer that only proposes and observes, and observers that only watch.</summary>
+public class DecodeObserverTests
+{
+    [Fact]
+    public void AProposerNeedsOnlyProposeAndObserve()
+    {
+        using var model = TinyLlama.Create(4);
+        var request = new DecodeRequest { PromptIds = new[] { 1, 9, 17, 33 }, MaxNewTokens = 40 };
+        var ar = Decoders.Autoregressive(model).DecodeToEnd(request);
+
+        // An oracle that drafts the AR continuation: every draft token is accepted, and the output stays the AR output.
+        var oracle = new DraftVerifyDecoder(model, "oracle", () => new Oracle(request.PromptIds.Concat(ar.OutputIds).ToArray()));
+        var result = oracle.DecodeToEnd(request);
+        Assert.Equal(ar.OutputIds, result.OutputIds);
+        Assert.Equal(result.Stats.DraftedTokens, result.Stats.AcceptedDraftTokens);
+        Assert.True(result.Stats.ForwardPasses <= 1 + (40 + Oracle.Depth) / (Oracle.Depth + 1), $"{result.Stats.ForwardPasses} forwards");
+        Assert.Null(result.Stats.Jacobi);
+    }
+
+    [Fact]
+    public void ObserversSeeEveryVerificationAndTheEnd()
+    {
+        using var model = TinyLlama.Create(5);
+        var request = new DecodeRequest { PromptIds = new[] { 1, 8, 21 }, MaxNewTokens = 30 };
+        var watcher = new Watcher();
+        var decoder = new DraftVerifyDecoder(model, "jacobi", () => new Jacobi.JacobiProposer(new Jacobi.JacobiOptions { BlockSize = 6 }), () => new IDecodeObserver[] { watcher });
+        var result = decoder.DecodeToEnd(request);
+
+        Assert.Equal(result.Stats.ForwardPasses - 1, watcher.Outcomes.Count);         // one per verification forward, not the prefill
+        Assert.Same(result.Stats, watcher.Finished);
+        var last = watcher.Outcomes[^1];
+        Assert.Equal(request.PromptIds.Concat(result.OutputIds), last.Take(request.PromptIds.Count + result.OutputIds.Count));
+        Assert.Null(result.Stats.Jacobi);                                                // only a JacobiBlockTracker sets it
+    }
+
+    private sealed class Oracle(int[] script) : IDraftProposer
+    {
+        public const int Depth = 4;
+
+        public int MaxDraftTokens => Depth;
+
+        public Draft Propose(IReadOnlyList<int> sequence, int maxDepth)
+        {
+            int from = sequence.Count;
+            return Draft.Chain(script.Skip(from).Take(System.Math.Min(Depth, maxDepth)).ToArray());
+        }
+
+        public void Observe(VerifyOutcome outcome)
+        {
+        }
+    }
+
+    private sealed class Watcher : IDecodeObserver
+    {
+        public List<int[]> Outcomes { get; } = new();
+
+        public DecodeStats? Finished { get; private set; }
+
+        public void OnVerified(VerifyOutcome outcome) => Outcomes.Add(outcome.Sequence.ToArray());
+
+        public void OnFinished(DecodeStats stats) => Finished = stats;
+    }
+}
