@@ -58,7 +58,7 @@ internal sealed class PeerSetup : IDisposable
             GgufExporter.Export(modelSpec, gguf, GgufFileType.F32);
             var engine = CllmBuilder.FromCheckpoint(modelSpec).Build();
             var texts = PromptFile.Read(file).Take(requests).ToList();
-            var built = texts.Select(p => engine.CreateRequest(p, new GenerationSettings { MaxNewTokens = maxNewTokens })).ToList();
+            var built = texts.Select(p => engine.CreateRequest(p, new GenerationOptions { MaxNewTokens = maxNewTokens })).ToList();
             return new PeerSetup(engine.Model, engine, built, gguf, scratch);
         }
         catch

@@ -76,8 +76,8 @@ internal static class Program
 
         // One thread: a model of a few million parameters runs fastest that way (and a busy machine stays usable).
         using var engine = CllmBuilder.FromCheckpoint(modelDir).WithThreads(1).UseJacobi(n).Build();
-        var ar = new GenerationSettings { MaxNewTokens = 64, Decoder = DecoderOptions.Autoregressive };
-        var jacobi = new GenerationSettings { MaxNewTokens = 64, Decoder = DecoderOptions.Parse($"jacobi:{n}") };
+        var ar = new GenerationOptions { MaxNewTokens = 64, Decoder = DecoderOptions.Autoregressive };
+        var jacobi = new GenerationOptions { MaxNewTokens = 64, Decoder = DecoderOptions.Parse($"jacobi:{n}") };
         Console.WriteLine($"model: {modelDir}\nJacobi block size n = {n}; greedy decoding, one CPU thread\n");
 
         engine.Generate(tasks[0].Prompt, ar);                                               // warm-up: first forward of each shape is slow

@@ -6,6 +6,12 @@ namespace Cllm.Cli;
 /// <summary>Checks sampling settings and names the generate flag at fault (--temperature, --top-k, --top-p).</summary>
 internal static class SamplingFlags
 {
+    public static void Validate(GenerationOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Validate(new SamplingOptions { Temperature = options.Temperature ?? 0, TopK = options.TopK ?? 0, TopP = options.TopP ?? 1.0, Seed = options.Seed });
+    }
+
     public static void Validate(SamplingOptions sampling)
     {
         ArgumentNullException.ThrowIfNull(sampling);

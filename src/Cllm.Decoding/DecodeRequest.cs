@@ -9,8 +9,8 @@ public sealed record DecodeRequest
     /// <summary>Prompt token ids, BOS included when the tokenizer adds one; at least one token.</summary>
     public required IReadOnlyList<int> PromptIds { get; init; }
 
-    /// <summary>Upper bound on generated tokens (the stop token not counted).</summary>
-    public int MaxNewTokens { get; init; } = 128;
+    /// <summary>Upper bound on generated tokens (the stop token not counted); default <see cref="GenerationOptions.DefaultMaxNewTokens"/>.</summary>
+    public int MaxNewTokens { get; init; } = GenerationOptions.DefaultMaxNewTokens;
 
     /// <summary>Token choice; greedy by default.</summary>
     public SamplingOptions Sampling { get; init; } = SamplingOptions.Greedy;

@@ -22,7 +22,7 @@ internal static class BenchCommand
         var model = new Option<string>("--model") { Description = "Checkpoint folder, or random:15m / random:260k for a seeded random-weight model", Required = true };
         var prompts = new Option<string?>("--prompts") { Description = "JSONL prompts (required for a checkpoint folder; random models use synthetic prompts)" };
         var decoders = new Option<string>("--decoders") { Description = "Comma-separated: ar, jacobi[:N], lookahead[:WxNxG]", DefaultValueFactory = _ => "ar,jacobi,lookahead" };
-        var maxNew = new Option<int>("--max-new-tokens") { Description = "Tokens per request", DefaultValueFactory = _ => 128 };
+        var maxNew = new Option<int>("--max-new-tokens") { Description = "Tokens per request", DefaultValueFactory = _ => GenerationOptions.DefaultMaxNewTokens };
         var requests = new Option<int>("--requests") { Description = "Most prompts used (synthetic prompts for random models)", DefaultValueFactory = _ => 8 };
         var curve = new Option<string>("--curve") { Description = "Forward sizes T for the cost curve ('' to skip)", DefaultValueFactory = _ => "1,2,4,8,16,32" };
         var output = new Option<string?>("--output") { Description = "Also write the results as JSON here" };
@@ -89,7 +89,7 @@ internal static class BenchCommand
                 llm = engine.Model;
                 var numbered = PromptFile.ReadNumbered(file).Take(count).ToList();
                 var texts = numbered.Select(p => p.Text).ToList();
-                list = texts.Select(p => engine.CreateRequest(p, new GenerationSettings { MaxNewTokens = maxNewTokens })).ToList();
+                list = texts.Select(p => engine.CreateRequest(p, new GenerationOptions { MaxNewTokens = maxNewTokens })).ToList();
                 for (int i = 0; i < list.Count; i++)
                 {
                     try
@@ -106,7 +106,7 @@ internal static class BenchCommand
                 if (parse.GetValue(baseline) is { } baseDir)
                 {
                     baseEngine = placement.ApplyTo(parse, CllmBuilder.FromCheckpoint(baseDir)).Build();
-                    var baseList = texts.Select(p => baseEngine.CreateRequest(p, new GenerationSettings { MaxNewTokens = maxNewTokens })).ToList();
+                    var baseList = texts.Select(p => baseEngine.CreateRequest(p, new GenerationOptions { MaxNewTokens = maxNewTokens })).ToList();
                     if (!baseList.Zip(list).All(pair => pair.First.PromptIds.SequenceEqual(pair.Second.PromptIds) && pair.First.Stop.EosTokenIds.SequenceEqual(pair.Second.Stop.EosTokenIds)))
                     {
                         baseEngine.Dispose();

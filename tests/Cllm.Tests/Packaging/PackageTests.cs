@@ -56,7 +56,6 @@ public class PackageTests
 
     private const string Snippet = """
         using Cllm;
-        using Cllm.ChatClient;
         using Microsoft.Extensions.AI;
         using Microsoft.Extensions.DependencyInjection;
 
@@ -69,7 +68,7 @@ public class PackageTests
         }
 
         var services = new ServiceCollection();
-        services.AddCllm(CllmBuilder.FromCheckpoint(path).UseJacobi(n: 16));
+        services.AddCllm(path, b => b.UseJacobi(n: 16));
         using var provider = services.BuildServiceProvider();
         var viaDi = await provider.GetRequiredService<IChatClient>().GetResponseAsync("Once upon a time", new ChatOptions { MaxOutputTokens = 8 });
         Console.WriteLine($"di: {viaDi.Text} | {viaDi.Usage?.OutputTokenCount} tokens");
