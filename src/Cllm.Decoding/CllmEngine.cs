@@ -80,21 +80,13 @@ public sealed class CllmEngine : IDisposable
             stops = EosTokenIds.Concat(stops);
         }
 
-        return new DecodeRequest
-        {
-            PromptIds = promptIds,
-            MaxNewTokens = options.ResolveMaxNewTokens(),
-            Sampling = options.ToSampling(),
-            Stop = new StopConditions
-            {
-                EosTokenIds = stops.Distinct().ToArray(),
-                StopSequences = options.StopSequences ?? Array.Empty<IReadOnlyList<int>>(),
-            },
-        };
+        options.ResolveMaxNewTokens();                                                            // bad values fail here, not on the decode thread
+        options.ToSampling();
+        return new DecodeRequest { PromptIds = promptIds, Options = options with { StopTokenIds = stops.Distinct().ToArray() } };
     }
 
     /// <summary>Generates a completion of <paramref name="prompt"/>.</summary>
-    public CllmResponse Generate(string prompt, GenerationOptions? options = null, CancellationToken cancellationToken = default)
+    public DecodeResult Generate(string prompt, GenerationOptions? options = null, CancellationToken cancellationToken = default)
     {
         var request = CreateRequest(prompt, options);
         Log.Prompt(_logger, prompt);
@@ -104,7 +96,7 @@ public sealed class CllmEngine : IDisposable
             output.AddRange(step.Tokens);
             if (step.Stats is { } stats)
             {
-                return new CllmResponse(Tokenizer.Decode(output), request.PromptIds, output, step.Finish, stats);
+                return new DecodeResult(output, step.Finish, stats) { PromptIds = request.PromptIds, Text = Tokenizer.Decode(output) };
             }
         }
 

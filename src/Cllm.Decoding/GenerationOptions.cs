@@ -40,13 +40,16 @@ public sealed record GenerationOptions
     /// <summary>The decoder for this call; null = the engine's.</summary>
     public DecoderOptions? Decoder { get; init; }
 
-    /// <summary>The sampling settings these options mean (greedy unless <see cref="Temperature"/> is positive); validated.</summary>
+    /// <summary>The sampling settings these options mean (greedy unless <see cref="Temperature"/> is positive); throws for values out of range.</summary>
     internal SamplingOptions ToSampling()
     {
-        var sampling = Temperature is null or 0
-            ? SamplingOptions.Greedy
-            : new SamplingOptions { Temperature = Temperature.Value, TopK = TopK ?? 0, TopP = TopP ?? 1.0, Seed = Seed };
-        sampling.Validate();
+        if (Temperature is null && TopK is null && TopP is null && Seed is null)
+        {
+            return SamplingOptions.Greedy;
+        }
+
+        var sampling = new SamplingOptions { Temperature = Temperature ?? 0, TopK = TopK ?? 0, TopP = TopP ?? 1.0, Seed = Seed };
+        sampling.Validate();                                                                      // every value given is checked, greedy or not
         return sampling;
     }
 

@@ -79,7 +79,7 @@ internal static class BenchCommand
                 list = Enumerable.Range(0, count).Select(_ => new DecodeRequest
                 {
                     PromptIds = Enumerable.Range(0, 24).Select(_ => random.Next(3, llm.Config.VocabSize)).Prepend(1).ToArray(),
-                    MaxNewTokens = maxNewTokens,
+                    Options = new GenerationOptions { MaxNewTokens = maxNewTokens },
                 }).ToList();
             }
             else
@@ -107,7 +107,7 @@ internal static class BenchCommand
                 {
                     baseEngine = placement.ApplyTo(parse, CllmBuilder.FromCheckpoint(baseDir)).Build();
                     var baseList = texts.Select(p => baseEngine.CreateRequest(p, new GenerationOptions { MaxNewTokens = maxNewTokens })).ToList();
-                    if (!baseList.Zip(list).All(pair => pair.First.PromptIds.SequenceEqual(pair.Second.PromptIds) && pair.First.Stop.EosTokenIds.SequenceEqual(pair.Second.Stop.EosTokenIds)))
+                    if (!baseList.Zip(list).All(pair => pair.First.PromptIds.SequenceEqual(pair.Second.PromptIds) && pair.First.Options.StopTokenIds!.SequenceEqual(pair.Second.Options.StopTokenIds!)))
                     {
                         baseEngine.Dispose();
                         engine.Dispose();

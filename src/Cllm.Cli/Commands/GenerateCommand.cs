@@ -130,7 +130,7 @@ internal static class GenerateCommand
     private static DecodeRequest ChatRequest(CllmEngine engine, ChatTemplate template, string prompt, GenerationOptions settings)
         => engine.CreateRequest(template.Encode(new[] { ("user", prompt) }), settings with { StopTokenIds = (settings.StopTokenIds ?? Array.Empty<int>()).Concat(template.StopTokenIds).ToArray() });
 
-    private static CllmResponse GenerateChat(CllmEngine engine, DecodeRequest request, GenerationOptions settings, CancellationToken cancellationToken)
+    private static DecodeResult GenerateChat(CllmEngine engine, DecodeRequest request, GenerationOptions settings, CancellationToken cancellationToken)
     {
         var output = new List<int>();
         foreach (var step in engine.Run(request, settings.Decoder, cancellationToken))
@@ -138,7 +138,7 @@ internal static class GenerateCommand
             output.AddRange(step.Tokens);
             if (step.Stats is { } stats)
             {
-                return new CllmResponse(engine.Tokenizer.Decode(output), request.PromptIds, output, step.Finish, stats);
+                return new DecodeResult(output, step.Finish, stats) { PromptIds = request.PromptIds, Text = engine.Tokenizer.Decode(output) };
             }
         }
 
@@ -161,7 +161,7 @@ internal static class GenerateCommand
 
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    private static void WriteLine(Stream stream, string prompt, CllmResponse response, DecodingStrategy strategy)
+    private static void WriteLine(Stream stream, string prompt, DecodeResult response, DecodingStrategy strategy)
     {
         using (var json = new Utf8JsonWriter(stream, WriterOptions))
         {

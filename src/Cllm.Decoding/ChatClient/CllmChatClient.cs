@@ -164,13 +164,14 @@ internal sealed class CllmChatClient : IChatClient
             throw new ArgumentOutOfRangeException(nameof(options), options.MaxOutputTokens, "MaxOutputTokens must be positive.");
         }
 
+        bool sampling = options?.Temperature is > 0;                                              // greedy ignores top-k, top-p and seed
         return new GenerationOptions
         {
             MaxNewTokens = options?.MaxOutputTokens,
-            Temperature = options?.Temperature,
-            TopK = options?.TopK,
-            TopP = options?.TopP,
-            Seed = options?.Seed is { } seed ? unchecked((int)seed) : null,
+            Temperature = sampling ? options!.Temperature : null,
+            TopK = sampling ? options!.TopK : null,
+            TopP = sampling ? options!.TopP : null,
+            Seed = sampling && options!.Seed is { } seed ? unchecked((int)seed) : null,
         };
     }
 

@@ -20,7 +20,7 @@ internal static class TinyTrajectories
             var prompt = new[] { 1 }.Concat(Enumerable.Range(0, 5).Select(_ => random.Next(3, model.Config.VocabSize))).ToArray();
             var observer = new Recorder();
             var decoder = Decoders.Jacobi(model, blockSize, observer);
-            decoder.DecodeToEnd(new DecodeRequest { PromptIds = prompt, MaxNewTokens = maxNewTokens });
+            decoder.DecodeToEnd(new DecodeRequest { PromptIds = prompt, Options = new GenerationOptions { MaxNewTokens = maxNewTokens } });
             foreach (var block in observer.Blocks.Where(b => b.Complete))
             {
                 records.Add(ToRecord(block, p, prompt.Length));
