@@ -49,7 +49,7 @@ internal sealed class PeerSetup : IDisposable
                 var list = Enumerable.Range(0, requests).Select(_ => new DecodeRequest
                 {
                     PromptIds = Enumerable.Range(0, 24).Select(_ => random.Next(3, model.Config.VocabSize)).Prepend(1).ToArray(),
-                    MaxNewTokens = maxNewTokens,
+                    Options = new GenerationOptions { MaxNewTokens = maxNewTokens },
                 }).ToList();
                 return new PeerSetup(model, null, list, gguf, scratch);
             }
@@ -58,7 +58,7 @@ internal sealed class PeerSetup : IDisposable
             GgufExporter.Export(modelSpec, gguf, GgufFileType.F32);
             var engine = CllmBuilder.FromCheckpoint(modelSpec).Build();
             var texts = PromptFile.Read(file).Take(requests).ToList();
-            var built = texts.Select(p => engine.CreateRequest(p, new GenerationSettings { MaxNewTokens = maxNewTokens })).ToList();
+            var built = texts.Select(p => engine.CreateRequest(p, new GenerationOptions { MaxNewTokens = maxNewTokens })).ToList();
             return new PeerSetup(engine.Model, engine, built, gguf, scratch);
         }
         catch

@@ -68,12 +68,12 @@ internal static class Program
             void RunCllm() => (rows, outcomes) = DecoderBenchmark.Run(setup.Model, reqs, decoderOptions);
             void RunPeer()
             {
-                peer.Decode(reqs[0].PromptIds, reqs[0].MaxNewTokens, reqs[0].Stop.EosTokenIds);   // warm-up, as DecoderBenchmark does
+                peer.Decode(reqs[0].PromptIds, (reqs[0].Options.MaxNewTokens ?? GenerationOptions.DefaultMaxNewTokens), (reqs[0].Options.StopTokenIds ?? Array.Empty<int>()));   // warm-up, as DecoderBenchmark does
                 int tokens = 0, forwards = 0;
                 double seconds = 0;
                 for (int r = 0; r < reqs.Count; r++)
                 {
-                    var (ids, elapsed, f) = peer.Decode(reqs[r].PromptIds, reqs[r].MaxNewTokens, reqs[r].Stop.EosTokenIds);
+                    var (ids, elapsed, f) = peer.Decode(reqs[r].PromptIds, (reqs[r].Options.MaxNewTokens ?? GenerationOptions.DefaultMaxNewTokens), (reqs[r].Options.StopTokenIds ?? Array.Empty<int>()));
                     if (peerIds[r] is { } earlier && !earlier.SequenceEqual(ids))
                     {
                         throw new InvalidOperationException($"llama.cpp gave different ids for request {r} in round {round + 1}.");

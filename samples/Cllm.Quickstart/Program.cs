@@ -22,8 +22,8 @@ var tasks = File.ReadLines(Path.Combine(root, "samples", "data", "sql-test.jsonl
 
 // One thread: a model of a few million parameters runs fastest that way (and a busy machine stays usable).
 using var engine = CllmBuilder.FromCheckpoint(modelDir).WithThreads(1).UseJacobi(n: 16).Build();
-var ar = new GenerationSettings { MaxNewTokens = 64, Decoder = DecoderOptions.Autoregressive };
-var jacobi = new GenerationSettings { MaxNewTokens = 64, Decoder = engine.DecoderOptions };
+var ar = new GenerationOptions { MaxNewTokens = 64, Decoder = DecoderOptions.Autoregressive };
+var jacobi = new GenerationOptions { MaxNewTokens = 64, Decoder = engine.DecoderOptions };
 Console.WriteLine($"model: {modelDir}; Jacobi n = 16, greedy, one CPU thread\n");
 engine.Generate(tasks[0].Prompt, ar);                                                     // warm-up: first forward of each shape is slow
 engine.Generate(tasks[0].Prompt, jacobi);

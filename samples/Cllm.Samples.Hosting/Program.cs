@@ -2,15 +2,14 @@ using System;
 using System.IO;
 using System.Threading.Tasks;
 using Cllm;
-using Cllm.ChatClient;
 using Cllm.Checkpoints;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
-// A host that serves a CLLM through Microsoft.Extensions.AI: the engine is registered with AddCllm, and the
-// IChatClient the app uses is composed with ChatClientBuilder middleware (here: logging).
+// A host that serves a CLLM through Microsoft.Extensions.AI: AddCllm registers the engine and returns the
+// ChatClientBuilder of its IChatClient, which composes middleware (here: logging).
 // Usage: dotnet run --project samples/Cllm.Samples.Hosting -c Release -- [MODEL_DIR] [PROMPT]
 // The model is MODEL_DIR, else the configuration key Cllm:Model (e.g. the environment variable Cllm__Model), else the
 // shipped samples/models/stories260K of this repository.
@@ -18,8 +17,7 @@ var builder = Host.CreateApplicationBuilder();
 string model = args.Length > 0 ? args[0] : builder.Configuration["Cllm:Model"] ?? ShippedStories260K();
 string prompt = args.Length > 1 ? args[1] : "Once upon a time";
 builder.Logging.SetMinimumLevel(LogLevel.Information);
-builder.Services.AddCllm(CllmBuilder.FromCheckpoint(model).UseJacobi(n: 16));
-builder.Services.AddChatClient(sp => sp.GetRequiredService<CllmEngine>().AsChatClient()).UseLogging();
+builder.Services.AddCllm(model, b => b.UseJacobi(n: 16)).UseLogging();
 
 using var host = builder.Build();
 IChatClient chat;

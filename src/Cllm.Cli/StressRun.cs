@@ -5,7 +5,6 @@ using System.Diagnostics;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
-using Cllm.ChatClient;
 using Microsoft.Extensions.AI;
 
 namespace Cllm.Cli;
@@ -37,7 +36,7 @@ internal sealed class StressRun
     public Outcome Run(CancellationToken cancellationToken = default)
     {
         // Reference outputs, decoded one at a time with nothing else running.
-        var requests = Prompts.Select(p => Engine.CreateRequest(p, new GenerationSettings { MaxNewTokens = MaxNewTokens })).ToArray();
+        var requests = Prompts.Select(p => Engine.CreateRequest(p, new GenerationOptions { MaxNewTokens = MaxNewTokens })).ToArray();
         var expected = Decoders.Select(d =>
         {
             var decoder = Engine.CreateDecoder(d);

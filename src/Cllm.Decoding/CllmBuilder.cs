@@ -131,6 +131,9 @@ public sealed class CllmBuilder
         return this;
     }
 
+    /// <summary>A copy with the same settings (AddCllm registers a copy, so it never changes the caller's builder).</summary>
+    internal CllmBuilder Clone() => (CllmBuilder)MemberwiseClone();
+
     /// <summary>Loads the checkpoint and returns the engine, which owns the weights.</summary>
     public CllmEngine Build()
     {

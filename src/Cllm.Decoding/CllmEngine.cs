@@ -65,32 +65,43 @@ public sealed class CllmEngine : IDisposable
     }
 
     /// <summary>Tokenizes <paramref name="prompt"/> as Hugging Face would (BOS per the tokenizer config) into a request.</summary>
-    public DecodeRequest CreateRequest(string prompt, GenerationSettings? settings = null)
+    public DecodeRequest CreateRequest(string prompt, GenerationOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(prompt);
-        settings ??= new GenerationSettings();
-        var eos = settings.StopAtEos ? EosTokenIds.Concat(settings.StopTokenIds) : settings.StopTokenIds;
-        return new DecodeRequest
+        return CreateRequest(Tokenizer.Encode(prompt), options);
+    }
+
+    /// <summary>
+    /// A request for already tokenized <paramref name="promptIds"/> (e.g. a chat template's), with <paramref name="options"/>
+    /// resolved to their defaults and the model's EOS ids added unless <see cref="GenerationOptions.StopAtEos"/> is false.
+    /// </summary>
+    public DecodeRequest CreateRequest(IReadOnlyList<int> promptIds, GenerationOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(promptIds);
+        options ??= new GenerationOptions();
+        IEnumerable<int> stops = options.StopTokenIds ?? Array.Empty<int>();
+        if (options.StopAtEos ?? true)
         {
-            PromptIds = Tokenizer.Encode(prompt),
-            MaxNewTokens = settings.MaxNewTokens,
-            Sampling = settings.Sampling,
-            Stop = new StopConditions { EosTokenIds = eos.Distinct().ToArray(), StopSequences = settings.StopSequences },
-        };
+            stops = EosTokenIds.Concat(stops);
+        }
+
+        options.ResolveMaxNewTokens();                                                            // bad values fail here, not on the decode thread
+        options.ToSampling();
+        return new DecodeRequest { PromptIds = promptIds, Options = options with { StopTokenIds = stops.Distinct().ToArray() } };
     }
 
     /// <summary>Generates a completion of <paramref name="prompt"/>.</summary>
-    public CllmResponse Generate(string prompt, GenerationSettings? settings = null, CancellationToken cancellationToken = default)
+    public DecodeResult Generate(string prompt, GenerationOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var request = CreateRequest(prompt, settings);
+        var request = CreateRequest(prompt, options);
         Log.Prompt(_logger, prompt);
         var output = new List<int>();
-        foreach (var step in Run(request, settings?.Decoder, cancellationToken))
+        foreach (var step in Run(request, options?.Decoder, cancellationToken))
         {
             output.AddRange(step.Tokens);
             if (step.Stats is { } stats)
             {
-                return new CllmResponse(Tokenizer.Decode(output), request.PromptIds, output, step.Finish, stats);
+                return new DecodeResult(output, step.Finish, stats) { PromptIds = request.PromptIds, Text = Tokenizer.Decode(output) };
             }
         }
 
@@ -98,11 +109,11 @@ public sealed class CllmEngine : IDisposable
     }
 
     /// <summary>Generates a completion, yielding text pieces as tokens are produced (UTF-8 safe).</summary>
-    public IEnumerable<string> GenerateStreaming(string prompt, GenerationSettings? settings = null, CancellationToken cancellationToken = default)
+    public IEnumerable<string> GenerateStreaming(string prompt, GenerationOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var request = CreateRequest(prompt, settings);
+        var request = CreateRequest(prompt, options);
         var detokenizer = new StreamingDetokenizer(Tokenizer);
-        foreach (var step in Run(request, settings?.Decoder, cancellationToken))
+        foreach (var step in Run(request, options?.Decoder, cancellationToken))
         {
             foreach (var token in step.Tokens)
             {

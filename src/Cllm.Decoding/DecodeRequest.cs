@@ -3,20 +3,32 @@ using System.Collections.Generic;
 
 namespace Cllm;
 
-/// <summary>One generation request: the prompt as token ids (BOS included) and how to decode it.</summary>
+/// <summary>
+/// One generation request for an <see cref="IDecoder"/>: the prompt as token ids (BOS included) and the
+/// <see cref="GenerationOptions"/> to decode it with. At this level the stop ids are exactly
+/// <see cref="GenerationOptions.StopTokenIds"/> (<see cref="CllmEngine.CreateRequest(string, GenerationOptions?)"/> adds
+/// the model's EOS ids to them); <see cref="GenerationOptions.StopAtEos"/> and <see cref="GenerationOptions.Decoder"/> are not read.
+/// </summary>
 public sealed record DecodeRequest
 {
     /// <summary>Prompt token ids, BOS included when the tokenizer adds one; at least one token.</summary>
     public required IReadOnlyList<int> PromptIds { get; init; }
 
+    /// <summary>Budget, sampling and stops; unset values take the library defaults (128 tokens, greedy, no stop).</summary>
+    public GenerationOptions Options { get; init; } = new();
+
     /// <summary>Upper bound on generated tokens (the stop token not counted).</summary>
-    public int MaxNewTokens { get; init; } = 128;
+    internal int MaxNewTokens => Options.MaxNewTokens ?? GenerationOptions.DefaultMaxNewTokens;
 
-    /// <summary>Token choice; greedy by default.</summary>
-    public SamplingOptions Sampling { get; init; } = SamplingOptions.Greedy;
+    /// <summary>Token choice; greedy unless the options give a positive temperature.</summary>
+    internal SamplingOptions Sampling => Options.ToSampling();
 
-    /// <summary>EOS ids and stop sequences.</summary>
-    public StopConditions Stop { get; init; } = StopConditions.None;
+    /// <summary>Stop ids and stop sequences.</summary>
+    internal StopConditions Stop => new()
+    {
+        EosTokenIds = Options.StopTokenIds ?? Array.Empty<int>(),
+        StopSequences = Options.StopSequences ?? Array.Empty<IReadOnlyList<int>>(),
+    };
 
     /// <summary>Throws for an empty prompt or a non-positive budget.</summary>
     public void Validate(int vocabSize, int contextLength)
@@ -40,7 +52,8 @@ public sealed record DecodeRequest
             }
         }
 
-        ArgumentOutOfRangeException.ThrowIfLessThan(MaxNewTokens, 1, nameof(MaxNewTokens));
-        Sampling.Validate();
+        ArgumentNullException.ThrowIfNull(Options);
+        Options.ResolveMaxNewTokens();                                                            // throws for a budget below 1
+        Options.ToSampling();                                                                     // throws for sampling values out of range
     }
 }

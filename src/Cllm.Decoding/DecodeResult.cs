@@ -1,6 +1,20 @@
+using System;
 using System.Collections.Generic;
 
 namespace Cllm;
 
-/// <summary>A finished request: generated ids (without the stop token), why it ended, and its figures.</summary>
-public sealed record DecodeResult(IReadOnlyList<int> OutputIds, FinishReason Finish, DecodeStats Stats);
+/// <summary>
+/// A finished request, from <see cref="CllmEngine.Generate"/> or <see cref="DecoderExtensions.DecodeToEnd"/>: the generated
+/// ids (without the stop token), why generation ended, its figures, the prompt ids and, from the engine, the text.
+/// </summary>
+/// <param name="OutputIds">Generated ids, without the stop token.</param>
+/// <param name="Finish">Why generation ended.</param>
+/// <param name="Stats">Forward passes, timings, Jacobi figures.</param>
+public sealed record DecodeResult(IReadOnlyList<int> OutputIds, FinishReason Finish, DecodeStats Stats)
+{
+    /// <summary>The prompt's token ids, BOS included.</summary>
+    public IReadOnlyList<int> PromptIds { get; init; } = Array.Empty<int>();
+
+    /// <summary>The decoded <see cref="OutputIds"/>; empty from <see cref="DecoderExtensions.DecodeToEnd"/>, which has no tokenizer.</summary>
+    public string Text { get; init; } = string.Empty;
+}

@@ -17,7 +17,7 @@ public static class DecoderExtensions
             output.AddRange(step.Tokens);
             if (step.Stats is not null)
             {
-                return new DecodeResult(output, step.Finish, step.Stats);
+                return new DecodeResult(output, step.Finish, step.Stats) { PromptIds = request.PromptIds };
             }
         }
 

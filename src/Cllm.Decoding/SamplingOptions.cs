@@ -7,7 +7,7 @@ namespace Cllm;
 /// the argmax, lowest id on ties. Otherwise logits are divided by the temperature, cut to the top-k
 /// and to the top-p nucleus, and sampled with a seeded generator (same seed, same tokens).
 /// </summary>
-public sealed record SamplingOptions
+internal sealed record SamplingOptions
 {
     /// <summary>Greedy decoding.</summary>
     public static SamplingOptions Greedy { get; } = new();

@@ -8,7 +8,7 @@ namespace Cllm;
 /// token ids appearing at the end of the output. Neither the EOS token nor the stop sequence is
 /// part of the output.
 /// </summary>
-public sealed record StopConditions
+internal sealed record StopConditions
 {
     /// <summary>No stop besides the token budget.</summary>
     public static StopConditions None { get; } = new();

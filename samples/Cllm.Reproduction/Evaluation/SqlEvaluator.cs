@@ -33,9 +33,7 @@ public sealed class SqlEvaluator
         return new DecodeRequest
         {
             PromptIds = _encoder.EncodePrompt(task.Prompt),
-            MaxNewTokens = maxNewTokens,
-            Sampling = SamplingOptions.Greedy,
-            Stop = new StopConditions { EosTokenIds = new[] { _encoder.Eos } },
+            Options = new GenerationOptions { MaxNewTokens = maxNewTokens, StopTokenIds = new[] { _encoder.Eos } },
         };
     }
 

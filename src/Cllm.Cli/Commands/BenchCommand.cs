@@ -23,7 +23,7 @@ internal static class BenchCommand
         var model = new Option<string>("--model") { Description = "Checkpoint folder, or random:15m / random:260k for a seeded random-weight model", Required = true };
         var prompts = new Option<string?>("--prompts") { Description = "JSONL prompts (required for a checkpoint folder; random models use synthetic prompts)" };
         var decoders = new Option<string>("--decoders") { Description = "Comma-separated: ar, jacobi[:N], lookahead[:WxNxG]", DefaultValueFactory = _ => "ar,jacobi,lookahead" };
-        var maxNew = new Option<int>("--max-new-tokens") { Description = "Tokens per request", DefaultValueFactory = _ => 128 };
+        var maxNew = new Option<int>("--max-new-tokens") { Description = "Tokens per request", DefaultValueFactory = _ => GenerationOptions.DefaultMaxNewTokens };
         var requests = new Option<int>("--requests") { Description = "Most prompts used (synthetic prompts for random models)", DefaultValueFactory = _ => 8 };
         var curve = new Option<string>("--curve") { Description = "Forward sizes T for the cost curve ('' to skip)", DefaultValueFactory = _ => "1,2,4,8,16,32" };
         var output = new Option<string?>("--output") { Description = "Also write the results as JSON here" };
@@ -81,7 +81,7 @@ internal static class BenchCommand
                 list = Enumerable.Range(0, count).Select(_ => new DecodeRequest
                 {
                     PromptIds = Enumerable.Range(0, 24).Select(_ => random.Next(3, llm.Config.VocabSize)).Prepend(1).ToArray(),
-                    MaxNewTokens = maxNewTokens,
+                    Options = new GenerationOptions { MaxNewTokens = maxNewTokens },
                 }).ToList();
             }
             else
@@ -109,7 +109,7 @@ internal static class BenchCommand
                 {
                     basePretrained = PretrainedModel.Load(baseDir, placement.LoaderOptions(parse, threadCount));
                     var baseList = texts.Select(p => Request(basePretrained, p, maxNewTokens)).ToList();
-                    if (!baseList.Zip(list).All(pair => pair.First.PromptIds.SequenceEqual(pair.Second.PromptIds) && pair.First.Stop.EosTokenIds.SequenceEqual(pair.Second.Stop.EosTokenIds)))
+                    if (!baseList.Zip(list).All(pair => pair.First.PromptIds.SequenceEqual(pair.Second.PromptIds) && pair.First.Options.StopTokenIds!.SequenceEqual(pair.Second.Options.StopTokenIds!)))
                     {
                         basePretrained.Dispose();
                         pretrained.Dispose();
@@ -200,8 +200,7 @@ internal static class BenchCommand
     private static DecodeRequest Request(PretrainedModel pretrained, string prompt, int maxNewTokens) => new()
     {
         PromptIds = pretrained.Tokenizer.Encode(prompt),
-        MaxNewTokens = maxNewTokens,
-        Stop = new StopConditions { EosTokenIds = pretrained.EosTokenIds.Distinct().ToArray() },
+        Options = new GenerationOptions { MaxNewTokens = maxNewTokens, StopTokenIds = pretrained.EosTokenIds.Distinct().ToArray() },
     };
 
     private static string F(double value, string format) => double.IsNaN(value) ? "-" : value.ToString(format, CultureInfo.InvariantCulture);

@@ -20,7 +20,7 @@ internal static class GenerateCommand
         var prompt = new Option<string?>("--prompt") { Description = "One prompt" };
         var prompts = new Option<string?>("--prompts") { Description = "JSONL file, one {\"prompt\": ...} per line" };
         var decoder = new Option<string>("--decoder") { Description = "ar | jacobi[:N] | lookahead[:WxNxG]", DefaultValueFactory = _ => "ar" };
-        var maxNew = new Option<int>("--max-new-tokens") { Description = "Most tokens generated per prompt", DefaultValueFactory = _ => 128 };
+        var maxNew = new Option<int>("--max-new-tokens") { Description = "Most tokens generated per prompt", DefaultValueFactory = _ => GenerationOptions.DefaultMaxNewTokens };
         var temperature = new Option<double>("--temperature") { Description = "0 = greedy", DefaultValueFactory = _ => 0 };
         var topK = new Option<int>("--top-k") { Description = "0 = off", DefaultValueFactory = _ => 0 };
         var topP = new Option<double>("--top-p") { Description = "1 = off", DefaultValueFactory = _ => 1.0 };
@@ -45,13 +45,16 @@ internal static class GenerateCommand
         {
             var rows = Prompts(parse.GetValue(prompt), parse.GetValue(prompts));
             var decoderOptions = decoderArgs.Resolve(parse, parse.GetValue(decoder)!);
-            var settings = new GenerationSettings
+            var settings = new GenerationOptions
             {
                 MaxNewTokens = parse.GetValue(maxNew),
-                Sampling = new SamplingOptions { Temperature = parse.GetValue(temperature), TopK = parse.GetValue(topK), TopP = parse.GetValue(topP), Seed = parse.GetValue(seed) },
+                Temperature = parse.GetValue(temperature),
+                TopK = parse.GetValue(topK),
+                TopP = parse.GetValue(topP),
+                Seed = parse.GetValue(seed),
                 StopTokenIds = ParseIds(parse.GetValue(stopIds)),
             };
-            SamplingFlags.Validate(settings.Sampling);
+            SamplingFlags.Validate(settings);
             var path = parse.GetValue(output);
             if (path is not null)
             {
@@ -124,17 +127,10 @@ internal static class GenerateCommand
     };
 
     /// <summary>The prompt as one user turn in <paramref name="template"/>; the template's end-of-turn ids also stop.</summary>
-    private static DecodeRequest ChatRequest(CllmEngine engine, ChatTemplate template, string prompt, GenerationSettings settings)
-    {
-        var plain = engine.CreateRequest(prompt, settings);
-        return plain with
-        {
-            PromptIds = template.Encode(new[] { ("user", prompt) }),
-            Stop = plain.Stop with { EosTokenIds = plain.Stop.EosTokenIds.Concat(template.StopTokenIds).Distinct().ToArray() },
-        };
-    }
+    private static DecodeRequest ChatRequest(CllmEngine engine, ChatTemplate template, string prompt, GenerationOptions settings)
+        => engine.CreateRequest(template.Encode(new[] { ("user", prompt) }), settings with { StopTokenIds = (settings.StopTokenIds ?? Array.Empty<int>()).Concat(template.StopTokenIds).ToArray() });
 
-    private static CllmResponse GenerateChat(CllmEngine engine, DecodeRequest request, GenerationSettings settings, CancellationToken cancellationToken)
+    private static DecodeResult GenerateChat(CllmEngine engine, DecodeRequest request, GenerationOptions settings, CancellationToken cancellationToken)
     {
         var output = new List<int>();
         foreach (var step in engine.Run(request, settings.Decoder, cancellationToken))
@@ -142,7 +138,7 @@ internal static class GenerateCommand
             output.AddRange(step.Tokens);
             if (step.Stats is { } stats)
             {
-                return new CllmResponse(engine.Tokenizer.Decode(output), request.PromptIds, output, step.Finish, stats);
+                return new DecodeResult(output, step.Finish, stats) { PromptIds = request.PromptIds, Text = engine.Tokenizer.Decode(output) };
             }
         }
 
@@ -165,7 +161,7 @@ internal static class GenerateCommand
 
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    private static void WriteLine(Stream stream, string prompt, CllmResponse response, DecodingStrategy strategy)
+    private static void WriteLine(Stream stream, string prompt, DecodeResult response, DecodingStrategy strategy)
     {
         using (var json = new Utf8JsonWriter(stream, WriterOptions))
         {

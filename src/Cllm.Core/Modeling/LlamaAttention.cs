@@ -10,7 +10,7 @@ namespace Cllm.Modeling;
 /// Multi-head attention with grouped-query heads (H query heads share Hkv key/value heads), rotary
 /// positions and an explicit attention mask, so that a KV cache and tree-shaped drafts both work.
 /// </summary>
-public sealed class LlamaAttention : nn.Module
+internal sealed class LlamaAttention : nn.Module
 {
     [ComponentName(Name = "q_proj")]
     private readonly Linear _qProj;

@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace Cllm.Modeling;
 
 /// <summary>Pre-norm transformer block: h = x + attn(norm(x)); out = h + mlp(norm(h)).</summary>
-public sealed class LlamaDecoderLayer : nn.Module
+internal sealed class LlamaDecoderLayer : nn.Module
 {
     [ComponentName(Name = "self_attn")]
     private readonly LlamaAttention _selfAttn;

@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace Cllm.Modeling;
 
 /// <summary>SwiGLU feed-forward: down(silu(gate(x)) · up(x)).</summary>
-public sealed class LlamaMlp : nn.Module<Tensor, Tensor>
+internal sealed class LlamaMlp : nn.Module<Tensor, Tensor>
 {
     [ComponentName(Name = "gate_proj")]
     private readonly Linear _gateProj;

@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 namespace Cllm.Modeling;
 
 /// <summary>The transformer trunk: token embeddings, L decoder layers and the final norm.</summary>
-public sealed class LlamaModel : nn.Module
+internal sealed class LlamaModel : nn.Module
 {
     [ComponentName(Name = "embed_tokens")]
     private readonly Embedding _embedTokens;

@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace Cllm.Modeling;
 
 /// <summary>Root-mean-square layer norm: y = x / sqrt(mean(x²) + eps) · weight, computed in float32.</summary>
-public sealed class RmsNorm : nn.Module<Tensor, Tensor>
+internal sealed class RmsNorm : nn.Module<Tensor, Tensor>
 {
     /// <summary>(C) scale, named <c>weight</c> as in Hugging Face checkpoints.</summary>
     [ComponentName(Name = "weight")]

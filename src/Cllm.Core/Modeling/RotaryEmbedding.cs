@@ -9,7 +9,7 @@ namespace Cllm.Modeling;
 /// rotated together with dimension i + D/2. Cos/sin tables for every position are built once and
 /// indexed by explicit position ids, so non-monotone positions (lookahead) cost nothing extra.
 /// </summary>
-public sealed class RotaryEmbedding : IDisposable
+internal sealed class RotaryEmbedding : IDisposable
 {
     private readonly Tensor _cos;       // (maxPositions, D)
     private readonly Tensor _sinSigned; // (maxPositions, D): −sin on the first half, +sin on the second

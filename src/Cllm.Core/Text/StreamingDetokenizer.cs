@@ -14,7 +14,7 @@ namespace Cllm.Text;
 /// window gained. The window starts at the tokens of the previous emission: they end on a whole character
 /// and produced text, so the leading space SentencePiece decoding drops is one that was already emitted.
 /// </remarks>
-public sealed class StreamingDetokenizer
+internal sealed class StreamingDetokenizer
 {
     private const char Replacement = '\uFFFD';
 

@@ -15,14 +15,11 @@ namespace Cllm.ChatClient;
 /// <see cref="IChatClient"/> over a <see cref="CllmEngine"/>: messages are rendered with the checkpoint's chat
 /// template, decoded with the engine's decoder on its decode thread, and streamed back as text. ChatOptions map
 /// to decoding: MaxOutputTokens, Temperature (0 or unset = greedy, which Jacobi and lookahead keep exact), TopP,
-/// TopK, Seed and StopSequences. The caller's options are only read. The final update carries
+/// TopK, Seed and StopSequences, through <see cref="GenerationOptions"/> and its defaults (MaxOutputTokens unset: <see cref="GenerationOptions.DefaultMaxNewTokens"/>). The caller's options are only read. The final update carries
 /// <see cref="UsageDetails"/> with Cllm's figures in <see cref="UsageDetails.AdditionalCounts"/>.
 /// </summary>
-public sealed class CllmChatClient : IChatClient
+internal sealed class CllmChatClient : IChatClient
 {
-    /// <summary>Default output budget when ChatOptions.MaxOutputTokens is unset.</summary>
-    public const int DefaultMaxOutputTokens = 256;
-
     private readonly CllmEngine _engine;
     private readonly ChatTemplate _template;
     private readonly ChatClientMetadata _metadata;
@@ -152,27 +149,29 @@ public sealed class CllmChatClient : IChatClient
             turns.Add((message.Role.Value, message.Text));
         }
 
+        var generation = ToGenerationOptions(options);
+        return _engine.CreateRequest(_template.Encode(turns), generation with { StopTokenIds = _template.StopTokenIds });
+    }
+
+    /// <summary>
+    /// The generation options that <paramref name="options"/> ask for: a new object, the caller's options are only read.
+    /// Unset values stay null and take <see cref="GenerationOptions"/>' defaults. Text stop sequences are matched on the text.
+    /// </summary>
+    internal static GenerationOptions ToGenerationOptions(ChatOptions? options)
+    {
         if (options?.MaxOutputTokens is <= 0)
         {
             throw new ArgumentOutOfRangeException(nameof(options), options.MaxOutputTokens, "MaxOutputTokens must be positive.");
         }
 
-        var sampling = options?.Temperature is > 0
-            ? new SamplingOptions
-            {
-                Temperature = options.Temperature.Value,
-                TopK = options.TopK ?? 0,
-                TopP = options.TopP ?? 1.0,
-                Seed = options.Seed is { } seed ? unchecked((int)seed) : null,
-            }
-            : SamplingOptions.Greedy;
-        sampling.Validate();
-        return new DecodeRequest
+        bool sampling = options?.Temperature is > 0;                                              // greedy ignores top-k, top-p and seed
+        return new GenerationOptions
         {
-            PromptIds = _template.Encode(turns),
-            MaxNewTokens = options?.MaxOutputTokens ?? DefaultMaxOutputTokens,
-            Sampling = sampling,
-            Stop = new StopConditions { EosTokenIds = _engine.EosTokenIds.Concat(_template.StopTokenIds).Distinct().ToArray() },
+            MaxNewTokens = options?.MaxOutputTokens,
+            Temperature = sampling ? options!.Temperature : null,
+            TopK = sampling ? options!.TopK : null,
+            TopP = sampling ? options!.TopP : null,
+            Seed = sampling && options!.Seed is { } seed ? unchecked((int)seed) : null,
         };
     }
 

@@ -7,7 +7,7 @@ namespace Cllm.Jacobi;
 /// The paper's convergence figures for one block trajectory (reference section 1.8), over the
 /// states y(1) … y(k) after the initial guess.
 /// </summary>
-public static class TrajectoryMetrics
+internal static class TrajectoryMetrics
 {
     /// <summary>
     /// Mean growth per iteration of the prefix that equals the fixed point (prefix of y(0) counted as 0):

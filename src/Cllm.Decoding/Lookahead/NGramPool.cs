@@ -7,7 +7,7 @@ namespace Cllm.Lookahead;
 /// The n-gram pool: for each key token, up to G continuations of N − 1 tokens, most recent first.
 /// Adding a continuation that is already there moves it to the front; a full list drops its oldest.
 /// </summary>
-public sealed class NGramPool
+internal sealed class NGramPool
 {
     private readonly Dictionary<int, List<int[]>> _map = new();
     private readonly int _capacity;

@@ -10,7 +10,7 @@ namespace Cllm.Sampling;
 /// (temperature, then top-k, then top-p) and draws from it with a seeded generator, so the same
 /// seed gives the same tokens.
 /// </summary>
-public sealed class TokenSampler
+internal sealed class TokenSampler
 {
     private readonly SamplingOptions _options;
     private readonly Random _random;

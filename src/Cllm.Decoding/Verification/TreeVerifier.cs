@@ -12,7 +12,7 @@ namespace Cllm.Verification;
 /// the target probability and, on rejection, a draw from the renormalised residual (SpecInfer-style),
 /// which keeps the output distribution exact.
 /// </summary>
-public static class TreeVerifier
+internal static class TreeVerifier
 {
     /// <summary>
     /// Greedy verification. predictions: argmax at each input ([0] pending, [1 + i] draft token i).

@@ -147,7 +147,7 @@ public sealed class JacobiTrajectoryCollector : ITrajectorySource
         var recorder = new BlockRecorder(_eosTokenIds);
         var jacobi = new JacobiOptions { BlockSize = n, InitialGuess = JacobiInitialGuess.ContextSample, Seed = DeriveSeed(Options.Seed, promptIndex, 0) };
         var decoder = new DraftVerifyDecoder(_model, "jacobi", () => new JacobiProposer(jacobi), () => new IDecodeObserver[] { recorder });
-        var request = new DecodeRequest { PromptIds = prompt, MaxNewTokens = blocks * n + 1, Sampling = SamplingOptions.Greedy, Stop = StopConditions.None };
+        var request = new DecodeRequest { PromptIds = prompt, Options = new GenerationOptions { MaxNewTokens = blocks * n + 1 } };
         int forwards = 0;
         foreach (var _ in decoder.Decode(request, cancellationToken))
         {

@@ -12,7 +12,7 @@ namespace Cllm.Training.Trajectories;
 /// one batch, tags each with the batch size (<c>prompt_record_count</c>, so a resumed collection can tell a
 /// complete prompt from one cut short) and flushes the file to disk.
 /// </summary>
-public sealed class JsonlTrajectoryWriter : IDisposable
+internal sealed class JsonlTrajectoryWriter : IDisposable
 {
     private readonly FileStream _stream;
     private readonly ArrayBufferWriter<byte> _buffer = new();

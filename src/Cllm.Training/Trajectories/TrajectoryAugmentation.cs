@@ -7,7 +7,7 @@ namespace Cllm.Training.Trajectories;
 /// The reference's data augmentation (section 2.5.1): early states get some of their wrong tokens
 /// corrected to the fixed point's, so training sees states closer to convergence than Jacobi alone visits.
 /// </summary>
-public static class TrajectoryAugmentation
+internal static class TrajectoryAugmentation
 {
     /// <summary>
     /// For each state j from k − 2 down to 0 (k + 1 states; the fixed point and the state before it are

@@ -4,7 +4,7 @@ using System.Collections.Generic;
 namespace Cllm.Training.Trajectories;
 
 /// <summary>The reference's rule-based cleaning (section 2.5.2): drop records whose teacher output degenerates into one repeated token.</summary>
-public static class TrajectoryCleaning
+internal static class TrajectoryCleaning
 {
     /// <summary>Run length the reference treats as low quality.</summary>
     public const int DefaultRunLength = 10;

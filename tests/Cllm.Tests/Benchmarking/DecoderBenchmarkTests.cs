@@ -10,7 +10,7 @@ public class DecoderBenchmarkTests
     private static DecodeRequest[] Requests(int count) => Enumerable.Range(0, count).Select(i => new DecodeRequest
     {
         PromptIds = new[] { 1, 5 + i, 17, 40 + i },
-        MaxNewTokens = 12,
+        Options = new GenerationOptions { MaxNewTokens = 12 },
     }).ToArray();
 
     [Fact]

@@ -5,7 +5,6 @@ using System.Linq;
 using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
-using Cllm.ChatClient;
 using Cllm.Diagnostics;
 using Cllm.Tests.TestKit;
 using Microsoft.Extensions.AI;
@@ -28,7 +27,7 @@ public class ChatClientTests
         var client = engine.AsChatClient();
         var options = new ChatOptions { MaxOutputTokens = 40, StopSequences = new List<string>() };
         var response = await client.GetResponseAsync(new[] { new ChatMessage(ChatRole.User, "Once upon a time") }, options);
-        var expected = engine.Generate("Once upon a time", new GenerationSettings { MaxNewTokens = 40 });
+        var expected = engine.Generate("Once upon a time", new GenerationOptions { MaxNewTokens = 40 });
         Assert.Equal(expected.Text, response.Text);
         Assert.Equal(ChatFinishReason.Length, response.FinishReason);
         Assert.Equal(expected.PromptIds.Count, response.Usage!.InputTokenCount);
@@ -52,7 +51,7 @@ public class ChatClientTests
     public async Task StopSequenceEndsTheResponseBeforeIt()
     {
         using var engine = CllmBuilder.FromCheckpoint(ShippedModels.Stories260K).UseLookahead().Build();
-        var full = engine.Generate("Once upon a time", new GenerationSettings { MaxNewTokens = 60 }).Text;
+        var full = engine.Generate("Once upon a time", new GenerationOptions { MaxNewTokens = 60 }).Text;
         int at = full.IndexOf("Lily", StringComparison.Ordinal);
         Assert.True(at > 0);
         var response = await engine.AsChatClient().GetResponseAsync(
@@ -66,7 +65,7 @@ public class ChatClientTests
     {
         using var engine = CllmBuilder.FromCheckpoint(ShippedModels.Stories260K).UseJacobi(n: 8).Build();
         var client = engine.AsChatClient();
-        var expected = Prompts.Select(p => engine.Generate(p, new GenerationSettings { MaxNewTokens = 30 }).Text).ToArray();
+        var expected = Prompts.Select(p => engine.Generate(p, new GenerationOptions { MaxNewTokens = 30 }).Text).ToArray();
         using var cancelled = new CancellationTokenSource();
         var tasks = Enumerable.Range(0, 32).Select(i => Task.Run(async () =>
         {

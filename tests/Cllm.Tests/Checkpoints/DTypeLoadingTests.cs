@@ -53,7 +53,7 @@ public class DTypeLoadingTests
             Assert.Equal(new long[] { 1, 4, 300 }, logits.shape);
         }
 
-        var settings = new GenerationSettings { MaxNewTokens = 12 };
+        var settings = new GenerationOptions { MaxNewTokens = 12 };
         var jacobi = engine.Generate("abc", settings);
         var ar = engine.Run(engine.CreateRequest("abc", settings), DecoderOptions.Autoregressive).Last().Stats!;
         Assert.Equal(12, jacobi.Stats.GeneratedTokens);

@@ -98,7 +98,7 @@ public class BlockSizePolicyTests
         foreach (var seed in new[] { 1, 2 })
         {
             using var model = TinyLlama.Create(seed);
-            var request = new DecodeRequest { PromptIds = new[] { 1, 5 + seed, 17, 33, 4 }, MaxNewTokens = 80 };
+            var request = new DecodeRequest { PromptIds = new[] { 1, 5 + seed, 17, 33, 4 }, Options = new GenerationOptions { MaxNewTokens = 80 } };
             var ar = Decoders.Autoregressive(model).DecodeToEnd(request);
             Assert.True(ar.Stats.MinLogitMargin > 1e-4, $"seed {seed}: near-tie {ar.Stats.MinLogitMargin} makes the comparison meaningless");
             var options = new DecoderOptions { Strategy = DecodingStrategy.Jacobi, Jacobi = new JacobiOptions { AutoBlockSize = true } };

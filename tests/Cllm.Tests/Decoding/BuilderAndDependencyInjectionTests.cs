@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using Cllm.Checkpoints;
 using Cllm.Tests.TestKit;
+using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -72,10 +73,34 @@ public class BuilderAndDependencyInjectionTests
         var engine = provider.GetRequiredService<CllmEngine>();
         Assert.Same(engine, provider.GetRequiredService<CllmEngine>());
         Assert.Same(engine.Decoder, provider.GetRequiredService<IDecoder>());
-        var response = engine.Generate("Once upon a time", new GenerationSettings { MaxNewTokens = 20 });
+        var response = engine.Generate("Once upon a time", new GenerationOptions { MaxNewTokens = 20 });
         Assert.Equal(20, response.OutputIds.Count);
         Assert.Contains(logs.Messages, m => m.Contains("Loaded llama model", StringComparison.Ordinal));
         Assert.Contains(logs.Messages, m => m.Contains("jacobi:8", StringComparison.Ordinal));
+    }
+
+    [SkippableFact]
+    public void AddCllmComposesWithTheChatClientPipelineAndLeavesTheCallersBuilderAlone()
+    {
+        var logs = new ListLoggerProvider();
+        var services = new ServiceCollection();
+        services.AddLogging(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Debug));
+        var callers = CllmBuilder.FromCheckpoint(ShippedModels.Stories260K).UseJacobi(n: 8);
+        ChatClientBuilder pipeline = services.AddCllm(callers);
+        pipeline.UseLogging();
+        callers.UseAutoregressive();                                                             // after registering: no effect on it
+        using var provider = services.BuildServiceProvider();
+        var client = provider.GetRequiredService<IChatClient>();
+        Assert.NotNull(client.GetService<LoggingChatClient>());                                   // the middleware is in the pipeline
+        var engine = provider.GetRequiredService<CllmEngine>();
+        Assert.Same(engine, client.GetService<CllmEngine>());
+        Assert.Equal("jacobi:8", engine.Decoder.Name);
+        Assert.Equal("ar", callers.Decoder.Label);
+
+        var byPath = new ServiceCollection();
+        byPath.AddCllm(ShippedModels.Stories260K, b => b.UseLookahead()).UseLogging(Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
+        using var second = byPath.BuildServiceProvider();
+        Assert.Equal("lookahead:5x4x5", second.GetRequiredService<IChatClient>().GetService<CllmEngine>()!.Decoder.Name);
     }
 
     private sealed class ListLoggerProvider : ILoggerProvider

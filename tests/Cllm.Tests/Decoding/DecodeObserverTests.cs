@@ -12,7 +12,7 @@ public class DecodeObserverTests
     public void AProposerNeedsOnlyProposeAndObserve()
     {
         using var model = TinyLlama.Create(4);
-        var request = new DecodeRequest { PromptIds = new[] { 1, 9, 17, 33 }, MaxNewTokens = 40 };
+        var request = new DecodeRequest { PromptIds = new[] { 1, 9, 17, 33 }, Options = new GenerationOptions { MaxNewTokens = 40 } };
         var ar = Decoders.Autoregressive(model).DecodeToEnd(request);
 
         // An oracle that drafts the AR continuation: every draft token is accepted, and the output stays the AR output.
@@ -28,7 +28,7 @@ public class DecodeObserverTests
     public void ObserversSeeEveryVerificationAndTheEnd()
     {
         using var model = TinyLlama.Create(5);
-        var request = new DecodeRequest { PromptIds = new[] { 1, 8, 21 }, MaxNewTokens = 30 };
+        var request = new DecodeRequest { PromptIds = new[] { 1, 8, 21 }, Options = new GenerationOptions { MaxNewTokens = 30 } };
         var watcher = new Watcher();
         var decoder = new DraftVerifyDecoder(model, "jacobi", () => new Jacobi.JacobiProposer(new Jacobi.JacobiOptions { BlockSize = 6 }), () => new IDecodeObserver[] { watcher });
         var result = decoder.DecodeToEnd(request);

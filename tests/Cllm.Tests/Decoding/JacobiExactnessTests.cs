@@ -16,7 +16,7 @@ public class JacobiExactnessTests
         foreach (var seed in new[] { 1, 2, 3 })
         {
             using var model = TinyLlama.Create(seed);
-            var request = new DecodeRequest { PromptIds = new[] { 1, 5 + seed, 17, 33, 4 }, MaxNewTokens = 80 };
+            var request = new DecodeRequest { PromptIds = new[] { 1, 5 + seed, 17, 33, 4 }, Options = new GenerationOptions { MaxNewTokens = 80 } };
             var ar = Decoders.Autoregressive(model).DecodeToEnd(request);
             var jacobi = Decoders.Jacobi(model, n).DecodeToEnd(request);
             Assert.True(ar.Stats.MinLogitMargin > 1e-4, $"seed {seed}: near-tie {ar.Stats.MinLogitMargin} makes the comparison meaningless");

@@ -14,7 +14,7 @@ public class LookaheadExactnessTests
         foreach (var seed in new[] { 1, 2, 3 })
         {
             using var model = TinyLlama.Create(seed);
-            var request = new DecodeRequest { PromptIds = new[] { 1, 5 + seed, 17, 33, 4, 5 + seed, 17 }, MaxNewTokens = 90 };
+            var request = new DecodeRequest { PromptIds = new[] { 1, 5 + seed, 17, 33, 4, 5 + seed, 17 }, Options = new GenerationOptions { MaxNewTokens = 90 } };
             var ar = Decoders.Autoregressive(model).DecodeToEnd(request);
             var lookahead = Decoders.Lookahead(model, window, ngram, guesses).DecodeToEnd(request);
             Assert.True(ar.Stats.MinLogitMargin > 1e-4, $"seed {seed}: near-tie {ar.Stats.MinLogitMargin}");

@@ -12,8 +12,8 @@ public class MemoryTests
         var config = TinyLlama.Config(context: 4200, layers: 1);
         using var model = TinyLlama.Create(21, config);
         var decoder = Decoders.Jacobi(model, 4);
-        var request = new DecodeRequest { PromptIds = new[] { 1, 7, 9 }, MaxNewTokens = 4100 };
-        decoder.DecodeToEnd(request with { MaxNewTokens = 8 });                                // builds the model's lean weight copy, which the model owns
+        var request = new DecodeRequest { PromptIds = new[] { 1, 7, 9 }, Options = new GenerationOptions { MaxNewTokens = 4100 } };
+        decoder.DecodeToEnd(request with { Options = request.Options with { MaxNewTokens = 8 } });                                // builds the model's lean weight copy, which the model owns
         long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
         long atStep50 = -1, atStep500 = -1;
         DecodeStats? stats = null;
@@ -50,10 +50,9 @@ public class MemoryTests
         var request = new DecodeRequest
         {
             PromptIds = new[] { 1, 7, 9 },
-            MaxNewTokens = 2000,
-            Sampling = sampled ? new SamplingOptions { Temperature = 1.0, Seed = 5 } : SamplingOptions.Greedy,
+            Options = new GenerationOptions { MaxNewTokens = 2000, Temperature = sampled ? 1.0 : null, Seed = sampled ? 5 : null },
         };
-        decoder.DecodeToEnd(request with { MaxNewTokens = 8 });                                // builds the model's lean weight copy, which the model owns
+        decoder.DecodeToEnd(request with { Options = request.Options with { MaxNewTokens = 8 } });                                // builds the model's lean weight copy, which the model owns
         long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
         long atStep50 = -1, atStep400 = -1;
         int steps = 0;

@@ -35,8 +35,7 @@ public class SamplingDistributionTests
             var result = decoder.DecodeToEnd(new DecodeRequest
             {
                 PromptIds = Prompt,
-                MaxNewTokens = 3,
-                Sampling = new SamplingOptions { Temperature = Temperature, Seed = seed },
+                Options = new GenerationOptions { MaxNewTokens = 3, Temperature = Temperature, Seed = seed },
             });
             var output = result.OutputIds;
             forwards += result.Stats.ForwardPasses;
@@ -72,7 +71,7 @@ public class SamplingDistributionTests
         var observed = new double[Vocab];
         for (int seed = 0; seed < Samples; seed++)
         {
-            var output = decoder.DecodeToEnd(new DecodeRequest { PromptIds = Prompt, MaxNewTokens = 1, Sampling = new SamplingOptions { Temperature = Temperature, Seed = seed } }).OutputIds;
+            var output = decoder.DecodeToEnd(new DecodeRequest { PromptIds = Prompt, Options = new GenerationOptions { MaxNewTokens = 1, Temperature = Temperature, Seed = seed } }).OutputIds;
             observed[output[0]]++;
         }
 

@@ -8,8 +8,7 @@ public class SamplingTests
     private static DecodeRequest Request(int seed) => new()
     {
         PromptIds = new[] { 1, 6, 17 },
-        MaxNewTokens = 40,
-        Sampling = new SamplingOptions { Temperature = 0.9, TopK = 20, TopP = 0.95, Seed = seed },
+        Options = new GenerationOptions { MaxNewTokens = 40, Temperature = 0.9, TopK = 20, TopP = 0.95, Seed = seed },
     };
 
     [Fact]
@@ -30,8 +29,8 @@ public class SamplingTests
     public void TopKOneIsGreedy()
     {
         using var model = TinyLlama.Create(12);
-        var greedy = Decoders.Autoregressive(model).DecodeToEnd(new DecodeRequest { PromptIds = new[] { 1, 6, 17 }, MaxNewTokens = 30 }).OutputIds;
-        var topK1 = new DecodeRequest { PromptIds = new[] { 1, 6, 17 }, MaxNewTokens = 30, Sampling = new SamplingOptions { Temperature = 1.0, TopK = 1, Seed = 1 } };
+        var greedy = Decoders.Autoregressive(model).DecodeToEnd(new DecodeRequest { PromptIds = new[] { 1, 6, 17 }, Options = new GenerationOptions { MaxNewTokens = 30 } }).OutputIds;
+        var topK1 = new DecodeRequest { PromptIds = new[] { 1, 6, 17 }, Options = new GenerationOptions { MaxNewTokens = 30, Temperature = 1.0, TopK = 1, Seed = 1 } };
         Assert.Equal(greedy, Decoders.Autoregressive(model).DecodeToEnd(topK1).OutputIds);
         Assert.Equal(greedy, Decoders.Jacobi(model, 8).DecodeToEnd(topK1).OutputIds);
     }
@@ -41,9 +40,9 @@ public class SamplingTests
     {
         using var model = TinyLlama.Create(12);
         var decoder = Decoders.Autoregressive(model);
-        Assert.Throws<System.ArgumentOutOfRangeException>(() => decoder.DecodeToEnd(new DecodeRequest { PromptIds = new[] { 1 }, Sampling = new SamplingOptions { Temperature = -1 } }));
-        Assert.Throws<System.ArgumentOutOfRangeException>(() => decoder.DecodeToEnd(new DecodeRequest { PromptIds = new[] { 1 }, Sampling = new SamplingOptions { TopP = 0 } }));
-        Assert.Throws<System.ArgumentOutOfRangeException>(() => decoder.DecodeToEnd(new DecodeRequest { PromptIds = new[] { 1 }, MaxNewTokens = 0 }));
+        Assert.Throws<System.ArgumentOutOfRangeException>(() => decoder.DecodeToEnd(new DecodeRequest { PromptIds = new[] { 1 }, Options = new GenerationOptions { Temperature = -1 } }));
+        Assert.Throws<System.ArgumentOutOfRangeException>(() => decoder.DecodeToEnd(new DecodeRequest { PromptIds = new[] { 1 }, Options = new GenerationOptions { TopP = 0 } }));
+        Assert.Throws<System.ArgumentOutOfRangeException>(() => decoder.DecodeToEnd(new DecodeRequest { PromptIds = new[] { 1 }, Options = new GenerationOptions { MaxNewTokens = 0 } }));
         Assert.Throws<System.ArgumentException>(() => decoder.DecodeToEnd(new DecodeRequest { PromptIds = new[] { 1, 500 } }));
     }
 }

@@ -18,10 +18,10 @@ public class StopAndBudgetTests
     public void EosInsideABlockTruncatesExactlyThere()
     {
         using var model = TinyLlama.Create(1);
-        var free = Decoders.Autoregressive(model).DecodeToEnd(new DecodeRequest { PromptIds = Prompt, MaxNewTokens = 60 }).OutputIds;
+        var free = Decoders.Autoregressive(model).DecodeToEnd(new DecodeRequest { PromptIds = Prompt, Options = new GenerationOptions { MaxNewTokens = 60 } }).OutputIds;
         int eos = free[23];                                                                    // a token produced mid-block
         int first = free.ToList().IndexOf(eos);
-        var request = new DecodeRequest { PromptIds = Prompt, MaxNewTokens = 60, Stop = new StopConditions { EosTokenIds = new[] { eos } } };
+        var request = new DecodeRequest { PromptIds = Prompt, Options = new GenerationOptions { MaxNewTokens = 60, StopTokenIds = new[] { eos } } };
         foreach (var decoder in All(model))
         {
             var result = decoder.DecodeToEnd(request);
@@ -34,10 +34,10 @@ public class StopAndBudgetTests
     public void StopSequenceInsideABlockIsCutAndNeverStreamed()
     {
         using var model = TinyLlama.Create(2);
-        var free = Decoders.Autoregressive(model).DecodeToEnd(new DecodeRequest { PromptIds = Prompt, MaxNewTokens = 60 }).OutputIds;
+        var free = Decoders.Autoregressive(model).DecodeToEnd(new DecodeRequest { PromptIds = Prompt, Options = new GenerationOptions { MaxNewTokens = 60 } }).OutputIds;
         var stopSeq = new[] { free[20], free[21], free[22] };
         int at = IndexOf(free, stopSeq);
-        var request = new DecodeRequest { PromptIds = Prompt, MaxNewTokens = 60, Stop = new StopConditions { StopSequences = new[] { stopSeq } } };
+        var request = new DecodeRequest { PromptIds = Prompt, Options = new GenerationOptions { MaxNewTokens = 60, StopSequences = new[] { stopSeq } } };
         foreach (var decoder in All(model))
         {
             var streamed = decoder.Decode(request).SelectMany(s => s.Tokens).ToList();
@@ -55,7 +55,7 @@ public class StopAndBudgetTests
     public void MaxNewTokensSmallerThanTheBlockIsNeverOvershot(int budget)
     {
         using var model = TinyLlama.Create(3);
-        var request = new DecodeRequest { PromptIds = Prompt, MaxNewTokens = budget };
+        var request = new DecodeRequest { PromptIds = Prompt, Options = new GenerationOptions { MaxNewTokens = budget } };
         var ar = Decoders.Autoregressive(model).DecodeToEnd(request);
         foreach (var decoder in All(model))
         {
@@ -71,7 +71,7 @@ public class StopAndBudgetTests
     {
         using var model = TinyLlama.Create(4);
         using var cts = new CancellationTokenSource();
-        var request = new DecodeRequest { PromptIds = Prompt, MaxNewTokens = 200 };
+        var request = new DecodeRequest { PromptIds = Prompt, Options = new GenerationOptions { MaxNewTokens = 200 } };
         int steps = 0;
         Assert.ThrowsAny<System.OperationCanceledException>(() =>
         {
@@ -91,7 +91,7 @@ public class StopAndBudgetTests
     {
         var config = TinyLlama.Config(context: 24);
         using var model = TinyLlama.Create(5, config);
-        var request = new DecodeRequest { PromptIds = Prompt, MaxNewTokens = 100 };
+        var request = new DecodeRequest { PromptIds = Prompt, Options = new GenerationOptions { MaxNewTokens = 100 } };
         var ar = Decoders.Autoregressive(model).DecodeToEnd(request);
         var jacobi = Decoders.Jacobi(model, 16).DecodeToEnd(request);
         Assert.Equal(24 - Prompt.Length, ar.OutputIds.Count);

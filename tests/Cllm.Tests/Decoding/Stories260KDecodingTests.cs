@@ -12,7 +12,7 @@ public class Stories260KDecodingTests
         using var engine = CllmBuilder.FromCheckpoint(ShippedModels.Stories260K).Build();
         foreach (var reference in ReferenceGreedy.Load(ShippedModels.Stories260K))
         {
-            var response = engine.Generate(reference.Prompt, new GenerationSettings { MaxNewTokens = reference.GreedyIds.Length });
+            var response = engine.Generate(reference.Prompt, new GenerationOptions { MaxNewTokens = reference.GreedyIds.Length });
             Assert.Equal(reference.PromptIds, response.PromptIds);
             Assert.Equal(reference.GreedyIds, response.OutputIds);
             Assert.Equal(FinishReason.Length, response.Finish);
@@ -33,7 +33,7 @@ public class Stories260KDecodingTests
         using var engine = CllmBuilder.FromCheckpoint(ShippedModels.Stories260K).UseDecoder(DecoderOptions.Parse(decoder)).Build();
         foreach (var reference in ReferenceGreedy.Load(ShippedModels.Stories260K))
         {
-            var response = engine.Generate(reference.Prompt, new GenerationSettings { MaxNewTokens = reference.GreedyIds.Length });
+            var response = engine.Generate(reference.Prompt, new GenerationOptions { MaxNewTokens = reference.GreedyIds.Length });
             Assert.Equal(reference.GreedyIds, response.OutputIds);
             Assert.True(response.Stats.ForwardPasses <= reference.GreedyIds.Length);
             Assert.True(response.Stats.MinLogitMargin > 1e-4, $"near-tie: margin {response.Stats.MinLogitMargin}");

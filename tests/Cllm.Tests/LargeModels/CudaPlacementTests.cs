@@ -19,7 +19,7 @@ public class CudaPlacementTests
         using var temp = new TempFolder();
         string folder = temp.File("m");
         RandomCheckpoint.Write(TinyLlama.Config(vocab: 300) with { BosTokenId = 1 }, ScalarType.Float32, folder, seed: 5);
-        var settings = new GenerationSettings { MaxNewTokens = 16 };
+        var settings = new GenerationOptions { MaxNewTokens = 16 };
         using var cpu = CllmBuilder.FromCheckpoint(folder).Build();
         using var gpu = CllmBuilder.FromCheckpoint(folder).OnDevice("cuda").UseJacobi(n: 4).Build();
         Assert.Equal(DeviceType.CUDA, gpu.Model.Device.type);

@@ -64,7 +64,7 @@ public class OneBillionCheckTests : IClassFixture<TinyLlamaShapeFolder>
         long afterLoad = ProcessMemory.PeakBytes;
         Assert.Equal(dtype, engine.Model.DType);
 
-        var settings = new GenerationSettings { MaxNewTokens = NewTokens };
+        var settings = new GenerationOptions { MaxNewTokens = NewTokens };
         string prompt = "Once upon a time, in a small village by the sea, there lived an old fisherman who";
         var report = Invariant($"{dtype}: file {fileBytes / 1e9:F2} GB; RSS before load {before / 1e9:F2} GB; constructor with random init (which Build skips) {construct.Elapsed.TotalSeconds:F1} s; Build (construct + load) {load.Elapsed.TotalSeconds:F1} s; peak after load {afterLoad / 1e9:F2} GB");
         foreach (var decoder in new[] { DecoderOptions.Autoregressive, new DecoderOptions { Strategy = DecodingStrategy.Jacobi, Jacobi = new JacobiOptions { BlockSize = 16 } } })

@@ -28,7 +28,7 @@ public class KvCacheTests
     public void CachedGreedyDecodingEqualsFullReforwardDecoding()
     {
         using var model = TinyLlama.Create(5);
-        var request = new DecodeRequest { PromptIds = new[] { 1, 9, 23, 4 }, MaxNewTokens = 40 };
+        var request = new DecodeRequest { PromptIds = new[] { 1, 9, 23, 4 }, Options = new GenerationOptions { MaxNewTokens = 40 } };
         var cached = Decoders.Autoregressive(model).DecodeToEnd(request).OutputIds;
         var sequence = request.PromptIds.Select(i => (long)i).ToList();
         using (no_grad())

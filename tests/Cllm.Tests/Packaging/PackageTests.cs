@@ -21,14 +21,18 @@ public class PackageTests
         CopySources(root, source);
         var feed = Path.Combine(temp.Path, "feed");
         var minutes = TimeSpan.FromMinutes(5);
+
+        // A version of its own per run: the machine's NuGet cache keeps whatever an earlier run packed as the same version.
+        string version = "0.1.0-test" + DateTime.UtcNow.ToString("yyyyMMddHHmmssfff", System.Globalization.CultureInfo.InvariantCulture);
         foreach (var project in new[] { "Cllm.Core", "Cllm.Decoding", "Cllm.Training", "Cllm" })
         {
-            var (packCode, packOutput) = ProcessRunner.Run("dotnet", $"pack src/{project}/{project}.csproj -c Release -o \"{feed}\"", source, minutes);
+            var (packCode, packOutput) = ProcessRunner.Run("dotnet", $"pack src/{project}/{project}.csproj -c Release -p:Version={version} -o \"{feed}\"", source, minutes);
             Assert.True(packCode == 0, packOutput);
         }
 
         Assert.Equal(
-            new[] { "Cllm.0.1.0.nupkg", "Cllm.Core.0.1.0.nupkg", "Cllm.Core.0.1.0.snupkg", "Cllm.Decoding.0.1.0.nupkg", "Cllm.Decoding.0.1.0.snupkg", "Cllm.Training.0.1.0.nupkg", "Cllm.Training.0.1.0.snupkg" },
+            new[] { "Cllm.", "Cllm.Core.", "Cllm.Core.", "Cllm.Decoding.", "Cllm.Decoding.", "Cllm.Training.", "Cllm.Training." }
+                .Zip(new[] { "nupkg", "nupkg", "snupkg", "nupkg", "snupkg", "nupkg", "snupkg" }, (name, ext) => $"{name}{version}.{ext}"),
             Directory.GetFiles(feed).Select(Path.GetFileName).OrderBy(n => n, StringComparer.Ordinal));
 
         var app = Directory.CreateDirectory(Path.Combine(temp.Path, "app")).FullName;
@@ -42,7 +46,7 @@ public class PackageTests
             <configuration><packageSources><add key="local" value="{feed}" /></packageSources></configuration>
             """);
         File.WriteAllText(Path.Combine(app, "Program.cs"), Snippet);
-        foreach (var add in new[] { "add package Cllm --version 0.1.0", "add package libtorch-cpu-linux-x64 --version 2.10.0", "add package Microsoft.Extensions.DependencyInjection --version 10.0.0" })
+        foreach (var add in new[] { $"add package Cllm --version {version}", "add package libtorch-cpu-linux-x64 --version 2.10.0", "add package Microsoft.Extensions.DependencyInjection --version 10.0.0" })
         {
             var (code, output) = ProcessRunner.Run("dotnet", add, app, minutes);
             Assert.True(code == 0, output);
@@ -56,7 +60,6 @@ public class PackageTests
 
     private const string Snippet = """
         using Cllm;
-        using Cllm.ChatClient;
         using Microsoft.Extensions.AI;
         using Microsoft.Extensions.DependencyInjection;
 
@@ -69,7 +72,7 @@ public class PackageTests
         }
 
         var services = new ServiceCollection();
-        services.AddCllm(CllmBuilder.FromCheckpoint(path).UseJacobi(n: 16));
+        services.AddCllm(path, b => b.UseJacobi(n: 16));
         using var provider = services.BuildServiceProvider();
         var viaDi = await provider.GetRequiredService<IChatClient>().GetResponseAsync("Once upon a time", new ChatOptions { MaxOutputTokens = 8 });
         Console.WriteLine($"di: {viaDi.Text} | {viaDi.Usage?.OutputTokenCount} tokens");

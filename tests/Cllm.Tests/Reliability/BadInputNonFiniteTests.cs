@@ -30,7 +30,7 @@ public class BadInputNonFiniteTests
             "jacobi" => Decoders.Jacobi(model, 4),
             _ => Decoders.Lookahead(model),
         };
-        var request = new DecodeRequest { PromptIds = new[] { 1, 5, 9, 13 }, MaxNewTokens = 8 };
+        var request = new DecodeRequest { PromptIds = new[] { 1, 5, 9, 13 }, Options = new GenerationOptions { MaxNewTokens = 8 } };
 
         var ex = Assert.Throws<InvalidOperationException>(() => decoder.Decode(request).ToList());
         Assert.Equal("the model produced non-finite logits (NaN/Inf) at position 3: check the weights.", ex.Message);

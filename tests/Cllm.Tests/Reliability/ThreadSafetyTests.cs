@@ -91,5 +91,5 @@ public class ThreadSafetyTests
         Assert.True(gcs >= 100, $"only {gcs} garbage collections ran ({garbage} arrays allocated)");
     }
 
-    private static DecodeRequest Request(int[] prompt) => new() { PromptIds = prompt, MaxNewTokens = 48 };
+    private static DecodeRequest Request(int[] prompt) => new() { PromptIds = prompt, Options = new GenerationOptions { MaxNewTokens = 48 } };
 }

@@ -267,7 +267,7 @@ public class ConsistencyTrainerTests
         var result = new ConsistencyTrainer(model, Options(folder.Path) with { MaxSteps = 1, TokenizerSource = ShippedModels.Stories260K }).Train(records);
         Assert.True(File.Exists(Path.Combine(result.FinalCheckpoint!, "tokenizer.model")));
         using var engine = CllmBuilder.FromCheckpoint(result.FinalCheckpoint!).Build();
-        Assert.NotEmpty(engine.Generate("Once upon a time", new GenerationSettings { MaxNewTokens = 4 }).OutputIds);
+        Assert.NotEmpty(engine.Generate("Once upon a time", new GenerationOptions { MaxNewTokens = 4 }).OutputIds);
     }
 
     [Fact]

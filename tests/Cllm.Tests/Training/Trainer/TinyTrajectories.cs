@@ -20,7 +20,7 @@ internal static class TinyTrajectories
             var prompt = new[] { 1 }.Concat(Enumerable.Range(0, 5).Select(_ => random.Next(3, model.Config.VocabSize))).ToArray();
             var blocks = new List<JacobiTrajectory>();
             var decoder = Decoders.Jacobi(model, blockSize, blocks.Add);
-            decoder.DecodeToEnd(new DecodeRequest { PromptIds = prompt, MaxNewTokens = maxNewTokens });
+            decoder.DecodeToEnd(new DecodeRequest { PromptIds = prompt, Options = new GenerationOptions { MaxNewTokens = maxNewTokens } });
             foreach (var block in blocks.Where(b => b.Complete))
             {
                 records.Add(ToRecord(block, p, prompt.Length));

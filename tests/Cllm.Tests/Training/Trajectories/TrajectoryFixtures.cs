@@ -24,7 +24,7 @@ internal static class TrajectoryFixtures
 
     /// <summary>Greedy autoregressive continuation of <paramref name="context"/>, no stop besides the count.</summary>
     public static int[] Greedy(LlamaForCausalLM model, IReadOnlyList<int> context, int count)
-        => Decoders.Autoregressive(model).DecodeToEnd(new DecodeRequest { PromptIds = context, MaxNewTokens = count }).OutputIds.ToArray();
+        => Decoders.Autoregressive(model).DecodeToEnd(new DecodeRequest { PromptIds = context, Options = new GenerationOptions { MaxNewTokens = count } }).OutputIds.ToArray();
 
     /// <summary>
     /// One Jacobi update of a whole block, by one uncached forward over context ⊕ state: token i of the result is

@@ -68,7 +68,7 @@ public static class DecoderBenchmark
             }
         }
 
-        bool greedy = requests.All(q => q.Sampling.IsGreedy);
+        bool greedy = requests.All(q => q.Options.Temperature is null or 0);
         double baselineAr = ArSpeed(outcomes, models[0].Label);
         var rows = models.SelectMany(m => Summarize(m.Label, built.Where(b => b.Label == m.Label).Select(b => b.Decoder.Name).Distinct().ToArray(), outcomes, greedy, baselineAr)).ToList();
         if (models.Count > 1)

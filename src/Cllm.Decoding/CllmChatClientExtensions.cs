@@ -1,9 +1,10 @@
 using System;
+using Cllm.ChatClient;
 using Microsoft.Extensions.AI;
 
-namespace Cllm.ChatClient;
+namespace Cllm;
 
-/// <summary>Exposes a <see cref="CllmEngine"/> through Microsoft.Extensions.AI.</summary>
+/// <summary>Exposes a <see cref="CllmEngine"/> through Microsoft.Extensions.AI; <c>using Cllm;</c> is enough.</summary>
 public static class CllmChatClientExtensions
 {
     /// <summary>An <see cref="IChatClient"/> over the engine (the engine stays owned by the caller).</summary>
