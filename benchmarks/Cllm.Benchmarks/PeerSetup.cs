@@ -2,9 +2,8 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using Cllm.Checkpoints;
+using Cllm.Core;
 using Cllm.Cli;
-using Cllm.Modeling;
 
 namespace Cllm.Benchmarks;
 

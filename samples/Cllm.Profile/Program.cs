@@ -6,7 +6,7 @@ using System.Globalization;
 using System.Linq;
 using Cllm;
 using Cllm.Benchmarking;
-using Cllm.Modeling;
+using Cllm.Core;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -2,8 +2,8 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
-using Cllm.Jacobi;
-using Cllm.Modeling;
+using Cllm;
+using Cllm.Core;
 
 namespace Cllm.Benchmarking;
 

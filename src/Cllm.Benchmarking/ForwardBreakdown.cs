@@ -2,7 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
-using Cllm.Modeling;
+using Cllm.Core;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -77,7 +77,7 @@ public static class ForwardBreakdown
     }
 
     /// <summary>One decode step's model work: forward, top-2, ids and margins to the host. Returns the readback's milliseconds.</summary>
-    private static double Step(LlamaForCausalLM model, Caching.KvCache cache, long[] ids)
+    private static double Step(LlamaForCausalLM model, KvCache cache, long[] ids)
     {
         var logits = model.Forward(tensor(ids).view(1, ids.Length), cache)[0];              // (T, V)
         var clock = Stopwatch.StartNew();

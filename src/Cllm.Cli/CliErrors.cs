@@ -1,7 +1,7 @@
 using System;
 using System.IO;
 using System.Text.RegularExpressions;
-using Cllm.Checkpoints;
+using Cllm.Core;
 
 namespace Cllm.Cli;
 

@@ -3,9 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Text.Json.Nodes;
-using Cllm.Checkpoints;
-using Cllm.Modeling;
-using Cllm.Text;
+using Cllm.Core;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,5 +1,5 @@
 using System;
-using Cllm.Modeling;
+using Cllm.Core;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,13 +1,7 @@
 using System;
 using System.Diagnostics;
 using System.Linq;
-using Cllm.Checkpoints;
-using Cllm.Diagnostics;
-using Cllm.Jacobi;
-using Cllm.Lookahead;
-using Cllm.Modeling;
-using Cllm.Placement;
-using Cllm.Text;
+using Cllm.Core;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using TorchSharp;

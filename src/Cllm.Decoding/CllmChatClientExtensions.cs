@@ -1,5 +1,4 @@
 using System;
-using Cllm.ChatClient;
 using Microsoft.Extensions.AI;
 
 namespace Cllm;

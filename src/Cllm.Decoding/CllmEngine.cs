@@ -3,11 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
 using System.Threading.Channels;
-using Cllm.Checkpoints;
-using Cllm.Serving;
-using Cllm.Diagnostics;
-using Cllm.Modeling;
-using Cllm.Text;
+using Cllm.Core;
 using Microsoft.Extensions.Logging;
 
 namespace Cllm;

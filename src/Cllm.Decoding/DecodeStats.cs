@@ -1,5 +1,4 @@
 using System;
-using Cllm.Jacobi;
 
 namespace Cllm;
 

@@ -1,10 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
-using Cllm.Drafting;
-using Cllm.Jacobi;
-using Cllm.Lookahead;
-using Cllm.Modeling;
+using Cllm.Core;
 
 namespace Cllm;
 

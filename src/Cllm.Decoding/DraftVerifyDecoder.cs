@@ -2,12 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Threading;
-using Cllm.Caching;
-using Cllm.Drafting;
-using Cllm.Modeling;
-using Cllm.Sampling;
-using Cllm.Stopping;
-using Cllm.Verification;
+using Cllm.Core;
 using TorchSharp;
 using static TorchSharp.torch;
 

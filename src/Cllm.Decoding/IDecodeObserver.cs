@@ -1,10 +1,8 @@
-using Cllm.Drafting;
-
 namespace Cllm;
 
 /// <summary>
 /// Watches one request of the decode loop (<see cref="DraftVerifyDecoder"/>) without steering it: per-strategy
-/// statistics (<see cref="Jacobi.JacobiBlockTracker"/>) and trajectory recording for training are observers. Called
+/// statistics (<see cref="JacobiBlockTracker"/>) and trajectory recording for training are observers. Called
 /// on the decoding thread; an observer is created per request.
 /// </summary>
 public interface IDecodeObserver

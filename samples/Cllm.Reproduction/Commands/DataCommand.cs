@@ -7,7 +7,7 @@ using System.Linq;
 using Cllm.Reproduction.Data;
 using Cllm.Reproduction.Sql;
 using Cllm.Reproduction.Tokenization;
-using Cllm.Text;
+using Cllm.Core;
 
 namespace Cllm.Reproduction.Commands;
 

@@ -3,13 +3,12 @@ using System.CommandLine;
 using System.Globalization;
 using System.IO;
 using System.Linq;
-using Cllm.Checkpoints;
+using Cllm.Core;
 using Cllm.Reproduction.Data;
 using Cllm.Reproduction.Evaluation;
 using Cllm.Reproduction.Pipeline;
 using Cllm.Reproduction.Sql;
 using Cllm.Reproduction.Training;
-using Cllm.Text;
 using Cllm.Training;
 using TorchSharp;
 

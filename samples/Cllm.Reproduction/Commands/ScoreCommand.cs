@@ -8,7 +8,7 @@ using Cllm.Reproduction.Evaluation;
 using Cllm.Reproduction.Pipeline;
 using Cllm.Reproduction.Sql;
 using Cllm.Reproduction.Training;
-using Cllm.Text;
+using Cllm.Core;
 using TorchSharp;
 
 namespace Cllm.Reproduction.Commands;

@@ -1,4 +1,4 @@
-using Cllm.Modeling;
+using Cllm.Core;
 
 namespace Cllm.Reproduction.Evaluation;
 

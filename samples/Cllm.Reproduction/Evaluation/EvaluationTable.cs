@@ -1,7 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using Cllm.Jacobi;
+using Cllm;
 using Cllm.Reproduction.Sql;
 
 namespace Cllm.Reproduction.Evaluation;

@@ -2,7 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
-using Cllm.Modeling;
+using Cllm.Core;
 using Cllm.Reproduction.Sql;
 using Cllm.Reproduction.Training;
 

@@ -1,5 +1,4 @@
-using Cllm.Checkpoints;
-using Cllm.Modeling;
+using Cllm.Core;
 
 namespace Cllm.Reproduction.Pipeline;
 

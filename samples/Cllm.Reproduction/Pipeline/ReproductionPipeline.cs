@@ -6,17 +6,13 @@ using System.IO;
 using System.Linq;
 using System.Threading;
 using Cllm.Benchmarking;
-using Cllm.Checkpoints;
-using Cllm.Modeling;
+using Cllm.Core;
 using Cllm.Reproduction.Commands;
 using Cllm.Reproduction.Data;
 using Cllm.Reproduction.Evaluation;
 using Cllm.Reproduction.Sql;
 using Cllm.Reproduction.Training;
-using Cllm.Text;
 using Cllm.Training;
-using Cllm.Training.Losses;
-using Cllm.Training.Trajectories;
 using TorchSharp;
 
 namespace Cllm.Reproduction.Pipeline;

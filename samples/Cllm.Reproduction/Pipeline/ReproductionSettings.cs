@@ -1,6 +1,6 @@
 using System.Collections.Generic;
 using Cllm.Reproduction.Training;
-using Cllm.Training.Losses;
+using Cllm.Training;
 
 namespace Cllm.Reproduction.Pipeline;
 

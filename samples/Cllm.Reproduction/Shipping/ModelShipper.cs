@@ -2,13 +2,12 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using Cllm.Checkpoints;
+using Cllm.Core;
 using Cllm.Reproduction.Data;
 using Cllm.Reproduction.Evaluation;
 using Cllm.Reproduction.Pipeline;
 using Cllm.Reproduction.Sql;
 using Cllm.Reproduction.Training;
-using Cllm.Text;
 using TorchSharp;
 
 namespace Cllm.Reproduction.Shipping;

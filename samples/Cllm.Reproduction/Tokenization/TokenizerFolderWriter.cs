@@ -9,7 +9,7 @@ namespace Cllm.Reproduction.Tokenization;
 /// Writes a <see cref="BpeVocabulary"/> as a Hugging Face tokenizer folder: <c>tokenizer.json</c> (byte-level
 /// BPE; <see cref="SqlPreTokenizer.Pattern"/> as a Split step before a regex-free ByteLevel step; a
 /// TemplateProcessing that puts <c>&lt;s&gt;</c> first) and <c>tokenizer_config.json</c> (add BOS, no EOS).
-/// <c>Cllm.Text.CllmTokenizer.FromDirectory</c> and <c>transformers.AutoTokenizer</c> read it.
+/// <c>Cllm.Core.CllmTokenizer.FromDirectory</c> and <c>transformers.AutoTokenizer</c> read it.
 /// </summary>
 public static class TokenizerFolderWriter
 {

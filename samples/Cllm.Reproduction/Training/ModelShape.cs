@@ -1,6 +1,6 @@
 using System;
 using System.Globalization;
-using Cllm.Modeling;
+using Cllm.Core;
 using TorchSharp;
 using static TorchSharp.torch;
 

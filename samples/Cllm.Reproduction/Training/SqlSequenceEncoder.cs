@@ -2,7 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using Cllm.Reproduction.Sql;
-using Cllm.Text;
+using Cllm.Core;
 
 namespace Cllm.Reproduction.Training;
 

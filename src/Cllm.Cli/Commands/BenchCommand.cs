@@ -6,8 +6,7 @@ using System.IO;
 using System.Linq;
 using System.Text.Json;
 using Cllm.Benchmarking;
-using Cllm.Checkpoints;
-using Cllm.Modeling;
+using Cllm.Core;
 using Spectre.Console;
 
 namespace Cllm.Cli.Commands;

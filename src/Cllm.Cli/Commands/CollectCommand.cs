@@ -4,8 +4,8 @@ using System.CommandLine;
 using System.Globalization;
 using System.Linq;
 using System.Threading;
-using Cllm.Checkpoints;
-using Cllm.Training.Trajectories;
+using Cllm.Core;
+using Cllm.Training;
 using Spectre.Console;
 
 namespace Cllm.Cli.Commands;

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Cllm.Lookahead;
+using Cllm;
 
 namespace Cllm.Cli.Commands;
 

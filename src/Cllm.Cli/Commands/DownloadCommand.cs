@@ -5,8 +5,7 @@ using System.Globalization;
 using System.IO;
 using System.Threading;
 using System.Threading.Tasks;
-using Cllm.Checkpoints;
-using Cllm.Hub;
+using Cllm.Core;
 using Spectre.Console;
 
 namespace Cllm.Cli.Commands;

@@ -2,7 +2,7 @@ using System;
 using System.CommandLine;
 using System.Globalization;
 using System.IO;
-using Cllm.Checkpoints;
+using Cllm.Core;
 
 namespace Cllm.Cli.Commands;
 

@@ -7,7 +7,7 @@ using System.Linq;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Threading;
-using Cllm.Text;
+using Cllm.Core;
 
 namespace Cllm.Cli.Commands;
 
@@ -182,7 +182,7 @@ internal static class GenerateCommand
 
             if (strategy == DecodingStrategy.Jacobi)
             {
-                var jacobi = s.Jacobi ?? Jacobi.JacobiStats.Empty;
+                var jacobi = s.Jacobi ?? JacobiStats.Empty;
                 WriteIds(json, "iterations", jacobi.BlockIterations);
                 json.WriteNumber("iterations_per_block", Math.Round(jacobi.IterationsPerBlock, 4));
                 json.WriteNumber("fast_forwarded", Math.Round(jacobi.FastForwarded, 4));

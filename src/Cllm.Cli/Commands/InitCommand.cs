@@ -3,7 +3,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.IO;
-using Cllm.Checkpoints;
+using Cllm.Core;
 
 namespace Cllm.Cli.Commands;
 

@@ -1,8 +1,6 @@
 using System;
 using System.CommandLine;
-using Cllm.Checkpoints;
-using Cllm.Modeling;
-using Cllm.Placement;
+using Cllm.Core;
 using TorchSharp;
 
 namespace Cllm.Cli.Commands;

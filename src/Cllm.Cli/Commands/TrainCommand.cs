@@ -4,11 +4,8 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Threading;
-using Cllm.Checkpoints;
-using Cllm.Modeling;
+using Cllm.Core;
 using Cllm.Training;
-using Cllm.Training.Losses;
-using Cllm.Training.Trajectories;
 using Spectre.Console;
 
 namespace Cllm.Cli.Commands;

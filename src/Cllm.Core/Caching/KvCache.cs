@@ -1,10 +1,9 @@
 using System;
 using System.Collections.Generic;
-using Cllm.Modeling;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Cllm.Caching;
+namespace Cllm.Core;
 
 /// <summary>
 /// Preallocated key/value cache for one request: per layer K and V of shape (B, Hkv, Capacity, D).

@@ -1,7 +1,7 @@
 using System;
 using System.IO;
 
-namespace Cllm.Checkpoints;
+namespace Cllm.Core;
 
 /// <summary>
 /// Writes a checkpoint file so that readers see either the old file or the complete new one: the content goes

@@ -1,9 +1,8 @@
 using System;
 using System.Linq;
-using Cllm.Modeling;
 using TorchSharp;
 
-namespace Cllm.Checkpoints;
+namespace Cllm.Core;
 
 /// <summary>
 /// The floating dtype a checkpoint is stored in: <c>torch_dtype</c> of config.json when it names one, otherwise the

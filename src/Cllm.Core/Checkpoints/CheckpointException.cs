@@ -1,6 +1,6 @@
 using System;
 
-namespace Cllm.Checkpoints;
+namespace Cllm.Core;
 
 /// <summary>
 /// A checkpoint folder or file could not be used. The message names the file and what is wrong with it.

@@ -1,10 +1,9 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using Cllm.Modeling;
 using TorchSharp;
 
-namespace Cllm.Checkpoints;
+namespace Cllm.Core;
 
 /// <summary>
 /// Copies the tensors of a Hugging Face model folder into a TorchSharp module whose <c>state_dict()</c> names are the
@@ -66,7 +65,7 @@ public static class CheckpointLoader
             target.copy_(tensor);
         }
 
-        (model as Modeling.LlamaForCausalLM)?.InvalidateInferenceWeights();                 // its lean copy holds the old weights
+        (model as LlamaForCausalLM)?.InvalidateInferenceWeights();                 // its lean copy holds the old weights
     }
 
     /// <summary>

@@ -1,10 +1,9 @@
 using System;
 using System.IO;
 using System.Linq;
-using Cllm.Modeling;
 using TorchSharp;
 
-namespace Cllm.Checkpoints;
+namespace Cllm.Core;
 
 /// <summary>
 /// Saves a TorchSharp model with Hugging Face names as a Hugging Face model folder that transformers and

@@ -1,7 +1,7 @@
 using System;
 using System.Buffers.Binary;
 
-namespace Cllm.Checkpoints;
+namespace Cllm.Core;
 
 /// <summary>Encodes float rows as ggml F32, F16 and Q8_0 bytes (little endian), as ggml's reference quantizer does.</summary>
 internal static class GgufEncoding

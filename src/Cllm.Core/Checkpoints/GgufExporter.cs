@@ -3,10 +3,9 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Text.RegularExpressions;
-using Cllm.Modeling;
 using TorchSharp;
 
-namespace Cllm.Checkpoints;
+namespace Cllm.Core;
 
 /// <summary>
 /// Exports a Hugging Face LLaMA folder (config.json, safetensors, tokenizer) as a GGUF v3 file in llama.cpp's LLAMA

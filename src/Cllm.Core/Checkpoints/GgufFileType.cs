@@ -1,4 +1,4 @@
-namespace Cllm.Checkpoints;
+namespace Cllm.Core;
 
 /// <summary>How a GGUF export stores the 2-D weight matrices (norm vectors always stay F32).</summary>
 public enum GgufFileType

@@ -1,6 +1,6 @@
 using System;
 
-namespace Cllm.Checkpoints;
+namespace Cllm.Core;
 
 /// <summary>One GGUF metadata value: a scalar, a string, or an array of one element type.</summary>
 /// <param name="Type">Value type; <see cref="GgufValueType.Array"/> for arrays.</param>

@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Text;
 
-namespace Cllm.Checkpoints;
+namespace Cllm.Core;
 
 /// <summary>Reads back a GGUF v3 file written by <see cref="GgufWriter"/>: metadata, tensor infos and tensor bytes (for checks and tests).</summary>
 internal sealed class GgufReader

@@ -1,6 +1,6 @@
 using System;
 
-namespace Cllm.Checkpoints;
+namespace Cllm.Core;
 
 /// <summary>
 /// Row order of q/k projections. Hugging Face LLaMA rotates halves: within a head of d rows, row j pairs with row

@@ -1,4 +1,4 @@
-namespace Cllm.Checkpoints;
+namespace Cllm.Core;
 
 /// <summary>The ggml tensor types the GGUF writer emits (the numbers are ggml's <c>ggml_type</c>).</summary>
 internal enum GgufTensorType : uint

@@ -1,4 +1,4 @@
-namespace Cllm.Checkpoints;
+namespace Cllm.Core;
 
 /// <summary>GGUF metadata value types (the numbers are the format's).</summary>
 internal enum GgufValueType : uint

@@ -4,10 +4,8 @@ using System.IO;
 using System.Linq;
 using System.Text;
 using System.Text.Json;
-using Cllm.Modeling;
-using Cllm.Text;
 
-namespace Cllm.Checkpoints;
+namespace Cllm.Core;
 
 /// <summary>
 /// The <c>tokenizer.ggml.*</c> metadata of a GGUF export: model "llama" (SentencePiece pieces, scores and types from

@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Text;
 
-namespace Cllm.Checkpoints;
+namespace Cllm.Core;
 
 /// <summary>
 /// Writes a GGUF v3 file (little endian): header, metadata key/values, tensor infos, then the tensor data with every

@@ -1,9 +1,8 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using Cllm.Modeling;
 
-namespace Cllm.Checkpoints;
+namespace Cllm.Core;
 
 /// <summary>
 /// Reads Hugging Face <c>config.json</c> and <c>generation_config.json</c> files of LLaMA-family models into

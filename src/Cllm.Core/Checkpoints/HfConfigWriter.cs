@@ -4,9 +4,8 @@ using System.Globalization;
 using System.IO;
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using Cllm.Modeling;
 
-namespace Cllm.Checkpoints;
+namespace Cllm.Core;
 
 /// <summary>
 /// Writes <see cref="LlamaConfig"/> as Hugging Face <c>config.json</c> and <c>generation_config.json</c> files that

@@ -2,9 +2,8 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using Cllm.Modeling;
 
-namespace Cllm.Checkpoints;
+namespace Cllm.Core;
 
 /// <summary>
 /// A Hugging Face model folder, resolved: <c>config.json</c> (required), the weights (<c>model.safetensors</c>, or

@@ -1,8 +1,7 @@
 using System.Collections.Generic;
 using System.Globalization;
-using Cllm.Modeling;
 
-namespace Cllm.Checkpoints;
+namespace Cllm.Core;
 
 /// <summary>
 /// The Hugging Face tensor names and shapes a <see cref="LlamaConfig"/> implies, computed without building the model,

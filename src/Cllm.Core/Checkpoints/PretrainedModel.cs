@@ -1,12 +1,9 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using Cllm.Modeling;
-using Cllm.Placement;
-using Cllm.Text;
 using TorchSharp;
 
-namespace Cllm.Checkpoints;
+namespace Cllm.Core;
 
 /// <summary>
 /// A Hugging Face model folder, loaded: the model in evaluation mode, its tokenizer, its stop ids and its chat template.

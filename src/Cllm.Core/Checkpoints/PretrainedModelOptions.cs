@@ -1,7 +1,7 @@
 using System;
 using TorchSharp;
 
-namespace Cllm.Checkpoints;
+namespace Cllm.Core;
 
 /// <summary>How <see cref="PretrainedModel.Load"/> places and checks a model (Hugging Face <c>from_pretrained</c> kwargs).</summary>
 public sealed record PretrainedModelOptions

@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.Diagnostics.CodeAnalysis;
 using TorchSharp;
 
-namespace Cllm.Checkpoints;
+namespace Cllm.Core;
 
 /// <summary>
 /// The safetensors dtype names this library reads and writes, and their TorchSharp equivalents.

@@ -2,7 +2,7 @@ using System;
 using System.Collections.Generic;
 using TorchSharp;
 
-namespace Cllm.Checkpoints;
+namespace Cllm.Core;
 
 /// <summary>
 /// One tensor as a safetensors header describes it. The entry has been validated: its dtype is supported and

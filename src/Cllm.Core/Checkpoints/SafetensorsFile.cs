@@ -7,7 +7,7 @@ using System.Linq;
 using System.Text.Json;
 using TorchSharp;
 
-namespace Cllm.Checkpoints;
+namespace Cllm.Core;
 
 /// <summary>
 /// A Hugging Face safetensors file whose header has been read and validated. Tensor data stays on disk until

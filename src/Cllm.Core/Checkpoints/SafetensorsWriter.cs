@@ -7,7 +7,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using TorchSharp;
 
-namespace Cllm.Checkpoints;
+namespace Cllm.Core;
 
 /// <summary>
 /// Writes Hugging Face safetensors files: keys in ordinal order, <c>__metadata__ {"format": "pt"}</c>, the header

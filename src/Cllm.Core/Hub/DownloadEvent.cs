@@ -1,4 +1,4 @@
-namespace Cllm.Hub;
+namespace Cllm.Core;
 
 /// <summary>What a <see cref="DownloadProgress"/> report is about.</summary>
 public enum DownloadEvent

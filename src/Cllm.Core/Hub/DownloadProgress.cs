@@ -1,4 +1,4 @@
-namespace Cllm.Hub;
+namespace Cllm.Core;
 
 /// <summary>One progress report of <see cref="HubDownloader.DownloadAsync"/>.</summary>
 /// <param name="Event">What happened.</param>

@@ -2,7 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 
-namespace Cllm.Hub;
+namespace Cllm.Core;
 
 /// <summary>What <see cref="HubDownloader.DownloadAsync"/> fetched.</summary>
 public sealed class DownloadResult

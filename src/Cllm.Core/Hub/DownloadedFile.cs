@@ -1,4 +1,4 @@
-namespace Cllm.Hub;
+namespace Cllm.Core;
 
 /// <summary>One file of a finished download.</summary>
 /// <param name="RepoPath">Path of the file in the repository, with '/' separators.</param>

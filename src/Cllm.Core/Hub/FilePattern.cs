@@ -2,7 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 
-namespace Cllm.Hub;
+namespace Cllm.Core;
 
 /// <summary>
 /// The glob patterns of <see cref="HubDownloadOptions.Include"/>/<see cref="HubDownloadOptions.Exclude"/>, with the

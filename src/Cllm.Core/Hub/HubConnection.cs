@@ -7,7 +7,7 @@ using System.Net.Http.Headers;
 using System.Threading;
 using System.Threading.Tasks;
 
-namespace Cllm.Hub;
+namespace Cllm.Core;
 
 /// <summary>
 /// HTTP GETs against one hub endpoint: the token goes only to the endpoint's own origin, redirects are followed by

@@ -1,7 +1,7 @@
 using System;
 using System.Collections.Generic;
 
-namespace Cllm.Hub;
+namespace Cllm.Core;
 
 /// <summary>Where and how <see cref="HubDownloader"/> downloads, and which files.</summary>
 public sealed class HubDownloadOptions

@@ -11,7 +11,7 @@ using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
 
-namespace Cllm.Hub;
+namespace Cllm.Core;
 
 /// <summary>
 /// Downloads a model repository from the Hugging Face hub (or a mirror at <c>HF_ENDPOINT</c>) into a plain folder

@@ -1,6 +1,6 @@
 using System;
 
-namespace Cllm.Hub;
+namespace Cllm.Core;
 
 /// <summary>
 /// A download from the Hugging Face hub failed. The message names the URL or local file at fault and what is

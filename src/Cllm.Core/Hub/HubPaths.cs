@@ -2,7 +2,7 @@ using System;
 using System.IO;
 using System.Linq;
 
-namespace Cllm.Hub;
+namespace Cllm.Core;
 
 /// <summary>Checks repository ids, revisions and repository file names, and builds hub URLs from them.</summary>
 internal static class HubPaths

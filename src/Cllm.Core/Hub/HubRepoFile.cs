@@ -1,4 +1,4 @@
-namespace Cllm.Hub;
+namespace Cllm.Core;
 
 /// <summary>One file of a repository as the hub lists it.</summary>
 /// <param name="Path">Repository path, '/' separated.</param>

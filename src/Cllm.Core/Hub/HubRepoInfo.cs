@@ -2,7 +2,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Text.Json;
 
-namespace Cllm.Hub;
+namespace Cllm.Core;
 
 /// <summary>The answer of <c>/api/models/{repo}/revision/{revision}</c>: the commit and the files.</summary>
 internal sealed record HubRepoInfo(string? Commit, IReadOnlyList<HubRepoFile> Files)

@@ -1,6 +1,6 @@
 using System;
 
-namespace Cllm.Hub;
+namespace Cllm.Core;
 
 /// <summary>A failure worth retrying: a dropped connection, a timeout, a 5xx/429/408 answer, a transfer that ended early.</summary>
 internal sealed class HubTransientException : Exception

@@ -1,7 +1,7 @@
 using System;
 using System.Net;
 
-namespace Cllm.Hub;
+namespace Cllm.Core;
 
 /// <summary>
 /// The system proxy (HTTP(S)_PROXY, NO_PROXY, ...) except for loopback hosts, which are always reached directly:

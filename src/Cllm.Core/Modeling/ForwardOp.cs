@@ -1,4 +1,4 @@
-namespace Cllm.Modeling;
+namespace Cllm.Core;
 
 /// <summary>The op classes of one forward that <see cref="ForwardProfiler"/> times separately.</summary>
 public enum ForwardOp

@@ -1,7 +1,7 @@
 using System;
 using System.Diagnostics;
 
-namespace Cllm.Modeling;
+namespace Cllm.Core;
 
 /// <summary>
 /// Wall time per <see cref="ForwardOp"/> class, summed over forwards while <see cref="Enabled"/> (CPU ops are

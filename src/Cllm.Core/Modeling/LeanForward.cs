@@ -1,11 +1,10 @@
 using System;
 using System.Threading;
-using Cllm.Caching;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace Cllm.Modeling;
+namespace Cllm.Core;
 
 /// <summary>
 /// The inference-only forward of <see cref="LlamaForCausalLM"/>: a copy of the weights made once, on the first

@@ -1,10 +1,9 @@
-using Cllm.Caching;
 using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
 
-namespace Cllm.Modeling;
+namespace Cllm.Core;
 
 /// <summary>
 /// Multi-head attention with grouped-query heads (H query heads share Hkv key/value heads), rotary

@@ -1,7 +1,7 @@
 using System;
 using System.Collections.Generic;
 
-namespace Cllm.Modeling;
+namespace Cllm.Core;
 
 /// <summary>
 /// The shape of a LLaMA-family decoder, named after the fields of Hugging Face's <c>config.json</c>.

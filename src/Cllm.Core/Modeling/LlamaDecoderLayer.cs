@@ -1,9 +1,8 @@
-using Cllm.Caching;
 using TorchSharp;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
 
-namespace Cllm.Modeling;
+namespace Cllm.Core;
 
 /// <summary>Pre-norm transformer block: h = x + attn(norm(x)); out = h + mlp(norm(h)).</summary>
 internal sealed class LlamaDecoderLayer : nn.Module

@@ -1,11 +1,10 @@
 using System;
-using Cllm.Caching;
 using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
 
-namespace Cllm.Modeling;
+namespace Cllm.Core;
 
 /// <summary>
 /// A LLaMA-family causal language model (LLaMA, Mistral, Qwen2): weights only. Request state — the

@@ -3,7 +3,7 @@ using TorchSharp.Modules;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
 
-namespace Cllm.Modeling;
+namespace Cllm.Core;
 
 /// <summary>SwiGLU feed-forward: down(silu(gate(x)) · up(x)).</summary>
 internal sealed class LlamaMlp : nn.Module<Tensor, Tensor>

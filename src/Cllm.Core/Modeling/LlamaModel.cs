@@ -1,10 +1,9 @@
-using Cllm.Caching;
 using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
 
-namespace Cllm.Modeling;
+namespace Cllm.Core;
 
 /// <summary>The transformer trunk: token embeddings, L decoder layers and the final norm.</summary>
 internal sealed class LlamaModel : nn.Module

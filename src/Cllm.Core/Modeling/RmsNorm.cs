@@ -3,7 +3,7 @@ using TorchSharp.Modules;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
 
-namespace Cllm.Modeling;
+namespace Cllm.Core;
 
 /// <summary>Root-mean-square layer norm: y = x / sqrt(mean(x²) + eps) · weight, computed in float32.</summary>
 internal sealed class RmsNorm : nn.Module<Tensor, Tensor>

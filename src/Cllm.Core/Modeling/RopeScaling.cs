@@ -1,4 +1,4 @@
-namespace Cllm.Modeling;
+namespace Cllm.Core;
 
 /// <summary>
 /// Rotary-embedding frequency scaling, as Hugging Face's <c>rope_scaling</c> object describes it.

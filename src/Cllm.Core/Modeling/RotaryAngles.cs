@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace Cllm.Modeling;
+namespace Cllm.Core;
 
 /// <summary>
 /// Rotary angles of the T tokens of one forward: Cos (T, D) and SinSigned (T, D), whose first half is −sin.

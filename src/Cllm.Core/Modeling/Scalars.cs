@@ -1,6 +1,6 @@
 using TorchSharp;
 
-namespace Cllm.Modeling;
+namespace Cllm.Core;
 
 /// <summary>
 /// libtorch scalars that live as long as the process. TorchSharp turns C# numbers into <see cref="Scalar"/>s

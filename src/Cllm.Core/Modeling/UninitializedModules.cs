@@ -2,7 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace Cllm.Modeling;
+namespace Cllm.Core;
 
 /// <summary>
 /// Linear layers for a model whose weights a checkpoint is about to overwrite: the same TorchSharp type and state-dict

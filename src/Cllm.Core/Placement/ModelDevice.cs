@@ -2,7 +2,7 @@ using System;
 using System.Globalization;
 using TorchSharp;
 
-namespace Cllm.Placement;
+namespace Cllm.Core;
 
 /// <summary>Parses "cpu", "cuda" and "cuda:i" and checks that the device exists before anything is allocated on it.</summary>
 internal static class ModelDevice

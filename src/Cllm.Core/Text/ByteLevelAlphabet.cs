@@ -1,7 +1,7 @@
 using System;
 using System.Text;
 
-namespace Cllm.Text;
+namespace Cllm.Core;
 
 /// <summary>
 /// The GPT-2 byte-to-character table used by byte-level BPE vocabularies: printable bytes map to

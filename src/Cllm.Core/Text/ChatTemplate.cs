@@ -4,9 +4,8 @@ using System.IO;
 using System.Linq;
 using System.Text;
 using System.Text.Json;
-using Cllm.Checkpoints;
 
-namespace Cllm.Text;
+namespace Cllm.Core;
 
 /// <summary>
 /// Turns chat messages into prompt token ids the way the checkpoint's own chat template would, for the

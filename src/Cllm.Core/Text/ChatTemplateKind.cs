@@ -1,4 +1,4 @@
-namespace Cllm.Text;
+namespace Cllm.Core;
 
 /// <summary>The chat prompt formats Cllm renders itself (no Jinja engine: the common families are recognised by their markers).</summary>
 public enum ChatTemplateKind

@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using Microsoft.ML.Tokenizers;
 
-namespace Cllm.Text;
+namespace Cllm.Core;
 
 /// <summary>
 /// A text tokenizer for a causal language model: a Microsoft.ML.Tokenizers <see cref="Tokenizer"/> plus the
@@ -86,7 +86,7 @@ public sealed class CllmTokenizer
     /// Loads the tokenizer of a Hugging Face model folder: <c>tokenizer.model</c> (SentencePiece) when present,
     /// else a byte-level BPE <c>tokenizer.json</c>, with the BOS/EOS rules of <c>tokenizer_config.json</c>.
     /// </summary>
-    /// <exception cref="Cllm.Checkpoints.CheckpointException">The folder has no usable tokenizer file, or a file is corrupt.</exception>
+    /// <exception cref="Cllm.Core.CheckpointException">The folder has no usable tokenizer file, or a file is corrupt.</exception>
     /// <exception cref="NotSupportedException">The tokenizer.json describes a tokenizer Cllm cannot build.</exception>
     public static CllmTokenizer FromDirectory(string dir) => TokenizerFolderLoader.Load(dir);
 

@@ -6,7 +6,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.ML.Tokenizers;
 
-namespace Cllm.Text;
+namespace Cllm.Core;
 
 /// <summary>
 /// Decodes SentencePiece ids the way Hugging Face's LLaMA tokenizer does: pieces with "▁" turned into

@@ -1,4 +1,4 @@
-namespace Cllm.Text;
+namespace Cllm.Core;
 
 /// <summary>What a Hugging Face <c>Split</c> pre-tokenizer does with the pieces its pattern matches.</summary>
 internal enum SplitBehavior

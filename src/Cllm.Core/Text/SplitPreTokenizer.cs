@@ -4,7 +4,7 @@ using System.Linq;
 using System.Text.RegularExpressions;
 using Microsoft.ML.Tokenizers;
 
-namespace Cllm.Text;
+namespace Cllm.Core;
 
 /// <summary>
 /// A pre-tokenizer that first cuts out special tokens, then applies a sequence of split steps, each to

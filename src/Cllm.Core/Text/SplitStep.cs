@@ -2,7 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Text.RegularExpressions;
 
-namespace Cllm.Text;
+namespace Cllm.Core;
 
 /// <summary>One <c>Split</c> (or <c>Digits</c>, or ByteLevel regex) step of a Hugging Face pre-tokenizer.</summary>
 internal sealed class SplitStep

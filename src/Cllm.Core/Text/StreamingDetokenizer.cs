@@ -1,7 +1,7 @@
 using System;
 using System.Collections.Generic;
 
-namespace Cllm.Text;
+namespace Cllm.Core;
 
 /// <summary>
 /// Turns a stream of generated token ids into text pieces as soon as they are complete. The pieces of

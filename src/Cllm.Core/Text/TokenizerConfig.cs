@@ -2,9 +2,8 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Text.Json;
-using Cllm.Checkpoints;
 
-namespace Cllm.Text;
+namespace Cllm.Core;
 
 /// <summary>The parts of a Hugging Face <c>tokenizer_config.json</c> that affect encoding and decoding.</summary>
 internal sealed class TokenizerConfig

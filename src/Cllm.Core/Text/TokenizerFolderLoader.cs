@@ -1,10 +1,9 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
-using Cllm.Checkpoints;
 using Microsoft.ML.Tokenizers;
 
-namespace Cllm.Text;
+namespace Cllm.Core;
 
 /// <summary>Loads the tokenizer of a Hugging Face model folder (see <see cref="CllmTokenizer.FromDirectory"/>).</summary>
 internal static class TokenizerFolderLoader

@@ -1,7 +1,7 @@
 using System.Collections.Generic;
 using Microsoft.ML.Tokenizers;
 
-namespace Cllm.Text;
+namespace Cllm.Core;
 
 /// <summary>What <see cref="TokenizerJsonReader"/> makes of a Hugging Face <c>tokenizer.json</c>.</summary>
 internal sealed class TokenizerJson

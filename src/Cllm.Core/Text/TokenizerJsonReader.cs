@@ -5,10 +5,9 @@ using System.Linq;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Cllm.Checkpoints;
 using Microsoft.ML.Tokenizers;
 
-namespace Cllm.Text;
+namespace Cllm.Core;
 
 /// <summary>
 /// Builds a Microsoft.ML.Tokenizers <see cref="BpeTokenizer"/> from a Hugging Face <c>tokenizer.json</c>

@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.Text;
 using Microsoft.ML.Tokenizers;
 
-namespace Cllm.Text;
+namespace Cllm.Core;
 
 /// <summary>
 /// Applies Unicode normalisation forms in order, like a Hugging Face normalizer of type NFC, NFD,

@@ -1,4 +1,4 @@
-namespace Cllm.Benchmarking;
+namespace Cllm;
 
 /// <summary>The measured cost of one forward over T new tokens.</summary>
 /// <param name="Tokens">T, the tokens fed in one forward.</param>

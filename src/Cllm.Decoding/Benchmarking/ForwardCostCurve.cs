@@ -2,11 +2,11 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
-using Cllm.Modeling;
+using Cllm.Core;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Cllm.Benchmarking;
+namespace Cllm;
 
 /// <summary>
 /// What one forward of T tokens costs relative to one token, on the loaded model and this machine,

@@ -5,11 +5,10 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
-using Cllm.Stopping;
-using Cllm.Text;
+using Cllm.Core;
 using Microsoft.Extensions.AI;
 
-namespace Cllm.ChatClient;
+namespace Cllm;
 
 /// <summary>
 /// <see cref="IChatClient"/> over a <see cref="CllmEngine"/>: messages are rendered with the checkpoint's chat

@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 
-namespace Cllm.Diagnostics;
+namespace Cllm;
 
 /// <summary>
 /// Cllm's metrics (a <see cref="Meter"/> named "Cllm") and traces (an <see cref="ActivitySource"/> named "Cllm"):

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace Cllm.Diagnostics;
+namespace Cllm;
 
 /// <summary>Cllm.Decoding log messages; event ids 2000–2999.</summary>
 internal static partial class Log

@@ -1,7 +1,7 @@
 using System;
 using System.Collections.Generic;
 
-namespace Cllm.Drafting;
+namespace Cllm;
 
 /// <summary>
 /// Guessed tokens sent to the model with the pending token in one forward pass, shaped as a tree

@@ -1,6 +1,6 @@
 using System.Collections.Generic;
 
-namespace Cllm.Drafting;
+namespace Cllm;
 
 /// <summary>
 /// The candidate side of draft-and-verify decoding (Hugging Face's <c>CandidateGenerator</c>), holding one request's

@@ -1,6 +1,6 @@
 using System.Collections.Generic;
 
-namespace Cllm.Drafting;
+namespace Cllm;
 
 /// <summary>Autoregressive decoding: never guesses, so every forward pass emits exactly one token.</summary>
 public sealed class NoDraftProposer : IDraftProposer

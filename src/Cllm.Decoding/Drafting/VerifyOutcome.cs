@@ -1,6 +1,6 @@
 using System.Collections.Generic;
 
-namespace Cllm.Drafting;
+namespace Cllm;
 
 /// <summary>
 /// What one verification forward decided, handed to the proposer (to plan its next draft) and to the loop's observers.

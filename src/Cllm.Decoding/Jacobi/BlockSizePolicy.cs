@@ -2,10 +2,9 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Runtime.CompilerServices;
-using Cllm.Benchmarking;
-using Cllm.Modeling;
+using Cllm.Core;
 
-namespace Cllm.Jacobi;
+namespace Cllm;
 
 /// <summary>
 /// Chooses the Jacobi block size n at run time so that Jacobi is never slower than AR on the same engine:

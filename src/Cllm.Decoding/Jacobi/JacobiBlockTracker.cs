@@ -1,8 +1,7 @@
 using System;
 using System.Collections.Generic;
-using Cllm.Drafting;
 
-namespace Cllm.Jacobi;
+namespace Cllm;
 
 /// <summary>
 /// Follows the Jacobi blocks of one request from the loop's verification outcomes: a block opens with the pending token

@@ -1,4 +1,4 @@
-namespace Cllm.Jacobi;
+namespace Cllm;
 
 /// <summary>How a new Jacobi block's n − 1 unknown tokens are first guessed.</summary>
 public enum JacobiInitialGuess

@@ -1,6 +1,6 @@
 using System;
 
-namespace Cllm.Jacobi;
+namespace Cllm;
 
 /// <summary>Settings of the Jacobi decoder.</summary>
 public sealed record JacobiOptions

@@ -1,8 +1,7 @@
 using System;
 using System.Collections.Generic;
-using Cllm.Drafting;
 
-namespace Cllm.Jacobi;
+namespace Cllm;
 
 /// <summary>
 /// Jacobi decoding as a proposer. A block of n tokens starts with the pending token (known correct) and

@@ -2,7 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 
-namespace Cllm.Jacobi;
+namespace Cllm;
 
 /// <summary>How a Jacobi request's blocks converged: reachable from its result as <see cref="DecodeStats.Jacobi"/>.</summary>
 /// <param name="BlockIterations">Forward passes spent on each block (its iterations), in order.</param>

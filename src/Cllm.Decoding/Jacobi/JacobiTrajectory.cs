@@ -1,6 +1,6 @@
 using System.Collections.Generic;
 
-namespace Cllm.Jacobi;
+namespace Cllm;
 
 /// <summary>
 /// The iterates of one Jacobi block: <c>States[0]</c> is the initial guess y(0), each later state is the

@@ -1,7 +1,7 @@
 using System;
 using System.Collections.Generic;
 
-namespace Cllm.Jacobi;
+namespace Cllm;
 
 /// <summary>
 /// The paper's convergence figures for one block trajectory (reference section 1.8), over the

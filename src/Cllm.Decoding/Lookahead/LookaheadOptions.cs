@@ -1,6 +1,6 @@
 using System;
 
-namespace Cllm.Lookahead;
+namespace Cllm;
 
 /// <summary>
 /// Settings of lookahead decoding: a 2-D Jacobi window of <see cref="NGram"/> − 1 levels by

@@ -1,8 +1,7 @@
 using System;
 using System.Collections.Generic;
-using Cllm.Drafting;
 
-namespace Cllm.Lookahead;
+namespace Cllm;
 
 /// <summary>
 /// Lookahead decoding as a proposer. The draft is a tree rooted at the pending token:

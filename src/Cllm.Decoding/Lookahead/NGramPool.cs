@@ -1,7 +1,7 @@
 using System;
 using System.Collections.Generic;
 
-namespace Cllm.Lookahead;
+namespace Cllm;
 
 /// <summary>
 /// The n-gram pool: for each key token, up to G continuations of N − 1 tokens, most recent first.

@@ -1,9 +1,9 @@
 using System;
-using Cllm.Modeling;
+using Cllm.Core;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Cllm.Sampling;
+namespace Cllm;
 
 /// <summary>
 /// Turns a row of logits into the distribution that <see cref="SamplingOptions"/> describes

@@ -1,10 +1,9 @@
 using System;
 using System.Threading;
 using System.Threading.Channels;
-using Cllm.Diagnostics;
 using Microsoft.Extensions.Logging;
 
-namespace Cllm.Serving;
+namespace Cllm;
 
 /// <summary>
 /// Runs decode requests one after another on one dedicated thread, so all tensor work of an engine stays on

@@ -1,7 +1,7 @@
 using System;
 using System.Collections.Generic;
 
-namespace Cllm.Stopping;
+namespace Cllm;
 
 /// <summary>
 /// Applies <see cref="StopConditions"/> and the token budget to emitted tokens. Tokens that could be the

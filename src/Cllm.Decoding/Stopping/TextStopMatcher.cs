@@ -2,7 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Text;
 
-namespace Cllm.Stopping;
+namespace Cllm;
 
 /// <summary>
 /// Text-level stop sequences for streamed output: releases text only when it cannot be the start of a stop

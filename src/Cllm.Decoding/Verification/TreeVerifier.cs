@@ -1,9 +1,7 @@
 using System;
 using System.Collections.Generic;
-using Cllm.Drafting;
-using Cllm.Sampling;
 
-namespace Cllm.Verification;
+namespace Cllm;
 
 /// <summary>
 /// Decides which part of a draft the model agrees with. Greedy: the longest root path whose every

@@ -1,10 +1,10 @@
 using System;
 using System.Collections.Generic;
-using Cllm.Modeling;
+using Cllm.Core;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Cllm.Training.Losses;
+namespace Cllm.Training;
 
 /// <summary>
 /// Next-token cross-entropy over whole sequences (prompt included, as in the reference), with optional label

@@ -1,10 +1,10 @@
 using System;
 using System.Linq;
-using Cllm.Modeling;
+using Cllm.Core;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Cllm.Training.Losses;
+namespace Cllm.Training;
 
 /// <summary>
 /// The CLLM training objective <c>L = L_consistency + ω · L_AR</c> (reference: global consistency, ω = 10, label

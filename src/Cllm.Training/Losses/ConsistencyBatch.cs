@@ -4,7 +4,7 @@ using System.Linq;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Cllm.Training.Losses;
+namespace Cllm.Training;
 
 /// <summary>
 /// B examples of uneven lengths. Sequences are right-padded into (B, T) tensors and every mask is derived from the

@@ -1,4 +1,4 @@
-namespace Cllm.Training.Losses;
+namespace Cllm.Training;
 
 /// <summary>
 /// The distance D(teacher ‖ student) between the teacher's and the student's next-token distributions at one

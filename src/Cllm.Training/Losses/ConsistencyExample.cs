@@ -1,8 +1,7 @@
 using System;
 using System.Collections.Generic;
-using Cllm.Training.Trajectories;
 
-namespace Cllm.Training.Losses;
+namespace Cllm.Training;
 
 /// <summary>
 /// One trajectory record prepared for a training step: the context, the student's and the teacher's block states

@@ -1,11 +1,10 @@
 using System;
 using System.Collections.Generic;
-using Cllm.Modeling;
-using Cllm.Training.Trajectories;
+using Cllm.Core;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Cllm.Training.Losses;
+namespace Cllm.Training;
 
 /// <summary>
 /// The consistency loss: the model on a trajectory state y(i) (the student, gradients flow), i uniform over the

@@ -1,4 +1,4 @@
-namespace Cllm.Training.Losses;
+namespace Cllm.Training;
 
 /// <summary>Which logits of the block a consistency loss covers (logit p predicts token p + 1).</summary>
 public enum ConsistencyPositions

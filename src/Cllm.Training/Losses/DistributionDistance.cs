@@ -1,9 +1,9 @@
 using System;
-using Cllm.Modeling;
+using Cllm.Core;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Cllm.Training.Losses;
+namespace Cllm.Training;
 
 /// <summary>Per-position distances between two sets of logits (the formulas of <see cref="ConsistencyDistance"/>).</summary>
 public static class DistributionDistance

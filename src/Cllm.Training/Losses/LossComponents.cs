@@ -1,4 +1,4 @@
-namespace Cllm.Training.Losses;
+namespace Cllm.Training;
 
 /// <summary>The objective's parts on one batch, as plain numbers for logs and progress.</summary>
 /// <param name="Consistency">The consistency loss (global or local).</param>

@@ -4,7 +4,7 @@ using System.Linq;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Cllm.Training.Losses;
+namespace Cllm.Training;
 
 /// <summary>
 /// Several examples of one record in a single sequence: <c>[context | block 1 | … | block r]</c>, where every block

@@ -1,7 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using Cllm.Modeling;
+using Cllm.Core;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

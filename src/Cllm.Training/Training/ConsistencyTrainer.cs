@@ -2,9 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
-using Cllm.Modeling;
-using Cllm.Training.Losses;
-using Cllm.Training.Trajectories;
+using Cllm.Core;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 

@@ -3,7 +3,6 @@ using System.Collections.Generic;
 using System.IO;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Cllm.Training.Trajectories;
 
 namespace Cllm.Training;
 

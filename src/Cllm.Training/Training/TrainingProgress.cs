@@ -1,5 +1,4 @@
 using System;
-using Cllm.Training.Losses;
 
 namespace Cllm.Training;
 

@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using Cllm.Training.Losses;
 
 namespace Cllm.Training;
 

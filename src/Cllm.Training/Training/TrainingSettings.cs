@@ -102,11 +102,11 @@ internal sealed record TrainingSettings
 
     private static string F(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 
-    private static string Text(Losses.ConsistencyDistance distance) => distance switch
+    private static string Text(ConsistencyDistance distance) => distance switch
     {
-        Losses.ConsistencyDistance.ForwardKl => "forward-kl",
-        Losses.ConsistencyDistance.ReverseKl => "reverse-kl",
-        Losses.ConsistencyDistance.JensenShannon => "jsd",
+        ConsistencyDistance.ForwardKl => "forward-kl",
+        ConsistencyDistance.ReverseKl => "reverse-kl",
+        ConsistencyDistance.JensenShannon => "jsd",
         _ => distance.ToString(),
     };
 

@@ -1,8 +1,7 @@
 using System.Collections.Generic;
-using Cllm.Drafting;
-using Cllm.Jacobi;
+using Cllm;
 
-namespace Cllm.Training.Trajectories;
+namespace Cllm.Training;
 
 /// <summary>
 /// Attached to the Jacobi decode loop, collects one request's block trajectories and notices the first block that

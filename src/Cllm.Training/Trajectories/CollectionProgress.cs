@@ -1,4 +1,4 @@
-namespace Cllm.Training.Trajectories;
+namespace Cllm.Training;
 
 /// <summary>Reported after each prompt of a collection run.</summary>
 /// <param name="PromptsDone">Prompts of the shard finished so far, resumed ones included.</param>

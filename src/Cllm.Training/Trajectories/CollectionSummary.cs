@@ -1,6 +1,6 @@
 using System;
 
-namespace Cllm.Training.Trajectories;
+namespace Cllm.Training;
 
 /// <summary>Totals of a collection run.</summary>
 public sealed record CollectionSummary

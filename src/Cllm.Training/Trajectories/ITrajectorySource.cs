@@ -1,7 +1,7 @@
 using System.Collections.Generic;
 using System.Threading;
 
-namespace Cllm.Training.Trajectories;
+namespace Cllm.Training;
 
 /// <summary>Where consistency training gets its Jacobi trajectories: a collected data set or a live collector.</summary>
 public interface ITrajectorySource

@@ -3,10 +3,10 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
 using System.Threading;
-using Cllm.Jacobi;
-using Cllm.Modeling;
+using Cllm;
+using Cllm.Core;
 
-namespace Cllm.Training.Trajectories;
+namespace Cllm.Training;
 
 /// <summary>
 /// Jacobi trajectory collection (the paper's Algorithm 1). Each prompt is decoded greedily by the project's

@@ -3,7 +3,7 @@ using System.Buffers;
 using System.Collections.Generic;
 using System.IO;
 
-namespace Cllm.Training.Trajectories;
+namespace Cllm.Training;
 
 /// <summary>One line of a JSONL file: its 1-based number, where it starts and ends in the file, and its bytes (no line break).</summary>
 /// <param name="Number">1-based line number.</param>

@@ -5,7 +5,7 @@ using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
 
-namespace Cllm.Training.Trajectories;
+namespace Cllm.Training;
 
 /// <summary>
 /// Streams trajectory records from a collected data set: JSONL (one record per line, as

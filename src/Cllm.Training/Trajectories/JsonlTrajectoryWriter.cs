@@ -4,7 +4,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Text.Json;
 
-namespace Cllm.Training.Trajectories;
+namespace Cllm.Training;
 
 /// <summary>
 /// Writes trajectory records as JSONL, one record per line with the reference's field names and flat id

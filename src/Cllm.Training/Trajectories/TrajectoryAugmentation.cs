@@ -1,7 +1,7 @@
 using System;
 using System.Collections.Generic;
 
-namespace Cllm.Training.Trajectories;
+namespace Cllm.Training;
 
 /// <summary>
 /// The reference's data augmentation (section 2.5.1): early states get some of their wrong tokens

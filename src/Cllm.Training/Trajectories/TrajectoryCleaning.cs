@@ -1,7 +1,7 @@
 using System;
 using System.Collections.Generic;
 
-namespace Cllm.Training.Trajectories;
+namespace Cllm.Training;
 
 /// <summary>The reference's rule-based cleaning (section 2.5.2): drop records whose teacher output degenerates into one repeated token.</summary>
 internal static class TrajectoryCleaning

@@ -1,7 +1,7 @@
 using System;
 using System.Collections.Generic;
 
-namespace Cllm.Training.Trajectories;
+namespace Cllm.Training;
 
 /// <summary>Settings of Jacobi trajectory collection (the paper's Algorithm 1).</summary>
 public sealed record TrajectoryCollectionOptions

@@ -1,7 +1,7 @@
 using System;
 using System.Collections.Generic;
 
-namespace Cllm.Training.Trajectories;
+namespace Cllm.Training;
 
 /// <summary>
 /// One Jacobi block of one prompt, as collected from the target model (the paper's Algorithm 1): the

@@ -1,7 +1,7 @@
 using System;
 using System.Globalization;
 
-namespace Cllm.Training.Trajectories;
+namespace Cllm.Training;
 
 /// <summary>
 /// Which prompts one collection process handles: those whose index i satisfies i % <see cref="Count"/> ==

@@ -1,7 +1,7 @@
 using System.IO;
 using Cllm.Tests.TestKit;
 using Cllm.Tests.Text;
-using Cllm.Text;
+using Cllm.Core;
 
 namespace Cllm.Tests.ChatClient;
 

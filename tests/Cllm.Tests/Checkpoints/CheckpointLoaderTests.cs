@@ -2,7 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using Cllm.Checkpoints;
+using Cllm.Core;
 using TorchSharp;
 
 using Cllm.Tests.TestKit;

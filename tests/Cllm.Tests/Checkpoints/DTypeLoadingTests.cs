@@ -3,7 +3,7 @@ using System.IO;
 using System.Linq;
 using System.Text.Json.Nodes;
 using System.Threading.Tasks;
-using Cllm.Checkpoints;
+using Cllm.Core;
 using Cllm.Cli;
 using Cllm.Tests.TestKit;
 using TorchSharp;
@@ -91,8 +91,8 @@ public class DTypeLoadingTests
         string folder = temp.File("m");
         RandomCheckpoint.Write(config, ScalarType.Float32, folder, seed: 11);
 
-        using var initialised = new Cllm.Modeling.LlamaForCausalLM(config);
-        using var bare = new Cllm.Modeling.LlamaForCausalLM(config, ScalarType.Float32, null, initialize: false);
+        using var initialised = new Cllm.Core.LlamaForCausalLM(config);
+        using var bare = new Cllm.Core.LlamaForCausalLM(config, ScalarType.Float32, null, initialize: false);
         Assert.Equal(
             initialised.state_dict().Select(kv => (kv.Key, string.Join("x", kv.Value.shape), kv.Value.dtype)),
             bare.state_dict().Select(kv => (kv.Key, string.Join("x", kv.Value.shape), kv.Value.dtype)));

@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 using System.IO;
 using System.Linq;
 using System.Text.Json;
-using Cllm.Checkpoints;
+using Cllm.Core;
 using Cllm.Tests.Reproduction;
 using Cllm.Tests.TestKit;
 using TorchSharp;

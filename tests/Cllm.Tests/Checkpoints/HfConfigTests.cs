@@ -2,8 +2,7 @@ using System;
 using System.IO;
 using System.Linq;
 using System.Text.Json;
-using Cllm.Checkpoints;
-using Cllm.Modeling;
+using Cllm.Core;
 
 using Cllm.Tests.TestKit;
 

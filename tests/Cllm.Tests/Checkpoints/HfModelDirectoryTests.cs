@@ -1,7 +1,7 @@
 using System;
 using System.IO;
 using System.Linq;
-using Cllm.Checkpoints;
+using Cllm.Core;
 using TorchSharp;
 
 using Cllm.Tests.TestKit;

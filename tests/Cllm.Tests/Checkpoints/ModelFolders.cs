@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Text.Json;
-using Cllm.Checkpoints;
+using Cllm.Core;
 using TorchSharp;
 
 namespace Cllm.Tests.Checkpoints;

@@ -109,7 +109,7 @@ internal sealed class TinyRmsNorm : nn.Module
         : base(nameof(TinyRmsNorm))
     {
         using var half = 0.5.ToScalar();
-        weight = new Parameter(torch.rand(dim).add(half, Cllm.Modeling.Scalars.One));
+        weight = new Parameter(torch.rand(dim).add(half, Cllm.Core.Scalars.One));
         RegisterComponents();
     }
 }

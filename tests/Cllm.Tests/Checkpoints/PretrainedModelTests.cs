@@ -1,9 +1,7 @@
 using System;
 using System.Linq;
-using Cllm.Checkpoints;
-using Cllm.Modeling;
+using Cllm.Core;
 using Cllm.Tests.TestKit;
-using Cllm.Text;
 using TorchSharp;
 
 namespace Cllm.Tests.Checkpoints;

@@ -1,6 +1,6 @@
 using System;
 using System.IO;
-using Cllm.Checkpoints;
+using Cllm.Core;
 using TorchSharp;
 
 using Cllm.Tests.TestKit;

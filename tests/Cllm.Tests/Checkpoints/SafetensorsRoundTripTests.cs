@@ -4,7 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Text;
 using System.Text.Json;
-using Cllm.Checkpoints;
+using Cllm.Core;
 using TorchSharp;
 
 using Cllm.Tests.TestKit;

@@ -5,7 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Threading.Tasks;
 using Cllm.Tests.TestKit;
-using Cllm.Text;
+using Cllm.Core;
 
 namespace Cllm.Tests.Cli;
 

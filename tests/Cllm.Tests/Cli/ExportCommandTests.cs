@@ -1,7 +1,7 @@
 using System;
 using System.IO;
 using System.Threading.Tasks;
-using Cllm.Checkpoints;
+using Cllm.Core;
 using Cllm.Tests.Reproduction;
 using Cllm.Tests.TestKit;
 

@@ -1,7 +1,7 @@
 using System;
 using System.Linq;
 using Cllm.Benchmarking;
-using Cllm.Jacobi;
+using Cllm;
 using Cllm.Tests.TestKit;
 
 namespace Cllm.Tests.Decoding;

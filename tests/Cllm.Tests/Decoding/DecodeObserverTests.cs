@@ -1,6 +1,6 @@
 using System.Collections.Generic;
 using System.Linq;
-using Cllm.Drafting;
+using Cllm;
 using Cllm.Tests.TestKit;
 
 namespace Cllm.Tests.Decoding;
@@ -30,7 +30,7 @@ public class DecodeObserverTests
         using var model = TinyLlama.Create(5);
         var request = new DecodeRequest { PromptIds = new[] { 1, 8, 21 }, Options = new GenerationOptions { MaxNewTokens = 30 } };
         var watcher = new Watcher();
-        var decoder = new DraftVerifyDecoder(model, "jacobi", () => new Jacobi.JacobiProposer(new Jacobi.JacobiOptions { BlockSize = 6 }), () => new IDecodeObserver[] { watcher });
+        var decoder = new DraftVerifyDecoder(model, "jacobi", () => new JacobiProposer(new JacobiOptions { BlockSize = 6 }), () => new IDecodeObserver[] { watcher });
         var result = decoder.DecodeToEnd(request);
 
         Assert.Equal(result.Stats.ForwardPasses - 1, watcher.Outcomes.Count);         // one per verification forward, not the prefill

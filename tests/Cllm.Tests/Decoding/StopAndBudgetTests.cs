@@ -9,7 +9,7 @@ public class StopAndBudgetTests
 {
     private static readonly int[] Prompt = { 1, 6, 17, 33, 4 };
 
-    private static IEnumerable<IDecoder> All(Cllm.Modeling.LlamaForCausalLM model) => new[]
+    private static IEnumerable<IDecoder> All(Cllm.Core.LlamaForCausalLM model) => new[]
     {
         Decoders.Autoregressive(model), Decoders.Jacobi(model, 16), Decoders.Jacobi(model, 5), Decoders.Lookahead(model),
     };

@@ -1,4 +1,4 @@
-using Cllm.Jacobi;
+using Cllm;
 
 namespace Cllm.Tests.Decoding;
 

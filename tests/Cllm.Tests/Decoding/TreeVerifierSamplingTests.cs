@@ -1,10 +1,8 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using Cllm.Drafting;
-using Cllm.Sampling;
+using Cllm;
 using Cllm.Tests.TestKit;
-using Cllm.Verification;
 
 namespace Cllm.Tests.Decoding;
 

@@ -1,8 +1,7 @@
 using System.IO;
 using System.Linq;
 using System.Threading.Tasks;
-using Cllm.Checkpoints;
-using Cllm.Hub;
+using Cllm.Core;
 using Cllm.Tests.TestKit;
 using Cllm.Tests.Text;
 using static Cllm.Tests.Hub.HubTestKit;

@@ -1,6 +1,6 @@
 using System;
 using System.IO;
-using Cllm.Hub;
+using Cllm.Core;
 
 namespace Cllm.Tests.Hub;
 

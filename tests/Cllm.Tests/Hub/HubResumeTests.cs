@@ -3,7 +3,7 @@ using System.IO;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
-using Cllm.Hub;
+using Cllm.Core;
 using Cllm.Tests.TestKit;
 using static Cllm.Tests.Hub.HubTestKit;
 

@@ -1,7 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Threading;
-using Cllm.Hub;
+using Cllm.Core;
 
 namespace Cllm.Tests.Hub;
 

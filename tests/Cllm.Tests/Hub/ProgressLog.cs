@@ -1,6 +1,6 @@
 using System;
 using System.Collections.Generic;
-using Cllm.Hub;
+using Cllm.Core;
 
 namespace Cllm.Tests.Hub;
 

@@ -1,6 +1,6 @@
 using System;
 using System.Linq;
-using Cllm.Modeling;
+using Cllm.Core;
 using Cllm.Tests.TestKit;
 using TorchSharp;
 using static TorchSharp.torch;

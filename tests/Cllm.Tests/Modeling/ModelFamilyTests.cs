@@ -1,6 +1,5 @@
 using System.Linq;
-using Cllm.Checkpoints;
-using Cllm.Modeling;
+using Cllm.Core;
 using Cllm.Tests.TestKit;
 using Cllm.Tests.Text;
 using TorchSharp;

@@ -3,8 +3,7 @@ using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using System.Threading.Tasks;
-using Cllm.Checkpoints;
-using Cllm.Modeling;
+using Cllm.Core;
 using Cllm.Tests.TestKit;
 using TorchSharp;
 

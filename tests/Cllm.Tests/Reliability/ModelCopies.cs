@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Text.Json.Nodes;
-using Cllm.Checkpoints;
+using Cllm.Core;
 using Cllm.Tests.TestKit;
 using TorchSharp;
 

@@ -5,7 +5,7 @@ using System.Diagnostics;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
-using Cllm.Modeling;
+using Cllm.Core;
 using Cllm.Tests.TestKit;
 
 namespace Cllm.Tests.Reliability;

@@ -7,7 +7,7 @@ using System.Text.RegularExpressions;
 using Cllm.Reproduction.Sql;
 using Cllm.Reproduction.Tokenization;
 using Cllm.Tests.TestKit;
-using Cllm.Text;
+using Cllm.Core;
 
 namespace Cllm.Tests.Reproduction;
 

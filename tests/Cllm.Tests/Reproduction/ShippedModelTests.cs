@@ -7,7 +7,7 @@ using Cllm.Reproduction.Shipping;
 using Cllm.Reproduction.Sql;
 using Cllm.Reproduction.Training;
 using Cllm.Tests.TestKit;
-using Cllm.Text;
+using Cllm.Core;
 
 namespace Cllm.Tests.Reproduction;
 

@@ -4,7 +4,7 @@ using System.Linq;
 using Cllm.Reproduction.Sql;
 using Cllm.Reproduction.Tokenization;
 using Cllm.Tests.TestKit;
-using Cllm.Text;
+using Cllm.Core;
 
 namespace Cllm.Tests.Reproduction;
 

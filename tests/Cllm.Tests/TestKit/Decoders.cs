@@ -1,8 +1,6 @@
 using System;
-using Cllm.Drafting;
-using Cllm.Jacobi;
-using Cllm.Lookahead;
-using Cllm.Modeling;
+using Cllm;
+using Cllm.Core;
 
 namespace Cllm.Tests.TestKit;
 

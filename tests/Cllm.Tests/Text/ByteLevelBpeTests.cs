@@ -1,5 +1,5 @@
 using System.IO;
-using Cllm.Text;
+using Cllm.Core;
 
 using Cllm.Tests.TestKit;
 

@@ -1,5 +1,5 @@
 using System.Collections.Generic;
-using Cllm.Text;
+using Cllm.Core;
 using Microsoft.ML.Tokenizers;
 
 namespace Cllm.Tests.Text;

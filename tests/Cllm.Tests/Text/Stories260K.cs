@@ -2,7 +2,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Text.Json;
-using Cllm.Text;
+using Cllm.Core;
 
 using Cllm.Tests.TestKit;
 

@@ -1,7 +1,6 @@
 using System;
 using System.IO;
-using Cllm.Checkpoints;
-using Cllm.Text;
+using Cllm.Core;
 
 using Cllm.Tests.TestKit;
 

@@ -1,7 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
 using System.Text.Json.Nodes;
-using Cllm.Text;
+using Cllm.Core;
 
 namespace Cllm.Tests.Text;
 

@@ -3,7 +3,6 @@ using System;
 using System.Linq;
 using Cllm.Tests.TestKit;
 using Cllm.Training;
-using Cllm.Training.Losses;
 using static TorchSharp.torch;
 
 namespace Cllm.Tests.Training.Losses;

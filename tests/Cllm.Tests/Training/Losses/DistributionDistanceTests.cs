@@ -1,5 +1,5 @@
 using System;
-using Cllm.Training.Losses;
+using Cllm.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -15,8 +15,8 @@ public class DistributionDistanceTests
     {
         using var scope = NewDisposeScope();
         var generator = new Generator(17);
-        var teacher = randn(new long[] { 5, 11 }, generator: generator) * Cllm.Modeling.Scalars.Two;
-        var student = randn(new long[] { 5, 11 }, generator: generator) * Cllm.Modeling.Scalars.Two;
+        var teacher = randn(new long[] { 5, 11 }, generator: generator) * Cllm.Core.Scalars.Two;
+        var student = randn(new long[] { 5, 11 }, generator: generator) * Cllm.Core.Scalars.Two;
         var actual = DistributionDistance.Compute(distance, teacher, student).data<float>().ToArray();
         var t = LossFixtures.ToMatrix(teacher);
         var s = LossFixtures.ToMatrix(student);

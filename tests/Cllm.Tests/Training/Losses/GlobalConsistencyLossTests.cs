@@ -1,7 +1,7 @@
 using System;
 using System.Linq;
 using Cllm.Tests.TestKit;
-using Cllm.Training.Losses;
+using Cllm.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 

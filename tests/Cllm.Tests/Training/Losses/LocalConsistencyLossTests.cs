@@ -2,7 +2,6 @@ using System;
 using System.Linq;
 using Cllm.Tests.TestKit;
 using Cllm.Training;
-using Cllm.Training.Losses;
 using static TorchSharp.torch;
 
 namespace Cllm.Tests.Training.Losses;

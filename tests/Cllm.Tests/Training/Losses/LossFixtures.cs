@@ -1,8 +1,8 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using Cllm.Modeling;
-using Cllm.Training.Trajectories;
+using Cllm.Core;
+using Cllm.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -3,8 +3,6 @@ using System.Collections.Generic;
 using System.Linq;
 using Cllm.Tests.TestKit;
 using Cllm.Training;
-using Cllm.Training.Losses;
-using Cllm.Training.Trajectories;
 using TorchSharp;
 using static TorchSharp.torch;
 

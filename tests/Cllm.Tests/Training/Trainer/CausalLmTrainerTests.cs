@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Threading;
-using Cllm.Modeling;
+using Cllm.Core;
 using Cllm.Tests.TestKit;
 using Cllm.Training;
 using static TorchSharp.torch;

@@ -3,12 +3,9 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Threading;
-using Cllm.Checkpoints;
-using Cllm.Modeling;
+using Cllm.Core;
 using Cllm.Tests.TestKit;
 using Cllm.Training;
-using Cllm.Training.Losses;
-using Cllm.Training.Trajectories;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,10 +1,10 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using Cllm.Jacobi;
-using Cllm.Modeling;
+using Cllm;
+using Cllm.Core;
 using Cllm.Tests.TestKit;
-using Cllm.Training.Trajectories;
+using Cllm.Training;
 
 namespace Cllm.Tests.Training.Trainer;
 

@@ -1,7 +1,6 @@
 using System;
 using System.Linq;
 using Cllm.Training;
-using Cllm.Training.Losses;
 
 namespace Cllm.Tests.Training.Trainer;
 

@@ -3,9 +3,9 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Text;
-using Cllm.Modeling;
+using Cllm.Core;
 using Cllm.Tests.TestKit;
-using Cllm.Training.Trajectories;
+using Cllm.Training;
 
 namespace Cllm.Tests.Training.Trajectories;
 

@@ -1,9 +1,9 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using Cllm.Modeling;
+using Cllm.Core;
 using Cllm.Tests.TestKit;
-using Cllm.Training.Trajectories;
+using Cllm.Training;
 
 namespace Cllm.Tests.Training.Trajectories;
 

@@ -2,7 +2,7 @@ using System;
 using System.IO;
 using System.Linq;
 using Cllm.Tests.TestKit;
-using Cllm.Training.Trajectories;
+using Cllm.Training;
 
 namespace Cllm.Tests.Training.Trajectories;
 

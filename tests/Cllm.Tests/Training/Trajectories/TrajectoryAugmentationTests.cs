@@ -1,6 +1,6 @@
 using System;
 using System.Linq;
-using Cllm.Training.Trajectories;
+using Cllm.Training;
 
 namespace Cllm.Tests.Training.Trajectories;
 
