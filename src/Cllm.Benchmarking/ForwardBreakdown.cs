@@ -26,7 +26,7 @@ public static class ForwardBreakdown
         using (var _ = NewDisposeScope())
         using (inference_mode())
         {
-            model.Forward(tensor(RandomIds(past)).view(1, past), cache, lastOnly: true);
+            model.Forward(tensor(RandomIds(past)).view(1, past), cache, lastPositions: 1);
         }
 
         var ids = RandomIds(tokens);

@@ -151,7 +151,7 @@ public sealed class DraftVerifyDecoder : IDecoder
         }
 
         var input = tensor(ids, dtype: ScalarType.Int64, device: _model.Device).view(1, n);
-        var logits = _model.Forward(input, cache, positions, mask, lastOnly: prefill)[0];  // (T', V), T' = 1 on prefill
+        var logits = _model.Forward(input, cache, positions, mask, lastPositions: prefill ? 1 : null)[0];  // (T', V), T' = 1 on prefill
         var (predictions, margins) = TopTwo(logits);
 
         // topk ranks NaN above every number, so a row holding NaN or +Inf has a NaN or infinite top-2 margin: the check

@@ -85,10 +85,10 @@ internal sealed class LeanForward : IDisposable
 
     /// <summary>
     /// inputIds (B, T) i64 at cache positions [past, past + T) (or <paramref name="positions"/> (T)); mask (T, past + T) bool
-    /// or null for causal. Returns logits (B, T, V) in the model dtype, or (B, 1, V) when <paramref name="lastOnly"/>.
-    /// Tensors land in the caller's dispose scope.
+    /// or null for causal. Returns logits (B, T', V) in the model dtype for the last <paramref name="rows"/> = T' positions
+    /// (1 ≤ T' ≤ T). Tensors land in the caller's dispose scope.
     /// </summary>
-    public Tensor Forward(Tensor inputIds, int past, Tensor? positions, Tensor? mask, KvCache? cache, bool lastOnly)
+    public Tensor Forward(Tensor inputIds, int past, Tensor? positions, Tensor? mask, KvCache? cache, int rows)
     {
         long mark = ForwardProfiler.Mark();
         long b = inputIds.shape[0];
@@ -139,14 +139,14 @@ internal sealed class LeanForward : IDisposable
             Block(_layers[i], i, x, work, cos, sin, bias, cache, ref mark);
         }
 
-        if (lastOnly && t > 1)
+        if (rows < t)
         {
-            x = x.view(b, t, _hidden).select(1, t - 1);                                                            // (B, C)
+            x = x.view(b, t, _hidden).narrow(1, t - rows, rows).reshape(b * rows, _hidden);                        // (B·T', C), a view when B = 1
         }
 
-        x = Norm(x, _finalNorm, lastOnly && t > 1 ? null : work.Normed);
+        x = Norm(x, _finalNorm, rows < t ? null : work.Normed);
         ForwardProfiler.Add(ForwardOp.Norms, ref mark);
-        var logits = x.matmul(_lmHeadT).view(b, lastOnly ? 1 : t, -1);                                             // (B, T', V)
+        var logits = x.matmul(_lmHeadT).view(b, rows, -1);                                                         // (B, T', V)
         ForwardProfiler.Add(ForwardOp.LmHead, ref mark);
         if (kept)
         {

@@ -100,9 +100,10 @@ public sealed class LlamaForCausalLM : nn.Module
     /// One forward over T new tokens.
     /// inputIds: (B, T) i64. cache: P cached positions, receives the T new ones (P + T ≤ capacity).
     /// positions: (T) i64, default P, P+1, …, P+T−1. mask: (T, P+T) bool, true = may attend; default causal.
-    /// Returns float32 logits (B, T, V), or (B, 1, V) for the last position only when <paramref name="lastOnly"/>.
+    /// Returns float32 logits (B, T', V): T' = T, or the last <paramref name="lastPositions"/> positions only when it is
+    /// given (1 ≤ lastPositions ≤ T; a prefill needs 1, a prefill carrying a draft 1 + its length).
     /// </summary>
-    public Tensor Forward(Tensor inputIds, KvCache? cache = null, Tensor? positions = null, Tensor? mask = null, bool lastOnly = false)
+    public Tensor Forward(Tensor inputIds, KvCache? cache = null, Tensor? positions = null, Tensor? mask = null, int? lastPositions = null)
     {
         ArgumentNullException.ThrowIfNull(inputIds);
         if (inputIds.dim() != 2)
@@ -111,6 +112,12 @@ public sealed class LlamaForCausalLM : nn.Module
         }
 
         int t = checked((int)inputIds.shape[1]);
+        int rows = lastPositions ?? t;
+        if (rows < 1 || rows > t)
+        {
+            throw new ArgumentOutOfRangeException(nameof(lastPositions), lastPositions, $"must be between 1 and the {t} input positions.");
+        }
+
         int past = cache?.Length ?? 0;
         cache?.EnsureRoom(t);
         if (positions is null && past + t > _rope.MaxPositions)
@@ -121,7 +128,7 @@ public sealed class LlamaForCausalLM : nn.Module
         using var scope = NewDisposeScope();
         if (Lean() is { } lean)
         {
-            var output = lean.Forward(inputIds, past, positions, mask, cache, lastOnly);
+            var output = lean.Forward(inputIds, past, positions, mask, cache, rows);
             cache?.Advance(t);
             return (output.dtype == ScalarType.Float32 ? output : output.to_type(ScalarType.Float32)).MoveToOuterDisposeScope();
         }
@@ -135,9 +142,9 @@ public sealed class LlamaForCausalLM : nn.Module
         ForwardProfiler.Add(ForwardOp.Setup, ref mark);
         var h = _model.Forward(inputIds, angles, m, cache);                           // (B, T, C)
         cache?.Advance(t);
-        if (lastOnly)
+        if (rows < t)
         {
-            h = h.narrow(1, t - 1, 1);                                                    // (B, 1, C)
+            h = h.narrow(1, t - rows, rows);                                              // (B, T', C)
         }
 
         mark = ForwardProfiler.Mark();

@@ -32,7 +32,7 @@ public static class ForwardCostCurve
         using (var _ = NewDisposeScope())
         using (no_grad())
         {
-            model.Forward(tensor(RandomIds(past), device: model.Device).view(1, past), cache, lastOnly: true);
+            model.Forward(tensor(RandomIds(past), device: model.Device).view(1, past), cache, lastPositions: 1);
         }
 
         var times = sizes.ToDictionary(s => s, _ => new List<double>());

@@ -95,7 +95,7 @@ public class DecoderBenchmarkTests
             {
                 var prefix = prompt.Concat(output.Take(i)).Select(t => (long)t).ToArray();
                 using var ids = TorchSharp.torch.tensor(prefix).unsqueeze(0);
-                using var logits = model.Forward(ids, lastOnly: true);                   // (1, 1, V)
+                using var logits = model.Forward(ids, lastPositions: 1);                   // (1, 1, V)
                 using var logProbs = logits[0, 0].log_softmax(-1);
                 expected -= logProbs[output[i]].item<float>();
             }

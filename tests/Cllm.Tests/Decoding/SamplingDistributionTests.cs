@@ -107,7 +107,7 @@ public class SamplingDistributionTests
     {
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        var logits = model.Forward(torch.tensor(ids.Select(i => (long)i).ToArray()).unsqueeze(0), lastOnly: true)[0, 0];   // (V)
+        var logits = model.Forward(torch.tensor(ids.Select(i => (long)i).ToArray()).unsqueeze(0), lastPositions: 1)[0, 0];   // (V)
         using var t = temperature.ToScalar();
         return (logits.to_type(torch.ScalarType.Float64) / t).softmax(0).data<double>().ToArray();
     }

@@ -48,7 +48,7 @@ public class LeanForwardTests
         var (pieces, leanPieces) = Both(model, () =>
         {
             using var cache = model.CreateCache(32);
-            var a = model.Forward(tensor(Tokens[..5]).view(1, -1), cache, lastOnly: true);
+            var a = model.Forward(tensor(Tokens[..5]).view(1, -1), cache, lastPositions: 1);
             var b = model.Forward(tensor(Tokens[5..6]).view(1, -1), cache);
             var c = model.Forward(tensor(Tokens[6..]).view(1, -1), cache);
             Assert.Equal(12, cache.Length);
@@ -56,6 +56,29 @@ public class LeanForwardTests
         });
         Assert.True(MaxDiff(pieces, leanPieces) < 1e-4f, $"cached forwards differ by {MaxDiff(pieces, leanPieces)}");
         Assert.True(MaxDiff(leanPieces, full.narrow(1, 4, 8)) < 1e-4f);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(5)]
+    [InlineData(12)]
+    public void Last_positions_are_the_last_rows_of_the_full_forward(int last)
+    {
+        using var model = Model("gqa");
+        using var scope = NewDisposeScope();
+        var (full, leanFull) = Both(model, () => model.Forward(tensor(Tokens).view(1, -1)));
+        var (modules, lean) = Both(model, () =>
+        {
+            using var cache = model.CreateCache(16);
+            var logits = model.Forward(tensor(Tokens).view(1, -1), cache, lastPositions: last);
+            Assert.Equal(Tokens.Length, cache.Length);                                           // every position is cached
+            return logits;
+        });
+        Assert.Equal(new long[] { 1, last, model.Config.VocabSize }, lean.shape);
+        Assert.True(MaxDiff(full.narrow(1, Tokens.Length - last, last), modules) < 1e-5f, $"modules differ by {MaxDiff(full.narrow(1, Tokens.Length - last, last), modules)}");  // fewer rows may take another matmul kernel
+        Assert.True(MaxDiff(leanFull.narrow(1, Tokens.Length - last, last), lean) < 1e-5f, $"lean differs by {MaxDiff(leanFull.narrow(1, Tokens.Length - last, last), lean)}");
+        Assert.Throws<ArgumentOutOfRangeException>(() => model.Forward(tensor(Tokens).view(1, -1), lastPositions: 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => model.Forward(tensor(Tokens).view(1, -1), lastPositions: Tokens.Length + 1));
     }
 
     [Fact]
@@ -129,7 +152,7 @@ public class LeanForwardTests
             var outputs = new System.Collections.Generic.List<Tensor>();
             using (inference_mode())
             {
-                model.Forward(tensor(Tokens[..4]).view(1, -1), cache, lastOnly: true);        // the lean copy is built under inference mode
+                model.Forward(tensor(Tokens[..4]).view(1, -1), cache, lastPositions: 1);        // the lean copy is built under inference mode
                 outputs.Add(model.Forward(tensor(Tokens[4..5]).view(1, -1), cache));
             }
 
