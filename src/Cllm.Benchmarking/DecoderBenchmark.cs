@@ -137,7 +137,7 @@ public static class DecoderBenchmark
                 IterationsPerBlock = blocks.Count == 0 ? double.NaN : blocks.Average(),
                 FastForwarded = withBlocks.Count == 0 ? double.NaN : withBlocks.Average(j => j.FastForwarded),
                 Stationary = withBlocks.Count == 0 ? double.NaN : withBlocks.Average(j => j.Stationary),
-                AcceptedPerStep = (double)(tokens - mine.Count) / Math.Max(1, forwards - mine.Count),
+                AcceptedPerStep = stats.Sum(s => s.AcceptedPerStep * (s.ForwardPasses - 1)) / Math.Max(1, forwards - mine.Count),   // tokens after each prefill per later step
                 ExactMatchRate = exact,
                 MinLogitMargin = stats.Min(s => s.MinLogitMargin),
                 BaselineNll = double.NaN,

@@ -27,7 +27,10 @@ public sealed class DecodeStats
     public double TokensPerForward => ForwardPasses == 0 ? 0 : (double)GeneratedTokens / ForwardPasses;
 
     /// <summary>Mean tokens emitted per decode step after the prefill (lookahead's "accepted per step").</summary>
-    public double AcceptedPerStep => ForwardPasses <= 1 ? 0 : (double)(GeneratedTokens - 1) / (ForwardPasses - 1);
+    public double AcceptedPerStep => ForwardPasses <= 1 ? 0 : (double)(GeneratedTokens - PrefillTokens) / (ForwardPasses - 1);
+
+    /// <summary>Generated tokens that the prefill forward emitted: 1, or more when a draft rode on it (at most 1 after a stop).</summary>
+    internal int PrefillTokens { get; set; }
 
     /// <summary>Generated tokens per second.</summary>
     public double TokensPerSecond => Elapsed.TotalSeconds <= 0 ? 0 : GeneratedTokens / Elapsed.TotalSeconds;

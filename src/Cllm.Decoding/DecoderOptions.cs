@@ -35,15 +35,19 @@ public sealed record DecoderOptions
         Lookahead.Validate();
     }
 
-    /// <summary>Builds the decoder over <paramref name="model"/>.</summary>
+    /// <summary>
+    /// Builds the decoder over <paramref name="model"/>. A Jacobi decoder's requests share a first-token memory, so that a
+    /// greedy request's prefill can carry its first block (see <see cref="JacobiProposer"/>).
+    /// </summary>
     public IDecoder CreateDecoder(LlamaForCausalLM model)
     {
         ArgumentNullException.ThrowIfNull(model);
         Validate();
+        var firstTokens = new JacobiFirstTokens();
         return Strategy switch
         {
-            DecodingStrategy.Jacobi when Jacobi.AutoBlockSize => AutoJacobi(model),
-            DecodingStrategy.Jacobi => new DraftVerifyDecoder(model, Label, () => new JacobiProposer(Jacobi), JacobiObservers),
+            DecodingStrategy.Jacobi when Jacobi.AutoBlockSize => AutoJacobi(model, firstTokens),
+            DecodingStrategy.Jacobi => new DraftVerifyDecoder(model, Label, () => new JacobiProposer(Jacobi, null, firstTokens), JacobiObservers),
             DecodingStrategy.Lookahead => new DraftVerifyDecoder(model, Label, () => new LookaheadProposer(Lookahead)),
             _ => new DraftVerifyDecoder(model, Label, () => new NoDraftProposer()),
         };
@@ -53,11 +57,11 @@ public sealed record DecoderOptions
     private static IReadOnlyList<IDecodeObserver> JacobiObservers() => new IDecodeObserver[] { new JacobiBlockTracker() };
 
     /// <summary>Jacobi with a run-time block size: the model's shared policy (its curve measured now, once per model) unless one is given.</summary>
-    private DraftVerifyDecoder AutoJacobi(LlamaForCausalLM model)
+    private DraftVerifyDecoder AutoJacobi(LlamaForCausalLM model, JacobiFirstTokens firstTokens)
     {
         var options = Jacobi;
         var policy = options.BlockSizePolicy ?? BlockSizePolicy.For(model);
-        return new DraftVerifyDecoder(model, Label, () => new JacobiProposer(options, () => policy), JacobiObservers);
+        return new DraftVerifyDecoder(model, Label, () => new JacobiProposer(options, () => policy, firstTokens), JacobiObservers);
     }
 
     /// <summary>

@@ -10,7 +10,8 @@ namespace Cllm;
 
 /// <summary>
 /// The one decode loop. Autoregressive, Jacobi and lookahead decoding are this loop with different
-/// proposers: (1) prefill the prompt, then per forward pass (2) propose a draft after the pending token,
+/// proposers: (1) prefill the prompt (carrying the first draft, for the prompt's last token, when the proposer offers
+/// one; see <see cref="DraftAtPrefill"/>), then per forward pass (2) propose a draft after the pending token,
 /// (3) run [pending | draft] through the model in one forward, (4) accept the longest verified path plus
 /// the model's own next token, (5) cut the KV cache back to the accepted tokens, (6) let the proposer
 /// observe the outcome, then the request's observers, (7) apply stops and emit. Only this loop moves the KV cache.
@@ -39,6 +40,16 @@ public sealed class DraftVerifyDecoder : IDecoder
     /// <inheritdoc />
     public string Name { get; }
 
+    /// <summary>
+    /// Whether greedy requests ask the proposer for a draft at prefill (<see cref="IDraftProposer.ProposeAtPrefill"/>;
+    /// default true): a draft then rides on the prefill forward ([prompt | draft], the prompt's last token standing as
+    /// the pending one), so the first forward can emit more than one token. Sampled requests never draft at prefill: a
+    /// proposer may base that draft on earlier requests (Jacobi's first-token guess), and a seeded request must repeat
+    /// exactly. False keeps every prefill to the prompt alone, so that every verified draft follows a generated token
+    /// (trajectory collection wants blocks that start after the prompt).
+    /// </summary>
+    public bool DraftAtPrefill { get; init; } = true;
+
     /// <inheritdoc />
     public IEnumerable<DecodeStep> Decode(DecodeRequest request, CancellationToken cancellationToken = default)
     {
@@ -60,18 +71,16 @@ public sealed class DraftVerifyDecoder : IDecoder
         var stop = new StopTracker(request.Stop, budget);
         double minMargin = double.PositiveInfinity;
         using var cache = _model.CreateCache(promptLength + budget + proposer.MaxDraftTokens + 1);
-
-        // 1. Prefill: the whole prompt in one forward; its last position gives the first token.
-        cancellationToken.ThrowIfCancellationRequested();
-        var prefill = Forward(cache, request.PromptIds, Draft.Empty, sampler, prefill: true);
-        stats.ForwardPasses = 1;
-        minMargin = Math.Min(minMargin, prefill.MinMargin);
-        int pending = prefill.Bonus;
-        var shown = stop.Push(new[] { pending });
         var sequence = new List<int>(promptLength + budget + 1);                           // prompt, generated tokens, pending last
         sequence.AddRange(request.PromptIds);
-        sequence.Add(pending);
         var view = sequence.AsReadOnly();
+
+        // 1. Prefill: the whole prompt in one forward, its last token standing as the pending one. With a draft for it
+        // (never deeper than the budget after the first token) the forward is [prompt | draft], verified as any step;
+        // without, its last position alone gives the first token (autoregressive decoding always takes this path).
+        cancellationToken.ThrowIfCancellationRequested();
+        var draft = DraftAtPrefill && sampler.IsGreedy && budget > 1 && proposer.MaxDraftTokens > 0 ? proposer.ProposeAtPrefill(view, budget - 1) : Draft.Empty;
+        var shown = Step(request.PromptIds, draft, prefill: true);
         int step = 0;
         while (stop.Finish == FinishReason.None)
         {
@@ -79,34 +88,10 @@ public sealed class DraftVerifyDecoder : IDecoder
             cancellationToken.ThrowIfCancellationRequested();
 
             // 2. Propose: never deeper than the tokens still allowed after the pending one.
-            var draft = proposer.Propose(view, budget - stop.Output.Count - 1);
+            draft = proposer.Propose(view, budget - stop.Output.Count - 1);
 
-            // 3–5. Verify in one forward over [pending | draft], keep the accepted path's cache entries.
-            var outcome = Forward(cache, new[] { pending }, draft, sampler, prefill: false);
-            stats.ForwardPasses++;
-            stats.DraftedTokens += draft.Count;
-            stats.AcceptedDraftTokens += outcome.Path.Length;
-            minMargin = Math.Min(minMargin, outcome.MinMargin);
-            var emitted = new int[outcome.Path.Length + 1];
-            for (int i = 0; i < outcome.Path.Length; i++)
-            {
-                emitted[i] = draft.Tokens[outcome.Path[i]];
-            }
-
-            emitted[^1] = outcome.Bonus;
-
-            // 6. The proposer, then the observers, learn what was accepted and what the model predicted everywhere.
-            sequence.AddRange(emitted);
-            var verified = new VerifyOutcome(draft, outcome.Path, emitted, outcome.Predictions, view);
-            proposer.Observe(verified);
-            foreach (var observer in observers)
-            {
-                observer.OnVerified(verified);
-            }
-
-            // 7. Stops, then emit; the bonus token is the next pending token (not yet cached).
-            shown = stop.Push(emitted);
-            pending = outcome.Bonus;
+            // 3–7. Verify in one forward over [pending | draft], keep, observe, stop and emit.
+            shown = Step(new[] { sequence[^1] }, draft, prefill: false);
         }
 
         clock.Stop();
@@ -118,20 +103,63 @@ public sealed class DraftVerifyDecoder : IDecoder
             observer.OnFinished(stats);
         }
         yield return new DecodeStep { Tokens = shown, StepIndex = step, Finish = stop.Finish, Stats = stats };
+
+        // One forward pass and what follows it: verify the draft after the inputs (the uncached tokens, the pending one
+        // last), then (6) the proposer and the observers learn the outcome, and (7) the stops see the emitted tokens.
+        // Returns the tokens to show.
+        int[] Step(IReadOnlyList<int> inputs, Draft draft, bool prefill)
+        {
+            var outcome = Forward(cache, inputs, draft, sampler);
+            stats.ForwardPasses++;
+            stats.DraftedTokens += draft.Count;
+            stats.AcceptedDraftTokens += outcome.Path.Length;
+            minMargin = Math.Min(minMargin, outcome.MinMargin);
+            var emitted = new int[outcome.Path.Length + 1];
+            for (int i = 0; i < outcome.Path.Length; i++)
+            {
+                emitted[i] = draft.Tokens[outcome.Path[i]];
+            }
+
+            emitted[^1] = outcome.Bonus;
+            sequence.AddRange(emitted);
+
+            // 6. The proposer, then the observers, learn what was accepted and what the model predicted everywhere (a
+            // prefill without a draft verified nothing).
+            if (!prefill || draft.Count > 0)
+            {
+                var verified = new VerifyOutcome(draft, outcome.Path, emitted, outcome.Predictions, view);
+                proposer.Observe(verified);
+                foreach (var observer in observers)
+                {
+                    observer.OnVerified(verified);
+                }
+            }
+
+            // 7. Stops, then emit; the bonus token is the next pending token (not yet cached).
+            var shown = stop.Push(emitted);
+            if (prefill)
+            {
+                stats.PrefillTokens = stop.Output.Count;
+            }
+
+            return shown;
+        }
     }
 
     /// <summary>Result of one forward: accepted path, bonus token, greedy predictions at every input, smallest top-2 margin on the path.</summary>
     private readonly record struct StepResult(int[] Path, int Bonus, int[] Predictions, double MinMargin);
 
     /// <summary>
-    /// Runs [inputs | draft] through the model at the cache's end and verifies the draft. Inputs are the
-    /// prompt (prefill) or the pending token. All tensors live in this call's dispose scope.
+    /// Runs [inputs | draft] through the model at the cache's end and verifies the draft. Inputs are the uncached tokens
+    /// up to the pending one (the prompt on prefill, else the pending token alone); only the logits of the pending
+    /// token and the draft are computed. All tensors live in this call's dispose scope.
     /// </summary>
-    private StepResult Forward(KvCache cache, IReadOnlyList<int> inputs, Draft draft, TokenSampler sampler, bool prefill)
+    private StepResult Forward(KvCache cache, IReadOnlyList<int> inputs, Draft draft, TokenSampler sampler)
     {
         using var scope = NewDisposeScope();
         using var inference = inference_mode();
         int past = cache.Length;
+        int pendingAt = past + inputs.Count - 1;                                           // the pending token's position and cache slot
         int n = inputs.Count + draft.Count;
         var ids = new long[n];
         for (int i = 0; i < inputs.Count; i++)
@@ -147,11 +175,11 @@ public sealed class DraftVerifyDecoder : IDecoder
         Tensor? positions = null, mask = null;
         if (!draft.IsChain)
         {
-            (positions, mask) = TreeLayout(draft, past);
+            (positions, mask) = TreeLayout(draft, past, inputs.Count);
         }
 
         var input = tensor(ids, dtype: ScalarType.Int64, device: _model.Device).view(1, n);
-        var logits = _model.Forward(input, cache, positions, mask, lastPositions: prefill ? 1 : null)[0];  // (T', V), T' = 1 on prefill
+        var logits = _model.Forward(input, cache, positions, mask, lastPositions: 1 + draft.Count)[0];   // (1 + D, V): pending, then the draft
         var (predictions, margins) = TopTwo(logits);
 
         // topk ranks NaN above every number, so a row holding NaN or +Inf has a NaN or infinite top-2 margin: the check
@@ -160,7 +188,7 @@ public sealed class DraftVerifyDecoder : IDecoder
         {
             if (!double.IsFinite(margins[i]))
             {
-                int position = prefill ? past + inputs.Count - 1 : i == 0 || draft.IsChain ? past + i : past + draft.Depth(i - 1);
+                int position = i == 0 ? pendingAt : pendingAt + draft.Depth(i - 1);
                 throw new InvalidOperationException(System.FormattableString.Invariant(
                     $"the model produced non-finite logits (NaN/Inf) at position {position}: check the weights."));
             }
@@ -177,8 +205,8 @@ public sealed class DraftVerifyDecoder : IDecoder
             (path, bonus) = TreeVerifier.Sampled(draft, j => sampler.Distribution(logits[j]), sampler);
         }
 
-        // Keep the cache entries of the pending token and the accepted draft tokens, in order.
-        if (!prefill)
+        // Keep the cache entries up to the pending token and those of the accepted draft tokens, in order.
+        if (draft.Count > 0)
         {
             var keep = new int[path.Length + 1];
             for (int i = 0; i < path.Length; i++)
@@ -186,7 +214,7 @@ public sealed class DraftVerifyDecoder : IDecoder
                 keep[i + 1] = path[i] + 1;
             }
 
-            cache.KeepSlots(past, keep);
+            cache.KeepSlots(pendingAt, keep);
         }
 
         double minMargin = margins[0];                                                     // the position that chose the first emitted token
@@ -198,31 +226,37 @@ public sealed class DraftVerifyDecoder : IDecoder
         return new StepResult(path, bonus, predictions, minMargin);
     }
 
-    /// <summary>Positions (T) = past + depth and mask (T, past + T): every input sees the cache and its own ancestors.</summary>
-    private (Tensor Positions, Tensor Mask) TreeLayout(Draft draft, int past)
+    /// <summary>
+    /// Positions (T) and mask (T, past + T) of [inputs | draft] with <paramref name="inputs"/> uncached tokens, the pending
+    /// one last: the inputs are plain causal at past, past + 1, …; draft token i sits at the pending token's position +
+    /// depth and sees the cache, the inputs and its own ancestors.
+    /// </summary>
+    private (Tensor Positions, Tensor Mask) TreeLayout(Draft draft, int past, int inputs)
     {
-        int t = draft.Count + 1;
+        int t = inputs + draft.Count;
+        int width = past + t;
+        int pendingAt = past + inputs - 1;
         var pos = new long[t];
-        var local = new bool[t * t];
-        pos[0] = past;
-        local[0] = true;
+        var allowed = new bool[t * width];
+        for (int row = 0; row < inputs; row++)
+        {
+            pos[row] = past + row;
+            allowed.AsSpan(row * width, past + row + 1).Fill(true);
+        }
+
         for (int i = 0; i < draft.Count; i++)
         {
-            int row = i + 1;
-            pos[row] = past + draft.Depth(i);
-            local[row * t + row] = true;
-            for (int a = draft.Parents[i]; ; a = draft.Parents[a])
+            int row = inputs + i;
+            pos[row] = pendingAt + draft.Depth(i);
+            allowed.AsSpan(row * width, past + inputs).Fill(true);                         // the cache and the inputs, pending included
+            allowed[row * width + past + row] = true;
+            for (int a = draft.Parents[i]; a >= 0; a = draft.Parents[a])
             {
-                local[row * t + a + 1] = true;                                               // a = −1 is the pending token, column 0
-                if (a < 0)
-                {
-                    break;
-                }
+                allowed[row * width + past + inputs + a] = true;
             }
         }
 
-        var inStep = tensor(local, dtype: ScalarType.Bool, device: _model.Device).view(t, t);
-        var mask = past == 0 ? inStep : cat(new[] { ones(t, past, dtype: ScalarType.Bool, device: _model.Device), inStep }, 1);
+        var mask = tensor(allowed, dtype: ScalarType.Bool, device: _model.Device).view(t, width);
         return (tensor(pos, dtype: ScalarType.Int64, device: _model.Device), mask);
     }
 

@@ -11,12 +11,24 @@ namespace Cllm;
 /// last token is the next block's first token, so no forward is spent on confirmation alone. It holds only its
 /// guessing state; block trajectories and <see cref="JacobiStats"/> come from <see cref="JacobiBlockTracker"/>, an
 /// observer of the loop.
+/// <para>
+/// At prefill. The first block can ride on the prefill forward, starting at the prompt's last token, but only with a
+/// guess for the first generated token: a consistency-trained model fast-forwards from random guesses once the block's
+/// first token is right, not when it too is a guess. The guess is the most frequent first token of the earlier greedy
+/// requests of the same decoder (<see cref="JacobiFirstTokens"/>, shared by the proposers that
+/// <see cref="DecoderOptions.CreateDecoder"/> builds); without one, the prompt is prefilled alone. When the guess is
+/// rejected, the block's later guesses are drawn afresh (the model's predictions after a wrong first token are not
+/// the state it was trained to fast-forward from).
+/// </para>
 /// </summary>
 public sealed class JacobiProposer : IDraftProposer
 {
     private readonly JacobiOptions _options;
     private readonly Func<BlockSizePolicy>? _policy;
+    private readonly JacobiFirstTokens? _firstTokens;
     private readonly Random _random;
+    private int _promptLength = -1;                                         // set at prefill: where the first generated token lands
+    private bool _guessedAtPrefill;                                         // the active block's first forward is the prefill
 
     // The active block: its length, its tokens known correct (committed + pending), its guesses.
     private bool _active;
@@ -28,10 +40,19 @@ public sealed class JacobiProposer : IDraftProposer
     /// <param name="options">The settings.</param>
     /// <param name="policy">With <see cref="JacobiOptions.AutoBlockSize"/>: the decoder's shared block-size policy.</param>
     public JacobiProposer(JacobiOptions options, Func<BlockSizePolicy>? policy = null)
+        : this(options, policy, firstTokens: null)
+    {
+    }
+
+    /// <param name="options">The settings.</param>
+    /// <param name="policy">With <see cref="JacobiOptions.AutoBlockSize"/>: the decoder's shared block-size policy.</param>
+    /// <param name="firstTokens">The decoder's shared first-token memory, or null (no draft at prefill).</param>
+    internal JacobiProposer(JacobiOptions options, Func<BlockSizePolicy>? policy, JacobiFirstTokens? firstTokens)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _options = options;
+        _firstTokens = firstTokens;
         _random = new Random(options.Seed);
         _policy = options.AutoBlockSize ? policy ?? (options.BlockSizePolicy is { } given ? () => given : throw new ArgumentException("AutoBlockSize needs a block-size policy.", nameof(policy))) : null;
     }
@@ -54,9 +75,38 @@ public sealed class JacobiProposer : IDraftProposer
         return Draft.Chain(_guesses);
     }
 
+    public Draft ProposeAtPrefill(IReadOnlyList<int> prompt, int maxDepth)
+    {
+        ArgumentNullException.ThrowIfNull(prompt);
+        _promptLength = prompt.Count;
+        if (_firstTokens?.Guess is not int first || maxDepth < 1)
+        {
+            return Draft.Empty;
+        }
+
+        var draft = Propose(prompt, maxDepth);
+        if (draft.Count == 0)
+        {
+            _active = false;                                                // a block of 1 (AR chosen): it starts after the prefill
+            return draft;
+        }
+
+        _guesses[0] = first;
+        _guessedAtPrefill = true;
+        return Draft.Chain(_guesses);
+    }
+
     public void Observe(VerifyOutcome outcome)
     {
         ArgumentNullException.ThrowIfNull(outcome);
+        if (_promptLength >= 0)
+        {
+            _firstTokens?.Record(outcome.Sequence[_promptLength]);
+            _promptLength = -1;
+        }
+
+        bool guessedAtPrefill = _guessedAtPrefill;
+        _guessedAtPrefill = false;
         _iterations++;
         int accepted = outcome.AcceptedNodes.Count;
         _policy?.Invoke().RecordForward(_blockLength, outcome.Draft.Count + 1, outcome.Emitted.Count, firstOfBlock: _iterations == 1);
@@ -76,9 +126,10 @@ public sealed class JacobiProposer : IDraftProposer
         _known.Add(outcome.Emitted[^1]);
         int remaining = _blockLength - _known.Count;
         var next = new int[remaining];
+        bool redraw = guessedAtPrefill && accepted == 0;                                 // the first-token guess was wrong
         for (int j = 0; j < remaining; j++)
         {
-            next[j] = outcome.Predictions[1 + accepted + j];                              // prediction after guess (accepted + j)
+            next[j] = redraw ? Guess(outcome.Sequence) : outcome.Predictions[1 + accepted + j];   // else the prediction after guess (accepted + j)
         }
 
         _guesses = next;
@@ -94,11 +145,15 @@ public sealed class JacobiProposer : IDraftProposer
         _guesses = new int[_blockLength - 1];
         for (int i = 0; i < _guesses.Length; i++)
         {
-            _guesses[i] = _options.InitialGuess == JacobiInitialGuess.RepeatFirst ? sequence[^1] : sequence[_random.Next(sequence.Count)];
+            _guesses[i] = Guess(sequence);
         }
 
         _iterations = 0;
     }
+
+    /// <summary>An initial guess after <paramref name="sequence"/>, whose last token is the pending one.</summary>
+    private int Guess(IReadOnlyList<int> sequence)
+        => _options.InitialGuess == JacobiInitialGuess.RepeatFirst ? sequence[^1] : sequence[_random.Next(sequence.Count)];
 
     private void FinishBlock()
     {

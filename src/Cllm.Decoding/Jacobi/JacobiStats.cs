@@ -5,7 +5,10 @@ using System.Linq;
 namespace Cllm;
 
 /// <summary>How a Jacobi request's blocks converged: reachable from its result as <see cref="DecodeStats.Jacobi"/>.</summary>
-/// <param name="BlockIterations">Forward passes spent on each block (its iterations), in order.</param>
+/// <param name="BlockIterations">
+/// Forward passes spent on each block (its iterations), in order; the prefill is the first block's first iteration when
+/// that block's draft rode on it, else no block's.
+/// </param>
 /// <param name="FastForwarded">
 /// The paper's fast-forwarded count: the mean growth, per iteration, of the block prefix that already equals the fixed
 /// point, averaged over blocks (1.0 when every iteration fixes one token).

@@ -146,7 +146,8 @@ public sealed class JacobiTrajectoryCollector : ITrajectorySource
         // enumeration ends).
         var recorder = new BlockRecorder(_eosTokenIds);
         var jacobi = new JacobiOptions { BlockSize = n, InitialGuess = JacobiInitialGuess.ContextSample, Seed = DeriveSeed(Options.Seed, promptIndex, 0) };
-        var decoder = new DraftVerifyDecoder(_model, "jacobi", () => new JacobiProposer(jacobi), () => new IDecodeObserver[] { recorder });
+        // No draft rides on the prefill: the first block starts with the first generated token, as in the reference.
+        var decoder = new DraftVerifyDecoder(_model, "jacobi", () => new JacobiProposer(jacobi), () => new IDecodeObserver[] { recorder }) { DraftAtPrefill = false };
         var request = new DecodeRequest { PromptIds = prompt, Options = new GenerationOptions { MaxNewTokens = blocks * n + 1 } };
         int forwards = 0;
         foreach (var _ in decoder.Decode(request, cancellationToken))

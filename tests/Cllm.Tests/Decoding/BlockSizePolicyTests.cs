@@ -108,7 +108,8 @@ public class BlockSizePolicyTests
             {
                 var jacobi = decoder.DecodeToEnd(request);
                 Assert.Equal(ar.OutputIds, jacobi.OutputIds);
-                Assert.Equal(jacobi.Stats.Jacobi!.BlockIterations.Sum() + 1, jacobi.Stats.ForwardPasses);
+                int outsideBlocks = jacobi.Stats.ForwardPasses - jacobi.Stats.Jacobi!.BlockIterations.Sum();
+                Assert.InRange(outsideBlocks, run == 0 ? 1 : 0, 1);                        // the prefill, unless it carried the first block (from the 2nd request on)
             }
 
             // A fixed policy that alternates between its explored block and AR steps gives the same tokens too.

@@ -29,15 +29,25 @@ public class DecodeObserverTests
     {
         using var model = TinyLlama.Create(5);
         var request = new DecodeRequest { PromptIds = new[] { 1, 8, 21 }, Options = new GenerationOptions { MaxNewTokens = 30 } };
-        var watcher = new Watcher();
-        var decoder = new DraftVerifyDecoder(model, "jacobi", () => new JacobiProposer(new JacobiOptions { BlockSize = 6 }), () => new IDecodeObserver[] { watcher });
-        var result = decoder.DecodeToEnd(request);
+        foreach (bool draftAtPrefill in new[] { true, false })
+        {
+            var watcher = new Watcher();
+            var memory = new JacobiFirstTokens();
+            memory.Record(17);                                                          // a first-token guess: the prefill carries the first block
+            var decoder = new DraftVerifyDecoder(model, "jacobi", () => new JacobiProposer(new JacobiOptions { BlockSize = 6 }, null, memory), () => new IDecodeObserver[] { watcher })
+            {
+                DraftAtPrefill = draftAtPrefill,
+            };
+            var result = decoder.DecodeToEnd(request);
 
-        Assert.Equal(result.Stats.ForwardPasses - 1, watcher.Outcomes.Count);         // one per verification forward, not the prefill
-        Assert.Same(result.Stats, watcher.Finished);
-        var last = watcher.Outcomes[^1];
-        Assert.Equal(request.PromptIds.Concat(result.OutputIds), last.Take(request.PromptIds.Count + result.OutputIds.Count));
-        Assert.Null(result.Stats.Jacobi);                                                // only a JacobiBlockTracker sets it
+            // One per verification forward: the prefill is one when it carried the first draft.
+            Assert.Equal(result.Stats.ForwardPasses - (draftAtPrefill ? 0 : 1), watcher.Outcomes.Count);
+            Assert.Equal(request.PromptIds.Count + (draftAtPrefill ? 0 : 1), watcher.Outcomes[0].Length - watcher.Emitted[0]);   // tokens up to the first pending one
+            Assert.Same(result.Stats, watcher.Finished);
+            var last = watcher.Outcomes[^1];
+            Assert.Equal(request.PromptIds.Concat(result.OutputIds), last.Take(request.PromptIds.Count + result.OutputIds.Count));
+            Assert.Null(result.Stats.Jacobi);                                            // only a JacobiBlockTracker sets it
+        }
     }
 
     private sealed class Oracle(int[] script) : IDraftProposer
@@ -61,9 +71,15 @@ public class DecodeObserverTests
     {
         public List<int[]> Outcomes { get; } = new();
 
+        public List<int> Emitted { get; } = new();
+
         public DecodeStats? Finished { get; private set; }
 
-        public void OnVerified(VerifyOutcome outcome) => Outcomes.Add(outcome.Sequence.ToArray());
+        public void OnVerified(VerifyOutcome outcome)
+        {
+            Outcomes.Add(outcome.Sequence.ToArray());
+            Emitted.Add(outcome.Emitted.Count);
+        }
 
         public void OnFinished(DecodeStats stats) => Finished = stats;
     }
