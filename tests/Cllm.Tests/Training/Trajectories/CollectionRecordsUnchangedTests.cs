@@ -1,0 +1,106 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Cllm.Core;
+using Cllm.Tests.TestKit;
+using Cllm.Training;
+
+namespace Cllm.Tests.Training.Trajectories;
+
+/// <summary>
+/// Decoders may carry a first Jacobi block on the prefill forward (it then starts with the prompt's last token);
+/// trajectory collection must not: its records are pinned here to digests taken (and checked) on the commit before
+/// that feature existed.
+/// </summary>
+public class CollectionRecordsUnchangedTests
+{
+    [Fact]
+    public void RandomModelRecordsAreThoseCollectedBeforeDraftsRodeOnThePrefill()
+    {
+        using var model = SeededModel(7);
+        var options = new TrajectoryCollectionOptions { BlockSize = 6, MaxNewTokens = 20, Seed = 5 };
+        var records = new JacobiTrajectoryCollector(model, TrajectoryFixtures.Prompts, options).Read().ToList();
+        AssertFirstBlocksFollowTheWholePrompt(TrajectoryFixtures.Prompts, records);
+        Assert.Equal("accba71b218b7b5b71980688620c3d9c76361361d452d5e0d020f41f52351fbc", Digest(records));
+    }
+
+    [Fact]
+    public void SqlCllmRecordsAreThoseCollectedBeforeDraftsRodeOnThePrefill()
+    {
+        using var engine = CllmBuilder.FromCheckpoint(ShippedModels.Folder("sql-cllm")).Build();
+        var prompts = File.ReadLines(Path.Combine(ShippedModels.RepositoryRoot, "samples", "data", "sql-test.jsonl")).Take(4)
+            .Select(line => (IReadOnlyList<int>)engine.CreateRequest(JsonDocument.Parse(line).RootElement.GetProperty("prompt").GetString()!).PromptIds.ToArray())
+            .ToList();
+        var options = new TrajectoryCollectionOptions { BlockSize = 16, MaxNewTokens = 32, Seed = 3 };
+        var records = new JacobiTrajectoryCollector(engine.Model, prompts, options).Read().ToList();
+        AssertFirstBlocksFollowTheWholePrompt(prompts, records);
+        Assert.Equal("88f2507d83ce48eb7b751c1d4326d792a7ef1b8fd06951edf97e851f9fcd6d4f", Digest(records));
+    }
+
+    /// <summary>
+    /// A TinyLlama whose weights come from a System.Random, not from torch's process-wide generator (which tests running
+    /// in parallel draw from too), so that the digest does not depend on what else runs.
+    /// </summary>
+    private static LlamaForCausalLM SeededModel(int seed)
+    {
+        var model = new LlamaForCausalLM(TinyLlama.Config());
+        var random = new Random(seed);
+        using (TorchSharp.torch.no_grad())
+        {
+            foreach (var (name, p) in model.named_parameters())
+            {
+                if (name.EndsWith("norm.weight", StringComparison.Ordinal))
+                {
+                    continue;
+                }
+
+                double scale = name.Contains("embed", StringComparison.Ordinal) ? 1.0 : 0.15;
+                var values = new float[p.numel()];
+                for (int i = 0; i < values.Length; i++)
+                {
+                    double u = 1 - random.NextDouble(), v = random.NextDouble();
+                    values[i] = (float)(scale * Math.Sqrt(-2 * Math.Log(u)) * Math.Cos(2 * Math.PI * v));   // Box-Muller
+                }
+
+                using var source = TorchSharp.torch.tensor(values).view(p.shape);
+                p.copy_(source);
+            }
+        }
+
+        model.eval();
+        return model;
+    }
+
+    /// <summary>Block 0 of every prompt is decoded after the whole prompt (not after all but its last token).</summary>
+    private static void AssertFirstBlocksFollowTheWholePrompt(IReadOnlyList<IReadOnlyList<int>> prompts, List<TrajectoryRecord> records)
+    {
+        var first = records.Where(r => r.BlockIndex == 0).ToList();
+        Assert.Equal(prompts.Count, first.Count);
+        foreach (var record in first)
+        {
+            int index = int.Parse(record.DataId["data_".Length..], System.Globalization.CultureInfo.InvariantCulture);
+            Assert.Equal(prompts[index], record.PromptIds);
+            Assert.Equal(prompts[index].Count, record.PromptLength);
+        }
+    }
+
+    /// <summary>SHA-256 of every field of every record, in order.</summary>
+    private static string Digest(List<TrajectoryRecord> records)
+    {
+        var text = new StringBuilder();
+        foreach (var r in records)
+        {
+            text.Append(r.DataId).Append('|').Append(r.BlockIndex).Append('|').Append(r.PromptLength).Append('|')
+                .Append(string.Join(',', r.PromptIds)).Append('|')
+                .Append(string.Join(';', r.Trajectory.Select(s => string.Join(',', s)))).Append('|')
+                .Append(string.Join(',', r.TeacherOutputIds)).Append('|')
+                .Append(string.Join(',', r.CompleteTeacherOutputIds ?? Array.Empty<int>())).Append('\n');
+        }
+
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
+    }
+}
