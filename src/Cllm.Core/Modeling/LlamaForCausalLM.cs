@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
@@ -70,8 +71,33 @@ public sealed class LlamaForCausalLM : nn.Module
     /// <summary>
     /// Whether forwards without autograd in eval mode use the lean path (fused, pre-transposed copies of the weights,
     /// made on the first such forward; see README "Performance"). On by default; off runs the modules as written.
+    /// Float32 models whose weights exceed <see cref="DefaultLeanCopyLimitBytes"/> always run the modules: the copy would
+    /// double their memory for a per-call saving that their arithmetic dwarfs.
     /// </summary>
     public bool FastInference { get; set; } = true;
+
+    /// <summary>Largest weight size (bytes) the lean path copies: 1 GiB, about a 270M-parameter float32 model.</summary>
+    internal const long DefaultLeanCopyLimitBytes = 1L << 30;
+
+    /// <summary>The limit in force (tests lower it to check the fallback on small models).</summary>
+    internal long LeanCopyLimitBytes { get; set; } = DefaultLeanCopyLimitBytes;
+
+    /// <summary>Whether the lean path's weight copy currently exists.</summary>
+    internal bool HasLeanCopy
+    {
+        get
+        {
+            lock (_leanLock)
+            {
+                return _lean is not null;
+            }
+        }
+    }
+
+    /// <summary>Bytes of all parameters, counted once (parameters keep their shape and dtype).</summary>
+    internal long WeightBytes => _weightBytes ??= parameters().Sum(p => p.numel() * p.ElementSize);
+
+    private long? _weightBytes;
 
     /// <summary>
     /// Drops the lean path's weight copy so that the next forward copies the weights again. Loading weights and
@@ -154,10 +180,10 @@ public sealed class LlamaForCausalLM : nn.Module
         return logits;
     }
 
-    /// <summary>The lean path when it applies (eval mode, no autograd, float32), built on first use.</summary>
+    /// <summary>The lean path when it applies (eval mode, no autograd, float32, weights ≤ 1 GiB), built on first use.</summary>
     private LeanForward? Lean()
     {
-        if (!FastInference || training || is_grad_enabled() || DType != ScalarType.Float32)
+        if (!FastInference || training || is_grad_enabled() || DType != ScalarType.Float32 || WeightBytes > LeanCopyLimitBytes)
         {
             return null;
         }

@@ -34,6 +34,29 @@ public class LeanForwardTests
 
     private static float MaxDiff(Tensor a, Tensor b) => (a - b).abs().max().item<float>();
 
+    [Fact]
+    public void Models_above_the_copy_limit_run_the_modules_without_copying_their_weights()
+    {
+        using var model = Model("gqa");
+        using var scope = NewDisposeScope();
+        using var inference = inference_mode();
+        Assert.Equal(LlamaForCausalLM.DefaultLeanCopyLimitBytes, model.LeanCopyLimitBytes);
+        Assert.Equal(model.parameters().Sum(p => p.numel()) * 4, model.WeightBytes);
+
+        model.LeanCopyLimitBytes = model.WeightBytes - 1;
+        var above = model.Forward(tensor(Tokens).view(1, -1));
+        Assert.False(model.HasLeanCopy);
+        model.FastInference = false;
+        var modules = model.Forward(tensor(Tokens).view(1, -1));
+        Assert.Equal(0f, MaxDiff(above, modules));                                              // the same path, bit for bit
+
+        model.FastInference = true;
+        model.LeanCopyLimitBytes = model.WeightBytes;
+        var lean = model.Forward(tensor(Tokens).view(1, -1));
+        Assert.True(model.HasLeanCopy);
+        Assert.True(MaxDiff(lean, modules) < 1e-4f);
+    }
+
     [Theory]
     [MemberData(nameof(Configs))]
     public void Full_cached_and_last_only_forwards_match_the_modules(string kind)
