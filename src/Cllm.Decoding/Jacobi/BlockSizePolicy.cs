@@ -173,11 +173,15 @@ public sealed class BlockSizePolicy
     /// <summary>
     /// One forward of a block of <paramref name="blockLength"/>: <paramref name="window"/> tokens fed, <paramref name="emitted"/>
     /// committed; <paramref name="firstOfBlock"/> when its guesses are the block's initial ones (they are accepted less often).
+    /// <paramref name="prefillTokens"/> &gt; 0 when the block rode on a prefill of that many prompt tokens (the last one
+    /// being the window's pending token): the block is then charged only what its guesses added to that forward,
+    /// cost(prompt + window − 1) − cost(prompt), not a forward of its own.
     /// </summary>
-    public void RecordForward(int blockLength, int window, int emitted, bool firstOfBlock = false)
+    public void RecordForward(int blockLength, int window, int emitted, bool firstOfBlock = false, int prefillTokens = 0)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(window, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(emitted, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(prefillTokens);
         lock (_lock)
         {
             if (window > 1)
@@ -197,7 +201,8 @@ public sealed class BlockSizePolicy
             }
 
             var (blocks, tokens, cost) = _blocks.GetValueOrDefault(blockLength);
-            _blocks[blockLength] = (blocks, tokens + emitted, cost + Cost(window));
+            double charged = prefillTokens > 0 ? Math.Max(0, Cost(prefillTokens + window - 1) - Cost(prefillTokens)) : Cost(window);
+            _blocks[blockLength] = (blocks, tokens + emitted, cost + charged);
         }
     }
 

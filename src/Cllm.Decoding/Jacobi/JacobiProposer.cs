@@ -99,6 +99,7 @@ public sealed class JacobiProposer : IDraftProposer
     public void Observe(VerifyOutcome outcome)
     {
         ArgumentNullException.ThrowIfNull(outcome);
+        int prompt = _promptLength;
         if (_promptLength >= 0)
         {
             _firstTokens?.Record(outcome.Sequence[_promptLength]);
@@ -109,7 +110,8 @@ public sealed class JacobiProposer : IDraftProposer
         _guessedAtPrefill = false;
         _iterations++;
         int accepted = outcome.AcceptedNodes.Count;
-        _policy?.Invoke().RecordForward(_blockLength, outcome.Draft.Count + 1, outcome.Emitted.Count, firstOfBlock: _iterations == 1);
+        _policy?.Invoke().RecordForward(_blockLength, outcome.Draft.Count + 1, outcome.Emitted.Count, firstOfBlock: _iterations == 1,
+            prefillTokens: guessedAtPrefill ? prompt : 0);
 
         // The pending token and the accepted guesses are now committed; the bonus token is the new pending one.
         for (int i = 0; i < accepted; i++)

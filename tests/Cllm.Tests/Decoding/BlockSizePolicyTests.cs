@@ -89,6 +89,24 @@ public class BlockSizePolicyTests
     }
 
     [Fact]
+    public void A_block_riding_on_the_prefill_is_charged_only_the_rows_it_added()
+    {
+        // cost: 1 token 1.0, 16 tokens 3.0, 32 tokens 4.0 (linear beyond 32: 1/16 per token).
+        var policy = Policy((1, 1.0), (16, 3.0), (32, 4.0));
+        for (int block = 0; block < BlockSizePolicy.MinObservedBlocks; block++)
+        {
+            policy.RecordForward(16, 16, 4, firstOfBlock: true, prefillTokens: 100);    // [100-token prompt | 15 guesses]: 4 tokens
+            policy.RecordForward(16, 12, 12);                                            // the rest in one forward of 12
+            policy.RecordBlock(16);
+        }
+
+        // The prefill forward adds cost(115) − cost(100) = 15/16 for 15 extra rows, not cost(16) = 3.
+        double expected = 16 / (15.0 / 16 + (1.0 + (3.0 - 1.0) * 11 / 15));
+        Assert.Equal(expected, policy.ExpectedRate(16), 6);
+        Assert.Throws<ArgumentOutOfRangeException>(() => policy.RecordForward(16, 16, 1, prefillTokens: -1));
+    }
+
+    [Fact]
     public void Curve_must_include_one_token()
         => Assert.Throws<ArgumentException>(() => Policy((2, 1.0), (4, 1.2)));
 
