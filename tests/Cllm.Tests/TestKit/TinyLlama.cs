@@ -23,11 +23,15 @@ internal static class TinyLlama
         BosTokenId = 1,
     };
 
-    /// <summary>A model with weights drawn from a seeded generator; logits are spread wide enough to avoid near-ties.</summary>
+    /// <summary>
+    /// A model with weights drawn from its own seeded generator (not torch's process-wide one, which tests running in
+    /// parallel also draw from), so the same seed gives the same weights whatever else runs; logits are spread wide
+    /// enough to avoid near-ties.
+    /// </summary>
     public static LlamaForCausalLM Create(int seed, LlamaConfig? config = null)
     {
-        torch.manual_seed(seed);
         var model = new LlamaForCausalLM(config ?? Config());
+        using var generator = new Generator(checked((ulong)seed));
         using (no_grad())
         {
             foreach (var (name, p) in model.named_parameters())
@@ -37,7 +41,7 @@ internal static class TinyLlama
                     continue;
                 }
 
-                p.normal_(0, name.Contains("embed", System.StringComparison.Ordinal) ? 1.0 : 0.15);
+                p.normal_(0, name.Contains("embed", System.StringComparison.Ordinal) ? 1.0 : 0.15, generator);
             }
         }
 
