@@ -21,7 +21,8 @@ namespace Cllm;
 /// prior, p = 0.5 for 4 forwards of 8). A block of n is simulated with that (its window shrinks as tokens are
 /// committed) unless <see cref="MinObservedBlocks"/> blocks of n were seen, whose measured tokens per cost unit are used.
 /// The first block is 16 (so that all smaller windows are measured); while AR is chosen, a block of the smallest
-/// candidate above 1 is tried once every <see cref="ProbeInterval"/> steps, so that a change in acceptance is noticed.
+/// candidate above 1 is tried once every <see cref="ProbeInterval"/> steps, so that a change in acceptance is noticed;
+/// while a block size is chosen, every <see cref="RunnerUpInterval"/>th block uses the runner-up, for the same reason.
 /// </remarks>
 public sealed class BlockSizePolicy
 {
@@ -30,6 +31,12 @@ public sealed class BlockSizePolicy
 
     /// <summary>While AR is chosen, one probe block (of the smallest candidate above 1: one cheap forward) every this many steps.</summary>
     public const int ProbeInterval = 64;
+
+    /// <summary>
+    /// While a block size above 1 is chosen, every this many blocks one uses the runner-up instead, so that a rate measured
+    /// early (the first requests carry no first-token guess) and then frozen, because another size won, keeps being updated.
+    /// </summary>
+    public const int RunnerUpInterval = 16;
 
     /// <summary>Forwards with at least w tokens needed before their acceptance replaces the geometric model at w.</summary>
     private const int MinObservedForwards = 4;
@@ -50,6 +57,7 @@ public sealed class BlockSizePolicy
     private readonly Dictionary<int, (int Blocks, double Tokens, double Cost)> _blocks = new();
     private int _draftedForwards;
     private int _arSteps;
+    private int _blocksSinceRunnerUp;
     private int _changes;                            // drafted forwards and blocks recorded so far
     private int _choiceAt = -1;                      // _changes when _choice was computed
     private int _choice;
@@ -139,6 +147,12 @@ public sealed class BlockSizePolicy
             if (_choice > 1)
             {
                 _arSteps = 0;
+                if (++_blocksSinceRunnerUp >= RunnerUpInterval)
+                {
+                    _blocksSinceRunnerUp = 0;
+                    return RunnerUpLocked();
+                }
+
                 return _choice;
             }
 
@@ -233,6 +247,14 @@ public sealed class BlockSizePolicy
         }
 
         return best;
+    }
+
+    /// <summary>The block size above 1 with the best rate other than the current choice (the choice when it is the only one).</summary>
+    private int RunnerUpLocked()
+    {
+        double p = FitP();
+        var others = _sizes.Where(n => n > 1 && n != _choice).ToArray();
+        return others.Length == 0 ? _choice : others.MaxBy(n => Rate(n, p));
     }
 
     /// <summary>Tokens per cost unit of blocks of n: measured when enough blocks were seen, else simulated.</summary>

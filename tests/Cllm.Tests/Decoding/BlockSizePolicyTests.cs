@@ -107,6 +107,39 @@ public class BlockSizePolicyTests
     }
 
     [Fact]
+    public void A_rate_measured_low_early_is_revisited_through_the_runner_up_and_wins_back()
+    {
+        var policy = Policy((1, 1.0), (8, 2.0), (16, 3.0));
+        for (int block = 0; block < BlockSizePolicy.MinObservedBlocks; block++)
+        {
+            policy.RecordForward(16, 16, 3, firstOfBlock: true);                         // early blocks of 16: 16 tokens for cost 6
+            policy.RecordForward(16, 13, 13);
+            policy.RecordBlock(16);
+        }
+
+        for (int block = 0; block < BlockSizePolicy.MinObservedBlocks; block++)
+        {
+            policy.RecordForward(8, 8, 8, firstOfBlock: true);                           // blocks of 8: 8 tokens for cost 2
+            policy.RecordBlock(8);
+        }
+
+        Assert.Equal(8, policy.Choose());
+
+        // From now on a block of 16 is accepted whole in one forward (16 tokens for cost 3): only the runner-up probes see it.
+        int sixteens = 0;
+        for (int block = 0; block < 40 * BlockSizePolicy.RunnerUpInterval && policy.Choose() != 16; block++)
+        {
+            int n = policy.Next();
+            sixteens += n == 16 ? 1 : 0;
+            policy.RecordForward(n, n, n, firstOfBlock: true);
+            policy.RecordBlock(n);
+        }
+
+        Assert.Equal(16, policy.Choose());
+        Assert.InRange(sixteens, 1, 40);
+    }
+
+    [Fact]
     public void Curve_must_include_one_token()
         => Assert.Throws<ArgumentException>(() => Policy((2, 1.0), (4, 1.2)));
 
