@@ -49,7 +49,7 @@ internal static class PretrainCommand
             var modelShape = ModelShape.Parse(parse.GetValue(shape)!);
             var config = modelShape.ToConfig(tokenizer.VocabSize, encoder.Bos, encoder.Eos);
             using var model = ModelShape.CreateModel(config, parse.GetValue(seed));
-            long parameters = model.parameters().Sum(p => p.numel());
+            long parameters = model.ParameterCount;
             Console.WriteLine($"model {modelShape}: {parameters:N0} parameters; {train.Count} training sequences");
             var options = new PretrainOptions
             {

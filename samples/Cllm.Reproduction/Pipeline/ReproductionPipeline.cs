@@ -158,7 +158,7 @@ public sealed class ReproductionPipeline
         var train = encoder.EncodeAll(SqlTaskJsonl.Read(Path.Combine(DataDir, "sql-train.jsonl")));
         var config = s.Shape.ToConfig(tokenizer.VocabSize, encoder.Bos, encoder.Eos);
         using var model = ModelShape.CreateModel(config, s.ModelSeed);
-        long parameters = model.parameters().Sum(p => p.numel());
+        long parameters = model.ParameterCount;
         Log($"[base] {s.Shape}: {parameters:N0} parameters, {train.Count:N0} sequences, {s.Pretrain.Steps} steps of {s.Pretrain.BatchSize}, lr {s.Pretrain.LearningRate}");
         var sequences = train.Select(q => new CausalLmSequence(q.Ids, q.AnswerStart)).ToList();
         var history = new CausalLmTrainer(model, s.Pretrain.ToTrainingOptions()).Train(sequences, new SyncProgress<TrainingProgress>(p =>

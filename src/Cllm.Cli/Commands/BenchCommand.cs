@@ -121,7 +121,7 @@ internal static class BenchCommand
             using (basePretrained)
             using (llm)
             {
-                long parameters = llm.parameters().Sum(p => p.numel());
+                long parameters = llm.ParameterCount;
                 console.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"[bold]{Markup.Escape(modelSpec)}[/]: {parameters:N0} parameters ({llm.DType}, {llm.Device}), {llm.Config.NumHiddenLayers} layers, vocab {llm.Config.VocabSize}; {Environment.ProcessorCount} cores, {TorchSharp.torch.get_num_threads()} torch threads; {list.Count} requests × {maxNewTokens} new tokens"));
 
                 IReadOnlyList<ForwardCost> points = Array.Empty<ForwardCost>();

@@ -121,7 +121,7 @@ internal static class TrainCommand
         }
 
         int steps = options.TotalSteps(records.Count);
-        long parameters = llm.parameters().Sum(p => p.numel());
+        long parameters = llm.ParameterCount;
         console.MarkupLine(Invariant($"[bold]{Markup.Escape(pretrained.Directory)}[/]: {parameters:N0} parameters; {records.Count:N0} records ({records.Sum(r => r.Trajectory.Count - 1):N0} non-final states), {steps:N0} steps of {options.BatchSize} × {options.GradientAccumulation}, {options.Consistency.ToString().ToLowerInvariant()} consistency ({options.Distance}) on {options.StatesPerRecord} state(s) per record + {options.AutoregressiveWeight} × AR, lr {options.LearningRate}"));
 
         var trainer = new ConsistencyTrainer(llm, options);

@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Linq;
 using TorchSharp;
 
 namespace Cllm.Core;
@@ -84,7 +83,7 @@ public sealed class PretrainedModel : IDisposable
             throw;
         }
 
-        long parameters = model.parameters().Sum(p => p.numel());
+        long parameters = model.ParameterCount;
         if (options.Threads is null && options.SingleThreadForSmallModels && parameters < SingleThreadBelowParameters && device.type == DeviceType.CPU)
         {
             torch.set_num_threads(1);

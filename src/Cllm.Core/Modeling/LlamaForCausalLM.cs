@@ -94,10 +94,10 @@ public sealed class LlamaForCausalLM : nn.Module
         }
     }
 
-    /// <summary>Bytes of all parameters, counted once (parameters keep their shape and dtype).</summary>
-    internal long WeightBytes => _weightBytes ??= parameters().Sum(p => p.numel() * p.ElementSize);
+    /// <summary>Number of parameter values (tied embeddings counted once), counted on first use: shapes never change.</summary>
+    public long ParameterCount => _parameterCount ??= parameters().Sum(p => p.numel());
 
-    private long? _weightBytes;
+    private long? _parameterCount;
 
     /// <summary>
     /// Drops the lean path's weight copy so that the next forward copies the weights again. Loading weights and
@@ -183,7 +183,7 @@ public sealed class LlamaForCausalLM : nn.Module
     /// <summary>The lean path when it applies (eval mode, no autograd, float32, weights ≤ 1 GiB), built on first use.</summary>
     private LeanForward? Lean()
     {
-        if (!FastInference || training || is_grad_enabled() || DType != ScalarType.Float32 || WeightBytes > LeanCopyLimitBytes)
+        if (!FastInference || training || is_grad_enabled() || DType != ScalarType.Float32 || ParameterCount * sizeof(float) > LeanCopyLimitBytes)
         {
             return null;
         }

@@ -41,9 +41,9 @@ public class LeanForwardTests
         using var scope = NewDisposeScope();
         using var inference = inference_mode();
         Assert.Equal(LlamaForCausalLM.DefaultLeanCopyLimitBytes, model.LeanCopyLimitBytes);
-        Assert.Equal(model.parameters().Sum(p => p.numel()) * 4, model.WeightBytes);
+        Assert.Equal(model.parameters().Sum(p => p.numel()), model.ParameterCount);
 
-        model.LeanCopyLimitBytes = model.WeightBytes - 1;
+        model.LeanCopyLimitBytes = model.ParameterCount * sizeof(float) - 1;               // the float32 weights' bytes, less one
         var above = model.Forward(tensor(Tokens).view(1, -1));
         Assert.False(model.HasLeanCopy);
         model.FastInference = false;
@@ -51,7 +51,7 @@ public class LeanForwardTests
         Assert.Equal(0f, MaxDiff(above, modules));                                              // the same path, bit for bit
 
         model.FastInference = true;
-        model.LeanCopyLimitBytes = model.WeightBytes;
+        model.LeanCopyLimitBytes = model.ParameterCount * sizeof(float);
         var lean = model.Forward(tensor(Tokens).view(1, -1));
         Assert.True(model.HasLeanCopy);
         Assert.True(MaxDiff(lean, modules) < 1e-4f);
