@@ -100,9 +100,9 @@ public sealed class JacobiProposer : IDraftProposer
     {
         ArgumentNullException.ThrowIfNull(outcome);
         int prompt = _promptLength;
-        if (_promptLength >= 0)
+        if (prompt >= 0)
         {
-            _firstTokens?.Record(outcome.Sequence[_promptLength]);
+            _firstTokens?.Record(outcome.Sequence[prompt]);
             _promptLength = -1;
         }
 
