@@ -12,7 +12,7 @@ namespace Cllm.Training;
 
 /// <summary>
 /// Plain causal-LM training (pretraining, or fine-tuning a base model): next-token cross-entropy over a micro-batch's
-/// target tokens (one token mean, as Hugging Face's causal-LM loss), on the same step loop as
+/// target tokens (<see cref="AutoregressiveLoss"/>, one mean over the batch's target tokens as Hugging Face's causal-LM loss), on the same step loop as
 /// <see cref="ConsistencyTrainer"/> (AdamW, cosine schedule with warm-up, clipping, accumulation, seeded data order,
 /// resumable checkpoints, the final model in the output folder). Of <see cref="TrainingOptions"/> the consistency
 /// settings are unused; <see cref="TrainingOptions.AnswerOnlyAutoregressive"/>, <see cref="TrainingOptions.LabelSmoothing"/>
@@ -20,7 +20,6 @@ namespace Cllm.Training;
 /// </summary>
 public sealed class CausalLmTrainer
 {
-    private const long Ignore = -100;
     private readonly LlamaForCausalLM _model;
     private readonly ILogger _logger;
 
@@ -68,19 +67,20 @@ public sealed class CausalLmTrainer
         };
         Log.CausalLmTrainingStarted(_logger, sequences.Count, totalSteps, options.BatchSize, options.GradientAccumulation, options.LearningRate, options.Seed);
 
+        var autoregressive = new AutoregressiveLoss(options.LabelSmoothing);
         (LossComponents, long) MicroBatch(long firstSlot, double scale)
         {
             var batch = Enumerable.Range(0, options.BatchSize).Select(j => sequences[order.RecordAt(firstSlot + j)]).ToList();
             using var scope = NewDisposeScope();
 
-            // 1. Inputs and targets (B, T): T = longest + EndPadding; target of position p is token p + 1, −100 where none.
-            var (ids, targets, t) = BuildBatch(batch, options.AnswerOnlyAutoregressive, options.EndPadding);
+            // 1. Inputs (B, T): T = longest + EndPadding; each row continued with its last token.
+            var (ids, targets, t) = BuildBatch(batch, options.EndPadding);
             var input = tensor(ids, dtype: ScalarType.Int64, device: _model.Device).view(batch.Count, t);          // (B, T)
-            var target = tensor(targets, dtype: ScalarType.Int64, device: _model.Device).view(-1);               // (B·T)
 
-            // 2. Forward and token-mean cross-entropy over the targets.
+            // 2. Forward and the AR loss, one mean over every target token of the batch.
             var logits = _model.Forward(input);                                                                  // (B, T, V)
-            var loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[2]), target, ignore_index: Ignore, label_smoothing: options.LabelSmoothing);
+            var starts = options.AnswerOnlyAutoregressive ? batch.Select(s => s.AnswerStart).ToList() : null;
+            var loss = autoregressive.TokenMean(logits.reshape(-1, logits.shape[2]), targets, (e, p) => e * t + p, starts);
 
             // 3. Accumulate scale · loss into the gradients.
             using var s = scale.ToScalar();
@@ -92,33 +92,31 @@ public sealed class CausalLmTrainer
     }
 
     /// <summary>
-    /// Row-major inputs and targets (B·T each), T = longest + <paramref name="endPadding"/>. Without end padding, shorter
-    /// rows are padded with their last token and padding is never a target; with it, every row is continued with its
-    /// last token (EOS) to T and those positions are trained too (the model learns to follow EOS with EOS). Targets
-    /// start at position 0, or at <c>AnswerStart − 1</c> with <paramref name="answerOnly"/>.
+    /// Row-major inputs (B·T), T = longest + <paramref name="endPadding"/>, every row continued with its last token, and
+    /// each row's trained tokens: without end padding the sequence itself (padding is never a target); with it the row
+    /// to T (the model learns to follow EOS with EOS).
     /// </summary>
-    internal static (long[] Ids, long[] Targets, int T) BuildBatch(IReadOnlyList<CausalLmSequence> batch, bool answerOnly, int endPadding)
+    internal static (long[] Ids, IReadOnlyList<IReadOnlyList<int>> Targets, int T) BuildBatch(IReadOnlyList<CausalLmSequence> batch, int endPadding)
     {
         int b = batch.Count;
         int t = batch.Max(s => s.Ids.Count) + endPadding;
         var ids = new long[b * t];
-        var targets = new long[b * t];
-        Array.Fill(targets, Ignore);
+        var targets = new IReadOnlyList<int>[b];
         for (int row = 0; row < b; row++)
         {
             var s = batch[row].Ids;
-            long last = s[^1];
+            var trained = new int[endPadding > 0 ? t : s.Count];
             for (int p = 0; p < t; p++)
             {
-                ids[row * t + p] = p < s.Count ? s[p] : last;
+                int id = p < s.Count ? s[p] : s[^1];
+                ids[row * t + p] = id;
+                if (p < trained.Length)
+                {
+                    trained[p] = id;
+                }
             }
 
-            int first = answerOnly ? Math.Max(0, batch[row].AnswerStart - 1) : 0;
-            int end = endPadding > 0 ? t : s.Count;
-            for (int p = first; p + 1 < end; p++)
-            {
-                targets[row * t + p] = ids[row * t + p + 1];
-            }
+            targets[row] = trained;
         }
 
         return (ids, targets, t);

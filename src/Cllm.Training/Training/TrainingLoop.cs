@@ -44,7 +44,6 @@ internal sealed class TrainingLoop
         var options = _options;
         int totalSteps = runState.TotalSteps;
         var schedule = LearningRateSchedule.From(options, totalSteps);
-        torch.manual_seed(options.Seed);
         using var optimizer = new AdamWOptimizer(_parameters.Select(p => p.Parameter), options.LearningRate, options.Beta1, options.Beta2, options.Epsilon, options.WeightDecay);
         int startStep = Resume(optimizer, runState);
 
