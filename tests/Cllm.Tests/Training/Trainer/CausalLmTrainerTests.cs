@@ -129,7 +129,7 @@ public class CausalLmTrainerTests
         using var cts = new CancellationTokenSource();
         using (var model = Model())
         {
-            var cancelAt3 = new Reporter(p =>
+            var cancelAt3 = new SynchronousProgress<TrainingProgress>(p =>
             {
                 if (p.Step == 3)
                 {
@@ -152,10 +152,5 @@ public class CausalLmTrainerTests
             var refused = Assert.Throws<InvalidOperationException>(() => new CausalLmTrainer(model, Options(folderB.Path) with { Resume = true, EndPadding = 4 }).Train(Sequences));
             Assert.Contains("EndPadding", refused.Message, StringComparison.Ordinal);
         }
-    }
-
-    private sealed class Reporter(Action<TrainingProgress> report) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => report(value);
     }
 }
