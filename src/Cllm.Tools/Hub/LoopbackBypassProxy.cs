@@ -1,7 +1,8 @@
 using System;
 using System.Net;
+using Cllm.Core;
 
-namespace Cllm.Core;
+namespace Cllm.Tools;
 
 /// <summary>
 /// The system proxy (HTTP(S)_PROXY, NO_PROXY, ...) except for loopback hosts, which are always reached directly:

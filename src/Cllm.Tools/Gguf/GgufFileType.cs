@@ -1,4 +1,5 @@
-namespace Cllm.Core;
+using Cllm.Core;
+namespace Cllm.Tools;
 
 /// <summary>How a GGUF export stores the 2-D weight matrices (norm vectors always stay F32).</summary>
 public enum GgufFileType

@@ -1,8 +1,9 @@
 using System;
 using System.IO;
 using System.Linq;
+using Cllm.Core;
 
-namespace Cllm.Core;
+namespace Cllm.Tools;
 
 /// <summary>Checks repository ids, revisions and repository file names, and builds hub URLs from them.</summary>
 internal static class HubPaths

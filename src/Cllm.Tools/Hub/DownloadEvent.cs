@@ -1,4 +1,5 @@
-namespace Cllm.Core;
+using Cllm.Core;
+namespace Cllm.Tools;
 
 /// <summary>What a <see cref="DownloadProgress"/> report is about.</summary>
 public enum DownloadEvent

@@ -1,6 +1,7 @@
 using System;
+using Cllm.Core;
 
-namespace Cllm.Core;
+namespace Cllm.Tools;
 
 /// <summary>
 /// Row order of q/k projections. Hugging Face LLaMA rotates halves: within a head of d rows, row j pairs with row

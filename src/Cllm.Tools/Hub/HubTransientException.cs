@@ -1,6 +1,7 @@
 using System;
+using Cllm.Core;
 
-namespace Cllm.Core;
+namespace Cllm.Tools;
 
 /// <summary>A failure worth retrying: a dropped connection, a timeout, a 5xx/429/408 answer, a transfer that ended early.</summary>
 internal sealed class HubTransientException : Exception

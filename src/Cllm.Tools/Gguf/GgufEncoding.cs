@@ -1,7 +1,8 @@
 using System;
 using System.Buffers.Binary;
+using Cllm.Core;
 
-namespace Cllm.Core;
+namespace Cllm.Tools;
 
 /// <summary>Encodes float rows as ggml F32, F16 and Q8_0 bytes (little endian), as ggml's reference quantizer does.</summary>
 internal static class GgufEncoding

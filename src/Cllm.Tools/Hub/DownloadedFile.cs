@@ -1,4 +1,5 @@
-namespace Cllm.Core;
+using Cllm.Core;
+namespace Cllm.Tools;
 
 /// <summary>One file of a finished download.</summary>
 /// <param name="RepoPath">Path of the file in the repository, with '/' separators.</param>

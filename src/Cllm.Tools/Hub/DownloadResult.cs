@@ -1,8 +1,9 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using Cllm.Core;
 
-namespace Cllm.Core;
+namespace Cllm.Tools;
 
 /// <summary>What <see cref="HubDownloader.DownloadAsync"/> fetched.</summary>
 public sealed class DownloadResult

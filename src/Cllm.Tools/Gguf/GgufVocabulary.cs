@@ -4,8 +4,9 @@ using System.IO;
 using System.Linq;
 using System.Text;
 using System.Text.Json;
+using Cllm.Core;
 
-namespace Cllm.Core;
+namespace Cllm.Tools;
 
 /// <summary>
 /// The <c>tokenizer.ggml.*</c> metadata of a GGUF export: model "llama" (SentencePiece pieces, scores and types from

@@ -1,6 +1,7 @@
 using System;
+using Cllm.Core;
 
-namespace Cllm.Core;
+namespace Cllm.Tools;
 
 /// <summary>
 /// A download from the Hugging Face hub failed. The message names the URL or local file at fault and what is

@@ -1,4 +1,5 @@
-namespace Cllm.Core;
+using Cllm.Core;
+namespace Cllm.Tools;
 
 /// <summary>The ggml tensor types the GGUF writer emits (the numbers are ggml's <c>ggml_type</c>).</summary>
 internal enum GgufTensorType : uint

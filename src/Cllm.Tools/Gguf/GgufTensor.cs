@@ -1,6 +1,7 @@
 using System.Collections.Generic;
+using Cllm.Core;
 
-namespace Cllm.Core;
+namespace Cllm.Tools;
 
 /// <summary>One tensor of a GGUF file: its name, ggml shape (ne: fastest dimension first), type and encoded bytes.</summary>
 /// <param name="Name">llama.cpp tensor name, e.g. <c>blk.0.attn_q.weight</c>.</param>

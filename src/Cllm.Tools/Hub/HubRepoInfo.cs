@@ -1,8 +1,9 @@
 using System.Collections.Generic;
 using System.Linq;
 using System.Text.Json;
+using Cllm.Core;
 
-namespace Cllm.Core;
+namespace Cllm.Tools;
 
 /// <summary>The answer of <c>/api/models/{repo}/revision/{revision}</c>: the commit and the files.</summary>
 internal sealed record HubRepoInfo(string? Commit, IReadOnlyList<HubRepoFile> Files)

@@ -10,8 +10,9 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
+using Cllm.Core;
 
-namespace Cllm.Core;
+namespace Cllm.Tools;
 
 /// <summary>
 /// Downloads a model repository from the Hugging Face hub (or a mirror at <c>HF_ENDPOINT</c>) into a plain folder

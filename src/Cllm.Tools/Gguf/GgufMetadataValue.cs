@@ -1,6 +1,7 @@
 using System;
+using Cllm.Core;
 
-namespace Cllm.Core;
+namespace Cllm.Tools;
 
 /// <summary>One GGUF metadata value: a scalar, a string, or an array of one element type.</summary>
 /// <param name="Type">Value type; <see cref="GgufValueType.Array"/> for arrays.</param>

@@ -1,4 +1,5 @@
-namespace Cllm.Core;
+using Cllm.Core;
+namespace Cllm.Tools;
 
 /// <summary>GGUF metadata value types (the numbers are the format's).</summary>
 internal enum GgufValueType : uint

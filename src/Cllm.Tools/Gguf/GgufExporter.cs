@@ -4,8 +4,9 @@ using System.IO;
 using System.Linq;
 using System.Text.RegularExpressions;
 using TorchSharp;
+using Cllm.Core;
 
-namespace Cllm.Core;
+namespace Cllm.Tools;
 
 /// <summary>
 /// Exports a Hugging Face LLaMA folder (config.json, safetensors, tokenizer) as a GGUF v3 file in llama.cpp's LLAMA

@@ -1,4 +1,5 @@
-namespace Cllm.Core;
+using Cllm.Core;
+namespace Cllm.Tools;
 
 /// <summary>One progress report of <see cref="HubDownloader.DownloadAsync"/>.</summary>
 /// <param name="Event">What happened.</param>

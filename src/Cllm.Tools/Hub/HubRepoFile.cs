@@ -1,4 +1,5 @@
-namespace Cllm.Core;
+using Cllm.Core;
+namespace Cllm.Tools;
 
 /// <summary>One file of a repository as the hub lists it.</summary>
 /// <param name="Path">Repository path, '/' separated.</param>

@@ -1,8 +1,9 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using Cllm.Core;
 
-namespace Cllm.Core;
+namespace Cllm.Tools;
 
 /// <summary>
 /// The glob patterns of <see cref="HubDownloadOptions.Include"/>/<see cref="HubDownloadOptions.Exclude"/>, with the

@@ -1,7 +1,8 @@
 using System;
 using System.Collections.Generic;
+using Cllm.Core;
 
-namespace Cllm.Core;
+namespace Cllm.Tools;
 
 /// <summary>Where and how <see cref="HubDownloader"/> downloads, and which files.</summary>
 public sealed class HubDownloadOptions

@@ -2,8 +2,9 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Text;
+using Cllm.Core;
 
-namespace Cllm.Core;
+namespace Cllm.Tools;
 
 /// <summary>Reads back a GGUF v3 file written by <see cref="GgufWriter"/>: metadata, tensor infos and tensor bytes (for checks and tests).</summary>
 internal sealed class GgufReader
