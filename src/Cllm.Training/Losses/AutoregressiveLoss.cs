@@ -33,7 +33,7 @@ public sealed class AutoregressiveLoss
     public double LabelSmoothing { get; }
 
     /// <summary>Runs the model over the right-padded <paramref name="sequences"/> and returns the loss.</summary>
-    public LossTerm Compute(LlamaForCausalLM model, IReadOnlyList<IReadOnlyList<int>> sequences)
+    internal LossTerm Compute(LlamaForCausalLM model, IReadOnlyList<IReadOnlyList<int>> sequences)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(sequences);
@@ -48,13 +48,13 @@ public sealed class AutoregressiveLoss
     /// The loss from <paramref name="logits"/> (B, T, V) of <paramref name="sequences"/> right-padded to T: position t of
     /// sequence b predicts its token t + 1, for t &lt; L_b − 1; padding is never a target. Computed in float32.
     /// </summary>
-    public LossTerm Compute(Tensor logits, IReadOnlyList<IReadOnlyList<int>> sequences) => Compute(logits, sequences, null);
+    internal LossTerm Compute(Tensor logits, IReadOnlyList<IReadOnlyList<int>> sequences) => Compute(logits, sequences, null);
 
     /// <summary>
     /// As <see cref="Compute(Tensor, IReadOnlyList{IReadOnlyList{int}})"/>, with sequence b's loss on its tokens from
     /// <paramref name="answerStarts"/>[b] on (null: from token 1).
     /// </summary>
-    public LossTerm Compute(Tensor logits, IReadOnlyList<IReadOnlyList<int>> sequences, IReadOnlyList<int>? answerStarts)
+    internal LossTerm Compute(Tensor logits, IReadOnlyList<IReadOnlyList<int>> sequences, IReadOnlyList<int>? answerStarts)
     {
         ArgumentNullException.ThrowIfNull(logits);
         ArgumentNullException.ThrowIfNull(sequences);

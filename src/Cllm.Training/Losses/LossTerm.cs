@@ -9,7 +9,7 @@ namespace Cllm.Training;
 /// examples of each example's mean over its loss positions, as in the reference (one record per device, gradients
 /// averaged across devices); an example without loss positions contributes 0.
 /// </summary>
-public sealed class LossTerm
+internal sealed class LossTerm
 {
     internal LossTerm(Tensor value, float[] perExample, int[] positions)
     {

@@ -15,7 +15,7 @@ namespace Cllm.Training;
 /// (a busy host, a parallel test run) the finalizer thread can free one mid-call. Here every Scalar is owned and disposed.
 /// Holds the first and second moments of each parameter (same shape and dtype), outside every dispose scope.
 /// </summary>
-public sealed class AdamWOptimizer : IDisposable
+internal sealed class AdamWOptimizer : IDisposable
 {
     private readonly Parameter[] _parameters;
     private readonly Tensor[] _expAvg;

@@ -7,7 +7,7 @@ namespace Cllm.Training;
 /// Hugging Face's cosine schedule the decay reaches its floor one step after the last; unlike it, whose first step
 /// has learning rate 0, step s of the warm-up uses (s + 1)/warmup of the peak.
 /// </summary>
-public sealed class LearningRateSchedule
+internal sealed class LearningRateSchedule
 {
     /// <param name="peak">Learning rate after warm-up.</param>
     /// <param name="totalSteps">Optimizer steps in the run.</param>
