@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Text.Json;
 using Cllm.Core;
+using Cllm.Tools;
 
 namespace Cllm.Benchmarks.Tests;
 

@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using Cllm.Core;
 using Cllm.Cli;
+using Cllm.Tools;
 
 namespace Cllm.Benchmarks;
 

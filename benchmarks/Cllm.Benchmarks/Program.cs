@@ -5,6 +5,7 @@ using System.Globalization;
 using System.Linq;
 using Cllm.Benchmarking;
 using Cllm.Cli;
+using Cllm.Tools;
 
 namespace Cllm.Benchmarks;
 

@@ -31,15 +31,15 @@ internal static class RandomModels
     /// <summary>A seeded random model; weights N(0, 0.02) like a fresh Hugging Face init, embeddings N(0, 1).</summary>
     public static LlamaForCausalLM Create(string spec, int seed = 0, ScalarType dtype = ScalarType.Float32, Device? device = null)
     {
-        torch.manual_seed(seed);
         var model = new LlamaForCausalLM(Config(spec), dtype, device);
+        using var generator = new Generator(checked((ulong)seed));   // its own: torch's process-wide generator is shared
         using (no_grad())
         {
             foreach (var (name, p) in model.named_parameters())
             {
                 if (!name.EndsWith("norm.weight", StringComparison.Ordinal))
                 {
-                    p.normal_(0, name.Contains("embed", StringComparison.Ordinal) ? 1.0 : 0.02);
+                    p.normal_(0, name.Contains("embed", StringComparison.Ordinal) ? 1.0 : 0.02, generator);
                 }
             }
         }

@@ -16,7 +16,7 @@ namespace Cllm;
 /// the model's own next token, (5) cut the KV cache back to the accepted tokens, (6) let the proposer
 /// observe the outcome, then the request's observers, (7) apply stops and emit. Only this loop moves the KV cache.
 /// </summary>
-public sealed class DraftVerifyDecoder : IDecoder
+internal sealed class DraftVerifyDecoder : IDecoder
 {
     private readonly LlamaForCausalLM _model;
     private readonly Func<IDraftProposer> _newProposer;

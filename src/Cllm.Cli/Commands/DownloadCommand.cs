@@ -6,6 +6,7 @@ using System.IO;
 using System.Threading;
 using System.Threading.Tasks;
 using Cllm.Core;
+using Cllm.Tools;
 using Spectre.Console;
 
 namespace Cllm.Cli.Commands;

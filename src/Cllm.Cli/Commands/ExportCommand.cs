@@ -3,6 +3,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.IO;
 using Cllm.Core;
+using Cllm.Tools;
 
 namespace Cllm.Cli.Commands;
 

@@ -9,7 +9,7 @@ namespace Cllm.Core;
 /// Copies the tensors of a Hugging Face model folder into a TorchSharp module whose <c>state_dict()</c> names are the
 /// Hugging Face names (<c>model.layers.0.self_attn.q_proj.weight</c>, …).
 /// </summary>
-public static class CheckpointLoader
+internal static class CheckpointLoader
 {
     private const int ListedNames = 10;
 

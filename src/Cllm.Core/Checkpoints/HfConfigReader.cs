@@ -27,7 +27,7 @@ namespace Cllm.Core;
 /// (initializer_range, use_cache, …) are ignored. <c>rope_scaling</c> may be null or of type default, linear or llama3 (key
 /// <c>rope_type</c> or the older <c>type</c>); transformers 5's <c>rope_parameters</c> is read too.</para>
 /// </remarks>
-public static class HfConfigReader
+internal static class HfConfigReader
 {
     /// <summary>The <c>model_type</c> values this reader accepts.</summary>
     public static IReadOnlyList<string> SupportedModelTypes { get; } = new[] { "llama", "mistral", "qwen2" };

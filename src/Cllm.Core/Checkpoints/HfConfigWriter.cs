@@ -11,7 +11,7 @@ namespace Cllm.Core;
 /// Writes <see cref="LlamaConfig"/> as Hugging Face <c>config.json</c> and <c>generation_config.json</c> files that
 /// transformers and <see cref="HfConfigReader"/> both accept. Files are replaced atomically.
 /// </summary>
-public static class HfConfigWriter
+internal static class HfConfigWriter
 {
     private static readonly JsonWriterOptions Options = new() { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 

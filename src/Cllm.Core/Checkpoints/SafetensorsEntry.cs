@@ -8,7 +8,7 @@ namespace Cllm.Core;
 /// One tensor as a safetensors header describes it. The entry has been validated: its dtype is supported and
 /// its byte range matches its shape and lies inside the file.
 /// </summary>
-public sealed class SafetensorsEntry
+internal sealed class SafetensorsEntry
 {
     internal SafetensorsEntry(string name, string dtype, torch.ScalarType scalarType, long[] shape, long begin, long end)
     {

@@ -21,7 +21,7 @@ namespace Cllm.Core;
 /// data section exactly, without overlaps, holes, truncation or trailing bytes. Data is little-endian, as on
 /// every platform TorchSharp runs on.
 /// </remarks>
-public sealed class SafetensorsFile
+internal sealed class SafetensorsFile
 {
     /// <summary>The largest header accepted (100 MB), so that a corrupt length cannot exhaust memory.</summary>
     public const long MaxHeaderLength = 100L * 1024 * 1024;

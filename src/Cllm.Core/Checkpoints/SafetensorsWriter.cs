@@ -14,7 +14,7 @@ namespace Cllm.Core;
 /// padded with spaces so the data starts at a multiple of 8, raw little-endian data. The file is replaced
 /// atomically (temporary file in the same folder, flushed to disk, then renamed over the target).
 /// </summary>
-public static class SafetensorsWriter
+internal static class SafetensorsWriter
 {
     private const int WriteChunkBytes = 64 << 20;
 

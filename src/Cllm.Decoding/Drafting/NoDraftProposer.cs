@@ -3,7 +3,7 @@ using System.Collections.Generic;
 namespace Cllm;
 
 /// <summary>Autoregressive decoding: never guesses, so every forward pass emits exactly one token.</summary>
-public sealed class NoDraftProposer : IDraftProposer
+internal sealed class NoDraftProposer : IDraftProposer
 {
     public int MaxDraftTokens => 0;
 

@@ -24,7 +24,7 @@ namespace Cllm;
 /// candidate above 1 is tried once every <see cref="ProbeInterval"/> steps, so that a change in acceptance is noticed;
 /// while a block size is chosen, every <see cref="RunnerUpInterval"/>th block uses the runner-up, for the same reason.
 /// </remarks>
-public sealed class BlockSizePolicy
+internal sealed class BlockSizePolicy
 {
     /// <summary>Blocks of one size after which their measured rate replaces the model's estimate.</summary>
     public const int MinObservedBlocks = 3;

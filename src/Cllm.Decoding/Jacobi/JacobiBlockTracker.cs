@@ -9,7 +9,7 @@ namespace Cllm;
 /// tokens are known. Reports every block's trajectory (y(0) … y*) to <c>onBlock</c> and, when the request ends, sets
 /// <see cref="DecodeStats.Jacobi"/> (an unfinished last block counts as an incomplete block).
 /// </summary>
-public sealed class JacobiBlockTracker : IDecodeObserver
+internal sealed class JacobiBlockTracker : IDecodeObserver
 {
     private readonly Action<JacobiTrajectory>? _onBlock;
     private readonly List<int> _blockIterations = new();

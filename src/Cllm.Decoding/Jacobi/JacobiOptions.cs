@@ -18,7 +18,7 @@ public sealed record JacobiOptions
     /// With <see cref="AutoBlockSize"/>: the policy to use (shared by every decoder built from these options); null uses the
     /// model's own policy (<see cref="BlockSizePolicy.For"/>), whose curve is measured when the first such decoder is built.
     /// </summary>
-    public BlockSizePolicy? BlockSizePolicy { get; init; }
+    internal BlockSizePolicy? BlockSizePolicy { get; init; }
 
     /// <summary>Initial guess policy; see <see cref="JacobiInitialGuess"/>.</summary>
     public JacobiInitialGuess InitialGuess { get; init; } = JacobiInitialGuess.ContextSample;

@@ -21,7 +21,7 @@ namespace Cllm;
 /// the state it was trained to fast-forward from).
 /// </para>
 /// </summary>
-public sealed class JacobiProposer : IDraftProposer
+internal sealed class JacobiProposer : IDraftProposer
 {
     private readonly JacobiOptions _options;
     private readonly Func<BlockSizePolicy>? _policy;

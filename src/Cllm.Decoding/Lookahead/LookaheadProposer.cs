@@ -12,7 +12,7 @@ namespace Cllm;
 /// can be accepted. After each step the last level's predictions become new n-grams and the window
 /// moves one position on.
 /// </summary>
-public sealed class LookaheadProposer : IDraftProposer
+internal sealed class LookaheadProposer : IDraftProposer
 {
     private readonly LookaheadOptions _options;
     private readonly NGramPool _pool;

@@ -33,7 +33,7 @@ public sealed class AutoregressiveLoss
     public double LabelSmoothing { get; }
 
     /// <summary>Runs the model over the right-padded <paramref name="sequences"/> and returns the loss.</summary>
-    public LossTerm Compute(LlamaForCausalLM model, IReadOnlyList<IReadOnlyList<int>> sequences)
+    internal LossTerm Compute(LlamaForCausalLM model, IReadOnlyList<IReadOnlyList<int>> sequences)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(sequences);
@@ -48,13 +48,13 @@ public sealed class AutoregressiveLoss
     /// The loss from <paramref name="logits"/> (B, T, V) of <paramref name="sequences"/> right-padded to T: position t of
     /// sequence b predicts its token t + 1, for t &lt; L_b − 1; padding is never a target. Computed in float32.
     /// </summary>
-    public LossTerm Compute(Tensor logits, IReadOnlyList<IReadOnlyList<int>> sequences) => Compute(logits, sequences, null);
+    internal LossTerm Compute(Tensor logits, IReadOnlyList<IReadOnlyList<int>> sequences) => Compute(logits, sequences, null);
 
     /// <summary>
     /// As <see cref="Compute(Tensor, IReadOnlyList{IReadOnlyList{int}})"/>, with sequence b's loss on its tokens from
     /// <paramref name="answerStarts"/>[b] on (null: from token 1).
     /// </summary>
-    public LossTerm Compute(Tensor logits, IReadOnlyList<IReadOnlyList<int>> sequences, IReadOnlyList<int>? answerStarts)
+    internal LossTerm Compute(Tensor logits, IReadOnlyList<IReadOnlyList<int>> sequences, IReadOnlyList<int>? answerStarts)
     {
         ArgumentNullException.ThrowIfNull(logits);
         ArgumentNullException.ThrowIfNull(sequences);
@@ -88,10 +88,38 @@ public sealed class AutoregressiveLoss
     /// </summary>
     internal (Tensor Sum, Tensor? Weighted, List<long> Owners, int[] Counts) Accumulate(Tensor flat, IReadOnlyList<IReadOnlyList<int>> sequences, Func<int, int, long> row, IReadOnlyList<int>? answerStarts = null)
     {
+        var (perPosition, owners, counts) = PerPosition(flat, sequences, row, answerStarts);
+        if (perPosition is null)
+        {
+            return (zeros(Array.Empty<long>(), dtype: ScalarType.Float32, device: flat.device), null, owners, counts);
+        }
+
+        var weights = new float[owners.Count];
+        for (int i = 0; i < weights.Length; i++)
+        {
+            weights[i] = 1f / counts[owners[i]];
+        }
+
+        var weighted = perPosition * tensor(weights, device: flat.device);          // (K)
+        return (weighted.sum(), weighted, owners, counts);
+    }
+
+    /// <summary>
+    /// The mean over every loss position of the batch (Hugging Face's causal-LM normalisation, for pretraining: long
+    /// sequences weigh more), with the positions of <see cref="Accumulate"/>; 0 when there are none.
+    /// </summary>
+    internal Tensor TokenMean(Tensor flat, IReadOnlyList<IReadOnlyList<int>> sequences, Func<int, int, long> row, IReadOnlyList<int>? answerStarts = null)
+    {
+        var (perPosition, _, _) = PerPosition(flat, sequences, row, answerStarts);
+        return perPosition is null ? zeros(Array.Empty<long>(), dtype: ScalarType.Float32, device: flat.device) : perPosition.mean();
+    }
+
+    /// <summary>The smoothed next-token loss (K) of every target position, each position's sequence and each sequence's count.</summary>
+    private (Tensor? PerPosition, List<long> Owners, int[] Counts) PerPosition(Tensor flat, IReadOnlyList<IReadOnlyList<int>> sequences, Func<int, int, long> row, IReadOnlyList<int>? answerStarts)
+    {
         var rows = new List<long>();
         var targets = new List<long>();
         var owners = new List<long>();
-        var weights = new List<float>();
         var counts = new int[sequences.Count];
         for (int e = 0; e < sequences.Count; e++)
         {
@@ -103,24 +131,24 @@ public sealed class AutoregressiveLoss
                 rows.Add(row(e, p));
                 targets.Add(s[p + 1]);
                 owners.Add(e);
-                weights.Add(1f / counts[e]);
             }
         }
 
-        var device = flat.device;
         if (rows.Count == 0)
         {
-            return (zeros(Array.Empty<long>(), dtype: ScalarType.Float32, device: device), null, owners, counts);
+            return (null, owners, counts);
         }
 
+        var device = flat.device;
         var logProbs = flat.index_select(0, tensor(rows.ToArray(), device: device)).to_type(ScalarType.Float32).log_softmax(-1);   // (K, V)
         var nll = -logProbs.gather(1, tensor(targets.ToArray(), device: device).unsqueeze(1)).squeeze(1);                          // (K)
+        if (LabelSmoothing == 0)
+        {
+            return (nll, owners, counts);
+        }
+
         using var keep = (1 - LabelSmoothing).ToScalar();
         using var smoothing = LabelSmoothing.ToScalar();
-        var perPosition = LabelSmoothing == 0
-            ? nll
-            : nll * keep - logProbs.mean(new long[] { -1 }) * smoothing;                                                          // (K)
-        var weighted = perPosition * tensor(weights.ToArray(), device: device);          // (K)
-        return (weighted.sum(), weighted, owners, counts);
+        return (nll * keep - logProbs.mean(new long[] { -1 }) * smoothing, owners, counts);                                    // (K)
     }
 }

@@ -49,10 +49,10 @@ public sealed class CllmObjective
     /// (scale = 1/K under K-step gradient accumulation), one record group at a time so that one graph is alive at once.
     /// All tensors are released before returning. Returns the unscaled loss values.
     /// </summary>
-    public LossComponents Backward(LlamaForCausalLM model, ConsistencyBatch batch, double scale = 1.0) => Run(model, batch, scale, backward: true);
+    internal LossComponents Backward(LlamaForCausalLM model, ConsistencyBatch batch, double scale = 1.0) => Run(model, batch, scale, backward: true);
 
     /// <summary>Both losses without gradients (for evaluation).</summary>
-    public LossComponents Evaluate(LlamaForCausalLM model, ConsistencyBatch batch) => Run(model, batch, 1.0, backward: false);
+    internal LossComponents Evaluate(LlamaForCausalLM model, ConsistencyBatch batch) => Run(model, batch, 1.0, backward: false);
 
     private LossComponents Run(LlamaForCausalLM model, ConsistencyBatch batch, double scale, bool backward)
     {

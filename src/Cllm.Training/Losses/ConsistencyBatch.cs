@@ -11,7 +11,7 @@ namespace Cllm.Training;
 /// examples' lengths, never from a pad id, so no token value can be mistaken for padding. Right padding is harmless
 /// under the causal mask: a real token never attends to a later (padding) position.
 /// </summary>
-public sealed class ConsistencyBatch
+internal sealed class ConsistencyBatch
 {
     /// <summary>The token written into padding positions; any valid id works because lengths, not ids, mark padding.</summary>
     public const int Filler = 0;

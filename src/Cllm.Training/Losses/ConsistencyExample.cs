@@ -7,7 +7,7 @@ namespace Cllm.Training;
 /// One trajectory record prepared for a training step: the context, the student's and the teacher's block states
 /// (same length n), and the sequence the autoregressive loss is taken on.
 /// </summary>
-public sealed record ConsistencyExample
+internal sealed record ConsistencyExample
 {
     /// <summary>The tokens before the block (prompt and earlier fixed points), C ≥ 1.</summary>
     public required IReadOnlyList<int> Context { get; init; }

@@ -58,7 +58,7 @@ public sealed class ConsistencyLoss
     /// Picks the student and teacher states of <paramref name="record"/>: the student uniformly from y(0) … y(k−1), the
     /// teacher y* (global) or y(i+1) (local); a trajectory with a single state yields (0, 0), which has no loss positions.
     /// </summary>
-    public ConsistencyPair SelectPair(TrajectoryRecord record, Random random)
+    internal ConsistencyPair SelectPair(TrajectoryRecord record, Random random)
     {
         ArgumentNullException.ThrowIfNull(record);
         ArgumentNullException.ThrowIfNull(random);
@@ -74,7 +74,7 @@ public sealed class ConsistencyLoss
     /// <see cref="ConsistencyBatch.TeacherInput"/>, unless <paramref name="teacherLogits"/> (B, T', V) of that input is
     /// given, in which case it is detached and used.
     /// </summary>
-    public LossTerm Compute(LlamaForCausalLM model, ConsistencyBatch batch, Tensor? teacherLogits = null)
+    internal LossTerm Compute(LlamaForCausalLM model, ConsistencyBatch batch, Tensor? teacherLogits = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(batch);

@@ -7,4 +7,4 @@ namespace Cllm.Training;
 /// </summary>
 /// <param name="StudentState">Index of the student's input state y(i).</param>
 /// <param name="TeacherState">Index of the teacher's input state: the fixed point (global) or y(i+1) (local).</param>
-public readonly record struct ConsistencyPair(int StudentState, int TeacherState);
+internal readonly record struct ConsistencyPair(int StudentState, int TeacherState);

@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace Cllm.Training;
 
 /// <summary>Per-position distances between two sets of logits (the formulas of <see cref="ConsistencyDistance"/>).</summary>
-public static class DistributionDistance
+internal static class DistributionDistance
 {
     /// <summary>
     /// D(teacher ‖ student) for every position. teacherLogits and studentLogits: (…, V), any floating type; both are

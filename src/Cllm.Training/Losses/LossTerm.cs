@@ -9,7 +9,7 @@ namespace Cllm.Training;
 /// examples of each example's mean over its loss positions, as in the reference (one record per device, gradients
 /// averaged across devices); an example without loss positions contributes 0.
 /// </summary>
-public sealed class LossTerm
+internal sealed class LossTerm
 {
     internal LossTerm(Tensor value, float[] perExample, int[] positions)
     {
@@ -29,21 +29,6 @@ public sealed class LossTerm
 
     /// <summary>The batch value as a number.</summary>
     public double Item => Value.to_type(ScalarType.Float64).item<double>();
-
-    /// <summary>Mean of <see cref="PerExample"/>, computed on the host (equals <see cref="Item"/> up to rounding).</summary>
-    public double MeanOfExamples
-    {
-        get
-        {
-            double sum = 0;
-            foreach (var v in PerExample)
-            {
-                sum += v;
-            }
-
-            return PerExample.Count == 0 ? 0 : sum / PerExample.Count;
-        }
-    }
 
     /// <summary>Host-side sums of the weighted per-position values (K) per owning example.</summary>
     internal static float[] SumPerExample(Tensor weighted, System.Collections.Generic.List<long> owners, int examples)

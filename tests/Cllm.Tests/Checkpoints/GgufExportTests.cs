@@ -6,6 +6,7 @@ using System.Text.Json;
 using Cllm.Core;
 using Cllm.Tests.Reproduction;
 using Cllm.Tests.TestKit;
+using Cllm.Tools;
 using TorchSharp;
 
 namespace Cllm.Tests.Checkpoints;

@@ -22,149 +22,35 @@ public sealed class SafetensorsErrorTests : IDisposable
         AssertOpenFails(path, "shorter than the 8-byte header length field");
     }
 
-    [Fact]
-    public void HeaderLengthLargerThanFile()
+    /// <summary>Corrupt files, one row each: header JSON, data bytes, a declared header length (0: the true one), the expected problem.</summary>
+    public static TheoryData<string, string, int, ulong, string> CorruptFiles => new()
     {
-        var path = _folder.File("long-header.safetensors");
-        RawSafetensors.Write(path, "{}", Array.Empty<byte>(), declaredHeaderLength: 1000);
+        { "header length larger than the file", "{}", 0, 1000, "larger than the rest of the file" },
+        { "absurd header length", "{}", 0, 200UL * 1024 * 1024, "absurdly large" },
+        { "header not JSON", "{not json at all", 0, 0, "header is not valid JSON" },
+        { "header not an object", "[1, 2]", 0, 0, "expected an object" },
+        { "unknown dtype", """{"w":{"dtype":"F8_E4M3","shape":[2],"data_offsets":[0,2]}}""", 2, 0, "tensor 'w': unknown dtype 'F8_E4M3'" },
+        { "missing field", """{"w":{"dtype":"F32","data_offsets":[0,4]}}""", 4, 0, "'shape'" },
+        { "negative shape", """{"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}""", 4, 0, "expected a non-negative integer" },
+        { "offsets against shape and dtype", """{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}""", 8, 0, "span 8 bytes, but shape [3] of F32 needs 12" },
+        { "offsets out of order", """{"w":{"dtype":"U8","shape":[0],"data_offsets":[4,0]}}""", 4, 0, "out of order" },
+        { "offsets out of range", """{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[1000,1004]}}""", 8, 0, "tensor 'b': data_offsets [1000, 1004] are out of range" },
+        { "truncated data", """{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}""", 12, 0, "file truncated" },
+        { "overlapping offsets", """{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}""", 12, 0, "overlapping data_offsets" },
+        { "hole between tensors", """{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}""", 12, 0, "belong to no tensor" },
+        { "trailing bytes", """{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}""", 10, 0, "6 bytes after the last tensor" },
+        { "duplicate tensor name", """{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}""", 8, 0, "lists tensor 'a' twice" },
+        { "metadata must hold strings", """{"__metadata__":{"format":1}}""", 0, 0, "expected a string" },
+    };
 
-        AssertOpenFails(path, "larger than the rest of the file");
-    }
-
-    [Fact]
-    public void AbsurdHeaderLength()
+    [Theory]
+    [MemberData(nameof(CorruptFiles))]
+    public void CorruptFileIsRefusedNamingFileAndProblem(string name, string header, int dataBytes, ulong declaredHeaderLength, string problem)
     {
-        var path = _folder.File("absurd.safetensors");
-        RawSafetensors.Write(path, "{}", Array.Empty<byte>(), declaredHeaderLength: 200UL * 1024 * 1024);
+        var path = _folder.File(name.Replace(' ', '-') + ".safetensors");
+        RawSafetensors.Write(path, header, new byte[dataBytes], declaredHeaderLength: declaredHeaderLength == 0 ? null : declaredHeaderLength);
 
-        AssertOpenFails(path, "absurdly large");
-    }
-
-    [Fact]
-    public void HeaderNotJson()
-    {
-        var path = _folder.File("garbage.safetensors");
-        RawSafetensors.Write(path, "{not json at all", Array.Empty<byte>());
-
-        AssertOpenFails(path, "header is not valid JSON");
-    }
-
-    [Fact]
-    public void HeaderNotAnObject()
-    {
-        var path = _folder.File("array.safetensors");
-        RawSafetensors.Write(path, "[1, 2]", Array.Empty<byte>());
-
-        AssertOpenFails(path, "expected an object");
-    }
-
-    [Fact]
-    public void UnknownDtype()
-    {
-        var path = _folder.File("fp8.safetensors");
-        RawSafetensors.Write(path, """{"w":{"dtype":"F8_E4M3","shape":[2],"data_offsets":[0,2]}}""", new byte[2]);
-
-        var ex = AssertOpenFails(path, "unknown dtype 'F8_E4M3'");
-        Assert.Contains("'w'", ex.Problem, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void MissingField()
-    {
-        var path = _folder.File("no-shape.safetensors");
-        RawSafetensors.Write(path, """{"w":{"dtype":"F32","data_offsets":[0,4]}}""", new byte[4]);
-
-        AssertOpenFails(path, "'shape'");
-    }
-
-    [Fact]
-    public void NegativeShape()
-    {
-        var path = _folder.File("negative.safetensors");
-        RawSafetensors.Write(path, """{"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}""", new byte[4]);
-
-        AssertOpenFails(path, "expected a non-negative integer");
-    }
-
-    [Fact]
-    public void OffsetsDoNotMatchShapeAndDtype()
-    {
-        var path = _folder.File("size.safetensors");
-        RawSafetensors.Write(path, """{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}""", new byte[8]);
-
-        AssertOpenFails(path, "span 8 bytes, but shape [3] of F32 needs 12");
-    }
-
-    [Fact]
-    public void OffsetsOutOfOrder()
-    {
-        var path = _folder.File("order.safetensors");
-        RawSafetensors.Write(path, """{"w":{"dtype":"U8","shape":[0],"data_offsets":[4,0]}}""", new byte[4]);
-
-        AssertOpenFails(path, "out of order");
-    }
-
-    [Fact]
-    public void OffsetsOutOfRange()
-    {
-        var path = _folder.File("range.safetensors");
-        RawSafetensors.Write(path, """{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[1000,1004]}}""", new byte[8]);
-
-        AssertOpenFails(path, "tensor 'b': data_offsets [1000, 1004] are out of range");
-    }
-
-    [Fact]
-    public void TruncatedData()
-    {
-        var path = _folder.File("truncated.safetensors");
-        RawSafetensors.Write(path, """{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}""", new byte[12]);
-
-        AssertOpenFails(path, "file truncated");
-    }
-
-    [Fact]
-    public void OverlappingOffsets()
-    {
-        var path = _folder.File("overlap.safetensors");
-        RawSafetensors.Write(path, """{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}""", new byte[12]);
-
-        AssertOpenFails(path, "overlapping data_offsets");
-    }
-
-    [Fact]
-    public void HoleBetweenTensors()
-    {
-        var path = _folder.File("hole.safetensors");
-        RawSafetensors.Write(path, """{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}""", new byte[12]);
-
-        AssertOpenFails(path, "belong to no tensor");
-    }
-
-    [Fact]
-    public void TrailingBytes()
-    {
-        var path = _folder.File("trailing.safetensors");
-        RawSafetensors.Write(path, """{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}""", new byte[10]);
-
-        AssertOpenFails(path, "6 bytes after the last tensor");
-    }
-
-    [Fact]
-    public void DuplicateTensorName()
-    {
-        var path = _folder.File("dup.safetensors");
-        RawSafetensors.Write(path, """{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}""", new byte[8]);
-
-        AssertOpenFails(path, "lists tensor 'a' twice");
-    }
-
-    [Fact]
-    public void MetadataMustHoldStrings()
-    {
-        var path = _folder.File("meta.safetensors");
-        RawSafetensors.Write(path, """{"__metadata__":{"format":1}}""", Array.Empty<byte>());
-
-        AssertOpenFails(path, "expected a string");
+        AssertOpenFails(path, problem);
     }
 
     [Fact]

@@ -4,6 +4,7 @@ using System.Threading.Tasks;
 using Cllm.Core;
 using Cllm.Tests.Reproduction;
 using Cllm.Tests.TestKit;
+using Cllm.Tools;
 
 namespace Cllm.Tests.Cli;
 

@@ -5,6 +5,7 @@ using System.Text;
 using System.Threading.Tasks;
 using Cllm.Cli.Commands;
 using Cllm.Tests.TestKit;
+using Cllm.Tools;
 using static Cllm.Tests.Hub.HubTestKit;
 
 namespace Cllm.Tests.Hub;

@@ -1,3 +1,4 @@
+using Cllm.Tools;
 namespace Cllm.Tests.Hub;
 
 /// <summary>A file of the <see cref="FakeHub"/> repository; <see cref="ListedSha256"/> is what the API claims.</summary>

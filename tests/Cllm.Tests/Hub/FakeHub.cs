@@ -11,6 +11,7 @@ using System.Text;
 using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
+using Cllm.Tools;
 
 namespace Cllm.Tests.Hub;
 

@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using Cllm.Tools;
 
 namespace Cllm.Tests.Hub;
 

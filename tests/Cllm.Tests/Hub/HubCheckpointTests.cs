@@ -4,6 +4,7 @@ using System.Threading.Tasks;
 using Cllm.Core;
 using Cllm.Tests.TestKit;
 using Cllm.Tests.Text;
+using Cllm.Tools;
 using static Cllm.Tests.Hub.HubTestKit;
 using static TorchSharp.torch;
 

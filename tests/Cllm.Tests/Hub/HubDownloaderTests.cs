@@ -4,6 +4,7 @@ using System.Text;
 using System.Threading.Tasks;
 using Cllm.Core;
 using Cllm.Tests.TestKit;
+using Cllm.Tools;
 using static Cllm.Tests.Hub.HubTestKit;
 
 namespace Cllm.Tests.Hub;

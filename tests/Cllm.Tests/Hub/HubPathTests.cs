@@ -1,6 +1,7 @@
 using System;
 using System.IO;
 using Cllm.Core;
+using Cllm.Tools;
 
 namespace Cllm.Tests.Hub;
 

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Threading;
 using Cllm.Core;
+using Cllm.Tools;
 
 namespace Cllm.Tests.Hub;
 

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using Cllm.Core;
+using Cllm.Tools;
 
 namespace Cllm.Tests.Hub;
 

@@ -54,21 +54,49 @@ public class CausalLmTrainerTests
     private static float[] Flat(LlamaForCausalLM model) => model.parameters().SelectMany(p => p.detach().cpu().contiguous().view(-1).data<float>().ToArray()).ToArray();
 
     [Fact]
-    public void TargetsCoverTheAnswerAndTheEndPaddingOnly()
+    public void RowsAreContinuedWithTheirLastTokenAndTrainedToTheEndPaddingOnly()
     {
         var a = new CausalLmSequence([1, 10, 11, 20, 21, 2], AnswerStart: 3);
         var b = new CausalLmSequence([1, 10, 20, 2], AnswerStart: 2);
-        var (x, t, width) = CausalLmTrainer.BuildBatch([a, b], answerOnly: true, endPadding: 2);
+        var (x, trained, width) = CausalLmTrainer.BuildBatch([a, b], endPadding: 2);
         Assert.Equal(8, width);
         Assert.Equal(new long[] { 1, 10, 11, 20, 21, 2, 2, 2 }, x[..8]);
-        Assert.Equal(new long[] { -100, -100, 20, 21, 2, 2, 2, -100 }, t[..8]);               // predicts 20, 21, EOS, then EOS after EOS
         Assert.Equal(new long[] { 1, 10, 20, 2, 2, 2, 2, 2 }, x[8..]);
-        Assert.Equal(new long[] { -100, 20, 2, 2, 2, 2, 2, -100 }, t[8..]);
+        Assert.Equal(new[] { 1, 10, 11, 20, 21, 2, 2, 2 }, trained[0]);                          // EOS after EOS is trained
+        Assert.Equal(new[] { 1, 10, 20, 2, 2, 2, 2, 2 }, trained[1]);
 
-        var (_, full, _) = CausalLmTrainer.BuildBatch([a], answerOnly: false, endPadding: 0);
-        Assert.Equal(new long[] { 10, 11, 20, 21, 2, -100 }, full);
-        var (_, padded, _) = CausalLmTrainer.BuildBatch([a, b], answerOnly: false, endPadding: 0);
-        Assert.Equal(new long[] { 10, 20, 2, -100, -100, -100 }, padded[6..]);                 // padding is never a target
+        var (_, unpadded, _) = CausalLmTrainer.BuildBatch([a, b], endPadding: 0);
+        Assert.Equal(new[] { 1, 10, 20, 2 }, unpadded[1]);                                     // padding is never a target
+    }
+
+    [Theory]
+    [InlineData(0.0, false)]
+    [InlineData(0.1, false)]
+    [InlineData(0.1, true)]
+    public void TheLossIsTorchsTokenMeanCrossEntropyOverTheTargets(double smoothing, bool answerOnly)
+    {
+        // The one AR loss in its token-mean form equals cross_entropy(ignore_index, label_smoothing) over the same targets.
+        var a = new CausalLmSequence([1, 10, 11, 20, 21, 2], AnswerStart: 3);
+        var b = new CausalLmSequence([1, 10, 20, 2], AnswerStart: 2);
+        var (_, trained, t) = CausalLmTrainer.BuildBatch([a, b], endPadding: 1);
+        using var scope = NewDisposeScope();
+        using var generator = new TorchSharp.torch.Generator(5);
+        var logits = randn(new long[] { 2 * t, 40 }, generator: generator);                   // (B·T, V)
+        var starts = answerOnly ? new[] { a.AnswerStart, b.AnswerStart } : null;
+        float ours = new AutoregressiveLoss(smoothing).TokenMean(logits, trained, (e, p) => e * t + p, starts).item<float>();
+
+        var targets = Enumerable.Repeat(-100L, 2 * t).ToArray();
+        for (int e = 0; e < 2; e++)
+        {
+            int first = starts is null ? 0 : starts[e] - 1;
+            for (int p = first; p + 1 < trained[e].Count; p++)
+            {
+                targets[e * t + p] = trained[e][p + 1];
+            }
+        }
+
+        float torchs = nn.functional.cross_entropy(logits, tensor(targets), ignore_index: -100, label_smoothing: smoothing).item<float>();
+        Assert.Equal(torchs, ours, 5);
     }
 
     [Fact]
@@ -101,7 +129,7 @@ public class CausalLmTrainerTests
         using var cts = new CancellationTokenSource();
         using (var model = Model())
         {
-            var cancelAt3 = new Reporter(p =>
+            var cancelAt3 = new SynchronousProgress<TrainingProgress>(p =>
             {
                 if (p.Step == 3)
                 {
@@ -124,10 +152,5 @@ public class CausalLmTrainerTests
             var refused = Assert.Throws<InvalidOperationException>(() => new CausalLmTrainer(model, Options(folderB.Path) with { Resume = true, EndPadding = 4 }).Train(Sequences));
             Assert.Contains("EndPadding", refused.Message, StringComparison.Ordinal);
         }
-    }
-
-    private sealed class Reporter(Action<TrainingProgress> report) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => report(value);
     }
 }

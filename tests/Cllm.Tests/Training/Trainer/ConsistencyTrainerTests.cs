@@ -97,15 +97,10 @@ public class ConsistencyTrainerTests
         using var model = Model();
         var live = new Dictionary<int, long>();
         long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
-        new ConsistencyTrainer(model, Options() with { MaxSteps = 24 }).Train(Records.Value, new SynchronousProgress(p => live[p.Step] = DisposeScopeManager.Statistics.ThreadTotalLiveCount));
+        new ConsistencyTrainer(model, Options() with { MaxSteps = 24 }).Train(Records.Value, new SynchronousProgress<TrainingProgress>(p => live[p.Step] = DisposeScopeManager.Statistics.ThreadTotalLiveCount));
         long after = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
         Assert.Equal(live[4], live[20]);                                                   // nothing accumulates step by step
         Assert.Equal(before, after);                                                       // and the optimizer's moments are freed
-    }
-
-    private sealed class SynchronousProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => report(value);
     }
 
     [Fact]
@@ -136,7 +131,7 @@ public class ConsistencyTrainerTests
         // Crash (not a cancellation: nothing is saved) during step 7; checkpoint-4 is the last one.
         using (var model = Model())
         {
-            var crash = new Progress(p =>
+            var crash = new SynchronousProgress<TrainingProgress>(p =>
             {
                 if (p.Step == 6)
                 {
@@ -176,7 +171,7 @@ public class ConsistencyTrainerTests
         using var cts = new CancellationTokenSource();
         using (var model = Model())
         {
-            var cancelAt6 = new Progress(p =>
+            var cancelAt6 = new SynchronousProgress<TrainingProgress>(p =>
             {
                 if (p.Step == 6)
                 {
@@ -227,7 +222,7 @@ public class ConsistencyTrainerTests
         using var folder = new TempFolder();
         using var model = Model();
         var reports = new List<TrainingProgress>();
-        var result = new ConsistencyTrainer(model, Options(folder.Path) with { KeepCheckpoints = 2 }).Train(Records.Value, new Progress(reports.Add));
+        var result = new ConsistencyTrainer(model, Options(folder.Path) with { KeepCheckpoints = 2 }).Train(Records.Value, new SynchronousProgress<TrainingProgress>(reports.Add));
 
         var names = Directory.GetDirectories(folder.Path).Select(Path.GetFileName).OrderBy(n => n, StringComparer.Ordinal).ToArray();
         Assert.Equal(new[] { "checkpoint-12", "checkpoint-8" }, names);
@@ -275,7 +270,7 @@ public class ConsistencyTrainerTests
         // dispose tensors that another thread made; only equality across steps does.
         long? atStep3 = null, atStep12 = null;
         long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
-        var watch = new Progress(p =>
+        var watch = new SynchronousProgress<TrainingProgress>(p =>
         {
             if (p.Step == 3)
             {
@@ -301,11 +296,5 @@ public class ConsistencyTrainerTests
         var bad = Records.Value[0] with { PromptIds = new[] { 1, 500 }, TeacherOutputIds = new[] { 1, 500 }.Concat(Records.Value[0].FixedPoint).ToArray() };
         var error = Assert.Throws<ArgumentException>(() => new ConsistencyTrainer(model, Options()).Train(new[] { bad }));
         Assert.Contains("record 0", error.Message, StringComparison.Ordinal);
-    }
-
-    /// <summary>A synchronous IProgress (System.Progress posts to the thread pool).</summary>
-    private sealed class Progress(Action<TrainingProgress> action) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => action(value);
     }
 }

@@ -84,7 +84,7 @@ public sealed class CollectionResumeTests : IDisposable
         var bytes = File.ReadAllBytes(path);
         var progress = new List<CollectionProgress>();
 
-        var summary = Collector().CollectToFile(path, new SyncProgress(progress.Add));
+        var summary = Collector().CollectToFile(path, new SynchronousProgress<CollectionProgress>(progress.Add));
 
         Assert.Equal(bytes, File.ReadAllBytes(path));
         Assert.Equal(TrajectoryFixtures.Prompts.Count, summary.PromptsResumed);
@@ -97,7 +97,7 @@ public sealed class CollectionResumeTests : IDisposable
     public void ProgressIsReportedAfterEachPrompt()
     {
         var progress = new List<CollectionProgress>();
-        Collector().CollectToFile(_folder.File("traj.jsonl"), new SyncProgress(progress.Add));
+        Collector().CollectToFile(_folder.File("traj.jsonl"), new SynchronousProgress<CollectionProgress>(progress.Add));
         Assert.Equal(Enumerable.Range(0, TrajectoryFixtures.Prompts.Count), progress.Select(p => p.LastPrompt.PromptIndex));
         Assert.Equal(Enumerable.Range(1, TrajectoryFixtures.Prompts.Count), progress.Select(p => p.PromptsDone));
         Assert.All(progress, p => Assert.Equal(TrajectoryFixtures.Prompts.Count, p.PromptsTotal));
@@ -217,10 +217,5 @@ public sealed class CollectionResumeTests : IDisposable
         }
 
         return complete;
-    }
-
-    private sealed class SyncProgress(Action<CollectionProgress> report) : IProgress<CollectionProgress>
-    {
-        public void Report(CollectionProgress value) => report(value);
     }
 }

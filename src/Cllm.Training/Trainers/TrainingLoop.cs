@@ -1,0 +1,202 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Linq;
+using System.Threading;
+using Cllm.Core;
+using Microsoft.Extensions.Logging;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Cllm.Training;
+
+/// <summary>
+/// Accumulates <c>scale · loss</c> of the micro-batch whose first example slot is <c>firstSlot</c> into the parameters'
+/// gradients; returns the unscaled loss values and the tokens it ran through the model.
+/// </summary>
+internal delegate (LossComponents Loss, long Tokens) MicroBatchStep(long firstSlot, double scale);
+
+/// <summary>
+/// The one step loop of every trainer: for each optimizer step, K micro-batches of B example slots → loss → backward
+/// (by the trainer's <see cref="MicroBatchStep"/>) → clip → AdamW at the cosine-with-warm-up learning rate, all in one
+/// dispose scope; around it checkpoints, resume (weights, optimizer moments, step; the data position is the step),
+/// progress, logging, cancellation, and the final model saved into the output folder itself.
+/// </summary>
+internal sealed class TrainingLoop
+{
+    private readonly LlamaForCausalLM _model;
+    private readonly TrainingOptions _options;
+    private readonly ILogger _logger;
+    private readonly List<(string Name, Parameter Parameter)> _parameters;
+
+    public TrainingLoop(LlamaForCausalLM model, TrainingOptions options, ILogger logger)
+    {
+        _model = model;
+        _options = options;
+        _logger = logger;
+        _parameters = model.named_parameters().Select(p => (p.name, p.parameter)).ToList();
+    }
+
+    /// <summary>Runs <paramref name="runState"/>.TotalSteps steps over <paramref name="examples"/> examples.</summary>
+    public TrainingResult Run(int examples, TrainerState runState, MicroBatchStep microBatch, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
+    {
+        var options = _options;
+        int totalSteps = runState.TotalSteps;
+        var schedule = LearningRateSchedule.From(options, totalSteps);
+        using var optimizer = new AdamWOptimizer(_parameters.Select(p => p.Parameter), options.LearningRate, options.Beta1, options.Beta2, options.Epsilon, options.WeightDecay);
+        int startStep = Resume(optimizer, runState);
+
+        bool wasTraining = _model.training;
+        _model.train();
+        var losses = new List<LossComponents>();
+        var clock = Stopwatch.StartNew();
+        long tokens = 0;
+        string? lastCheckpoint = options.OutputDirectory is null ? null : TrainingCheckpoint.FindLatest(options.OutputDirectory);
+        int lastSaved = lastCheckpoint is null ? -1 : startStep;
+        int step = startStep;
+        try
+        {
+            for (; step < totalSteps; step++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                double lr = schedule.At(step);
+                var (loss, gradNorm, stepTokens) = RunStep(step, lr, optimizer, microBatch);
+                tokens += stepTokens;
+                losses.Add(loss);
+
+                string? saved = null;
+                int done = step + 1;
+                if (options.OutputDirectory is not null && ((options.SaveEvery > 0 && done % options.SaveEvery == 0) || done == totalSteps))
+                {
+                    saved = SaveCheckpoint(optimizer, runState, done, loss);
+                    lastCheckpoint = saved;
+                    lastSaved = done;
+                }
+
+                var elapsed = clock.Elapsed;
+                int ran = done - startStep;
+                if (done % options.LogEvery == 0 || done == totalSteps || ran == 1)
+                {
+                    Log.StepDone(_logger, done, totalSteps, loss.Total, loss.Consistency, loss.Autoregressive, lr, gradNorm, tokens / Math.Max(1e-9, elapsed.TotalSeconds));
+                }
+
+                progress?.Report(new TrainingProgress
+                {
+                    Step = done,
+                    TotalSteps = totalSteps,
+                    Epoch = (double)done * options.GradientAccumulation * options.BatchSize / examples,
+                    Loss = loss,
+                    LearningRate = lr,
+                    GradientNorm = gradNorm,
+                    TokensPerSecond = tokens / Math.Max(1e-9, elapsed.TotalSeconds),
+                    Elapsed = elapsed,
+                    Eta = TimeSpan.FromSeconds(elapsed.TotalSeconds / ran * (totalSteps - done)),
+                    Checkpoint = saved,
+                });
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            Log.TrainingCancelled(_logger, step);
+            if (options.OutputDirectory is not null && step > lastSaved && step > startStep)
+            {
+                SaveCheckpoint(optimizer, runState, step, losses.Count > 0 ? losses[^1] : default);
+            }
+
+            throw;
+        }
+        finally
+        {
+            if (!wasTraining)
+            {
+                _model.eval();
+            }
+        }
+
+        // The final model goes into the output folder itself (as Hugging Face's save_model), beside the
+        // checkpoint-<step> folders kept for resuming.
+        string? finalModel = null;
+        if (options.OutputDirectory is not null)
+        {
+            CheckpointWriter.Save(_model, _model.Config, options.OutputDirectory, options.TokenizerSource, storeAs: null);
+            finalModel = options.OutputDirectory;
+        }
+
+        Log.TrainingFinished(_logger, totalSteps, clock.Elapsed.TotalSeconds);
+        return new TrainingResult(startStep, totalSteps, lastCheckpoint, losses, clock.Elapsed) { Model = finalModel };
+    }
+
+    /// <summary>One optimizer step; every tensor it makes dies with its dispose scope.</summary>
+    private (LossComponents Loss, double GradNorm, long Tokens) RunStep(int step, double lr, AdamWOptimizer optimizer, MicroBatchStep microBatch)
+    {
+        int k = _options.GradientAccumulation, b = _options.BatchSize;
+        using var scope = NewDisposeScope();
+
+        // 1. Learning rate of this step (a pure function of the step: resuming needs no scheduler state).
+        optimizer.LearningRate = lr;
+        optimizer.ZeroGrad();
+
+        // 2. K micro-batches of B example slots; each accumulates (1/K) · loss into the gradients.
+        var parts = new LossComponents[k];
+        long tokens = 0;
+        for (int micro = 0; micro < k; micro++)
+        {
+            long firstSlot = ((long)step * k + micro) * b;
+            (parts[micro], long microTokens) = microBatch(firstSlot, 1.0 / k);
+            tokens += microTokens;
+        }
+
+        // 3. Clip the global gradient norm; refuse a non-finite step.
+        var loss = LossComponents.Mean(parts);
+        double maxNorm = _options.MaxGradNorm > 0 ? _options.MaxGradNorm : double.PositiveInfinity;
+        double gradNorm = nn.utils.clip_grad_norm_(_parameters.Select(p => p.Parameter), maxNorm);
+        if (!double.IsFinite(loss.Total) || !double.IsFinite(gradNorm))
+        {
+            throw new InvalidOperationException($"step {step + 1}: the loss ({loss.Total}) or gradient norm ({gradNorm}) is not finite; lower the learning rate.");
+        }
+
+        // 4. AdamW.
+        optimizer.Step();
+        return (loss, gradNorm, tokens);
+    }
+
+    /// <summary>Loads the newest checkpoint when resuming; returns the step to continue from.</summary>
+    private int Resume(AdamWOptimizer optimizer, TrainerState runState)
+    {
+        if (_options.OutputDirectory is null || TrainingCheckpoint.FindLatest(_options.OutputDirectory) is not { } latest)
+        {
+            return 0;
+        }
+
+        if (!_options.Resume)
+        {
+            // A fresh run would overwrite or prune that run's checkpoints: never lose them silently.
+            throw new InvalidOperationException($"{_options.OutputDirectory} already holds training checkpoints ({System.IO.Path.GetFileName(latest)}); resume that run (--resume) or choose another output folder.");
+        }
+
+        var saved = TrainerState.Read(System.IO.Path.Combine(latest, TrainerState.FileName));
+        if (saved.Incompatibility(runState) is { } reason)
+        {
+            throw new InvalidOperationException($"cannot resume from {latest}: {reason}. Use the same data and settings, or another output folder.");
+        }
+
+        TrainingCheckpoint.Load(latest, _model, _parameters, optimizer);
+        Log.Resumed(_logger, latest, saved.Step);
+        return saved.Step;
+    }
+
+    private string SaveCheckpoint(AdamWOptimizer optimizer, TrainerState runState, int step, LossComponents loss)
+    {
+        var folder = TrainingCheckpoint.Save(
+            _options.OutputDirectory!,
+            _model,
+            _parameters,
+            optimizer,
+            runState with { Step = step, LastLoss = loss.Total },
+            _options.TokenizerSource,
+            _options.KeepCheckpoints);
+        Log.CheckpointSaved(_logger, folder);
+        return folder;
+    }
+}
