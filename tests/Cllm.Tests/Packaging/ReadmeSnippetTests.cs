@@ -57,6 +57,24 @@ public class ReadmeSnippetTests
         Assert.NotNull(chat.GetService(typeof(LoggingChatClient)));
     }
 
+    [Fact]
+    public void TheReadmesTestCommandIsTheOneCiRuns()
+    {
+        string root = RepositoryCompilations.FindRepositoryRoot();
+        var readme = File.ReadAllText(Path.Combine(root, "README.md")).Replace("\r\n", "\n", StringComparison.Ordinal);
+        int start = readme.IndexOf("## Two commands on a fresh machine", StringComparison.Ordinal);
+        Assert.True(start >= 0, "README.md has no \"## Two commands on a fresh machine\" section");
+        var commands = Regex.Match(readme[start..], "```bash\n(.*?)```", RegexOptions.Singleline).Groups[1].Value
+            .Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#')).ToArray();
+        Assert.Equal(new[] { "dotnet run --project samples/Cllm.Quickstart -c Release", "dotnet test Cllm.sln -c Release" }, commands);
+        Assert.True(File.Exists(Path.Combine(root, "samples", "Cllm.Quickstart", "Cllm.Quickstart.csproj")));
+
+        // .ci/run's first test run is the README's command as typed (its output piped to a log).
+        var ci = File.ReadAllLines(Path.Combine(root, ".ci", "run")).Select(l => l.Trim()).Where(l => l.StartsWith("dotnet test ", StringComparison.Ordinal)).ToArray();
+        Assert.NotEmpty(ci);
+        Assert.StartsWith(commands[1] + " 2>&1", ci[0], StringComparison.Ordinal);
+    }
+
     /// <summary>The two C# blocks of the README's "Use it from code" section, each split into usings and body.</summary>
     private static (string[] Usings, string FromCode, string[] HostingUsings, string Hosting) Snippets()
     {
