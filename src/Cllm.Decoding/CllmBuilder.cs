@@ -105,7 +105,7 @@ public sealed class CllmBuilder
 
     /// <summary>
     /// Models below this many parameters get one intra-op thread unless <see cref="WithThreads"/> says otherwise: their
-    /// forwards are dominated by per-op overhead, which a second thread only adds to (README "Performance").
+    /// forwards are dominated by per-op overhead, which a second thread only adds to (docs/performance.md).
     /// </summary>
     public const long SingleThreadBelowParameters = PretrainedModel.SingleThreadBelowParameters;
 

@@ -12,7 +12,7 @@ namespace Cllm.Core;
 /// </summary>
 public sealed class PretrainedModel : IDisposable
 {
-    /// <summary>Below this many parameters a CPU model gets one intra-op thread unless told otherwise (README "Performance").</summary>
+    /// <summary>Below this many parameters a CPU model gets one intra-op thread unless told otherwise (docs/performance.md).</summary>
     public const long SingleThreadBelowParameters = 5_000_000;
 
     private readonly CllmTokenizer? _tokenizer;

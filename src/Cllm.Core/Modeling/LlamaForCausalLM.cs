@@ -70,7 +70,7 @@ public sealed class LlamaForCausalLM : nn.Module
 
     /// <summary>
     /// Whether forwards without autograd in eval mode use the lean path (fused, pre-transposed copies of the weights,
-    /// made on the first such forward; see README "Performance"). On by default; off runs the modules as written.
+    /// made on the first such forward; see docs/performance.md). On by default; off runs the modules as written.
     /// Float32 models whose weights exceed <see cref="DefaultLeanCopyLimitBytes"/> always run the modules: the copy would
     /// double their memory for a per-call saving that their arithmetic dwarfs.
     /// </summary>

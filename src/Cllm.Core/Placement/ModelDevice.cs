@@ -28,7 +28,7 @@ internal static class ModelDevice
 
         if (!torch.cuda.is_available())
         {
-            throw new ArgumentException($"device '{name}': no CUDA device is available to libtorch (the CPU libtorch package is referenced, or no GPU/driver is present); see README \"Large models: dtype, memory and devices\".");
+            throw new ArgumentException($"device '{name}': no CUDA device is available to libtorch (the CPU libtorch package is referenced, or no GPU/driver is present); see docs/large-models.md.");
         }
 
         int count = torch.cuda.device_count();

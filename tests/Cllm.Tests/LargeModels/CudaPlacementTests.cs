@@ -15,7 +15,7 @@ public class CudaPlacementTests
     [SkippableFact]
     public void GreedyDecodeOnCudaMatchesCpu()
     {
-        Skip.IfNot(torch.cuda.is_available(), "no CUDA device: reference a libtorch-cuda package and run on a GPU machine (README \"Large models: dtype, memory and devices\")");
+        Skip.IfNot(torch.cuda.is_available(), "no CUDA device: reference a libtorch-cuda package and run on a GPU machine (docs/large-models.md, \"Running on CUDA\")");
         using var temp = new TempFolder();
         string folder = temp.File("m");
         RandomCheckpoint.Write(TinyLlama.Config(vocab: 300) with { BosTokenId = 1 }, ScalarType.Float32, folder, seed: 5);
