@@ -36,7 +36,7 @@ internal static class BenchCommand
         };
         decoderArgs.AddTo(command);
         placement.AddTo(command);
-        command.SetAction((parse, cancellationToken) => System.Threading.Tasks.Task.FromResult(CliErrors.Run(() =>
+        command.SetAction((parse, cancellationToken) => System.Threading.Tasks.Task.FromResult(CliErrors.Run(parse, () =>
         {
             string modelSpec = parse.GetValue(model)!;
             int? threadCount = parse.GetValue(threads);

@@ -48,7 +48,15 @@ internal sealed class DecoderArguments
             options = options with { Lookahead = new LookaheadOptions { Window = parse.GetValue(Window), NGram = parse.GetValue(NGram), Guesses = parse.GetValue(Guesses) } };
         }
 
-        options.Validate();
+        try
+        {
+            options.Validate();
+        }
+        catch (System.ArgumentOutOfRangeException ex) when (spec.Contains(':', System.StringComparison.Ordinal))
+        {
+            throw new System.ArgumentException($"--decoder {spec}: {CliErrors.OneLine(ex)}", ex);     // the size was typed in the spec, not as a flag
+        }
+
         return options;
     }
 

@@ -20,7 +20,7 @@ internal static class InitCommand
         {
             shape, dtype, output, seed,
         };
-        command.SetAction(parse => CliErrors.Run(() =>
+        command.SetAction(parse => CliErrors.Run(parse, () =>
         {
             var config = RandomCheckpoint.Shape(parse.GetValue(shape)!);
             var type = CheckpointDType.Parse(parse.GetValue(dtype))
