@@ -35,7 +35,7 @@ internal static class InitCommand
             RandomCheckpoint.Write(config, type, folder, parse.GetValue(seed));
             long bytes = new FileInfo(Path.Combine(folder, HfModelDirectory.SingleWeightsFileName)).Length;
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"wrote {folder}: {type}, {bytes / 1e9:F2} GB of weights in {clock.Elapsed.TotalSeconds:F1} s"));
+                $"wrote {folder}: {type}, {ByteSize.Format(bytes)} of weights in {clock.Elapsed.TotalSeconds:F1} s"));
             return 0;
         }));
         return command;
