@@ -88,15 +88,23 @@ internal static partial class CliErrors
     /// must be at least 1"; a message that does not spell the property gets the flag in front.
     /// </summary>
     public static string OneLine(Exception ex, Command? command)
+        => command is null ? OneLine(ex) : OneLine(ex, property => FlagFor(command, property));
+
+    /// <summary>
+    /// As <see cref="OneLine(Exception)"/>, with the property the exception names (its parameter name) spelled as
+    /// <paramref name="rename"/> gives it (null: unchanged); a message that does not spell the property gets the new name in front.
+    /// </summary>
+    public static string OneLine(Exception ex, Func<string, string?> rename)
     {
+        ArgumentNullException.ThrowIfNull(rename);
         string message = OneLine(ex);
-        if (command is null || ex is not ArgumentException { ParamName: { Length: > 0 } property } || FlagFor(command, property) is not { } flag)
+        if (ex is not ArgumentException { ParamName: { Length: > 0 } property } || rename(property) is not { } name)
         {
             return message;
         }
 
         var named = new Regex($@"(?<![\w.-]){Regex.Escape(property)}(?![\w-])", RegexOptions.CultureInvariant);
-        return named.IsMatch(message) ? named.Replace(message, flag) : $"{flag}: {message}";
+        return named.IsMatch(message) ? named.Replace(message, name) : $"{name}: {message}";
     }
 
     /// <summary>The option of <paramref name="command"/> that sets the library property <paramref name="property"/>, or null.</summary>

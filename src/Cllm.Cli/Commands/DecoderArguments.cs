@@ -54,7 +54,16 @@ internal sealed class DecoderArguments
         }
         catch (System.ArgumentOutOfRangeException ex) when (spec.Contains(':', System.StringComparison.Ordinal))
         {
-            throw new System.ArgumentException($"--decoder {spec}: {CliErrors.OneLine(ex)}", ex);     // the size was typed in the spec, not as a flag
+            // The size was typed in the spec, not as a flag: name it as the spec's syntax does.
+            string message = CliErrors.OneLine(ex, property => property switch
+            {
+                nameof(JacobiOptions.BlockSize) => "the block size N",
+                nameof(LookaheadOptions.Window) => "the window W",
+                nameof(LookaheadOptions.NGram) => "the n-gram size N",
+                nameof(LookaheadOptions.Guesses) => "the guesses G",
+                _ => null,
+            });
+            throw new System.ArgumentException($"--decoder {spec}: {message}", ex);
         }
 
         return options;

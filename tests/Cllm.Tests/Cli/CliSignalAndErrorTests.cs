@@ -126,8 +126,9 @@ public class CliSignalAndErrorTests
         var (code, error) = await CliRunner.Run("generate", "--model", "anywhere", "--prompt", "Once", "--decoder", "jacobi:0");
         Assert.Equal(1, code);
         var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        Assert.StartsWith("error: --decoder jacobi:0: ", line);
+        Assert.StartsWith("error: --decoder jacobi:0: the block size N ", line);
         Assert.DoesNotContain("--block-size", line);                                            // the size was typed in the spec, not as --block-size
+        Assert.DoesNotContain("BlockSize", line);
     }
 
     [Theory]
