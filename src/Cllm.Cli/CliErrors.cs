@@ -49,6 +49,36 @@ internal static partial class CliErrors
     }
 
     /// <summary>
+    /// The command line's own parse errors (a value of the wrong type, a missing required option, an unknown token),
+    /// one line each on stderr, naming the flag and what it takes instead of a .NET type; exit code 1. The help text
+    /// is left to --help, so the error is the line a user sees.
+    /// </summary>
+    public static int ReportParseErrors(ParseResult parse)
+    {
+        ArgumentNullException.ThrowIfNull(parse);
+        string help = $"cllm {parse.CommandResult.Command.Name} --help lists the options";
+        foreach (var error in parse.Errors)
+        {
+            var wrongType = WrongType().Match(error.Message);
+            string message = wrongType.Success
+                ? $"{wrongType.Groups["option"].Value}: '{wrongType.Groups["value"].Value}' is not {Expected(wrongType.Groups["type"].Value)}"
+                : error.Message.TrimEnd('.');
+            Console.Error.WriteLine($"error: {message} ({help}).");
+        }
+
+        return 1;
+    }
+
+    /// <summary>What a flag of .NET type <paramref name="type"/> takes, in words.</summary>
+    private static string Expected(string type) => type switch
+    {
+        _ when type.Contains("Int32", StringComparison.Ordinal) || type.Contains("Int64", StringComparison.Ordinal) => "a whole number",
+        _ when type.Contains("Double", StringComparison.Ordinal) || type.Contains("Single", StringComparison.Ordinal) => "a number",
+        _ when type.Contains("Boolean", StringComparison.Ordinal) => "true or false",
+        _ => $"a valid value ({type})",
+    };
+
+    /// <summary>
     /// The message on one line, without .NET's argument decorations: "X must be ≥ 1. (Parameter 'X')\nActual value
     /// was 0." becomes "X must be ≥ 1 (got 0)".
     /// </summary>
@@ -121,6 +151,9 @@ internal static partial class CliErrors
         return names.FirstOrDefault(name => string.Equals(name.TrimStart('-').Replace("-", string.Empty, StringComparison.Ordinal), property, StringComparison.OrdinalIgnoreCase))
             ?? (FlagsNamedOtherwise.TryGetValue(property, out var flag) && names.Contains(flag) ? flag : null);
     }
+
+    [GeneratedRegex(@"^Cannot parse argument '(?<value>.*)' for option '(?<option>[^']+)' as expected type '(?<type>[^']+)'\.?$")]
+    private static partial Regex WrongType();
 
     [GeneratedRegex(@"\s*\(Parameter '[^']*'\)")]
     private static partial Regex ParameterSuffix();

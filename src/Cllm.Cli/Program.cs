@@ -41,6 +41,11 @@ internal static class Program
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         var configuration = new InvocationConfiguration { ProcessTerminationTimeout = null, EnableDefaultExceptionHandler = false };
         var parse = root.Parse(args);
+        if (parse.Errors.Count > 0 && parse.CommandResult.Command is not RootCommand)
+        {
+            return CliErrors.ReportParseErrors(parse);                                  // one line naming the flag, not the help text
+        }
+
         try
         {
             return await parse.InvokeAsync(configuration, cancellation.Token).ConfigureAwait(false);

@@ -120,6 +120,29 @@ public class CliSignalAndErrorTests
         Assert.DoesNotContain(property, line);
     }
 
+    [Theory]
+    [InlineData(new[] { "generate", "--model", "m", "--prompt", "x", "--max-new-tokens", "abc" }, "error: --max-new-tokens: 'abc' is not a whole number (cllm generate --help lists the options).")]
+    [InlineData(new[] { "generate", "--model", "m", "--prompt", "x", "--temperature", "warm" }, "error: --temperature: 'warm' is not a number (cllm generate --help lists the options).")]
+    [InlineData(new[] { "bench", "--model", "random:260k", "--block-size" }, "error: Required argument missing for option: '--block-size' (cllm bench --help lists the options).")]
+    [InlineData(new[] { "generate", "--prompt", "x" }, "error: Option '--model' is required (cllm generate --help lists the options).")]
+    public async Task ParseErrorsAreOneLineNamingTheFlagWithoutTheHelpText(string[] args, string expected)
+    {
+        var original = Console.Out;
+        using var stdout = new StringWriter();
+        Console.SetOut(stdout);
+        try
+        {
+            var (code, error) = await CliRunner.Run(args);
+            Assert.Equal(1, code);
+            Assert.Equal(expected, Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries)).TrimEnd('\r'));
+            Assert.Equal(string.Empty, stdout.ToString());                                       // no help text in front of the error
+        }
+        finally
+        {
+            Console.SetOut(original);
+        }
+    }
+
     [Fact]
     public async Task ASizeOutOfRangeInTheDecoderSpecNamesTheSpec()
     {
