@@ -40,9 +40,15 @@ internal static class Program
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         var configuration = new InvocationConfiguration { ProcessTerminationTimeout = null, EnableDefaultExceptionHandler = false };
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0 && parse.CommandResult.Command is not RootCommand)
+        {
+            return CliErrors.ReportParseErrors(parse);                                  // one line naming the flag, not the help text
+        }
+
         try
         {
-            return await root.Parse(args).InvokeAsync(configuration, cancellation.Token).ConfigureAwait(false);
+            return await parse.InvokeAsync(configuration, cancellation.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -52,7 +58,7 @@ internal static class Program
         catch (Exception ex)
         {
             // Last resort: anything the commands did not anticipate is still one line, never a stack trace.
-            Console.Error.WriteLine($"error: {ex.GetType().Name}: {CliErrors.OneLine(ex)}");
+            Console.Error.WriteLine($"error: {ex.GetType().Name}: {CliErrors.OneLine(ex, parse.CommandResult.Command)}");
             return 1;
         }
     }

@@ -81,8 +81,7 @@ public sealed class CllmEngine : IDisposable
             stops = EosTokenIds.Concat(stops);
         }
 
-        options.ResolveMaxNewTokens();                                                            // bad values fail here, not on the decode thread
-        options.ToSampling();
+        options.Validate();                                                                       // bad values fail here, not on the decode thread
         return new DecodeRequest { PromptIds = promptIds, Options = options with { StopTokenIds = stops.Distinct().ToArray() } };
     }
 

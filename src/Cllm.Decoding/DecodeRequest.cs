@@ -53,7 +53,6 @@ public sealed record DecodeRequest
         }
 
         ArgumentNullException.ThrowIfNull(Options);
-        Options.ResolveMaxNewTokens();                                                            // throws for a budget below 1
-        Options.ToSampling();                                                                     // throws for sampling values out of range
+        Options.Validate();                                                                       // throws for a budget below 1 or sampling values out of range
     }
 }

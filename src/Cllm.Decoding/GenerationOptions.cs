@@ -40,8 +40,23 @@ public sealed record GenerationOptions
     /// <summary>The decoder for this call; null = the engine's.</summary>
     public DecoderOptions? Decoder { get; init; }
 
+    /// <summary>
+    /// Throws <see cref="ArgumentOutOfRangeException"/> naming the property at fault (<see cref="MaxNewTokens"/>,
+    /// <see cref="Temperature"/>, <see cref="TopK"/>, <see cref="TopP"/>) for a value out of range: every value given is
+    /// checked, greedy or not. The engine checks each request this way; front ends (the chat client, the <c>cllm</c> command)
+    /// call it too and name their own option for the property.
+    /// </summary>
+    public void Validate() => Validate(null);
+
+    /// <summary>As <see cref="Validate()"/>, naming each property as <paramref name="name"/> maps it (e.g. to a ChatOptions property).</summary>
+    internal void Validate(Func<string, string>? name)
+    {
+        ResolveMaxNewTokens(name);
+        ToSampling(name);
+    }
+
     /// <summary>The sampling settings these options mean (greedy unless <see cref="Temperature"/> is positive); throws for values out of range.</summary>
-    internal SamplingOptions ToSampling()
+    internal SamplingOptions ToSampling(Func<string, string>? name = null)
     {
         if (Temperature is null && TopK is null && TopP is null && Seed is null)
         {
@@ -49,15 +64,20 @@ public sealed record GenerationOptions
         }
 
         var sampling = new SamplingOptions { Temperature = Temperature ?? 0, TopK = TopK ?? 0, TopP = TopP ?? 1.0, Seed = Seed };
-        sampling.Validate();                                                                      // every value given is checked, greedy or not
+        sampling.Validate(name);                                                                  // every value given is checked, greedy or not
         return sampling;
     }
 
     /// <summary><see cref="MaxNewTokens"/> or the default; throws for a non-positive budget.</summary>
-    internal int ResolveMaxNewTokens()
+    internal int ResolveMaxNewTokens(Func<string, string>? name = null)
     {
         int max = MaxNewTokens ?? DefaultMaxNewTokens;
-        ArgumentOutOfRangeException.ThrowIfLessThan(max, 1, nameof(MaxNewTokens));
+        string property = name?.Invoke(nameof(MaxNewTokens)) ?? nameof(MaxNewTokens);
+        if (max < 1)
+        {
+            throw new ArgumentOutOfRangeException(property, max, $"{property} must be at least 1.");
+        }
+
         return max;
     }
 }

@@ -27,22 +27,29 @@ internal sealed record SamplingOptions
     /// <summary>True when tokens are chosen by argmax.</summary>
     public bool IsGreedy => Temperature == 0;
 
-    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> for a value outside its range.</summary>
-    public void Validate()
+    /// <summary>
+    /// Throws <see cref="ArgumentOutOfRangeException"/> for a value outside its range, naming the property as
+    /// <paramref name="name"/> spells it (default: the property's own name, which is also <see cref="GenerationOptions"/>').
+    /// </summary>
+    public void Validate(Func<string, string>? name = null)
     {
+        name ??= static property => property;
         if (!double.IsFinite(Temperature) || Temperature < 0)
         {
-            throw new ArgumentOutOfRangeException(nameof(Temperature), Temperature, "temperature must be 0 (greedy) or a finite positive number.");
+            string temperature = name(nameof(Temperature));
+            throw new ArgumentOutOfRangeException(temperature, Temperature, $"{temperature} must be 0 (greedy) or a finite positive number.");
         }
 
         if (TopK < 0)
         {
-            throw new ArgumentOutOfRangeException(nameof(TopK), TopK, "top-k must be 0 (off) or positive.");
+            string topK = name(nameof(TopK));
+            throw new ArgumentOutOfRangeException(topK, TopK, $"{topK} must be 0 (off) or positive.");
         }
 
         if (double.IsNaN(TopP) || TopP <= 0 || TopP > 1)
         {
-            throw new ArgumentOutOfRangeException(nameof(TopP), TopP, "top-p must be in (0, 1].");
+            string topP = name(nameof(TopP));
+            throw new ArgumentOutOfRangeException(topP, TopP, $"{topP} must be in (0, 1].");
         }
     }
 }

@@ -36,7 +36,7 @@ internal static class BenchCommand
         };
         decoderArgs.AddTo(command);
         placement.AddTo(command);
-        command.SetAction((parse, cancellationToken) => System.Threading.Tasks.Task.FromResult(CliErrors.Run(() =>
+        command.SetAction((parse, cancellationToken) => System.Threading.Tasks.Task.FromResult(CliErrors.Run(parse, () =>
         {
             string modelSpec = parse.GetValue(model)!;
             int? threadCount = parse.GetValue(threads);
@@ -127,6 +127,7 @@ internal static class BenchCommand
                 IReadOnlyList<ForwardCost> points = Array.Empty<ForwardCost>();
                 if (sizes.Count > 0)
                 {
+                    Console.Error.WriteLine($"measuring the forward cost at T = {string.Join(',', sizes)}...");
                     points = ForwardCostCurve.Measure(llm, sizes);
                     var curveTable = new Table().Title("forward cost, 128 tokens cached").AddColumn("T").AddColumn("median ms").AddColumn("cost vs T=1");
                     foreach (var p in points)
@@ -140,7 +141,10 @@ internal static class BenchCommand
                 var models = basePretrained is null
                     ? new[] { new BenchmarkModel("model", llm) }
                     : new[] { new BenchmarkModel("base", basePretrained.Model), new BenchmarkModel("model", llm) };
-                var (rows, outcomes) = DecoderBenchmark.Run(models, list, decoderList, null, cancellationToken);
+                int runs = models.Length * decoderList.Count;
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"warming up {runs} decoder(s) on one request each (not measured), then {list.Count * runs} measured requests ({list.Count} × {runs}, interleaved)..."));
+                var (rows, outcomes) = DecoderBenchmark.Run(models, list, decoderList, new RequestProgress(list.Count * runs, basePretrained is not null), cancellationToken);
                 var table = new Table().Title("decoders, interleaved on the same prompts");
                 if (basePretrained is not null)
                 {
@@ -201,6 +205,32 @@ internal static class BenchCommand
         PromptIds = pretrained.Tokenizer.Encode(prompt),
         Options = new GenerationOptions { MaxNewTokens = maxNewTokens, StopTokenIds = pretrained.EosTokenIds.Distinct().ToArray() },
     };
+
+    /// <summary>
+    /// One stderr line per measured request (every twentieth of them past 40): which model, decoder and request finished,
+    /// its speed, and the time left at the pace so far.
+    /// </summary>
+    private sealed class RequestProgress(int total, bool showModel) : IProgress<BenchmarkOutcome>
+    {
+        private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
+        private readonly int _every = total <= 40 ? 1 : (total + 19) / 20;
+        private int _done;
+
+        public void Report(BenchmarkOutcome value)
+        {
+            _done++;
+            if (_done % _every != 0 && _done != total)
+            {
+                return;
+            }
+
+            var stats = value.Result.Stats;
+            double left = _clock.Elapsed.TotalSeconds / _done * (total - _done);
+            string decoder = showModel ? $"{value.Model}/{value.Decoder}" : value.Decoder;
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"[{_done}/{total}] {decoder} request {value.Request + 1}: {stats.GeneratedTokens} tokens in {stats.Elapsed.TotalSeconds:F2} s ({stats.GeneratedTokens / Math.Max(stats.Elapsed.TotalSeconds, 1e-9):F1} tokens/s); about {left:F0} s left"));
+        }
+    }
 
     private static string F(double value, string format) => double.IsNaN(value) ? "-" : value.ToString(format, CultureInfo.InvariantCulture);
 }

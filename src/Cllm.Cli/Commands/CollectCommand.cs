@@ -34,7 +34,7 @@ internal static class CollectCommand
             model, prompts, output, blockSize, maxNew, augment, clean, seed, shard, threads,
         };
         placement.AddTo(command);
-        command.SetAction((parse, cancellationToken) => System.Threading.Tasks.Task.FromResult(CliErrors.Run(() =>
+        command.SetAction((parse, cancellationToken) => System.Threading.Tasks.Task.FromResult(CliErrors.Run(parse, () =>
         {
             AtLeastOne(parse.GetValue(blockSize), "--block-size");
             AtLeastOne(parse.GetValue(maxNew), "--max-new-tokens");

@@ -48,7 +48,24 @@ internal sealed class DecoderArguments
             options = options with { Lookahead = new LookaheadOptions { Window = parse.GetValue(Window), NGram = parse.GetValue(NGram), Guesses = parse.GetValue(Guesses) } };
         }
 
-        options.Validate();
+        try
+        {
+            options.Validate();
+        }
+        catch (System.ArgumentOutOfRangeException ex) when (spec.Contains(':', System.StringComparison.Ordinal))
+        {
+            // The size was typed in the spec, not as a flag: name it as the spec's syntax does.
+            string message = CliErrors.OneLine(ex, property => property switch
+            {
+                nameof(JacobiOptions.BlockSize) => "the block size N",
+                nameof(LookaheadOptions.Window) => "the window W",
+                nameof(LookaheadOptions.NGram) => "the n-gram size N",
+                nameof(LookaheadOptions.Guesses) => "the guesses G",
+                _ => null,
+            });
+            throw new System.ArgumentException($"--decoder {spec}: {message}", ex);
+        }
+
         return options;
     }
 

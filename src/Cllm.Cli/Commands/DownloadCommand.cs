@@ -89,18 +89,10 @@ internal static class DownloadCommand
         string at = result.Commit is { Length: >= 12 } commit && commit != result.Revision ? $"{result.Revision} ({commit[..12]})" : result.Revision;
         string skipped = result.SkippedCount > 0 ? $", {result.SkippedCount} already complete" : string.Empty;
         return string.Create(CultureInfo.InvariantCulture,
-            $"{result.RepoId}@{at}: {result.Files.Count} files, {Size(result.TotalSize)} in {result.OutputDir} ({result.DownloadedCount} downloaded, {Size(result.BytesTransferred)} transferred in {result.Elapsed.TotalSeconds:F1} s{skipped})");
+            $"{result.RepoId}@{at}: {result.Files.Count} files, {ByteSize.Format(result.TotalSize)} in {result.OutputDir} ({result.DownloadedCount} downloaded, {ByteSize.Format(result.BytesTransferred)} transferred in {result.Elapsed.TotalSeconds:F1} s{skipped})");
     }
 
     private static string OneLine(string text) => text.ReplaceLineEndings(" ");
-
-    private static string Size(long bytes) => bytes switch
-    {
-        < 1_000 => string.Create(CultureInfo.InvariantCulture, $"{bytes} B"),
-        < 1_000_000 => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1e3:F1} kB"),
-        < 1_000_000_000 => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1e6:F1} MB"),
-        _ => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1e9:F2} GB"),
-    };
 
     /// <summary>Spectre progress bars: one per file and one for the whole download.</summary>
     private sealed class BarProgress(ProgressContext context) : IProgress<DownloadProgress>
@@ -167,7 +159,7 @@ internal static class DownloadCommand
                     _lastTenth = value.FileBytesTotal is long size && size > 0 ? (int)(value.FileBytesDone * 10 / size) : 0;
                     if (value.FileBytesDone > 0)
                     {
-                        error.WriteLine($"{prefix}: resuming at {Size(value.FileBytesDone)}");
+                        error.WriteLine($"{prefix}: resuming at {ByteSize.Format(value.FileBytesDone)}");
                     }
 
                     break;
@@ -176,12 +168,12 @@ internal static class DownloadCommand
                     if (tenth > _lastTenth && tenth < 10)
                     {
                         _lastTenth = tenth;
-                        error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{prefix}: {tenth * 10}% of {Size(total)}"));
+                        error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{prefix}: {tenth * 10}% of {ByteSize.Format(total)}"));
                     }
 
                     break;
                 case DownloadEvent.FileCompleted:
-                    error.WriteLine($"{prefix}: {Size(value.FileBytesDone)} done");
+                    error.WriteLine($"{prefix}: {ByteSize.Format(value.FileBytesDone)} done");
                     break;
                 case DownloadEvent.FileSkipped:
                     error.WriteLine($"{prefix}: already complete, skipped");

@@ -20,7 +20,7 @@ internal static class ExportCommand
         {
             model, output, format, type,
         };
-        command.SetAction((parse, cancellationToken) => System.Threading.Tasks.Task.FromResult(CliErrors.Run(() =>
+        command.SetAction((parse, cancellationToken) => System.Threading.Tasks.Task.FromResult(CliErrors.Run(parse, () =>
         {
             if (!string.Equals(parse.GetValue(format), "gguf", StringComparison.OrdinalIgnoreCase))
             {

@@ -41,7 +41,7 @@ internal static class GenerateCommand
         };
         decoderArgs.AddTo(command);
         placement.AddTo(command);
-        command.SetAction((parse, cancellationToken) => System.Threading.Tasks.Task.FromResult(CliErrors.Run(() =>
+        command.SetAction((parse, cancellationToken) => System.Threading.Tasks.Task.FromResult(CliErrors.Run(parse, () =>
         {
             var rows = Prompts(parse.GetValue(prompt), parse.GetValue(prompts));
             var decoderOptions = decoderArgs.Resolve(parse, parse.GetValue(decoder)!);
@@ -54,7 +54,7 @@ internal static class GenerateCommand
                 Seed = parse.GetValue(seed),
                 StopTokenIds = ParseIds(parse.GetValue(stopIds)),
             };
-            SamplingFlags.Validate(settings);
+            settings.Validate();                                                          // the library's check; errors name the flags (CliErrors)
             var path = parse.GetValue(output);
             if (path is not null)
             {

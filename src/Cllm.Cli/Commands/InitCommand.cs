@@ -20,7 +20,7 @@ internal static class InitCommand
         {
             shape, dtype, output, seed,
         };
-        command.SetAction(parse => CliErrors.Run(() =>
+        command.SetAction(parse => CliErrors.Run(parse, () =>
         {
             var config = RandomCheckpoint.Shape(parse.GetValue(shape)!);
             var type = CheckpointDType.Parse(parse.GetValue(dtype))
@@ -35,7 +35,7 @@ internal static class InitCommand
             RandomCheckpoint.Write(config, type, folder, parse.GetValue(seed));
             long bytes = new FileInfo(Path.Combine(folder, HfModelDirectory.SingleWeightsFileName)).Length;
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"wrote {folder}: {type}, {bytes / 1e9:F2} GB of weights in {clock.Elapsed.TotalSeconds:F1} s"));
+                $"wrote {folder}: {type}, {ByteSize.Format(bytes)} of weights in {clock.Elapsed.TotalSeconds:F1} s"));
             return 0;
         }));
         return command;

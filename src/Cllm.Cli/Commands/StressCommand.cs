@@ -22,7 +22,7 @@ internal static class StressCommand
         {
             model, prompts, decoders, workers, chats, seconds, maxNew, threads,
         };
-        command.SetAction((parse, cancellationToken) => System.Threading.Tasks.Task.FromResult(CliErrors.Run(() =>
+        command.SetAction((parse, cancellationToken) => System.Threading.Tasks.Task.FromResult(CliErrors.Run(parse, () =>
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(parse.GetValue(workers), 1, "--workers");
             ArgumentOutOfRangeException.ThrowIfNegative(parse.GetValue(chats), "--chat-requests");

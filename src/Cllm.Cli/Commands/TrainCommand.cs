@@ -46,7 +46,7 @@ internal static class TrainCommand
             model, data, output, preset, consistency, distance, arWeight, answerOnly, goldLabels, labelSmoothing, lr, epochs, maxSteps, batch, states, accumulation, seed, resume, saveEvery, threads,
         };
         placement.AddTo(command);
-        command.SetAction((parse, cancellationToken) => System.Threading.Tasks.Task.FromResult(CliErrors.Run(() =>
+        command.SetAction((parse, cancellationToken) => System.Threading.Tasks.Task.FromResult(CliErrors.Run(parse, () =>
         {
             if (parse.GetValue(threads) is { } t)
             {

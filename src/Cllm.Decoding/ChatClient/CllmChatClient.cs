@@ -14,7 +14,11 @@ namespace Cllm;
 /// <see cref="IChatClient"/> over a <see cref="CllmEngine"/>: messages are rendered with the checkpoint's chat
 /// template, decoded with the engine's decoder on its decode thread, and streamed back as text. ChatOptions map
 /// to decoding: MaxOutputTokens, Temperature (0 or unset = greedy, which Jacobi and lookahead keep exact), TopP,
-/// TopK, Seed and StopSequences, through <see cref="GenerationOptions"/> and its defaults (MaxOutputTokens unset: <see cref="GenerationOptions.DefaultMaxNewTokens"/>). The caller's options are only read. The final update carries
+/// TopK, Seed and StopSequences, through <see cref="GenerationOptions"/> and its validation (MaxOutputTokens unset:
+/// <see cref="GenerationOptions.DefaultMaxNewTokens"/>). What cannot be honoured is refused before any work, naming the
+/// ChatOptions property: tools, a JSON response format, frequency/presence penalties, reasoning, a conversation id or
+/// continuation token, another model id, non-text content, roles other than system/user/assistant and an empty message
+/// list (docs/chat-client.md has the table). The caller's options are only read. The final update carries
 /// <see cref="UsageDetails"/> with Cllm's figures in <see cref="UsageDetails.AdditionalCounts"/>.
 /// </summary>
 internal sealed class CllmChatClient : IChatClient
@@ -137,41 +141,137 @@ internal sealed class CllmChatClient : IChatClient
 
     private DecodeRequest CreateRequest(IEnumerable<ChatMessage> messages, ChatOptions? options)
     {
+        var generation = ToGenerationOptions(options, _metadata.DefaultModelId);
         var turns = new List<(string Role, string Text)>();
         if (!string.IsNullOrEmpty(options?.Instructions))
         {
             turns.Add(("system", options.Instructions));
         }
 
+        int count = 0;
         foreach (var message in messages)
         {
-            turns.Add((message.Role.Value, message.Text));
+            ArgumentNullException.ThrowIfNull(message, nameof(messages));
+            turns.Add((Role(message), Text(message)));
+            count++;
         }
 
-        var generation = ToGenerationOptions(options);
+        if (count == 0)
+        {
+            throw new ArgumentException("messages is empty: give at least one message to respond to (the model would otherwise generate from nothing).", nameof(messages));
+        }
+
         return _engine.CreateRequest(_template.Encode(turns), generation with { StopTokenIds = _template.StopTokenIds });
+    }
+
+    /// <summary>The template's role for <paramref name="message"/>: system, user or assistant; other roles (tool) are refused.</summary>
+    private static string Role(ChatMessage message)
+    {
+        if (message.Role == ChatRole.System || message.Role == ChatRole.User || message.Role == ChatRole.Assistant)
+        {
+            return message.Role.Value;
+        }
+
+        throw new NotSupportedException($"ChatMessage.Role '{message.Role.Value}' is not supported: the chat template renders system, user and assistant turns only (Cllm does not call tools).");
+    }
+
+    /// <summary>The message's text; content the template cannot render (images, files, tool calls and results, reasoning) is refused.</summary>
+    private static string Text(ChatMessage message)
+    {
+        foreach (var content in message.Contents)
+        {
+            if (content is not (TextContent or UsageContent))
+            {
+                throw new NotSupportedException($"ChatMessage.Contents: {content.GetType().Name} is not supported; Cllm renders text content only.");
+            }
+        }
+
+        return message.Text;
     }
 
     /// <summary>
     /// The generation options that <paramref name="options"/> ask for: a new object, the caller's options are only read.
-    /// Unset values stay null and take <see cref="GenerationOptions"/>' defaults. Text stop sequences are matched on the text.
+    /// Unset values stay null and take <see cref="GenerationOptions"/>' defaults; values out of range fail in
+    /// <see cref="GenerationOptions.Validate()"/>, named as the ChatOptions property. Text stop sequences are matched on
+    /// the text. Options that cannot be honoured throw <see cref="NotSupportedException"/> naming the property;
+    /// <paramref name="modelId"/> is the only model a request may name.
     /// </summary>
-    internal static GenerationOptions ToGenerationOptions(ChatOptions? options)
+    internal static GenerationOptions ToGenerationOptions(ChatOptions? options, string? modelId)
     {
-        if (options?.MaxOutputTokens is <= 0)
+        if (options is null)
         {
-            throw new ArgumentOutOfRangeException(nameof(options), options.MaxOutputTokens, "MaxOutputTokens must be positive.");
+            return new GenerationOptions();
         }
 
-        bool sampling = options?.Temperature is > 0;                                              // greedy ignores top-k, top-p and seed
-        return new GenerationOptions
+        Refuse(options, modelId);
+        var generation = new GenerationOptions
         {
-            MaxNewTokens = options?.MaxOutputTokens,
-            Temperature = sampling ? options!.Temperature : null,
-            TopK = sampling ? options!.TopK : null,
-            TopP = sampling ? options!.TopP : null,
-            Seed = sampling && options!.Seed is { } seed ? unchecked((int)seed) : null,
+            MaxNewTokens = options.MaxOutputTokens,
+            Temperature = options.Temperature,
+            TopK = options.TopK,
+            TopP = options.TopP,
+            Seed = options.Seed is { } seed ? unchecked((int)seed) : null,                       // a long seed folds to 32 bits, still deterministic
         };
+        generation.Validate(ChatOptionsName);
+        return generation;
+    }
+
+    /// <summary>The ChatOptions property a <see cref="GenerationOptions"/> property comes from.</summary>
+    private static string ChatOptionsName(string property) => property switch
+    {
+        nameof(GenerationOptions.MaxNewTokens) => $"{nameof(ChatOptions)}.{nameof(ChatOptions.MaxOutputTokens)}",
+        _ => $"{nameof(ChatOptions)}.{property}",
+    };
+
+    /// <summary>Throws <see cref="NotSupportedException"/> for the first option this client cannot honour.</summary>
+    private static void Refuse(ChatOptions options, string? modelId)
+    {
+        static NotSupportedException No(string property, string why) => new($"{nameof(ChatOptions)}.{property} is not supported: {why}");
+
+        if (options.Tools is { Count: > 0 })
+        {
+            throw No(nameof(ChatOptions.Tools), "Cllm does not call tools; leave Tools empty.");
+        }
+
+        if (options.ToolMode is RequiredChatToolMode)
+        {
+            throw No(nameof(ChatOptions.ToolMode), "a tool call cannot be required, Cllm does not call tools; use null, Auto or None.");
+        }
+
+        if (options.ResponseFormat is ChatResponseFormatJson json)
+        {
+            throw No(nameof(ChatOptions.ResponseFormat), $"Cllm cannot constrain output to JSON{(json.Schema is null ? string.Empty : " or a schema")}; use null or ChatResponseFormat.Text.");
+        }
+
+        if (options.FrequencyPenalty is { } frequency && frequency != 0)
+        {
+            throw No(nameof(ChatOptions.FrequencyPenalty), "Cllm applies no repetition penalties (Jacobi and lookahead verify against the model's own distribution); use null or 0.");
+        }
+
+        if (options.PresencePenalty is { } presence && presence != 0)
+        {
+            throw No(nameof(ChatOptions.PresencePenalty), "Cllm applies no repetition penalties (Jacobi and lookahead verify against the model's own distribution); use null or 0.");
+        }
+
+        if (options.Reasoning is { } reasoning && (reasoning.Effort is not (null or ReasoningEffort.None) || reasoning.Output is not (null or ReasoningOutput.None)))
+        {
+            throw No(nameof(ChatOptions.Reasoning), "the model has no reasoning mode; use null or Effort and Output None.");
+        }
+
+        if (options.ConversationId is not null)
+        {
+            throw No(nameof(ChatOptions.ConversationId), "the client keeps no conversations; send the whole history in the messages.");
+        }
+
+        if (options.ContinuationToken is not null)
+        {
+            throw No(nameof(ChatOptions.ContinuationToken), "the client runs no background responses to resume.");
+        }
+
+        if (options.ModelId is { } requested && !string.Equals(requested, modelId, StringComparison.OrdinalIgnoreCase))
+        {
+            throw No(nameof(ChatOptions.ModelId), $"this client serves '{modelId}', not '{requested}'; use null or '{modelId}'.");
+        }
     }
 
     private ChatResponseUpdate Final(int promptTokens, int generated, int forwards, DecodeStats? stats, FinishReason finish)

@@ -88,17 +88,70 @@ public class CliSignalAndErrorTests
     [SkippableTheory]
     [InlineData("--block-size", "0", "BlockSize")]
     [InlineData("--max-new-tokens", "0", "MaxNewTokens")]
-    [InlineData("--temperature", "-1", "temperature")]
-    [InlineData("--top-p", "0", "top-p")]
-    public async Task InvalidOptionsFailWithOneLine(string option, string value, string named)
+    [InlineData("--temperature", "-1", "Temperature")]
+    [InlineData("--top-k", "-2", "TopK")]
+    [InlineData("--top-p", "0", "TopP")]
+    public async Task InvalidOptionsFailWithOneLineNamingTheFlagNotTheProperty(string option, string value, string property)
     {
         var (code, error) = await CliRunner.Run("generate", "--model", ShippedModels.Stories260K, "--prompt", "Once", "--decoder", "jacobi", option, value);
         Assert.Equal(1, code);
         var lines = error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.True(lines.Length == 1, error);
-        Assert.StartsWith("error: ", lines[0]);
-        Assert.Contains(named, lines[0]);
+        Assert.StartsWith($"error: {option} ", lines[0]);
+        Assert.Contains(value, lines[0]);
+        Assert.DoesNotContain(property, lines[0]);                                              // the library's property name, which the user never typed
         Assert.DoesNotContain("(Parameter", lines[0]);
+    }
+
+    [Theory]
+    [InlineData("--lr", "-1", "LearningRate")]
+    [InlineData("--ar-weight", "-1", "AutoregressiveWeight")]
+    [InlineData("--grad-accum", "0", "GradientAccumulation")]
+    [InlineData("--batch-size", "0", "BatchSize")]
+    [InlineData("--states-per-record", "0", "StatesPerRecord")]
+    [InlineData("--label-smoothing", "1", "LabelSmoothing")]
+    public async Task TrainingSettingErrorsNameTheTrainFlag(string option, string value, string property)
+    {
+        using var temp = new TempFolder();
+        var (code, error) = await CliRunner.Run("train", "--model", temp.File("model"), "--data", temp.File("data.jsonl"), "--output", temp.File("out"), option, value);
+        Assert.Equal(1, code);
+        var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith($"error: {option} must be", line);
+        Assert.DoesNotContain(property, line);
+    }
+
+    [Theory]
+    [InlineData(new[] { "generate", "--model", "m", "--prompt", "x", "--max-new-tokens", "abc" }, "error: --max-new-tokens: 'abc' is not a whole number (cllm generate --help lists the options).")]
+    [InlineData(new[] { "generate", "--model", "m", "--prompt", "x", "--temperature", "warm" }, "error: --temperature: 'warm' is not a number (cllm generate --help lists the options).")]
+    [InlineData(new[] { "bench", "--model", "random:260k", "--block-size" }, "error: Required argument missing for option: '--block-size' (cllm bench --help lists the options).")]
+    [InlineData(new[] { "generate", "--prompt", "x" }, "error: Option '--model' is required (cllm generate --help lists the options).")]
+    public async Task ParseErrorsAreOneLineNamingTheFlagWithoutTheHelpText(string[] args, string expected)
+    {
+        var original = Console.Out;
+        using var stdout = new StringWriter();
+        Console.SetOut(stdout);
+        try
+        {
+            var (code, error) = await CliRunner.Run(args);
+            Assert.Equal(1, code);
+            Assert.Equal(expected, Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries)).TrimEnd('\r'));
+            Assert.Equal(string.Empty, stdout.ToString());                                       // no help text in front of the error
+        }
+        finally
+        {
+            Console.SetOut(original);
+        }
+    }
+
+    [Fact]
+    public async Task ASizeOutOfRangeInTheDecoderSpecNamesTheSpec()
+    {
+        var (code, error) = await CliRunner.Run("generate", "--model", "anywhere", "--prompt", "Once", "--decoder", "jacobi:0");
+        Assert.Equal(1, code);
+        var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("error: --decoder jacobi:0: the block size N ", line);
+        Assert.DoesNotContain("--block-size", line);                                            // the size was typed in the spec, not as --block-size
+        Assert.DoesNotContain("BlockSize", line);
     }
 
     [Theory]

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using System.Threading.Tasks;
 using Cllm.Core;
 using Cllm.Tests.TestKit;
 using Microsoft.Extensions.AI;
@@ -101,6 +102,59 @@ public class BuilderAndDependencyInjectionTests
         byPath.AddCllm(ShippedModels.Stories260K, b => b.UseLookahead()).UseLogging(Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
         using var second = byPath.BuildServiceProvider();
         Assert.Equal("lookahead:5x4x5", second.GetRequiredService<IChatClient>().GetService<CllmEngine>()!.Decoder.Name);
+    }
+
+    [Fact]
+    public void ASecondAddCllmThrowsInsteadOfServingTheFirstModel()
+    {
+        var services = new ServiceCollection();
+        services.AddCllm("first-model");
+        var ex = Assert.Throws<InvalidOperationException>(() => services.AddCllm("second-model", b => b.UseJacobi(8)));
+        Assert.Contains("AddCllm was already called", ex.Message);
+        Assert.Contains("first-model", ex.Message);
+        Assert.Contains("AddKeyedCllm", ex.Message);
+        Assert.Throws<InvalidOperationException>(() => services.AddCllm(CllmBuilder.FromCheckpoint("second-model")));
+        Assert.Single(services, d => d.ServiceType == typeof(CllmEngine));                   // nothing of the refused call was registered
+
+        services.AddKeyedCllm("a", "model-a");                                                // keys are separate registrations
+        var keyed = Assert.Throws<InvalidOperationException>(() => services.AddKeyedCllm("a", CllmBuilder.FromCheckpoint("model-b")));
+        Assert.Contains("'a'", keyed.Message);
+        Assert.Contains("model-a", keyed.Message);
+
+        var own = new ServiceCollection();
+        own.AddSingleton<CllmEngine>(_ => throw new InvalidOperationException("not built"));
+        Assert.Contains("already registered without a key", Assert.Throws<InvalidOperationException>(() => own.AddCllm("m")).Message);
+    }
+
+    [SkippableFact]
+    public async Task AddKeyedCllmServesTwoModelsSideBySide()
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddKeyedCllm("jacobi", ShippedModels.Stories260K, b => b.UseJacobi(n: 8)).UseLogging();
+        services.AddKeyedCllm("ar", CllmBuilder.FromCheckpoint(ShippedModels.Stories260K));
+        using var provider = services.BuildServiceProvider();
+        Assert.Null(provider.GetService<CllmEngine>());                                         // keyed only: no unkeyed model to pick by accident
+        Assert.Null(provider.GetService<IChatClient>());
+
+        var jacobi = provider.GetRequiredKeyedService<CllmEngine>("jacobi");
+        var ar = provider.GetRequiredKeyedService<CllmEngine>("ar");
+        Assert.NotSame(jacobi, ar);
+        Assert.Same(jacobi, provider.GetRequiredKeyedService<CllmEngine>("jacobi"));
+        Assert.Equal("jacobi:8", jacobi.Decoder.Name);
+        Assert.Same(jacobi.Decoder, provider.GetRequiredKeyedService<IDecoder>("jacobi"));
+        Assert.Same(ar.Decoder, provider.GetRequiredKeyedService<IDecoder>("ar"));
+
+        var jacobiClient = provider.GetRequiredKeyedService<IChatClient>("jacobi");
+        var arClient = provider.GetRequiredKeyedService<IChatClient>("ar");
+        Assert.NotNull(jacobiClient.GetService<LoggingChatClient>());                            // the keyed builder's middleware
+        Assert.Null(arClient.GetService<LoggingChatClient>());
+        Assert.Same(jacobi, jacobiClient.GetService<CllmEngine>());
+        Assert.Same(ar, arClient.GetService<CllmEngine>());
+
+        var messages = new[] { new ChatMessage(ChatRole.User, "Once upon a time") };
+        var options = new ChatOptions { MaxOutputTokens = 24 };
+        Assert.Equal((await arClient.GetResponseAsync(messages, options)).Text, (await jacobiClient.GetResponseAsync(messages, options)).Text);  // greedy: Jacobi equals AR
     }
 
     private sealed class ListLoggerProvider : ILoggerProvider
