@@ -58,6 +58,7 @@ internal static class CollectCommand
             var texts = PromptFile.Read(parse.GetValue(prompts)!);
             string path = parse.GetValue(output)!;
             OutputPaths.CheckFile(path, "--output");                                      // before the model loads
+            CheckBlockFitsContext(parse.GetValue(model)!, options.BlockSize);
 
             using var pretrained = PretrainedModel.Load(parse.GetValue(model)!, placement.LoaderOptions(parse, parse.GetValue(threads)));
             var ids = texts.Select(t => (IReadOnlyList<int>)pretrained.Tokenizer.Encode(t)).ToList();
@@ -82,6 +83,35 @@ internal static class CollectCommand
             return 0;
         })));
         return command;
+    }
+
+    /// <summary>
+    /// Refuses, before the weights load, a block that even a one-token prompt has no room for (1 + n + 1 positions); a
+    /// config.json that is missing or cannot be read is left for the loader to report.
+    /// </summary>
+    private static void CheckBlockFitsContext(string modelDir, int n)
+    {
+        string config = System.IO.Path.Combine(modelDir, HfModelDirectory.ConfigFileName);
+        if (!System.IO.File.Exists(config))
+        {
+            return;
+        }
+
+        int context;
+        try
+        {
+            context = HfConfigReader.Read(config).MaxPositionEmbeddings;
+        }
+        catch (CheckpointException)
+        {
+            return;
+        }
+
+        if (n + 2 > context)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"--block-size {n} does not fit the model's context of {context} tokens: a block needs the prompt + {n} + 1 positions; use --block-size {Math.Max(1, context - 2)} or less (less still for longer prompts)."));
+        }
     }
 
     /// <summary>

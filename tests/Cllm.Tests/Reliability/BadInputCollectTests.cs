@@ -32,6 +32,24 @@ public class BadInputCollectTests
         Assert.Contains("context of 512 tokens", line);
         Assert.DoesNotContain("collecting", error);                                       // refused before the header: nothing decoded
         Assert.False(File.Exists(data));
+
+        // Refused from config.json before the weights load: a folder without weights gets the same line.
+        var configOnly = Directory.CreateDirectory(temp.File("config-only")).FullName;
+        File.Copy(Path.Combine(ShippedModels.Stories260K, "config.json"), Path.Combine(configOnly, "config.json"));
+        (code, error) = await CliRunner.Run("collect", "--model", configOnly, "--prompts", temp.File("prompts.jsonl"), "--output", data,
+            "--block-size", "600", "--max-new-tokens", "600", "--threads", "1");
+        Assert.Equal(1, code);
+        Assert.Equal(line, Assert.Single(ModelCopies.Lines(error)));
+        Assert.False(File.Exists(data));
+
+        // The largest block a one-token prompt has room for (510) passes that check; then the prompts' own lengths count.
+        (code, error) = await CliRunner.Run("collect", "--model", ShippedModels.Stories260K, "--prompts", temp.File("prompts.jsonl"), "--output", data,
+            "--block-size", "510", "--max-new-tokens", "510", "--threads", "1");
+        Assert.Equal(1, code);
+        line = ModelCopies.ErrorLine(error);
+        Assert.Contains("--block-size 510 does not fit the model's context of 512 tokens", line);
+        Assert.Contains("the shortest prompt has 5 tokens; use --block-size 506 or less", line);
+        Assert.False(File.Exists(data));
     }
 
     [SkippableFact]
