@@ -39,6 +39,7 @@ internal static class CollectCommand
             AtLeastOne(parse.GetValue(blockSize), "--block-size");
             AtLeastOne(parse.GetValue(maxNew), "--max-new-tokens");
             AtLeastOne(parse.GetValue(threads) ?? 1, "--threads");
+            CheckBlockFitsContext(parse.GetValue(model)!, parse.GetValue(blockSize));     // the context first: it is what a too large block runs into
             if (parse.GetValue(maxNew) < parse.GetValue(blockSize))
             {
                 throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
@@ -58,7 +59,6 @@ internal static class CollectCommand
             var texts = PromptFile.Read(parse.GetValue(prompts)!);
             string path = parse.GetValue(output)!;
             OutputPaths.CheckFile(path, "--output");                                      // before the model loads
-            CheckBlockFitsContext(parse.GetValue(model)!, options.BlockSize);
 
             using var pretrained = PretrainedModel.Load(parse.GetValue(model)!, placement.LoaderOptions(parse, parse.GetValue(threads)));
             var ids = texts.Select(t => (IReadOnlyList<int>)pretrained.Tokenizer.Encode(t)).ToList();

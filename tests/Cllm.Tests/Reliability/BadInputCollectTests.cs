@@ -33,6 +33,11 @@ public class BadInputCollectTests
         Assert.DoesNotContain("collecting", error);                                       // refused before the header: nothing decoded
         Assert.False(File.Exists(data));
 
+        // Without --max-new-tokens (256, less than one block) the context is still what is named.
+        (code, error) = await CliRunner.Run("collect", "--model", ShippedModels.Stories260K, "--prompts", temp.File("prompts.jsonl"), "--output", data, "--block-size", "600", "--threads", "1");
+        Assert.Equal(1, code);
+        Assert.Equal(line, Assert.Single(ModelCopies.Lines(error)));
+
         // Refused from config.json before the weights load: a folder without weights gets the same line.
         var configOnly = Directory.CreateDirectory(temp.File("config-only")).FullName;
         File.Copy(Path.Combine(ShippedModels.Stories260K, "config.json"), Path.Combine(configOnly, "config.json"));
