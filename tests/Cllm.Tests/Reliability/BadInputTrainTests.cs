@@ -98,7 +98,7 @@ public class BadInputTrainTests
         var lines = ModelCopies.Lines(log);
         int records = new JsonlTrajectorySource(old).Read().Count();
         Assert.Contains(lines, l => l.StartsWith($"warning: {records} of {records} records in {old} carry no model fingerprint", StringComparison.Ordinal));
-        Assert.Contains(lines, l => l.StartsWith("preset small: the model has ", StringComparison.Ordinal) && l.Contains("under 10M", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("preset small: the model has ", StringComparison.Ordinal) && l.Contains("under 100M", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.Contains("lr 0.006", StringComparison.Ordinal));  // the small preset's learning rate, in the run's header
         Assert.Contains(lines, l => l.StartsWith("checkpoints: every 1 steps", StringComparison.Ordinal) && l.Contains("the newest 1 kept", StringComparison.Ordinal));
         Assert.Equal(new[] { "checkpoint-3" }, Directory.GetDirectories(output, "checkpoint-*").Select(Path.GetFileName));
@@ -109,10 +109,11 @@ public class BadInputTrainTests
     {
         Assert.Equal("small", TrainCommand.PresetBySize(260_000).Name);
         Assert.Equal(TrainingOptions.SmallModel, TrainCommand.PresetBySize(3_500_000).Options);
-        var (name, options, reason) = TrainCommand.PresetBySize(15_000_000);
+        Assert.Equal("small", TrainCommand.PresetBySize(99_999_999).Name);
+        var (name, options, reason) = TrainCommand.PresetBySize(100_000_000);
         Assert.Equal("reference", name);
         Assert.Equal(new TrainingOptions(), options);
-        Assert.Contains("15,000,000 parameters", reason);
+        Assert.Contains("100,000,000 parameters, at least 100M", reason);
     }
 
     [SkippableTheory]
