@@ -22,7 +22,7 @@ internal static class CollectCommand
         var prompts = new Option<string>("--prompts") { Description = "JSONL file, one {\"prompt\": ...} per line; line i becomes data_i", Required = true };
         var output = new Option<string>("--output") { Description = "JSONL data set to write; an existing file is resumed", Required = true };
         var blockSize = new Option<int>("--block-size") { Description = "Jacobi block size n (training must use the same n)", DefaultValueFactory = _ => 16 };
-        var maxNew = new Option<int>("--max-new-tokens") { Description = "Tokens generated per prompt at most, rounded up to whole blocks", DefaultValueFactory = _ => 256 };
+        var maxNew = new Option<int>("--max-new-tokens") { Description = "Tokens generated per prompt at most, rounded down to whole blocks (at least --block-size)", DefaultValueFactory = _ => 256 };
         var augment = new Option<bool>("--augment") { Description = "Randomly correct wrong tokens of early states (reference data augmentation)" };
         var clean = new Option<bool>("--clean") { Description = "Drop records whose teacher output repeats one token 10 times in a row" };
         var seed = new Option<int>("--seed") { Description = "Seed of the initial guesses and of augmentation", DefaultValueFactory = _ => 0 };
@@ -39,6 +39,13 @@ internal static class CollectCommand
             AtLeastOne(parse.GetValue(blockSize), "--block-size");
             AtLeastOne(parse.GetValue(maxNew), "--max-new-tokens");
             AtLeastOne(parse.GetValue(threads) ?? 1, "--threads");
+            CheckBlockFitsContext(parse.GetValue(model)!, parse.GetValue(blockSize));     // the context first: it is what a too large block runs into
+            if (parse.GetValue(maxNew) < parse.GetValue(blockSize))
+            {
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                    $"--max-new-tokens {parse.GetValue(maxNew)} is less than --block-size {parse.GetValue(blockSize)}: every record holds one whole block, so a prompt gets ⌊max-new-tokens / block-size⌋ blocks; raise --max-new-tokens to at least {parse.GetValue(blockSize)} or lower --block-size."));
+            }
+
             var options = new TrajectoryCollectionOptions
             {
                 BlockSize = parse.GetValue(blockSize),
@@ -56,10 +63,14 @@ internal static class CollectCommand
             using var pretrained = PretrainedModel.Load(parse.GetValue(model)!, placement.LoaderOptions(parse, parse.GetValue(threads)));
             var ids = texts.Select(t => (IReadOnlyList<int>)pretrained.Tokenizer.Encode(t)).ToList();
             options = options with { EosTokenIds = pretrained.EosTokenIds };
-            var collector = new JacobiTrajectoryCollector(pretrained.Model, ids, options);
-            int total = collector.ShardPrompts.Count();
+            var fingerprint = ModelFingerprint.Of(pretrained.Directory, pretrained.Config);
+            var collector = new JacobiTrajectoryCollector(pretrained.Model, ids, options) { Fingerprint = fingerprint };
+            var shardPrompts = collector.ShardPrompts.ToList();
+            CheckBlocksFit(collector, shardPrompts, ids);                                  // before anything is decoded or written
+            int total = shardPrompts.Count;
+            int blocks = options.BlocksPerPrompt;
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"collecting {total} of {texts.Count} prompts (shard {options.Shard}) into {path}: n = {options.BlockSize}, up to {options.MaxNewTokens} new tokens, EOS {Ids(pretrained.EosTokenIds)}, seed {options.Seed}, augment {OnOff(options.Augment)}, clean {OnOff(options.Clean)}"));
+                $"collecting {total} of {texts.Count} prompts (shard {options.Shard}) into {path} with {fingerprint}: n = {options.BlockSize}, up to {blocks} block{(blocks == 1 ? string.Empty : "s")} = {blocks * options.BlockSize} new tokens per prompt (--max-new-tokens {options.MaxNewTokens}{(options.MaxNewTokens % options.BlockSize == 0 ? string.Empty : " rounded down to whole blocks")}), EOS {Ids(pretrained.EosTokenIds)}, seed {options.Seed}, augment {OnOff(options.Augment)}, clean {OnOff(options.Clean)}"));
             if (pretrained.EosTokenIds.Count == 0)
             {
                 Console.Error.WriteLine("warning: the model declares no EOS id; every prompt runs to --max-new-tokens.");
@@ -72,6 +83,64 @@ internal static class CollectCommand
             return 0;
         })));
         return command;
+    }
+
+    /// <summary>
+    /// Refuses, before the weights load, a block that even a one-token prompt has no room for (1 + n + 1 positions); a
+    /// config.json that is missing or cannot be read is left for the loader to report.
+    /// </summary>
+    private static void CheckBlockFitsContext(string modelDir, int n)
+    {
+        string config = System.IO.Path.Combine(modelDir, HfModelDirectory.ConfigFileName);
+        if (!System.IO.File.Exists(config))
+        {
+            return;
+        }
+
+        int context;
+        try
+        {
+            context = HfConfigReader.Read(config).MaxPositionEmbeddings;
+        }
+        catch (CheckpointException)
+        {
+            return;
+        }
+
+        if (n + 2 > context)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"--block-size {n} does not fit the model's context of {context} tokens: a block needs the prompt + {n} + 1 positions; use --block-size {Math.Max(1, context - 2)} or less (less still for longer prompts)."));
+        }
+    }
+
+    /// <summary>
+    /// Refuses a block size no prompt of the shard has room for (prompt + n + 1 positions must fit the context), naming
+    /// --block-size and the context length; warns once, up front, about the prompts that will be skipped.
+    /// </summary>
+    private static void CheckBlocksFit(JacobiTrajectoryCollector collector, List<int> shardPrompts, List<IReadOnlyList<int>> ids)
+    {
+        int n = collector.Options.BlockSize, context = collector.ContextLength;
+        var skipped = shardPrompts.Where(i => collector.BlocksFor(i) == 0).ToList();
+        if (skipped.Count == 0)
+        {
+            return;
+        }
+
+        int shortest = shardPrompts.Min(i => ids[i].Count);
+        int largest = context - shortest - 1;                                            // the largest n the shortest prompt has room for
+        if (skipped.Count == shardPrompts.Count)
+        {
+            string fix = largest >= 1
+                ? string.Create(CultureInfo.InvariantCulture, $"use --block-size {largest} or less")
+                : "shorten the prompts";
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"--block-size {n} does not fit the model's context of {context} tokens: a block needs the prompt + {n} + 1 positions and the shortest prompt has {shortest} tokens; {fix}."));
+        }
+
+        string which = string.Join(", ", skipped.Take(5).Select(TrajectoryJson.FormatDataId)) + (skipped.Count > 5 ? ", …" : string.Empty);
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"warning: {skipped.Count} of {shardPrompts.Count} prompts ({which}) are too long for a block of {n} tokens in the model's context of {context} tokens and will be skipped."));
     }
 
     private static CollectionSummary WithProgressBar(JacobiTrajectoryCollector collector, string path, int total, CancellationToken cancellationToken)

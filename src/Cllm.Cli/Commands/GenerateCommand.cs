@@ -26,7 +26,8 @@ internal static class GenerateCommand
         var topP = new Option<double>("--top-p") { Description = "1 = off", DefaultValueFactory = _ => 1.0 };
         var seed = new Option<int?>("--seed") { Description = "Sampling seed" };
         var stopIds = new Option<string?>("--stop-token-ids") { Description = "Comma-separated ids that also end generation, e.g. 1,2" };
-        var output = new Option<string?>("--output") { Description = "Write JSONL here instead of stdout" };
+        var output = new Option<string?>("--output") { Description = "Write JSONL here instead of stdout; a file that already holds rows is refused unless --overwrite" };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Replace the rows an existing --output file holds (without it such a file is refused and kept)" };
         var chatTemplate = new Option<string>("--chat-template")
         {
             Description = "none (the prompt as is) | auto (the model's tokenizer_config.json chat_template) | llama2 | llama3 | chatml | vicuna | instruction: the prompt is the user turn",
@@ -37,7 +38,7 @@ internal static class GenerateCommand
         var placement = new PlacementArguments();
         var command = new Command("generate", "Generate completions for prompts; JSONL out (prompt, prompt_ids, output_ids, text, finish_reason, forward_passes, elapsed_ms, and decoder figures).")
         {
-            model, prompt, prompts, decoder, maxNew, temperature, topK, topP, seed, stopIds, chatTemplate, output, threads,
+            model, prompt, prompts, decoder, maxNew, temperature, topK, topP, seed, stopIds, chatTemplate, output, overwrite, threads,
         };
         decoderArgs.AddTo(command);
         placement.AddTo(command);
@@ -59,6 +60,11 @@ internal static class GenerateCommand
             if (path is not null)
             {
                 OutputPaths.CheckFile(path, "--output");                                  // before the model loads
+                if (!parse.GetValue(overwrite) && ExistingRows(path) is > 0 and var existing)
+                {
+                    throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                        $"--output {path} already holds {existing} row{(existing == 1 ? string.Empty : "s")}; give --overwrite to replace them, or another --output (generate does not resume)."));
+                }
             }
 
             var builder = placement.ApplyTo(parse, CllmBuilder.FromCheckpoint(parse.GetValue(model)!).UseDecoder(decoderOptions));
@@ -111,6 +117,24 @@ internal static class GenerateCommand
             return failed > 0 ? 1 : 0;
         })));
         return command;
+    }
+
+    /// <summary>The non-blank lines of an existing output file (0 when there is none).</summary>
+    private static int ExistingRows(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return 0;
+        }
+
+        using var reader = new StreamReader(path);
+        int rows = 0;
+        while (reader.ReadLine() is { } line)
+        {
+            rows += string.IsNullOrWhiteSpace(line) ? 0 : 1;
+        }
+
+        return rows;
     }
 
     /// <summary>The named template kind; null for auto. Unknown names fail naming the flag.</summary>

@@ -16,6 +16,14 @@ namespace Cllm.Cli.Commands;
 /// </summary>
 internal static class TrainCommand
 {
+    /// <summary>
+    /// Without --preset, models with fewer parameters than this train with <see cref="TrainingOptions.SmallModel"/>
+    /// (measured on a 260K model, where the reference recipe reached 1.18 tokens per forward and the small one 2.36),
+    /// larger ones with the reference recipe (made for 7B models). The bound is the README's "small models on CPU
+    /// (≤ ~100M parameters)".
+    /// </summary>
+    internal const long SmallPresetBelowParameters = 100_000_000;
+
     public static Command Create()
     {
         var reference = new TrainingOptions();
@@ -23,7 +31,7 @@ internal static class TrainCommand
         var model = new Option<string>("--model") { Description = "Base model: Hugging Face folder (config.json, model.safetensors, tokenizer)", Required = true };
         var data = new Option<string>("--data") { Description = "Trajectory records, JSONL (reference field names)", Required = true };
         var output = new Option<string>("--output") { Description = "Folder for the final model (Hugging Face files) and, inside it, checkpoint-<step> folders for --resume", Required = true };
-        var preset = new Option<string>("--preset") { Description = Invariant($"Starting settings: reference (AR weight {reference.AutoregressiveWeight}, lr {reference.LearningRate}, 1 state per record) or small (AR weight {small.AutoregressiveWeight}, lr {small.LearningRate}, {small.StatesPerRecord} states per record; measured on a 260K model); the flags below override it"), DefaultValueFactory = _ => "reference" };
+        var preset = new Option<string?>("--preset") { Description = Invariant($"Starting settings: reference (AR weight {reference.AutoregressiveWeight}, lr {reference.LearningRate}, 1 state per record; the reference recipe for 7B models) or small (AR weight {small.AutoregressiveWeight}, lr {small.LearningRate}, {small.StatesPerRecord} states per record; measured on a 260K model); the flags below override it. Default: small for models under {SmallPresetBelowParameters / 1_000_000}M parameters, else reference (printed at the start)") };
         var consistency = new Option<string?>("--consistency") { Description = "global | local (default global)" };
         var distance = new Option<string?>("--distance") { Description = "forward-kl | reverse-kl | jsd (default forward-kl)" };
         var arWeight = new Option<double?>("--ar-weight") { Description = "Weight ω of the autoregressive loss" };
@@ -39,11 +47,12 @@ internal static class TrainCommand
         var labelSmoothing = new Option<double?>("--label-smoothing") { Description = Invariant($"Label smoothing ε of the AR loss (default {reference.LabelSmoothing})") };
         var resume = new Option<bool>("--resume") { Description = "Continue from the newest checkpoint in --output" };
         var saveEvery = new Option<int?>("--save-every") { Description = Invariant($"Checkpoint every K steps, 0 = only at the end (default {reference.SaveEvery})") };
+        var keepCheckpoints = new Option<int?>("--keep-checkpoints") { Description = Invariant($"Newest checkpoint-<step> folders kept in --output, older ones deleted; 0 keeps all (default {reference.KeepCheckpoints})") };
         var threads = new Option<int?>("--threads") { Description = "libtorch intra-op threads (1 is fastest for small models on a busy machine)" };
         var placement = new PlacementArguments();
         var command = new Command("train", "Consistency-train a model into a CLLM on Jacobi trajectories (global or local consistency + ω × AR loss).")
         {
-            model, data, output, preset, consistency, distance, arWeight, answerOnly, goldLabels, labelSmoothing, lr, epochs, maxSteps, batch, states, accumulation, seed, resume, saveEvery, threads,
+            model, data, output, preset, consistency, distance, arWeight, answerOnly, goldLabels, labelSmoothing, lr, epochs, maxSteps, batch, states, accumulation, seed, resume, saveEvery, keepCheckpoints, threads,
         };
         placement.AddTo(command);
         command.SetAction((parse, cancellationToken) => System.Threading.Tasks.Task.FromResult(CliErrors.Run(parse, () =>
@@ -55,13 +64,23 @@ internal static class TrainCommand
             }
 
             string modelDir = parse.GetValue(model)!;
-            var start = parse.GetValue(preset)!.Trim().ToLowerInvariant() switch
+            if (parse.GetValue(keepCheckpoints) is < 0 and var keep)
             {
+                throw new ArgumentException(Invariant($"--keep-checkpoints must be at least 0, 0 keeping all (got {keep})."));
+            }
+
+            string? presetName = parse.GetValue(preset)?.Trim().ToLowerInvariant();
+            TrainingOptions? named = presetName switch
+            {
+                null => null,
                 "reference" => new TrainingOptions(),
                 "small" => TrainingOptions.SmallModel,
                 var other => throw new FormatException($"--preset: '{other}' is not reference or small."),
             };
-            var options = start with
+
+            // The flags over a preset; without --preset the preset is chosen once the model's size is known, and the
+            // flags are checked now over the reference one.
+            TrainingOptions WithFlags(TrainingOptions start) => start with
             {
                 Consistency = parse.GetValue(consistency) is { } c ? ParseConsistency(c) : start.Consistency,
                 Distance = parse.GetValue(distance) is { } d ? ParseDistance(d) : start.Distance,
@@ -78,9 +97,12 @@ internal static class TrainCommand
                 Seed = parse.GetValue(seed) ?? start.Seed,
                 Resume = parse.GetValue(resume),
                 SaveEvery = parse.GetValue(saveEvery) ?? start.SaveEvery,
+                KeepCheckpoints = parse.GetValue(keepCheckpoints) ?? start.KeepCheckpoints,
                 OutputDirectory = parse.GetValue(output)!,
                 TokenizerSource = modelDir,
             };
+
+            var options = WithFlags(named ?? new TrainingOptions());
             options.Validate();
             if (string.Equals(Path.GetFullPath(options.OutputDirectory!).TrimEnd(Path.DirectorySeparatorChar), Path.GetFullPath(modelDir).TrimEnd(Path.DirectorySeparatorChar), StringComparison.Ordinal))
             {
@@ -88,10 +110,15 @@ internal static class TrainCommand
             }
 
             OutputPaths.CheckFolder(options.OutputDirectory!, "--output");                 // an unusable --output fails now, not at the first checkpoint
-            return Run(modelDir, parse.GetValue(data)!, options, placement, parse, cancellationToken);
+            return Run(modelDir, parse.GetValue(data)!, options, presetName is null ? WithFlags : null, placement, parse, cancellationToken);
         })));
         return command;
     }
+
+    /// <summary>The preset for a model of <paramref name="parameters"/> parameters when --preset is not given, and why.</summary>
+    internal static (string Name, TrainingOptions Options, string Reason) PresetBySize(long parameters) => parameters < SmallPresetBelowParameters
+        ? ("small", TrainingOptions.SmallModel, Invariant($"the model has {parameters:N0} parameters, under {SmallPresetBelowParameters / 1_000_000}M; the reference recipe, made for 7B models, barely speeds up a model this small"))
+        : ("reference", new TrainingOptions(), Invariant($"the model has {parameters:N0} parameters, at least {SmallPresetBelowParameters / 1_000_000}M"));
 
     /// <summary>
     /// float32 trains anywhere. bfloat16 runs on CPU and CUDA but keeps the AdamW moments and the updates in bfloat16
@@ -104,7 +131,8 @@ internal static class TrainCommand
         _ => dtype,
     };
 
-    private static int Run(string modelDir, string dataPath, TrainingOptions options, PlacementArguments placement, ParseResult parse, CancellationToken cancellationToken)
+    // bySize: without --preset, the flags over a preset, applied to the preset chosen by the model's size (else null).
+    private static int Run(string modelDir, string dataPath, TrainingOptions options, Func<TrainingOptions, TrainingOptions>? bySize, PlacementArguments placement, ParseResult parse, CancellationToken cancellationToken)
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
         var device = placement.ResolveDevice(parse);
@@ -114,14 +142,37 @@ internal static class TrainCommand
             CheckDType = dtype => TrainingDType(dtype, device),
         });
         var llm = pretrained.Model;
-        var records = new JsonlTrajectorySource(dataPath).Read(cancellationToken).ToList();
+        var provenance = new TrajectoryProvenance();
+        var records = new JsonlTrajectorySource(dataPath) { Provenance = provenance }.Read(cancellationToken).ToList();
         if (records.Count == 0)
         {
             throw new ArgumentException($"{dataPath} holds no trajectory records.");
         }
 
-        int steps = options.TotalSteps(records.Count);
+        var fingerprint = ModelFingerprint.Of(pretrained.Directory, llm.Config);
+        if (provenance.Mismatch(fingerprint, dataPath) is { } mismatch)
+        {
+            throw new ArgumentException(mismatch);
+        }
+
+        if (provenance.Unstamped > 0)
+        {
+            Console.Error.WriteLine(Invariant($"warning: {provenance.Unstamped:N0} of {provenance.Records:N0} records in {dataPath} carry no model fingerprint (collected by an older cllm or another tool), so they cannot be checked against --model {fingerprint}; make sure they were collected with it."));
+        }
+
         long parameters = llm.ParameterCount;
+        if (bySize is not null)
+        {
+            var (name, preset, reason) = PresetBySize(parameters);
+            options = bySize(preset);
+            options.Validate();
+            Console.Error.WriteLine($"preset {name}: {reason} (--preset reference or --preset small to choose; flags override it).");
+        }
+
+        Console.Error.WriteLine(options.SaveEvery == 0
+            ? Invariant($"checkpoints: at the end (and on Ctrl+C) into {options.OutputDirectory}/checkpoint-<step>, {Kept(options.KeepCheckpoints)}.")
+            : Invariant($"checkpoints: every {options.SaveEvery} steps into {options.OutputDirectory}/checkpoint-<step>, {Kept(options.KeepCheckpoints)}."));
+        int steps = options.TotalSteps(records.Count);
         console.MarkupLine(Invariant($"[bold]{Markup.Escape(pretrained.Directory)}[/]: {parameters:N0} parameters; {records.Count:N0} records ({records.Sum(r => r.Trajectory.Count - 1):N0} non-final states), {steps:N0} steps of {options.BatchSize} × {options.GradientAccumulation}, {options.Consistency.ToString().ToLowerInvariant()} consistency ({options.Distance}) on {options.StatesPerRecord} state(s) per record + {options.AutoregressiveWeight} × AR, lr {options.LearningRate}"));
 
         var trainer = new ConsistencyTrainer(llm, options);
@@ -173,6 +224,10 @@ internal static class TrainCommand
         console.MarkupLine(Invariant($"steps {result.StartStep} → {result.Steps} in {result.Elapsed.TotalSeconds:F1} s; model: [bold]{Markup.Escape(result.Model ?? "-")}[/] (last checkpoint {Markup.Escape(result.FinalCheckpoint ?? "-")})"));
         return 0;
     }
+
+    private static string Kept(int keep) => keep == 0
+        ? "all kept (--keep-checkpoints 0)"
+        : Invariant($"the newest {keep} kept, older ones deleted (--keep-checkpoints {keep}; 0 keeps all)");
 
     private static string Describe(TrainingProgress p) => Invariant(
         $"step {p.Step}/{p.TotalSteps} loss {p.Loss.Total:F3} (consistency {p.Loss.Consistency:F3}, AR {p.Loss.Autoregressive:F3}) lr {p.LearningRate:G3} {p.TokensPerSecond:F0} tok/s");

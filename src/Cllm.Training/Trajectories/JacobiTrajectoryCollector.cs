@@ -14,13 +14,14 @@ namespace Cllm.Training;
 /// it decodes becomes one <see cref="TrajectoryRecord"/>: the context (prompt + earlier fixed points), the
 /// states y(0) … y*, the teacher output (context + y*) and the prompt's whole generation.
 /// <para>
-/// Blocks. A prompt yields up to ⌈MaxNewTokens / n⌉ blocks of exactly n tokens. Decoding does not stop at
+/// Blocks. A prompt yields up to ⌊MaxNewTokens / n⌋ blocks of exactly n tokens, so never more than MaxNewTokens
+/// tokens (the reference rounds up and may overshoot by up to n − 1). Decoding does not stop at
 /// EOS mid-block: as in the reference, the block containing the first EOS is decoded to its fixed point
 /// (its tokens after EOS are the model's greedy continuation) and collection of the prompt ends after it.
 /// So every record has the full block size and its last state really is a fixed point.
 /// </para>
 /// <para>
-/// Context. When the model's context cannot hold the prompt, all ⌈MaxNewTokens / n⌉ blocks and the token
+/// Context. When the model's context cannot hold the prompt, all ⌊MaxNewTokens / n⌋ blocks and the token
 /// after them, the prompt gets as many whole blocks as fit; a prompt with no room for one block is skipped
 /// (<see cref="PromptTrajectories.TooLong"/>).
 /// </para>
@@ -59,6 +60,25 @@ public sealed class JacobiTrajectoryCollector : ITrajectorySource
     /// <summary>The EOS ids collection stops at.</summary>
     public IReadOnlyList<int> EosTokenIds => _eosTokenIds;
 
+    /// <summary>
+    /// The collecting model's fingerprint, written into every record by <see cref="CollectToFile"/> (so that training
+    /// can refuse another model) and checked on resume; null writes none.
+    /// </summary>
+    internal ModelFingerprint? Fingerprint { get; init; }
+
+    /// <summary>The model's context length (positions): a prompt, its blocks and one more token must fit in it.</summary>
+    internal int ContextLength => _model.Config.MaxPositionEmbeddings;
+
+    /// <summary>
+    /// Whole blocks prompt <paramref name="promptIndex"/> gets: ⌊MaxNewTokens / n⌋, or fewer when the context cannot hold
+    /// the prompt, the blocks and the token after them; 0 when not even one block fits (the prompt is skipped).
+    /// </summary>
+    internal int BlocksFor(int promptIndex)
+    {
+        int n = Options.BlockSize;
+        return Math.Max(0, Math.Min(Options.BlocksPerPrompt, (ContextLength - _prompts[promptIndex].Count - 1) / n));   // the token after the last block must fit too
+    }
+
     /// <summary>Indices of the prompts in <see cref="TrajectoryCollectionOptions.Shard"/>, ascending.</summary>
     public IEnumerable<int> ShardPrompts
     {
@@ -89,7 +109,8 @@ public sealed class JacobiTrajectoryCollector : ITrajectorySource
     /// whose records are all present are skipped, and a prompt cut short by a crash (a partial last line or an
     /// incomplete last batch) is cut off and decoded again. Prompts whose records were all dropped by cleaning
     /// leave nothing in the file and are decoded again on resume. Resume with the same settings: every record carries
-    /// them (<c>collect_settings</c>), and another block size, MaxNewTokens, Seed, Augment or Clean is refused.
+    /// them (<c>collect_settings</c>), and another block size, MaxNewTokens, Seed, Augment, Clean or (when both are
+    /// known) model fingerprint is refused.
     /// </summary>
     /// <param name="path">The JSONL output (created if missing).</param>
     /// <param name="progress">Called synchronously after each decoded prompt.</param>
@@ -99,7 +120,7 @@ public sealed class JacobiTrajectoryCollector : ITrajectorySource
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         var clock = Stopwatch.StartNew();
         var shard = ShardPrompts.ToList();
-        var stamp = CollectionStamp.From(Options);
+        var stamp = CollectionStamp.From(Options) with { Model = Fingerprint };
         var (complete, truncated) = TrajectoryResume.Prepare(path, _prompts, Options.BlockSize, Options.Shard, stamp);
         var summary = new CollectionSummary { Prompts = shard.Count, PromptsResumed = complete.Count, TruncatedBytes = truncated };
         int done = complete.Count;
@@ -133,9 +154,7 @@ public sealed class JacobiTrajectoryCollector : ITrajectorySource
         }
 
         int n = Options.BlockSize;
-        int blocks = Math.Min(
-            (int)Math.Min(int.MaxValue / n - 1, ((long)Options.MaxNewTokens + n - 1) / n),
-            (_model.Config.MaxPositionEmbeddings - prompt.Count - 1) / n);                 // the token after the last block must fit too
+        int blocks = BlocksFor(promptIndex);
         if (blocks < 1)
         {
             return new PromptTrajectories { PromptIndex = promptIndex, Records = Array.Empty<TrajectoryRecord>(), TooLong = true, Elapsed = clock.Elapsed };

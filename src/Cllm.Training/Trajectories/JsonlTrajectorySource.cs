@@ -26,6 +26,9 @@ public sealed class JsonlTrajectorySource : ITrajectorySource
     /// <summary>The data set file.</summary>
     public string Path { get; }
 
+    /// <summary>When set, told the collecting model (if recorded) of every record read.</summary>
+    internal TrajectoryProvenance? Provenance { get; init; }
+
     /// <summary>The records in file order, read lazily; each enumeration reads the file again.</summary>
     public IEnumerable<TrajectoryRecord> Read(CancellationToken cancellationToken = default)
     {
@@ -48,7 +51,9 @@ public sealed class JsonlTrajectorySource : ITrajectorySource
                 continue;
             }
 
-            yield return Parse(line, Path);
+            var record = Parse(line, Path, out _, out var stamp);
+            Provenance?.Add(stamp?.Model, line.Number);
+            yield return record;
         }
     }
 
@@ -113,6 +118,7 @@ public sealed class JsonlTrajectorySource : ITrajectorySource
                 throw new FormatException($"{Path}: element {index}: {ex.Message}", ex);
             }
 
+            Provenance?.Add(null, index);                                                 // the reference's array format has no stamps
             index++;
             yield return record;
         }

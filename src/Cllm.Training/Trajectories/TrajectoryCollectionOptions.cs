@@ -13,8 +13,10 @@ public sealed record TrajectoryCollectionOptions
     public int BlockSize { get; init; } = 16;
 
     /// <summary>
-    /// Cap on generated tokens per prompt (the reference's <c>max_new_seq_len</c>). Blocks are decoded while
-    /// fewer than this many tokens exist, so a prompt yields up to ⌈MaxNewTokens / n⌉ whole blocks. Default 256.
+    /// Cap on generated tokens per prompt (the reference's <c>max_new_seq_len</c>). Every record holds one whole block,
+    /// so a prompt yields up to ⌊MaxNewTokens / n⌋ blocks and never more than this many tokens (the reference decodes
+    /// blocks while <c>itr · n &lt; max_new_seq_len</c>, which rounds up and overshoots by up to n − 1). At least
+    /// <see cref="BlockSize"/>. Default 256.
     /// </summary>
     public int MaxNewTokens { get; init; } = 256;
 
@@ -36,11 +38,19 @@ public sealed record TrajectoryCollectionOptions
     /// <summary>Which prompts this process collects. Default: all.</summary>
     public TrajectoryShard Shard { get; init; } = TrajectoryShard.All;
 
+    /// <summary>Blocks a prompt yields at most: ⌊<see cref="MaxNewTokens"/> / <see cref="BlockSize"/>⌋.</summary>
+    internal int BlocksPerPrompt => MaxNewTokens / BlockSize;
+
     /// <summary>Throws for settings out of range.</summary>
     public void Validate()
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(BlockSize, 1, nameof(BlockSize));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxNewTokens, 1, nameof(MaxNewTokens));
+        if (MaxNewTokens < BlockSize)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxNewTokens), MaxNewTokens, $"MaxNewTokens ({MaxNewTokens}) is less than BlockSize ({BlockSize}): every record holds one whole block, so at least one block must fit.");
+        }
+
         Shard.Validate();
     }
 }

@@ -131,4 +131,29 @@ public class BadInputGenerateTests
         Assert.Contains(prompts + ":3:", line);
         Assert.Contains("not valid Unicode", line);
     }
+
+    [SkippableFact]
+    public async Task AnOutputThatHoldsRowsIsKeptUnlessOverwriteIsGiven()
+    {
+        using var temp = new TempFolder();
+        var prompts = temp.Write("prompts.jsonl", "{\"prompt\": \"Once\"}\n{\"prompt\": \"The cat\"}\n");
+        var output = temp.File("out.jsonl");
+        var (code, log) = await CliRunner.Run("generate", "--model", ShippedModels.Stories260K, "--prompts", prompts, "--max-new-tokens", "4", "--output", output, "--threads", "1");
+        Assert.True(code == 0, log);
+        var finished = File.ReadAllBytes(output);
+        Assert.Equal(2, File.ReadAllLines(output).Length);
+
+        // Refused before the model loads (this model folder does not exist), the rows untouched.
+        var (again, error) = await CliRunner.Run("generate", "--model", temp.File("no-model"), "--prompts", prompts, "--max-new-tokens", "4", "--output", output, "--threads", "1");
+        Assert.Equal(1, again);
+        var line = Assert.Single(ModelCopies.Lines(error));
+        Assert.Contains($"--output {output} already holds 2 rows", line);
+        Assert.Contains("--overwrite", line);
+        Assert.Equal(finished, File.ReadAllBytes(output));
+
+        (again, log) = await CliRunner.Run("generate", "--model", ShippedModels.Stories260K, "--prompt", "The dog", "--max-new-tokens", "4", "--output", output, "--overwrite", "--threads", "1");
+        Assert.True(again == 0, log);
+        var row = Assert.Single(File.ReadAllLines(output));
+        Assert.Equal("The dog", JsonDocument.Parse(row).RootElement.GetProperty("prompt").GetString());
+    }
 }

@@ -17,7 +17,9 @@ namespace Cllm.Tests.Training.Trajectories;
 /// that feature existed (cb19e1c). The sql-cllm digest was re-taken there when the shipped weights were re-made by the
 /// library trainers: the new weights copied into a checkout of cb19e1c, this test run on it. The random-model digest
 /// was re-taken the same way when <see cref="TinyLlama.Create"/> got its own seeded generator (which made this test's
-/// own System.Random model redundant): today's TinyLlama.cs copied into that checkout.
+/// own System.Random model redundant): today's TinyLlama.cs copied into that checkout. The random model's cap was 20 new
+/// tokens when a prompt got ⌈cap / n⌉ blocks (4 of 6 tokens); it now gets ⌊cap / n⌋, so the cap is 24: the same 4 blocks,
+/// the same records, the same digest.
 /// </summary>
 public class CollectionRecordsUnchangedTests
 {
@@ -25,7 +27,7 @@ public class CollectionRecordsUnchangedTests
     public void RandomModelRecordsAreThoseCollectedBeforeDraftsRodeOnThePrefill()
     {
         using var model = TinyLlama.Create(7);
-        var options = new TrajectoryCollectionOptions { BlockSize = 6, MaxNewTokens = 20, Seed = 5 };
+        var options = new TrajectoryCollectionOptions { BlockSize = 6, MaxNewTokens = 24, Seed = 5 };
         var records = new JacobiTrajectoryCollector(model, TrajectoryFixtures.Prompts, options).Read().ToList();
         AssertFirstBlocksFollowTheWholePrompt(TrajectoryFixtures.Prompts, records);
         Assert.Equal("86508e553b64ed1ff560f969349165f7648fab6b2a9dbaa767e14c22c2990b66", Digest(records));
