@@ -37,13 +37,15 @@ internal static class TrainCommand
         var answerOnly = new Option<bool>("--ar-answer-only") { Description = "Take the AR loss on the tokens after each record's prompt only (default: the whole sequence, as the reference)" };
         var goldLabels = new Option<bool>("--gold-labels") { Description = "Take the AR loss on each record's labels_ids (a gold answer in the data) instead of the teacher's output" };
         var labelSmoothing = new Option<double?>("--label-smoothing") { Description = Invariant($"Label smoothing ε of the AR loss (default {reference.LabelSmoothing})") };
+        var objective = new Option<string?>("--objective") { Description = "cllm | jacobi-forcing (default cllm): the CLLM consistency objective, or Jacobi Forcing (progressive-noise blocks packed with their fixed points, docs/jacobi-forcing.md)" };
+        var noiseWindow = new Option<int?>("--noise-window") { Description = Invariant($"Jacobi Forcing: blocks per progressive noise window and packed sequence (default {reference.NoiseWindow})") };
         var resume = new Option<bool>("--resume") { Description = "Continue from the newest checkpoint in --output" };
         var saveEvery = new Option<int?>("--save-every") { Description = Invariant($"Checkpoint every K steps, 0 = only at the end (default {reference.SaveEvery})") };
         var threads = new Option<int?>("--threads") { Description = "libtorch intra-op threads (1 is fastest for small models on a busy machine)" };
         var placement = new PlacementArguments();
         var command = new Command("train", "Consistency-train a model into a CLLM on Jacobi trajectories (global or local consistency + ω × AR loss).")
         {
-            model, data, output, preset, consistency, distance, arWeight, answerOnly, goldLabels, labelSmoothing, lr, epochs, maxSteps, batch, states, accumulation, seed, resume, saveEvery, threads,
+            model, data, output, preset, consistency, distance, arWeight, answerOnly, goldLabels, labelSmoothing, lr, epochs, maxSteps, batch, states, accumulation, seed, resume, saveEvery, threads, objective, noiseWindow,
         };
         placement.AddTo(command);
         command.SetAction((parse, cancellationToken) => System.Threading.Tasks.Task.FromResult(CliErrors.Run(() =>
@@ -63,6 +65,8 @@ internal static class TrainCommand
             };
             var options = start with
             {
+                Objective = parse.GetValue(objective) is { } o ? ParseObjective(o) : start.Objective,
+                NoiseWindow = parse.GetValue(noiseWindow) is { } w ? (w >= 1 ? w : throw new ArgumentException($"--noise-window: {w} must be ≥ 1.")) : start.NoiseWindow,
                 Consistency = parse.GetValue(consistency) is { } c ? ParseConsistency(c) : start.Consistency,
                 Distance = parse.GetValue(distance) is { } d ? ParseDistance(d) : start.Distance,
                 AutoregressiveWeight = parse.GetValue(arWeight) ?? start.AutoregressiveWeight,
@@ -176,6 +180,13 @@ internal static class TrainCommand
 
     private static string Describe(TrainingProgress p) => Invariant(
         $"step {p.Step}/{p.TotalSteps} loss {p.Loss.Total:F3} (consistency {p.Loss.Consistency:F3}, AR {p.Loss.Autoregressive:F3}) lr {p.LearningRate:G3} {p.TokensPerSecond:F0} tok/s");
+
+    private static TrainingObjective ParseObjective(string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "cllm" or "consistency" => TrainingObjective.Consistency,
+        "jacobi-forcing" or "jf" => TrainingObjective.JacobiForcing,
+        _ => throw new FormatException($"--objective: '{text}' is not cllm or jacobi-forcing."),
+    };
 
     private static ConsistencyKind ParseConsistency(string text) => text.Trim().ToLowerInvariant() switch
     {
