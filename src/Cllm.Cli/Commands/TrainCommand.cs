@@ -124,9 +124,9 @@ internal static class TrainCommand
             throw new ArgumentException($"{dataPath} holds no trajectory records.");
         }
 
-        int steps = options.TotalSteps(records.Count);
+        int steps = options.TotalSteps(records);
         long parameters = llm.ParameterCount;
-        console.MarkupLine(Invariant($"[bold]{Markup.Escape(pretrained.Directory)}[/]: {parameters:N0} parameters; {records.Count:N0} records ({records.Sum(r => r.Trajectory.Count - 1):N0} non-final states), {steps:N0} steps of {options.BatchSize} × {options.GradientAccumulation}, {options.Consistency.ToString().ToLowerInvariant()} consistency ({options.Distance}) on {options.StatesPerRecord} state(s) per record + {options.AutoregressiveWeight} × AR, lr {options.LearningRate}"));
+        console.MarkupLine(Invariant($"[bold]{Markup.Escape(pretrained.Directory)}[/]: {parameters:N0} parameters; {records.Count:N0} records ({records.Sum(r => r.Trajectory.Count - 1):N0} non-final states), {steps:N0} steps of {options.BatchSize} × {options.GradientAccumulation}, {(options.Objective == TrainingObjective.JacobiForcing ? Invariant($"Jacobi Forcing (noise window {options.NoiseWindow}, one packed sequence of up to {options.NoiseWindow} blocks per batch slot)") : Invariant($"{options.Consistency.ToString().ToLowerInvariant()} consistency ({options.Distance}) on {options.StatesPerRecord} state(s) per record"))} + {options.AutoregressiveWeight} × AR, lr {options.LearningRate}"));
 
         var trainer = new ConsistencyTrainer(llm, options);
         TrainingResult? result = null;

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 
 namespace Cllm.Training;
 
@@ -223,6 +224,16 @@ public sealed record TrainingOptions
 
         double perStep = (double)BatchSize * GradientAccumulation;
         return Math.Max(1, checked((int)Math.Ceiling(Epochs * records / perStep - 1e-9)));
+    }
+
+    /// <summary>
+    /// Optimizer steps for training on <paramref name="records"/>: an example is a record under the CLLM objective and a
+    /// chain of up to <see cref="NoiseWindow"/> consecutive blocks of one prompt under Jacobi Forcing.
+    /// </summary>
+    public int TotalSteps(IReadOnlyList<TrajectoryRecord> records)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        return TotalSteps(Objective == TrainingObjective.JacobiForcing ? JacobiForcingSequence.Chains(records, NoiseWindow).Count : records.Count);
     }
 
     private static void Check<T>(bool ok, string name, T value, string rule)
