@@ -94,6 +94,11 @@ public class JacobiForcingLayoutTests
         string Name(int i) => (records[i].DataId == "data_0" ? "a" : "b") + records[i].BlockIndex;
         var names = chains.Select(c => string.Join(",", c.Select(Name))).ToList();
         Assert.Equal(new[] { "b2", "a3,a4", "b0,b1", "a0,a1,a2" }, names);
+
+        // An epoch is one pass over the chains under Jacobi Forcing, over the records under the CLLM objective.
+        var options = new TrainingOptions { Objective = TrainingObjective.JacobiForcing, NoiseWindow = 3, BatchSize = 1 };
+        Assert.Equal(4, options.TotalSteps(records));
+        Assert.Equal(8, (options with { Objective = TrainingObjective.Consistency }).TotalSteps(records));
     }
 
     [Fact]
