@@ -39,13 +39,14 @@ internal static class TrainCommand
         var labelSmoothing = new Option<double?>("--label-smoothing") { Description = Invariant($"Label smoothing ε of the AR loss (default {reference.LabelSmoothing})") };
         var objective = new Option<string?>("--objective") { Description = "cllm | jacobi-forcing (default cllm): the CLLM consistency objective, or Jacobi Forcing (progressive-noise blocks packed with their fixed points, docs/jacobi-forcing.md)" };
         var noiseWindow = new Option<int?>("--noise-window") { Description = Invariant($"Jacobi Forcing: blocks per progressive noise window and packed sequence (default {reference.NoiseWindow})") };
+        var cleanPrefix = new Option<bool>("--clean-prefix") { Description = "Jacobi Forcing: noisy blocks see the earlier fixed points instead of the earlier noisy blocks (the single-block decoder's situation)" };
         var resume = new Option<bool>("--resume") { Description = "Continue from the newest checkpoint in --output" };
         var saveEvery = new Option<int?>("--save-every") { Description = Invariant($"Checkpoint every K steps, 0 = only at the end (default {reference.SaveEvery})") };
         var threads = new Option<int?>("--threads") { Description = "libtorch intra-op threads (1 is fastest for small models on a busy machine)" };
         var placement = new PlacementArguments();
         var command = new Command("train", "Consistency-train a model into a CLLM on Jacobi trajectories (global or local consistency + ω × AR loss).")
         {
-            model, data, output, preset, consistency, distance, arWeight, answerOnly, goldLabels, labelSmoothing, lr, epochs, maxSteps, batch, states, accumulation, seed, resume, saveEvery, threads, objective, noiseWindow,
+            model, data, output, preset, consistency, distance, arWeight, answerOnly, goldLabels, labelSmoothing, lr, epochs, maxSteps, batch, states, accumulation, seed, resume, saveEvery, threads, objective, noiseWindow, cleanPrefix,
         };
         placement.AddTo(command);
         command.SetAction((parse, cancellationToken) => System.Threading.Tasks.Task.FromResult(CliErrors.Run(() =>
@@ -67,6 +68,7 @@ internal static class TrainCommand
             {
                 Objective = parse.GetValue(objective) is { } o ? ParseObjective(o) : start.Objective,
                 NoiseWindow = parse.GetValue(noiseWindow) is { } w ? (w >= 1 ? w : throw new ArgumentException($"--noise-window: {w} must be ≥ 1.")) : start.NoiseWindow,
+                CleanPrefix = parse.GetValue(cleanPrefix),
                 Consistency = parse.GetValue(consistency) is { } c ? ParseConsistency(c) : start.Consistency,
                 Distance = parse.GetValue(distance) is { } d ? ParseDistance(d) : start.Distance,
                 AutoregressiveWeight = parse.GetValue(arWeight) ?? start.AutoregressiveWeight,

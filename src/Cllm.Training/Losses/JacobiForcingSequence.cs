@@ -13,7 +13,9 @@ namespace Cllm.Training;
 /// at positions C + jn … C + jn + n − 1. The noise-conditioned mask (true = may attend), row = query:
 /// <list type="bullet">
 /// <item>context token i: context tokens 0 … i (causal);</item>
-/// <item>noisy j, offset t: the context, every earlier noisy block (0 … j−1), and noisy j offsets 0 … t;</item>
+/// <item>noisy j, offset t: the context, every earlier noisy block (0 … j−1), and noisy j offsets 0 … t (with
+/// <c>cleanPrefix</c>: every earlier clean block instead, the mask of the reference's single-block trainer
+/// <c>soft_flexattn_cllm_trainer.py</c>);</item>
 /// <item>clean j, offset t: the context, every earlier clean block (0 … j−1), and clean j offsets 0 … t.</item>
 /// </list>
 /// So noisy j's logits are those of a causal forward over context ⊕ noisy 0 … noisy j (the student, conditioned on a
@@ -43,7 +45,8 @@ internal sealed class JacobiForcingSequence
     /// <param name="noisy">k ≥ 1 noisy block states, n tokens each.</param>
     /// <param name="clean">The k fixed points, n tokens each.</param>
     /// <param name="answerStart">First token of <see cref="Labels"/> the AR loss predicts (0: every token after the first).</param>
-    public JacobiForcingSequence(IReadOnlyList<int> context, IReadOnlyList<IReadOnlyList<int>> noisy, IReadOnlyList<IReadOnlyList<int>> clean, int answerStart = 0)
+    /// <param name="cleanPrefix">Noisy blocks see the earlier clean blocks instead of the earlier noisy ones.</param>
+    public JacobiForcingSequence(IReadOnlyList<int> context, IReadOnlyList<IReadOnlyList<int>> noisy, IReadOnlyList<IReadOnlyList<int>> clean, int answerStart = 0, bool cleanPrefix = false)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(noisy);
@@ -91,8 +94,8 @@ internal sealed class JacobiForcingSequence
             for (int t = 0; t < n; t++)
             {
                 labels[c + (j * n) + t] = clean[j][t];
-                Fill(NoisyStart(j) + t, noisy[j][t], j, t, NoisyStart);
-                Fill(CleanStart(j) + t, clean[j][t], j, t, CleanStart);
+                Fill(NoisyStart(j) + t, noisy[j][t], j, t, NoisyStart, cleanPrefix ? CleanStart : NoisyStart);
+                Fill(CleanStart(j) + t, clean[j][t], j, t, CleanStart, CleanStart);
             }
         }
 
@@ -103,9 +106,9 @@ internal sealed class JacobiForcingSequence
             throw new ArgumentOutOfRangeException(nameof(answerStart), answerStart, $"must be in [0, {labels.Length}).");
         }
 
-        // Row `row` holds `token` of block j at offset t: it sees the context, blocks 0 … j−1 of its own kind, and
-        // its own block up to itself.
-        void Fill(int row, int token, int j, int t, Func<int, int> start)
+        // Row `row` holds `token` of block j at offset t: it sees the context, blocks 0 … j−1 starting at `prefix`,
+        // and its own block (starting at `start`) up to itself.
+        void Fill(int row, int token, int j, int t, Func<int, int> start, Func<int, int> prefix)
         {
             Ids[row] = token;
             Positions[row] = c + ((long)j * n) + t;
@@ -119,7 +122,7 @@ internal sealed class JacobiForcingSequence
             {
                 for (int i = 0; i < n; i++)
                 {
-                    Mask[at + start(earlier) + i] = true;
+                    Mask[at + prefix(earlier) + i] = true;
                 }
             }
 
@@ -195,7 +198,7 @@ internal sealed class JacobiForcingSequence
     /// The sequence of <paramref name="chain"/> (consecutive blocks of one prompt, see <see cref="Chains"/>): the first
     /// block's context, each block's state nearest its progressive target, and the fixed points.
     /// </summary>
-    public static JacobiForcingSequence FromChain(IReadOnlyList<TrajectoryRecord> chain, int window, double minNoise, double maxNoise, bool answerOnly)
+    public static JacobiForcingSequence FromChain(IReadOnlyList<TrajectoryRecord> chain, int window, double minNoise, double maxNoise, bool answerOnly, bool cleanPrefix = false)
     {
         ArgumentNullException.ThrowIfNull(chain);
         var noisy = new List<IReadOnlyList<int>>(chain.Count);
@@ -206,7 +209,7 @@ internal sealed class JacobiForcingSequence
             clean.Add(record.FixedPoint);
         }
 
-        return new JacobiForcingSequence(chain[0].PromptIds, noisy, clean, answerOnly ? chain[0].PromptLength : 0);
+        return new JacobiForcingSequence(chain[0].PromptIds, noisy, clean, answerOnly ? chain[0].PromptLength : 0, cleanPrefix);
     }
 
     /// <summary>

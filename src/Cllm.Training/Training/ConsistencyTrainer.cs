@@ -151,7 +151,7 @@ public sealed class ConsistencyTrainer
             for (int j = 0; j < options.BatchSize; j++)
             {
                 var chain = chains[order.RecordAt(firstSlot + j)];
-                var sequence = JacobiForcingSequence.FromChain(chain, options.NoiseWindow, options.MinNoise, options.MaxNoise, options.AnswerOnlyAutoregressive);
+                var sequence = JacobiForcingSequence.FromChain(chain, options.NoiseWindow, options.MinNoise, options.MaxNoise, options.AnswerOnlyAutoregressive, options.CleanPrefix);
                 sequences.Add(sequence);
                 tokens += sequence.Length;
             }

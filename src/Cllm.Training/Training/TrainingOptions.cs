@@ -47,6 +47,13 @@ public sealed record TrainingOptions
     /// <summary>Jacobi Forcing: the highest target noise, reference 1.</summary>
     public double MaxNoise { get; init; } = 1;
 
+    /// <summary>
+    /// Jacobi Forcing: a noisy block sees the earlier blocks' fixed points instead of their noisy states (the mask of the
+    /// reference's single-block trainer; the default is its multiblock trainer's noisy prefix). The single-block Jacobi
+    /// decoder always iterates a block after a clean context.
+    /// </summary>
+    public bool CleanPrefix { get; init; }
+
     /// <summary>Global (default) or local consistency.</summary>
     public ConsistencyKind Consistency { get; init; } = ConsistencyKind.Global;
 

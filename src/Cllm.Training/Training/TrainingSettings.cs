@@ -19,6 +19,8 @@ internal sealed record TrainingSettings
 
     public double MaxNoise { get; init; }
 
+    public bool CleanPrefix { get; init; }
+
     public string Consistency { get; init; } = string.Empty;
 
     public string Distance { get; init; } = string.Empty;
@@ -59,6 +61,7 @@ internal sealed record TrainingSettings
         NoiseWindow = options.NoiseWindow,
         MinNoise = options.MinNoise,
         MaxNoise = options.MaxNoise,
+        CleanPrefix = options.CleanPrefix,
         Consistency = Text(options.Consistency),
         Distance = Text(options.Distance),
         Positions = options.Positions.ToString(),
@@ -108,6 +111,7 @@ internal sealed record TrainingSettings
             pairs.Add(("--noise-window", NoiseWindow.ToString(CultureInfo.InvariantCulture), now.NoiseWindow.ToString(CultureInfo.InvariantCulture)));
             pairs.Add(("TrainingOptions.MinNoise", F(MinNoise), F(now.MinNoise)));
             pairs.Add(("TrainingOptions.MaxNoise", F(MaxNoise), F(now.MaxNoise)));
+            pairs.Add(("--clean-prefix", CleanPrefix ? "true" : "false", now.CleanPrefix ? "true" : "false"));
         }
 
         foreach (var (name, saved, current) in pairs)

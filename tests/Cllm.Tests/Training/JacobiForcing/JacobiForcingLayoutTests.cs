@@ -131,7 +131,31 @@ public class JacobiForcingLayoutTests
     }
 
     [Fact]
-    public void PackedLogitsEqualSeparateForwardsOfTheNoisyAndCleanPrefixes()
+    public void CleanPrefixMaskLetsNoisyBlocksSeeTheEarlierFixedPoints()
+    {
+        var sequence = new JacobiForcingSequence(new[] { 1, 2 }, new[] { new[] { 3, 4 }, new[] { 5, 6 } }, new[] { new[] { 3, 7 }, new[] { 8, 9 } }, cleanPrefix: true);
+        string[] expected =
+        {
+            "1.........",
+            "11........",
+            "111.......",
+            "1111......",
+            "11..1.....",
+            "11..11....",
+            "11..111...",
+            "11..1111..",
+            "11..11..1.",
+            "11..11..11",
+        };
+        var rows = Enumerable.Range(0, 10).Select(r => new string(Enumerable.Range(0, 10).Select(c => sequence.Mask[(r * 10) + c] ? '1' : '.').ToArray())).ToArray();
+        Assert.Equal(expected, rows);
+        Assert.Equal(new long[] { 0, 1, 2, 3, 2, 3, 4, 5, 4, 5 }, sequence.Positions);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void PackedLogitsEqualSeparateForwardsOfTheNoisyAndCleanPrefixes(bool cleanPrefix)
     {
         using var model = TinyLlama.Create(21);
         var random = new Random(3);
@@ -139,12 +163,15 @@ public class JacobiForcingLayoutTests
         var context = Tokens(5);
         var noisy = Enumerable.Range(0, 3).Select(_ => Tokens(4)).ToArray();
         var clean = Enumerable.Range(0, 3).Select(_ => Tokens(4)).ToArray();
-        var sequence = new JacobiForcingSequence(context, noisy, clean);
+        var sequence = new JacobiForcingSequence(context, noisy, clean, cleanPrefix: cleanPrefix);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var (ids, positions, mask) = sequence.ToTensors(model.Device);
         var packed = LossFixtures.ToMatrix(model.Forward(ids, positions: positions, mask: mask)[0]);
-        var noisyAlone = LossFixtures.Logits(model, context.Concat(noisy.SelectMany(b => b)).ToArray());
+        // Noisy block j alone: after the earlier noisy blocks (or, with the clean prefix, the earlier fixed points).
+        var noisyAlone = Enumerable.Range(0, 3)
+            .Select(j => LossFixtures.Logits(model, context.Concat((cleanPrefix ? clean : noisy).Take(j).SelectMany(b => b)).Concat(noisy[j]).ToArray()))
+            .ToArray();
         var cleanAlone = LossFixtures.Logits(model, context.Concat(clean.SelectMany(b => b)).ToArray());
         double worst = 0;
         for (int v = 0; v < 97; v++)
@@ -158,7 +185,7 @@ public class JacobiForcingLayoutTests
             {
                 for (int t = 0; t < 4; t++)
                 {
-                    worst = Math.Max(worst, Math.Abs(packed[sequence.NoisyRow(j, t), v] - noisyAlone[5 + (4 * j) + t, v]));
+                    worst = Math.Max(worst, Math.Abs(packed[sequence.NoisyRow(j, t), v] - noisyAlone[j][5 + (4 * j) + t, v]));
                     worst = Math.Max(worst, Math.Abs(packed[sequence.CleanRow(j, t), v] - cleanAlone[5 + (4 * j) + t, v]));
                 }
             }

@@ -151,6 +151,9 @@ public class JacobiForcingTrainerTests
         var window = Options(folder.Path) with { MaxSteps = 4, Resume = true, NoiseWindow = 4 };
         error = Assert.Throws<InvalidOperationException>(() => new ConsistencyTrainer(again, window).Train(Records.Value));
         Assert.Contains("--noise-window is 4", error.Message, StringComparison.Ordinal);
+        var prefix = Options(folder.Path) with { MaxSteps = 4, Resume = true, CleanPrefix = true };
+        error = Assert.Throws<InvalidOperationException>(() => new ConsistencyTrainer(again, prefix).Train(Records.Value));
+        Assert.Contains("--clean-prefix is true", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
