@@ -45,6 +45,9 @@ internal static class TrainCommand
         var answerOnly = new Option<bool>("--ar-answer-only") { Description = "Take the AR loss on the tokens after each record's prompt only (default: the whole sequence, as the reference)" };
         var goldLabels = new Option<bool>("--gold-labels") { Description = "Take the AR loss on each record's labels_ids (a gold answer in the data) instead of the teacher's output" };
         var labelSmoothing = new Option<double?>("--label-smoothing") { Description = Invariant($"Label smoothing ε of the AR loss (default {reference.LabelSmoothing})") };
+        var objective = new Option<string?>("--objective") { Description = "cllm | jacobi-forcing (default cllm): the CLLM consistency objective, or Jacobi Forcing (progressive-noise blocks packed with their fixed points, docs/jacobi-forcing.md)" };
+        var noiseWindow = new Option<int?>("--noise-window") { Description = Invariant($"Jacobi Forcing: blocks per progressive noise window and packed sequence (default {reference.NoiseWindow})") };
+        var cleanPrefix = new Option<bool>("--clean-prefix") { Description = "Jacobi Forcing: noisy blocks see the earlier fixed points instead of the earlier noisy blocks (the single-block decoder's situation)" };
         var resume = new Option<bool>("--resume") { Description = "Continue from the newest checkpoint in --output" };
         var saveEvery = new Option<int?>("--save-every") { Description = Invariant($"Checkpoint every K steps, 0 = only at the end (default {reference.SaveEvery})") };
         var keepCheckpoints = new Option<int?>("--keep-checkpoints") { Description = Invariant($"Newest checkpoint-<step> folders kept in --output, older ones deleted; 0 keeps all (default {reference.KeepCheckpoints})") };
@@ -52,7 +55,7 @@ internal static class TrainCommand
         var placement = new PlacementArguments();
         var command = new Command("train", "Consistency-train a model into a CLLM on Jacobi trajectories (global or local consistency + ω × AR loss).")
         {
-            model, data, output, preset, consistency, distance, arWeight, answerOnly, goldLabels, labelSmoothing, lr, epochs, maxSteps, batch, states, accumulation, seed, resume, saveEvery, keepCheckpoints, threads,
+            model, data, output, preset, consistency, distance, arWeight, answerOnly, goldLabels, labelSmoothing, lr, epochs, maxSteps, batch, states, accumulation, seed, resume, saveEvery, keepCheckpoints, threads, objective, noiseWindow, cleanPrefix,
         };
         placement.AddTo(command);
         command.SetAction((parse, cancellationToken) => System.Threading.Tasks.Task.FromResult(CliErrors.Run(parse, () =>
@@ -82,6 +85,9 @@ internal static class TrainCommand
             // flags are checked now over the reference one.
             TrainingOptions WithFlags(TrainingOptions start) => start with
             {
+                Objective = parse.GetValue(objective) is { } o ? ParseObjective(o) : start.Objective,
+                NoiseWindow = parse.GetValue(noiseWindow) is { } w ? (w >= 1 ? w : throw new ArgumentException($"--noise-window: {w} must be ≥ 1.")) : start.NoiseWindow,
+                CleanPrefix = parse.GetValue(cleanPrefix),
                 Consistency = parse.GetValue(consistency) is { } c ? ParseConsistency(c) : start.Consistency,
                 Distance = parse.GetValue(distance) is { } d ? ParseDistance(d) : start.Distance,
                 AutoregressiveWeight = parse.GetValue(arWeight) ?? start.AutoregressiveWeight,
@@ -172,8 +178,8 @@ internal static class TrainCommand
         Console.Error.WriteLine(options.SaveEvery == 0
             ? Invariant($"checkpoints: at the end (and on Ctrl+C) into {options.OutputDirectory}/checkpoint-<step>, {Kept(options.KeepCheckpoints)}.")
             : Invariant($"checkpoints: every {options.SaveEvery} steps into {options.OutputDirectory}/checkpoint-<step>, {Kept(options.KeepCheckpoints)}."));
-        int steps = options.TotalSteps(records.Count);
-        console.MarkupLine(Invariant($"[bold]{Markup.Escape(pretrained.Directory)}[/]: {parameters:N0} parameters; {records.Count:N0} records ({records.Sum(r => r.Trajectory.Count - 1):N0} non-final states), {steps:N0} steps of {options.BatchSize} × {options.GradientAccumulation}, {options.Consistency.ToString().ToLowerInvariant()} consistency ({options.Distance}) on {options.StatesPerRecord} state(s) per record + {options.AutoregressiveWeight} × AR, lr {options.LearningRate}"));
+        int steps = options.TotalSteps(records);
+        console.MarkupLine(Invariant($"[bold]{Markup.Escape(pretrained.Directory)}[/]: {parameters:N0} parameters; {records.Count:N0} records ({records.Sum(r => r.Trajectory.Count - 1):N0} non-final states), {steps:N0} steps of {options.BatchSize} × {options.GradientAccumulation}, {(options.Objective == TrainingObjective.JacobiForcing ? Invariant($"Jacobi Forcing (noise window {options.NoiseWindow}, one packed sequence of up to {options.NoiseWindow} blocks per batch slot)") : Invariant($"{options.Consistency.ToString().ToLowerInvariant()} consistency ({options.Distance}) on {options.StatesPerRecord} state(s) per record"))} + {options.AutoregressiveWeight} × AR, lr {options.LearningRate}"));
 
         var trainer = new ConsistencyTrainer(llm, options);
         TrainingResult? result = null;
@@ -231,6 +237,13 @@ internal static class TrainCommand
 
     private static string Describe(TrainingProgress p) => Invariant(
         $"step {p.Step}/{p.TotalSteps} loss {p.Loss.Total:F3} (consistency {p.Loss.Consistency:F3}, AR {p.Loss.Autoregressive:F3}) lr {p.LearningRate:G3} {p.TokensPerSecond:F0} tok/s");
+
+    private static TrainingObjective ParseObjective(string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "cllm" or "consistency" => TrainingObjective.Consistency,
+        "jacobi-forcing" or "jf" => TrainingObjective.JacobiForcing,
+        _ => throw new FormatException($"--objective: '{text}' is not cllm or jacobi-forcing."),
+    };
 
     private static ConsistencyKind ParseConsistency(string text) => text.Trim().ToLowerInvariant() switch
     {

@@ -61,6 +61,11 @@ public sealed class ConsistencyTrainer
 
         CheckRecords(records);
         var options = Options;
+        if (options.Objective == TrainingObjective.JacobiForcing)
+        {
+            return TrainJacobiForcing(records, progress, cancellationToken);
+        }
+
         var objective = options.CreateObjective();
         int totalSteps = options.TotalSteps(records.Count);
         var order = new DataOrder(options.Seed, records.Count);
@@ -100,6 +105,61 @@ public sealed class ConsistencyTrainer
         }
 
         return new TrainingLoop(_model, options, _logger).Run(records.Count, runState, MicroBatch, progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// Jacobi Forcing on the same loop: an example slot is a chain of consecutive blocks of one prompt (at most one noise
+    /// window, <see cref="JacobiForcingSequence.Chains"/>), packed into one sequence; a micro-batch is B such sequences.
+    /// The noisy states are a pure function of the records, so the data order alone fixes what a resumed run sees.
+    /// </summary>
+    private TrainingResult TrainJacobiForcing(IReadOnlyList<TrajectoryRecord> records, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
+    {
+        var options = Options;
+        var objective = new JacobiForcingObjective(new AutoregressiveLoss(options.LabelSmoothing), options.AutoregressiveWeight);
+        var chains = JacobiForcingSequence.Chains(records, options.NoiseWindow).Select(c => c.Select(i => records[i]).ToArray()).ToList();
+        int context = _model.Config.MaxPositionEmbeddings;
+        foreach (var chain in chains)
+        {
+            int positions = chain[0].PromptIds.Count + (chain.Length * chain[0].BlockLength);
+            if (positions > context)
+            {
+                throw new ArgumentException($"records {chain[0].DataId} blocks {chain[0].BlockIndex}–{chain[^1].BlockIndex}: {positions} positions exceed the model's {context}.", nameof(records));
+            }
+        }
+
+        int totalSteps = options.TotalSteps(chains.Count);
+        var order = new DataOrder(options.Seed, chains.Count);
+        var runState = new TrainerState
+        {
+            TotalSteps = totalSteps,
+            Seed = options.Seed,
+            BatchSize = options.BatchSize,
+            GradientAccumulation = options.GradientAccumulation,
+            StatesPerRecord = options.StatesPerRecord,
+            Records = records.Count,
+            DataFingerprint = TrainerState.Fingerprint(records),
+            Consistency = "jacobi-forcing",
+            LearningRate = options.LearningRate,
+            Settings = TrainingSettings.From(options),
+        };
+        Log.TrainingStarted(_logger, "jacobi-forcing", "soft-ce", objective.AutoregressiveWeight, chains.Count, totalSteps, options.BatchSize, options.GradientAccumulation, options.LearningRate, options.Seed);
+
+        (LossComponents, long) MicroBatch(long firstSlot, double scale)
+        {
+            var sequences = new List<JacobiForcingSequence>(options.BatchSize);
+            long tokens = 0;
+            for (int j = 0; j < options.BatchSize; j++)
+            {
+                var chain = chains[order.RecordAt(firstSlot + j)];
+                var sequence = JacobiForcingSequence.FromChain(chain, options.NoiseWindow, options.MinNoise, options.MaxNoise, options.AnswerOnlyAutoregressive, options.CleanPrefix);
+                sequences.Add(sequence);
+                tokens += sequence.Length;
+            }
+
+            return (objective.Backward(_model, sequences, scale), tokens);
+        }
+
+        return new TrainingLoop(_model, options, _logger).Run(chains.Count, runState, MicroBatch, progress, cancellationToken);
     }
 
     /// <summary>Up to <paramref name="count"/> pairs with distinct student states (fewer when the trajectory is short).</summary>

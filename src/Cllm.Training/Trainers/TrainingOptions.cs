@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 
 namespace Cllm.Training;
 
@@ -24,6 +25,34 @@ public sealed record TrainingOptions
         StatesPerRecord = 4,
         BatchSize = 8,
     };
+
+    /// <summary>
+    /// The objective: the CLLM consistency objective (the default) or Jacobi Forcing, which reads consecutive blocks of a
+    /// prompt together and uses <see cref="NoiseWindow"/>, <see cref="MinNoise"/> and <see cref="MaxNoise"/> (its
+    /// consistency term is the reference's soft cross-entropy, so <see cref="Consistency"/>, <see cref="Distance"/>,
+    /// <see cref="Positions"/>, <see cref="StatesPerRecord"/> and <see cref="UseLabelIds"/> are not used by it).
+    /// </summary>
+    public TrainingObjective Objective { get; init; } = TrainingObjective.Consistency;
+
+    /// <summary>
+    /// Jacobi Forcing: the window W of the progressive noise schedule. Block b of a prompt targets the noise level
+    /// (b mod W) of W evenly spaced levels from <see cref="MinNoise"/> to <see cref="MaxNoise"/>, and one packed
+    /// sequence holds at most the W consecutive blocks of one window (its blocks index ⌊b / W⌋ the same).
+    /// </summary>
+    public int NoiseWindow { get; init; } = 8;
+
+    /// <summary>Jacobi Forcing: the lowest target noise (unconverged fraction of a block state), reference 0.</summary>
+    public double MinNoise { get; init; }
+
+    /// <summary>Jacobi Forcing: the highest target noise, reference 1.</summary>
+    public double MaxNoise { get; init; } = 1;
+
+    /// <summary>
+    /// Jacobi Forcing: a noisy block sees the earlier blocks' fixed points instead of their noisy states (the mask of the
+    /// reference's single-block trainer; the default is its multiblock trainer's noisy prefix). The single-block Jacobi
+    /// decoder always iterates a block after a clean context.
+    /// </summary>
+    public bool CleanPrefix { get; init; }
 
     /// <summary>Global (default) or local consistency.</summary>
     public ConsistencyKind Consistency { get; init; } = ConsistencyKind.Global;
@@ -139,6 +168,7 @@ public sealed record TrainingOptions
     /// <summary>Throws <see cref="ArgumentException"/> (or <see cref="ArgumentOutOfRangeException"/>) naming the first bad setting.</summary>
     public void Validate()
     {
+        Defined(Objective, nameof(Objective));
         Defined(Consistency, nameof(Consistency));
         Defined(Distance, nameof(Distance));
         Defined(Positions, nameof(Positions));
@@ -162,6 +192,17 @@ public sealed record TrainingOptions
         Check(SaveEvery >= 0, nameof(SaveEvery), SaveEvery, "must be ≥ 0 (0 saves only at the end)");
         Check(KeepCheckpoints >= 0, nameof(KeepCheckpoints), KeepCheckpoints, "must be ≥ 0 (0 keeps all)");
         Check(LogEvery >= 1, nameof(LogEvery), LogEvery, "must be ≥ 1");
+        if (Objective == TrainingObjective.JacobiForcing)
+        {
+            Check(NoiseWindow >= 1, nameof(NoiseWindow), NoiseWindow, "must be ≥ 1");
+            Check(MinNoise >= 0 && MinNoise <= 1, nameof(MinNoise), MinNoise, "must be in [0, 1]");
+            Check(MaxNoise >= MinNoise && MaxNoise <= 1, nameof(MaxNoise), MaxNoise, "must be in [MinNoise, 1]");
+            if (Consistency != ConsistencyKind.Global || Distance != ConsistencyDistance.ForwardKl || Positions != ConsistencyPositions.FromFirstMismatch || UseLabelIds)
+            {
+                throw new ArgumentException("Jacobi Forcing uses its own consistency term (soft cross-entropy against the fixed points) and the teacher's output as labels: leave Consistency, Distance, Positions and UseLabelIds (--consistency, --distance, --gold-labels) at their defaults.", nameof(Objective));
+            }
+        }
+
         if (Resume && OutputDirectory is null)
         {
             throw new ArgumentException("Resume needs an OutputDirectory to find checkpoints in.", nameof(Resume));
@@ -190,6 +231,16 @@ public sealed record TrainingOptions
 
         double perStep = (double)BatchSize * GradientAccumulation;
         return Math.Max(1, checked((int)Math.Ceiling(Epochs * records / perStep - 1e-9)));
+    }
+
+    /// <summary>
+    /// Optimizer steps for training on <paramref name="records"/>: an example is a record under the CLLM objective and a
+    /// chain of up to <see cref="NoiseWindow"/> consecutive blocks of one prompt under Jacobi Forcing.
+    /// </summary>
+    public int TotalSteps(IReadOnlyList<TrajectoryRecord> records)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        return TotalSteps(Objective == TrainingObjective.JacobiForcing ? JacobiForcingSequence.Chains(records, NoiseWindow).Count : records.Count);
     }
 
     private static void Check<T>(bool ok, string name, T value, string rule)

@@ -10,6 +10,17 @@ namespace Cllm.Training;
 /// </summary>
 internal sealed record TrainingSettings
 {
+    /// <summary>"cllm" or "jacobi-forcing"; checkpoints written before the choice existed read as "cllm".</summary>
+    public string Objective { get; init; } = "cllm";
+
+    public int NoiseWindow { get; init; }
+
+    public double MinNoise { get; init; }
+
+    public double MaxNoise { get; init; }
+
+    public bool CleanPrefix { get; init; }
+
     public string Consistency { get; init; } = string.Empty;
 
     public string Distance { get; init; } = string.Empty;
@@ -46,6 +57,11 @@ internal sealed record TrainingSettings
 
     public static TrainingSettings From(TrainingOptions options) => new()
     {
+        Objective = options.Objective == TrainingObjective.JacobiForcing ? "jacobi-forcing" : "cllm",
+        NoiseWindow = options.NoiseWindow,
+        MinNoise = options.MinNoise,
+        MaxNoise = options.MaxNoise,
+        CleanPrefix = options.CleanPrefix,
         Consistency = Text(options.Consistency),
         Distance = Text(options.Distance),
         Positions = options.Positions.ToString(),
@@ -71,6 +87,7 @@ internal sealed record TrainingSettings
         // (flag or option name, saved value, current value); flags where the CLI has one.
         var pairs = new List<(string Name, string Saved, string Now)>
         {
+            ("--objective", Objective, now.Objective),
             ("--lr", F(LearningRate), F(now.LearningRate)),
             ("--ar-weight", F(AutoregressiveWeight), F(now.AutoregressiveWeight)),
             ("--consistency", Consistency, now.Consistency),
@@ -89,6 +106,14 @@ internal sealed record TrainingSettings
             ("TrainingOptions.WarmupSteps", WarmupSteps?.ToString(CultureInfo.InvariantCulture) ?? "-", now.WarmupSteps?.ToString(CultureInfo.InvariantCulture) ?? "-"),
             ("TrainingOptions.EndPadding", EndPadding.ToString(CultureInfo.InvariantCulture), now.EndPadding.ToString(CultureInfo.InvariantCulture)),
         };
+        if (Objective == "jacobi-forcing")
+        {
+            pairs.Add(("--noise-window", NoiseWindow.ToString(CultureInfo.InvariantCulture), now.NoiseWindow.ToString(CultureInfo.InvariantCulture)));
+            pairs.Add(("TrainingOptions.MinNoise", F(MinNoise), F(now.MinNoise)));
+            pairs.Add(("TrainingOptions.MaxNoise", F(MaxNoise), F(now.MaxNoise)));
+            pairs.Add(("--clean-prefix", CleanPrefix ? "true" : "false", now.CleanPrefix ? "true" : "false"));
+        }
+
         foreach (var (name, saved, current) in pairs)
         {
             if (saved != current)

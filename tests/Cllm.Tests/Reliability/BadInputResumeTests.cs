@@ -55,6 +55,7 @@ public class BadInputResumeTests
     [InlineData("--ar-weight", "3", "1")]
     [InlineData("--distance", "jsd", "forward-kl")]
     [InlineData("--consistency", "local", "global")]
+    [InlineData("--objective", "jacobi-forcing", "cllm")]
     public async Task TrainResumeWithOtherSettingsIsRefusedNamingTheFlagAndBothValues(string flag, string value, string original)
     {
         using var temp = new TempFolder();
@@ -96,10 +97,28 @@ public class BadInputResumeTests
             (new TrainingOptions { AnswerOnlyAutoregressive = true }, "--ar-answer-only"),
             (new TrainingOptions { MinLearningRateRatio = 0.1 }, "MinLearningRateRatio"),
             (new TrainingOptions { Epsilon = 1e-6 }, "Epsilon"),
+            (new TrainingOptions { Objective = TrainingObjective.JacobiForcing }, "--objective"),
         };
         foreach (var (options, named) in changed)
         {
             var difference = reference.Difference(TrainingSettings.From(options));
+            Assert.NotNull(difference);
+            Assert.Contains(named, difference);
+        }
+
+        // Jacobi Forcing's own settings, compared when both runs use it.
+        var jf = new TrainingOptions { Objective = TrainingObjective.JacobiForcing };
+        var jfReference = TrainingSettings.From(jf);
+        Assert.Null(jfReference.Difference(TrainingSettings.From(jf)));
+        foreach (var (options, named) in new (TrainingOptions, string)[]
+        {
+            (jf with { NoiseWindow = 4 }, "--noise-window"),
+            (jf with { MinNoise = 0.2 }, "MinNoise"),
+            (jf with { MaxNoise = 0.8 }, "MaxNoise"),
+            (jf with { CleanPrefix = true }, "--clean-prefix"),
+        })
+        {
+            var difference = jfReference.Difference(TrainingSettings.From(options));
             Assert.NotNull(difference);
             Assert.Contains(named, difference);
         }
