@@ -61,7 +61,7 @@ internal static class GenerateCommand
                 OutputPaths.CheckFile(path, "--output");                                  // before the model loads
             }
 
-            var builder = placement.ApplyTo(parse, CllmBuilder.FromCheckpoint(parse.GetValue(model)!).UseDecoder(decoderOptions));
+            var builder = placement.ApplyTo(parse, CllmBuilder.FromCheckpoint(parse.GetValue(model)!).UseDecoder(decoderOptions), parse.GetValue(model)!);
             if (parse.GetValue(threads) is { } count)
             {
                 builder.WithThreads(count);
