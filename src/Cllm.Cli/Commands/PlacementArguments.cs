@@ -13,7 +13,7 @@ internal sealed class PlacementArguments
 
     public Option<string> DType { get; } = new("--dtype")
     {
-        Description = "Weight, KV-cache and compute dtype: float32 | float16 | bfloat16 | auto (bfloat16 on a CPU with native bf16 for models of ≥ 100M parameters, else the checkpoint's own: config.json torch_dtype, else its safetensors; the choice is printed). Logits are float32 either way",
+        Description = "Weight, KV-cache and compute dtype: float32 | float16 | bfloat16 | auto (bfloat16 on a CPU with native bf16 for models of ≥ 500M parameters, else the checkpoint's own: config.json torch_dtype, else its safetensors; the choice is printed). Logits are float32 either way",
         DefaultValueFactory = _ => "float32",
     };
 

@@ -23,10 +23,12 @@ internal static class CheckpointDType
     };
 
     /// <summary>
-    /// Parameters from which <c>--dtype auto</c> loads bfloat16 on a CPU with native bfloat16: from about this size a
-    /// one-token decode step is memory-bound and bfloat16 beats float32's optimized path (see docs/growth.md).
+    /// Parameters from which <c>--dtype auto</c> loads bfloat16 on a CPU with native bfloat16. Measured on grown
+    /// sql-cllm shapes, 2 threads (docs/growth.md): a one-token bfloat16 forward took 1.67x float32's at 0.10B and
+    /// 1.49x at 0.41B, but 0.72x at 0.97B, where the step is memory-bound; 16-token blocks were faster in bfloat16
+    /// from 0.10B (0.52x). The threshold lies between 0.41B and 0.97B so that autoregressive decoding never slows.
     /// </summary>
-    public const long AutoBFloat16Parameters = 100_000_000;
+    public const long AutoBFloat16Parameters = 500_000_000;
 
     /// <summary>
     /// <c>--dtype auto</c>: bfloat16 on a CPU with native bfloat16 (<paramref name="nativeBFloat16"/>) when the model
