@@ -123,7 +123,7 @@ internal static class ModelGrowth
     /// <summary>
     /// Writes the grown model of <paramref name="sourceFolder"/> at shape <paramref name="target"/> (from
     /// <see cref="TargetConfig"/>) to <paramref name="outputFolder"/> as a Hugging Face folder stored as
-    /// <paramref name="dtype"/>: config.json (torch_dtype set), generation_config.json and the tokenizer files copied,
+    /// <paramref name="dtype"/>: config.json (torch_dtype set), generation_config.json and the tokenizer files copied (when present),
     /// model.safetensors written tensor by tensor (each built in float32 from the source's tensors, then converted).
     /// </summary>
     public static void Write(string sourceFolder, LlamaConfig target, string outputFolder, ScalarType dtype)
@@ -148,7 +148,14 @@ internal static class ModelGrowth
             .Select(e => (e.Name, e.Shape, dtype, (Func<Tensor>)(() => plan.Build(e.Name, e.Shape, Read))));
         SafetensorsWriter.WriteGenerated(Path.Combine(folder, HfModelDirectory.SingleWeightsFileName), entries);
         HfConfigWriter.Write(saved, Path.Combine(folder, HfModelDirectory.ConfigFileName));
-        CheckpointWriter.CopyTokenizerFiles(directory.Path, folder, saved);
+        if (directory.TokenizerFiles.Count > 0)
+        {
+            CheckpointWriter.CopyTokenizerFiles(directory.Path, folder, saved);
+        }
+        else
+        {
+            HfConfigWriter.WriteGenerationConfig(saved, Path.Combine(folder, HfModelDirectory.GenerationConfigFileName));
+        }
     }
 
     /// <summary>Target kv heads per source kv head: 1 when a target group holds a source group, else enough groups to hold it.</summary>

@@ -67,6 +67,39 @@ public class ModelGrowthTests
         }
     }
 
+    /// <summary>Biases (Qwen2 q/k/v; LLaMA attention and MLP biases) and an untied lm_head move with their weights.</summary>
+    [Theory]
+    [InlineData("qwen2-bias", "128x3")]
+    [InlineData("llama-all-bias", "128x3x8x2x256")]
+    [InlineData("untied", "96x4x6x6x200")]
+    public void Biases_and_an_untied_head_are_grown_with_their_weights(string kind, string shape)
+    {
+        var config = kind switch
+        {
+            "qwen2-bias" => TinyLlama.Config() with { ModelType = "qwen2", AttentionBias = true },
+            "llama-all-bias" => TinyLlama.Config() with { AttentionBias = true, MlpBias = true },
+            _ => TinyLlama.Config(),
+        };
+        using var folder = new TempFolder();
+        string source = folder.File("source"), grownFolder = folder.File("grown");
+        using (var model = TinyLlama.Create(5, config))
+        {
+            CheckpointWriter.Save(model, config, source, copyTokenizerFrom: null, storeAs: null);
+        }
+
+        ModelGrowth.Write(source, ModelGrowth.TargetConfig(config, shape), grownFolder, ScalarType.Float32);
+        var options = new PretrainedModelOptions { LoadTokenizer = false };
+        using var small = PretrainedModel.Load(source, options);
+        using var grown = PretrainedModel.Load(grownFolder, options);
+        using var scope = NewDisposeScope();
+        using var inference = inference_mode();
+        var ids = tensor(new long[] { 1, 9, 23, 4, 77, 15, 60, 3, 41, 8, 19, 52 }).view(1, -1);
+        var expected = small.Model.Forward(ids);
+        float diff = (expected - grown.Model.Forward(ids)).abs().max().item<float>();
+        float scale = expected.abs().max().item<float>();
+        Assert.True(diff <= 1e-4f * Math.Max(1f, scale), $"{kind} → {shape}: logits differ by {diff} (scale {scale})");
+    }
+
     [Theory]
     [InlineData("sql-cllm", "tinyllama-1.1b", 2048, 22, 64, 8, 5632)]
     [InlineData("sql-cllm", "llama-7b", 4096, 32, 128, 128, 11008)]
