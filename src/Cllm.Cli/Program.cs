@@ -7,7 +7,7 @@ using Cllm.Cli.Commands;
 
 namespace Cllm.Cli;
 
-/// <summary>The <c>cllm</c> command line: generate, bench, collect, train, download, stress, export, init.</summary>
+/// <summary>The <c>cllm</c> command line: generate, bench, collect, train, download, stress, export, init, grow.</summary>
 internal static class Program
 {
     public static async Task<int> Main(string[] args)
@@ -21,6 +21,7 @@ internal static class Program
         root.Subcommands.Add(StressCommand.Create());
         root.Subcommands.Add(ExportCommand.Create());
         root.Subcommands.Add(InitCommand.Create());
+        root.Subcommands.Add(GrowCommand.Create());
 
         // Ctrl+C / SIGTERM cancel the command's token and let it finish cleanly (training saves a checkpoint, collection
         // keeps every finished prompt); a second signal terminates at once. The commands run synchronously inside their

@@ -86,7 +86,7 @@ internal static class BenchCommand
             else
             {
                 var file = parse.GetValue(prompts) ?? throw new ArgumentException("--prompts is required with a checkpoint folder.");
-                pretrained = PretrainedModel.Load(modelSpec, placement.LoaderOptions(parse, threadCount));
+                pretrained = PretrainedModel.Load(modelSpec, placement.LoaderOptions(parse, modelSpec, threadCount));
                 llm = pretrained.Model;
                 var numbered = PromptFile.ReadNumbered(file).Take(count).ToList();
                 var texts = numbered.Select(p => p.Text).ToList();
@@ -106,7 +106,7 @@ internal static class BenchCommand
 
                 if (parse.GetValue(baseline) is { } baseDir)
                 {
-                    basePretrained = PretrainedModel.Load(baseDir, placement.LoaderOptions(parse, threadCount));
+                    basePretrained = PretrainedModel.Load(baseDir, placement.LoaderOptions(parse, baseDir, threadCount));
                     var baseList = texts.Select(p => Request(basePretrained, p, maxNewTokens)).ToList();
                     if (!baseList.Zip(list).All(pair => pair.First.PromptIds.SequenceEqual(pair.Second.PromptIds) && pair.First.Options.StopTokenIds!.SequenceEqual(pair.Second.Options.StopTokenIds!)))
                     {

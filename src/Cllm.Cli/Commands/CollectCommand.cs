@@ -60,7 +60,7 @@ internal static class CollectCommand
             string path = parse.GetValue(output)!;
             OutputPaths.CheckFile(path, "--output");                                      // before the model loads
 
-            using var pretrained = PretrainedModel.Load(parse.GetValue(model)!, placement.LoaderOptions(parse, parse.GetValue(threads)));
+            using var pretrained = PretrainedModel.Load(parse.GetValue(model)!, placement.LoaderOptions(parse, parse.GetValue(model)!, parse.GetValue(threads)));
             var ids = texts.Select(t => (IReadOnlyList<int>)pretrained.Tokenizer.Encode(t)).ToList();
             options = options with { EosTokenIds = pretrained.EosTokenIds };
             var fingerprint = ModelFingerprint.Of(pretrained.Directory, pretrained.Config);

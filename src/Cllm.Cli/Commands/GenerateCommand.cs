@@ -67,7 +67,7 @@ internal static class GenerateCommand
                 }
             }
 
-            var builder = placement.ApplyTo(parse, CllmBuilder.FromCheckpoint(parse.GetValue(model)!).UseDecoder(decoderOptions));
+            var builder = placement.ApplyTo(parse, CllmBuilder.FromCheckpoint(parse.GetValue(model)!).UseDecoder(decoderOptions), parse.GetValue(model)!);
             if (parse.GetValue(threads) is { } count)
             {
                 builder.WithThreads(count);

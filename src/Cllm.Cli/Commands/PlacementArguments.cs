@@ -2,6 +2,7 @@ using System;
 using System.CommandLine;
 using Cllm.Core;
 using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Cllm.Cli.Commands;
 
@@ -12,7 +13,7 @@ internal sealed class PlacementArguments
 
     public Option<string> DType { get; } = new("--dtype")
     {
-        Description = "Weight, KV-cache and compute dtype: float32 | float16 | bfloat16 | auto (the checkpoint's own: config.json torch_dtype, else its safetensors). Logits are float32 either way",
+        Description = "Weight, KV-cache and compute dtype: float32 | float16 | bfloat16 | auto (bfloat16 on a CPU with native bf16 for models of ≥ 500M parameters, else the checkpoint's own: config.json torch_dtype, else its safetensors; the choice is printed). Logits are float32 either way",
         DefaultValueFactory = _ => "float32",
     };
 
@@ -46,21 +47,38 @@ internal sealed class PlacementArguments
         }
     }
 
-    /// <summary>Sets dtype and device on <paramref name="builder"/> (validating both first).</summary>
-    public CllmBuilder ApplyTo(ParseResult parse, CllmBuilder builder)
+    /// <summary>
+    /// The dtype to load <paramref name="modelFolder"/> in: the requested one, or for auto the choice of
+    /// <see cref="CheckpointDType.ChooseAuto"/>, printed to stderr with its reason.
+    /// </summary>
+    public torch.ScalarType? LoadDType(ParseResult parse, string modelFolder)
+    {
+        if (RequestedDType(parse) is { } requested)
+        {
+            return requested;
+        }
+
+        var directory = HfModelDirectory.Open(modelFolder);
+        var (type, reason) = CheckpointDType.ChooseAuto(directory, directory.ReadConfig(), ResolveDevice(parse).type == DeviceType.CPU, NativeBFloat16.Evidence);
+        Console.Error.WriteLine($"--dtype auto: {reason}");
+        return type;
+    }
+
+    /// <summary>Sets dtype and device on <paramref name="builder"/> for <paramref name="modelFolder"/> (validating both first).</summary>
+    public CllmBuilder ApplyTo(ParseResult parse, CllmBuilder builder, string modelFolder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var dtype = RequestedDType(parse);
         ResolveDevice(parse);
+        var dtype = LoadDType(parse, modelFolder);
         builder = dtype is { } type ? builder.WithDType(type) : builder.WithCheckpointDType();
         return builder.OnDevice(parse.GetValue(Device)!);
     }
 
-    /// <summary>Loader options for dtype, device and threads (dtype and device validated first).</summary>
-    public PretrainedModelOptions LoaderOptions(ParseResult parse, int? threads = null)
+    /// <summary>Loader options for <paramref name="modelFolder"/>: dtype, device and threads (dtype and device validated first).</summary>
+    public PretrainedModelOptions LoaderOptions(ParseResult parse, string modelFolder, int? threads = null)
     {
-        var dtype = RequestedDType(parse);
         ResolveDevice(parse);
+        var dtype = LoadDType(parse, modelFolder);
         return new PretrainedModelOptions { DType = dtype, Device = parse.GetValue(Device)!, Threads = threads };
     }
 }

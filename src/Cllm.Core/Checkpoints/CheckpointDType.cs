@@ -22,6 +22,37 @@ internal static class CheckpointDType
         _ => null,
     };
 
+    /// <summary>
+    /// Parameters from which <c>--dtype auto</c> loads bfloat16 on a CPU with native bfloat16. Measured on grown
+    /// sql-cllm shapes, 2 threads (docs/growth.md): a one-token bfloat16 forward took 1.67x float32's at 0.10B and
+    /// 1.49x at 0.41B, but 0.72x at 0.97B, where the step is memory-bound; 16-token blocks were faster in bfloat16
+    /// from 0.10B (0.52x). The threshold lies between 0.41B and 0.97B so that autoregressive decoding never slows.
+    /// </summary>
+    public const long AutoBFloat16Parameters = 500_000_000;
+
+    /// <summary>
+    /// <c>--dtype auto</c>: bfloat16 on a CPU with native bfloat16 (<paramref name="nativeBFloat16"/>) when the model
+    /// has at least <see cref="AutoBFloat16Parameters"/> parameters, else the checkpoint's own dtype
+    /// (<see cref="Detect"/>); with the reason, one line for the user.
+    /// </summary>
+    public static (torch.ScalarType Type, string Reason) ChooseAuto(HfModelDirectory directory, LlamaConfig config, bool onCpu, string? nativeBFloat16)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        long parameters = LlamaTensorShapes.Expected(config).Sum(e => e.Shape.Aggregate(1L, (product, size) => product * size));
+        string size = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{parameters / 1e6:F1}M parameters");
+        string threshold = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{AutoBFloat16Parameters / 1e6:F0}M");
+        if (onCpu && nativeBFloat16 is not null && parameters >= AutoBFloat16Parameters)
+        {
+            return (torch.ScalarType.BFloat16, $"bfloat16 (CPU has native bf16: {nativeBFloat16}; {size} ≥ {threshold}, so decoding is memory-bound)");
+        }
+
+        var own = Detect(directory, config);
+        string why = !onCpu ? "not a CPU"
+            : nativeBFloat16 is null ? "this CPU has no native bf16"
+            : $"{size} < {threshold}";
+        return (own, $"{own.ToString().ToLowerInvariant()} (the checkpoint's own; bfloat16 needs a CPU with native bf16 and ≥ {threshold} parameters: {why})");
+    }
+
     /// <summary>The checkpoint's own dtype (Float32, Float16 or BFloat16; a Float64 file counts as Float32).</summary>
     /// <exception cref="CheckpointException">The weights hold no floating tensor.</exception>
     public static torch.ScalarType Detect(HfModelDirectory directory, LlamaConfig config)

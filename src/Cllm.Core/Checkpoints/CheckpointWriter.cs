@@ -66,10 +66,29 @@ public static class CheckpointWriter
         SafetensorsWriter.Write(Path.Combine(folder, HfModelDirectory.SingleWeightsFileName), state, storeAs);
         HfConfigWriter.Write(savedConfig, Path.Combine(folder, HfModelDirectory.ConfigFileName));
 
-        var sameFolder = tokenizerSource is not null && string.Equals(tokenizerSource, folder, StringComparison.Ordinal);
-        var generationSource = tokenizerSource is null ? null : Path.Combine(tokenizerSource, HfModelDirectory.GenerationConfigFileName);
+        if (tokenizerSource is null)
+        {
+            HfConfigWriter.WriteGenerationConfig(savedConfig, Path.Combine(folder, HfModelDirectory.GenerationConfigFileName));
+        }
+        else
+        {
+            CopyTokenizerFiles(tokenizerSource, folder, savedConfig);
+        }
+    }
+
+    /// <summary>
+    /// Copies the tokenizer files and <c>generation_config.json</c> present in <paramref name="tokenizerSource"/> into
+    /// <paramref name="folder"/> (nothing when they are the same folder); without a source generation config one is
+    /// written from <paramref name="savedConfig"/>.
+    /// </summary>
+    internal static void CopyTokenizerFiles(string tokenizerSource, string folder, LlamaConfig savedConfig)
+    {
+        tokenizerSource = ResolveTokenizerSource(tokenizerSource)!;
+        folder = Path.GetFullPath(folder);
+        var sameFolder = string.Equals(tokenizerSource, folder, StringComparison.Ordinal);
+        var generationSource = Path.Combine(tokenizerSource, HfModelDirectory.GenerationConfigFileName);
         var generationTarget = Path.Combine(folder, HfModelDirectory.GenerationConfigFileName);
-        if (generationSource is not null && File.Exists(generationSource))
+        if (File.Exists(generationSource))
         {
             if (!sameFolder)
             {
@@ -81,7 +100,7 @@ public static class CheckpointWriter
             HfConfigWriter.WriteGenerationConfig(savedConfig, generationTarget);
         }
 
-        if (tokenizerSource is not null && !sameFolder)
+        if (!sameFolder)
         {
             foreach (var name in HfModelDirectory.TokenizerFileNames)
             {
@@ -115,7 +134,8 @@ public static class CheckpointWriter
         return source;
     }
 
-    private static string? TorchDtypeName(torch.ScalarType type) => type switch
+    /// <summary>The torch_dtype name of a floating type, or null.</summary>
+    internal static string? TorchDtypeName(torch.ScalarType type) => type switch
     {
         torch.ScalarType.Float32 => "float32",
         torch.ScalarType.Float16 => "float16",
