@@ -23,7 +23,7 @@ internal static class GrowCommand
         {
             model, shape, output, dtype,
         };
-        command.SetAction(parse => CliErrors.Run(() =>
+        command.SetAction(parse => CliErrors.Run(parse, () =>
         {
             var type = CheckpointDType.Parse(parse.GetValue(dtype))
                 ?? throw new ArgumentException($"--dtype: '{parse.GetValue(dtype)}' is not one of {CheckpointDType.Names}.");
