@@ -253,10 +253,18 @@ public sealed class LlamaForCausalLM : nn.Module
         var loaded = QuantizedProjections.Select(p => (p.Key, Weight: p.Value.Quantized)).Where(p => p.Weight is not null).ToList();
         var parts = loaded.GroupBy(p => p.Weight!.Description).OrderBy(g => g.Key, StringComparer.Ordinal)
             .Select(g => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{g.Key}: {g.Count()} projections, {g.Sum(p => p.Weight!.Bytes) / 1e6:0.##} MB"));
-        var fallbacks = loaded.Where(p => Quantization == WeightQuantization.Int4 && p.Weight!.Format == WeightQuantization.Int8)
-            .Select(p => p.Key[..^".weight".Length].Split('.')[^1] + $" {p.Weight!.OutFeatures}x{p.Weight.InFeatures}").Distinct().ToList();
-        string fallback = fallbacks.Count == 0 ? string.Empty
-            : $"; int8 instead of int4 for {string.Join(", ", fallbacks)} (int4 needs N % 16 = 0 and K divisible by 32, 64 or 128)";
+        string Names(WeightQuantization format) => string.Join(", ", loaded.Where(p => p.Weight!.Format == format)
+            .Select(p => p.Key[..^".weight".Length].Split('.')[^1] + $" {p.Weight!.OutFeatures}x{p.Weight.InFeatures}").Distinct());
+        string fallback = string.Empty;
+        if (Quantization == WeightQuantization.Int4 && Names(WeightQuantization.Int8) is { Length: > 0 } toInt8)
+        {
+            fallback += $"; int8 instead of int4 for {toInt8} (int4 needs N % 16 = 0 and K divisible by 32, 64 or 128)";
+        }
+
+        if (Names(WeightQuantization.None) is { Length: > 0 } unquantized)
+        {
+            fallback += $"; not quantized: {unquantized} (ATen's int8 kernel needs K % 16 = 0)";
+        }
         return $"{Quantization} weights, activations {QuantizedComputeDType}: {string.Join("; ", parts)}{fallback}; embeddings, norms and classifier {DType}";
     }
 

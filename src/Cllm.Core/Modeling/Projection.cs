@@ -72,7 +72,7 @@ internal sealed class Projection : nn.Module<Tensor, Tensor>
             throw new ArgumentException($"weight is {string.Join('x', weight.shape)}, the projection {string.Join('x', _weight.shape)}.", nameof(weight));
         }
 
-        var quantized = QuantizedWeight.Create(weight, _requested, computeDType);
+        var quantized = QuantizedWeight.Create(weight, _requested, computeDType, _weight.dtype);
         _quantized?.Dispose();
         _quantized = quantized;
     }

@@ -11,11 +11,13 @@ namespace Cllm.Core;
 /// Int8: q = round(W / s) in [−127, 127] with s (N) = max|W row| / 127. Int4: per group of g input features,
 /// q = round((W − min) / scale) in [0, 15] with scale = (max − min) / 15, stored as the kernel's (scale, zero = min + 8·scale).
 /// Scales are kept in the compute dtype (float32 or bfloat16) and the integers are rounded against the stored scales.
+/// A weight whose input size K is not a multiple of 16 stays unquantized in the model dtype (<see cref="WeightQuantization.None"/>):
+/// ATen's bfloat16 int8 kernel reads past such rows (measured: infinities at T = 1 and a segmentation fault at T = 5 for K = 172).
 /// </summary>
 internal sealed class QuantizedWeight : IDisposable
 {
-    private readonly Tensor _weight;     // int8 (N, K) or packed int4 (N, K/2) uint8
-    private readonly Tensor _scales;     // int8: (N); int4: (K/g, N, 2) scale and zero
+    private readonly Tensor _weight;     // int8 (N, K), packed int4 (N, K/2) uint8, or unquantized (N, K) in the model dtype
+    private readonly Tensor _scales;     // int8: (N); int4: (K/g, N, 2) scale and zero; unquantized: empty
 
     private QuantizedWeight(WeightQuantization format, int groupSize, long outFeatures, long inFeatures, ScalarType computeDType, Tensor weight, Tensor scales)
     {
@@ -28,7 +30,7 @@ internal sealed class QuantizedWeight : IDisposable
         _scales = scales.DetachFromDisposeScope();
     }
 
-    /// <summary>Int8 or Int4 (what was built, after any fallback).</summary>
+    /// <summary>Int8, Int4, or None for a weight kept unquantized (what was built, after any fallback).</summary>
     public WeightQuantization Format { get; }
 
     /// <summary>Input features per int4 scale; 0 for int8.</summary>
@@ -46,8 +48,16 @@ internal sealed class QuantizedWeight : IDisposable
     /// <summary>Bytes held: integers plus scales.</summary>
     public long Bytes => _weight.NumberOfElements * _weight.ElementSize + _scales.NumberOfElements * _scales.ElementSize;
 
-    /// <summary>"int8" or "int4 g64".</summary>
-    public string Description => Format == WeightQuantization.Int4 ? string.Create(CultureInfo.InvariantCulture, $"int4 g{GroupSize}") : "int8";
+    /// <summary>"int8", "int4 g64", or the dtype of an unquantized weight ("Float32").</summary>
+    public string Description => Format switch
+    {
+        WeightQuantization.Int4 => string.Create(CultureInfo.InvariantCulture, $"int4 g{GroupSize}"),
+        WeightQuantization.Int8 => "int8",
+        _ => _weight.dtype.ToString(),
+    };
+
+    /// <summary>Whether ATen's int8 kernel takes an input size of K (a multiple of 16).</summary>
+    public static bool Int8Fits(long inFeatures) => inFeatures % 16 == 0;
 
     /// <summary>The int4 group size for an (N, K) weight: the largest of 128, 64, 32 dividing K; null when N is not a multiple of 16 or none divides K.</summary>
     public static int? Int4GroupSize(long outFeatures, long inFeatures)
@@ -63,9 +73,11 @@ internal sealed class QuantizedWeight : IDisposable
 
     /// <summary>
     /// Quantizes <paramref name="weight"/> (N, K), any float dtype, in <paramref name="requested"/> (Int4 falls back to Int8
-    /// for shapes the int4 kernel cannot take). <paramref name="computeDType"/>: float32 or bfloat16.
+    /// for shapes the int4 kernel cannot take, Int8 to the unquantized weight in <paramref name="computeDType"/> when K is not a
+    /// multiple of 16: it is then kept in <paramref name="modelDType"/>, default the compute dtype, and multiplied in the
+    /// input's dtype). <paramref name="computeDType"/>: float32 or bfloat16.
     /// </summary>
-    public static QuantizedWeight Create(Tensor weight, WeightQuantization requested, ScalarType computeDType)
+    public static QuantizedWeight Create(Tensor weight, WeightQuantization requested, ScalarType computeDType, ScalarType? modelDType = null)
     {
         ArgumentNullException.ThrowIfNull(weight);
         if (weight.dim() != 2 || !is_floating_point(weight.dtype))
@@ -85,9 +97,9 @@ internal sealed class QuantizedWeight : IDisposable
         using var tiny = 1e-12.ToScalar();
         return requested switch
         {
-            WeightQuantization.Int8 => Int8(w, n, k, computeDType, tiny),
             WeightQuantization.Int4 when Int4GroupSize(n, k) is { } group => Int4(w, n, k, group, computeDType, tiny),
-            WeightQuantization.Int4 => Int8(w, n, k, computeDType, tiny),
+            WeightQuantization.Int8 or WeightQuantization.Int4 when Int8Fits(k) => Int8(w, n, k, computeDType, tiny),
+            WeightQuantization.Int8 or WeightQuantization.Int4 => new QuantizedWeight(WeightQuantization.None, 0, n, k, computeDType, w.to_type(modelDType ?? computeDType).contiguous(), empty(0, dtype: computeDType)),
             _ => throw new ArgumentOutOfRangeException(nameof(requested), requested, "expected Int8 or Int4."),
         };
     }
@@ -97,15 +109,22 @@ internal sealed class QuantizedWeight : IDisposable
     {
         using var scope = NewDisposeScope();
         var rows = x.reshape(-1, InFeatures);                                                               // (T, K)
+        if (Format == WeightQuantization.None)
+        {
+            return nn.functional.linear(x, _weight.dtype == x.dtype ? _weight : _weight.to_type(x.dtype)).MoveToOuterDisposeScope();
+        }
+
         if (rows.dtype != ComputeDType)
         {
             rows = rows.to_type(ComputeDType);
         }
 
         rows = rows.contiguous();
-        var y = Format == WeightQuantization.Int8
-            ? QuantizedKernels.Int8MatMul(rows, _weight, _scales)
-            : QuantizedKernels.Int4MatMul(rows, _weight, GroupSize, _scales);                              // (T, N)
+        var y = Format switch
+        {
+            WeightQuantization.Int8 => QuantizedKernels.Int8MatMul(rows, _weight, _scales),
+            _ => QuantizedKernels.Int4MatMul(rows, _weight, GroupSize, _scales),
+        };                                                                                                  // (T, N)
         if (y.dtype != x.dtype)
         {
             y = y.to_type(x.dtype);

@@ -15,6 +15,9 @@ namespace Cllm.Tests.Decoding;
 /// </summary>
 public class QuantizedExactnessTests
 {
+    /// <summary>Top-2 logit margin below which bfloat16 activations (8 significant bits) may order the two tokens either way.</summary>
+    private const double BFloat16Resolution = 0.01;
+
     [Theory]
     [InlineData(WeightQuantization.Int8)]
     [InlineData(WeightQuantization.Int4)]
@@ -59,16 +62,27 @@ public class QuantizedExactnessTests
             .ToList();
         try
         {
+            int compared = 0;
             foreach (var reference in ReferenceGreedy.Load(ShippedModels.Stories260K))
             {
                 var expected = ar.Generate(reference.Prompt, new GenerationOptions { MaxNewTokens = reference.GreedyIds.Length });
-                Assert.True(expected.Stats.MinLogitMargin > 1e-4, $"near-tie: margin {expected.Stats.MinLogitMargin}");
+                if (expected.Stats.MinLogitMargin < BFloat16Resolution)
+                {
+                    // A near-tie at bfloat16 resolution: T = 1 and T = n forwards differ in the last float32 bits (attention, norms),
+                    // and rounding the projection inputs to bfloat16 can turn that into a flipped token (measured: int4, AR margin
+                    // 0.0018, the decoders part at token 77 of 128). Such requests cannot test exactness; they are counted out.
+                    continue;
+                }
+
+                compared++;
                 foreach (var engine in engines)
                 {
                     var response = engine.Generate(reference.Prompt, new GenerationOptions { MaxNewTokens = reference.GreedyIds.Length });
                     Assert.Equal(expected.OutputIds, response.OutputIds);
                 }
             }
+
+            Assert.True(compared >= 2, $"only {compared} of the reference prompts decode without a near-tie at bfloat16 resolution");
         }
         finally
         {
@@ -111,8 +125,10 @@ public class QuantizedExactnessTests
         using var pretrained = PretrainedModel.Load(ShippedModels.Stories260K, new PretrainedModelOptions { LoadTokenizer = false, Quantization = WeightQuantization.Int4 });
         string summary = pretrained.QuantizationSummary!;
         Assert.Contains("int4 g64: 20 projections", summary, StringComparison.Ordinal);              // q, k, v, o of 5 layers: K = 64
-        Assert.Contains("int8: 15 projections", summary, StringComparison.Ordinal);                  // gate, up (N = 172) and down (K = 172)
-        Assert.Contains("int8 instead of int4 for gate_proj 172x64, up_proj 172x64, down_proj 64x172 (", summary, StringComparison.Ordinal);
+        Assert.Contains("int8: 10 projections", summary, StringComparison.Ordinal);                  // gate, up: N = 172
+        Assert.Contains("Float32: 5 projections", summary, StringComparison.Ordinal);               // down: K = 172
+        Assert.Contains("int8 instead of int4 for gate_proj 172x64, up_proj 172x64 (", summary, StringComparison.Ordinal);
+        Assert.Contains("not quantized: down_proj 64x172 (", summary, StringComparison.Ordinal);
     }
 
     [Fact]
