@@ -20,7 +20,7 @@ internal sealed class PlacementArguments
 
     public Option<string> Quantize { get; } = new("--quantize")
     {
-        Description = "none | int8 | int4: weight-only quantization of the attention and MLP projections on CPU (int8 per output channel; int4 per group of 128/64/32 inputs, int8 where the shape does not fit). Embeddings, norms and the classifier keep --dtype. See docs/quantization.md",
+        Description = "none | int8 | int4: weight-only quantization of the attention and MLP projections on CPU (int8 per output channel; int4 per group of 128/64/32 inputs, int8 where the shape does not fit; inputs not a multiple of 16 stay unquantized). Embeddings, norms and the classifier keep --dtype. See docs/quantization.md",
         DefaultValueFactory = _ => "none",
     };
 
