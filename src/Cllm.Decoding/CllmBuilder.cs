@@ -19,6 +19,7 @@ public sealed class CllmBuilder
     private ScalarType? _dtype = ScalarType.Float32;                                     // null = the checkpoint's own dtype
     private string _device = "cpu";
     private int? _threads;
+    private WeightQuantization _quantization = WeightQuantization.None;
     private ILoggerFactory _loggerFactory = NullLoggerFactory.Instance;
 
     private CllmBuilder(string path) => CheckpointPath = path;
@@ -88,6 +89,23 @@ public sealed class CllmBuilder
         return this;
     }
 
+    /// <summary>
+    /// Weight-only quantization of the attention and MLP projections on CPU: <see cref="WeightQuantization.Int8"/> (per output
+    /// channel) or <see cref="WeightQuantization.Int4"/> (per group of 32–128 inputs). Each weight is quantized as it is read;
+    /// embeddings, norms and the classifier keep the dtype of <see cref="WithDType"/>. Greedy Jacobi and lookahead still equal
+    /// autoregressive decoding of the quantized model. The load log line names what was quantized (docs/quantization.md).
+    /// </summary>
+    public CllmBuilder WithQuantization(WeightQuantization quantization)
+    {
+        if (!Enum.IsDefined(quantization))
+        {
+            throw new ArgumentOutOfRangeException(nameof(quantization), quantization, "expected None, Int8 or Int4.");
+        }
+
+        _quantization = quantization;
+        return this;
+    }
+
     /// <summary>Keeps the checkpoint's own dtype: <c>torch_dtype</c> of config.json, else the dtype of its safetensors.</summary>
     public CllmBuilder WithCheckpointDType()
     {
@@ -132,10 +150,14 @@ public sealed class CllmBuilder
     public CllmEngine Build()
     {
         var clock = Stopwatch.StartNew();
-        var pretrained = PretrainedModel.Load(CheckpointPath, new PretrainedModelOptions { DType = _dtype, Device = _device, Threads = _threads });
+        var pretrained = PretrainedModel.Load(CheckpointPath, new PretrainedModelOptions { DType = _dtype, Device = _device, Threads = _threads, Quantization = _quantization });
         var config = pretrained.Config;
         var logger = _loggerFactory.CreateLogger<CllmEngine>();
         Log.ModelLoaded(logger, config.ModelType, pretrained.Directory, pretrained.Parameters, config.NumHiddenLayers, config.VocabSize, config.MaxPositionEmbeddings, clock.Elapsed.TotalMilliseconds);
+        if (pretrained.QuantizationSummary is { } summary)
+        {
+            Log.Quantized(logger, summary);
+        }
         return new CllmEngine(pretrained, _decoder, logger);
     }
 }

@@ -35,7 +35,7 @@ internal static class BenchCommand
             model, baseline, prompts, decoders, maxNew, requests, curve, output, threads,
         };
         decoderArgs.AddTo(command);
-        placement.AddTo(command);
+        placement.AddTo(command, quantize: true);
         command.SetAction((parse, cancellationToken) => System.Threading.Tasks.Task.FromResult(CliErrors.Run(parse, () =>
         {
             string modelSpec = parse.GetValue(model)!;
@@ -75,6 +75,11 @@ internal static class BenchCommand
             List<DecodeRequest> list;
             if (RandomModels.IsRandom(modelSpec))
             {
+                if (placement.RequestedQuantization(parse) != WeightQuantization.None)
+                {
+                    throw new ArgumentException($"--quantize needs a checkpoint folder (it quantizes weights as they are read), not the random model '{modelSpec}'.");
+                }
+
                 llm = RandomModels.Create(modelSpec, dtype: placement.RequestedDType(parse) ?? TorchSharp.torch.ScalarType.Float32, device: placement.ResolveDevice(parse));
                 var random = new Random(1234);
                 list = Enumerable.Range(0, count).Select(_ => new DecodeRequest
@@ -123,6 +128,10 @@ internal static class BenchCommand
             {
                 long parameters = llm.ParameterCount;
                 console.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"[bold]{Markup.Escape(modelSpec)}[/]: {parameters:N0} parameters ({llm.DType}, {llm.Device}), {llm.Config.NumHiddenLayers} layers, vocab {llm.Config.VocabSize}; {Environment.ProcessorCount} cores, {TorchSharp.torch.get_num_threads()} torch threads; {list.Count} requests × {maxNewTokens} new tokens"));
+                if (llm.Quantization != WeightQuantization.None)
+                {
+                    console.MarkupLine(Markup.Escape($"quantized: {llm.QuantizationSummary()}"));
+                }
 
                 IReadOnlyList<ForwardCost> points = Array.Empty<ForwardCost>();
                 if (sizes.Count > 0)

@@ -41,7 +41,7 @@ internal static class GenerateCommand
             model, prompt, prompts, decoder, maxNew, temperature, topK, topP, seed, stopIds, chatTemplate, output, overwrite, threads,
         };
         decoderArgs.AddTo(command);
-        placement.AddTo(command);
+        placement.AddTo(command, quantize: true);
         command.SetAction((parse, cancellationToken) => System.Threading.Tasks.Task.FromResult(CliErrors.Run(parse, () =>
         {
             var rows = Prompts(parse.GetValue(prompt), parse.GetValue(prompts));
@@ -76,6 +76,10 @@ internal static class GenerateCommand
             string templateName = parse.GetValue(chatTemplate)!;
             var templateKind = ParseTemplate(templateName);
             using var engine = builder.Build();
+            if (engine.Model.Quantization != WeightQuantization.None)
+            {
+                Console.Error.WriteLine($"quantized: {engine.Model.QuantizationSummary()}");
+            }
             ChatTemplate? template = templateKind switch
             {
                 null => engine.ChatTemplate is { Kind: not ChatTemplateKind.None } found ? found : null,

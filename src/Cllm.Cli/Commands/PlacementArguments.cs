@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 
 namespace Cllm.Cli.Commands;
 
-/// <summary>The model placement options of generate, bench, collect and train: --dtype and --device.</summary>
+/// <summary>The model placement options of generate, bench, collect and train: --dtype and --device; --quantize for the inference commands.</summary>
 internal sealed class PlacementArguments
 {
     public const string Auto = "auto";
@@ -19,10 +19,42 @@ internal sealed class PlacementArguments
 
     public Option<string> Device { get; } = new("--device") { Description = "cpu | cuda | cuda:<index> (CUDA needs the CUDA libtorch package)", DefaultValueFactory = _ => "cpu" };
 
-    public void AddTo(Command command)
+    public Option<string> Quantize { get; } = new("--quantize")
+    {
+        Description = "none | int8 | int4: weight-only quantization of the attention and MLP projections on CPU (int8 per output channel; int4 per group of 128/64/32 inputs, int8 where the shape does not fit; inputs not a multiple of 16 stay unquantized). Embeddings, norms and the classifier keep --dtype. See docs/quantization.md",
+        DefaultValueFactory = _ => "none",
+    };
+
+    private bool _quantizeAdded;
+
+    /// <summary>Adds --dtype and --device, and --quantize when <paramref name="quantize"/> (inference commands only).</summary>
+    public void AddTo(Command command, bool quantize = false)
     {
         command.Options.Add(DType);
         command.Options.Add(Device);
+        if (quantize)
+        {
+            command.Options.Add(Quantize);
+            _quantizeAdded = true;
+        }
+    }
+
+    /// <summary>The requested quantization (None when --quantize is not an option of the command). Checked before anything is loaded.</summary>
+    public WeightQuantization RequestedQuantization(ParseResult parse)
+    {
+        if (!_quantizeAdded)
+        {
+            return WeightQuantization.None;
+        }
+
+        var text = parse.GetValue(Quantize)!.Trim();
+        return text.ToUpperInvariant() switch
+        {
+            "NONE" => WeightQuantization.None,
+            "INT8" => WeightQuantization.Int8,
+            "INT4" => WeightQuantization.Int4,
+            _ => throw new ArgumentException($"--quantize: '{text}' is not one of none, int8, int4."),
+        };
     }
 
     /// <summary>The requested dtype, or null for auto. Checked before anything is loaded.</summary>
@@ -68,17 +100,30 @@ internal sealed class PlacementArguments
     public CllmBuilder ApplyTo(ParseResult parse, CllmBuilder builder, string modelFolder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        ResolveDevice(parse);
+        var device = ResolveDevice(parse);
+        var quantization = CheckQuantization(parse, device);
         var dtype = LoadDType(parse, modelFolder);
         builder = dtype is { } type ? builder.WithDType(type) : builder.WithCheckpointDType();
-        return builder.OnDevice(parse.GetValue(Device)!);
+        return builder.OnDevice(parse.GetValue(Device)!).WithQuantization(quantization);
     }
 
     /// <summary>Loader options for <paramref name="modelFolder"/>: dtype, device and threads (dtype and device validated first).</summary>
     public PretrainedModelOptions LoaderOptions(ParseResult parse, string modelFolder, int? threads = null)
     {
-        ResolveDevice(parse);
+        var device = ResolveDevice(parse);
+        var quantization = CheckQuantization(parse, device);
         var dtype = LoadDType(parse, modelFolder);
-        return new PretrainedModelOptions { DType = dtype, Device = parse.GetValue(Device)!, Threads = threads };
+        return new PretrainedModelOptions { DType = dtype, Device = parse.GetValue(Device)!, Threads = threads, Quantization = quantization };
+    }
+
+    private WeightQuantization CheckQuantization(ParseResult parse, torch.Device device)
+    {
+        var quantization = RequestedQuantization(parse);
+        if (quantization != WeightQuantization.None && device.type != DeviceType.CPU)
+        {
+            throw new ArgumentException($"--quantize {parse.GetValue(Quantize)!.Trim()} runs on the CPU only; drop --device {parse.GetValue(Device)} or the quantization.");
+        }
+
+        return quantization;
     }
 }

@@ -62,6 +62,18 @@ internal static class CheckpointLoader
                 throw new CheckpointException(file.Path, $"tensor '{name}' holds NaN or infinite values; the weights are corrupt");
             }
 
+            if (target.device.type == DeviceType.META)
+            {
+                // A quantized projection: its float weight exists only here, one tensor at a time.
+                if (model is not LlamaForCausalLM llama)
+                {
+                    throw new CheckpointException(file.Path, $"tensor '{name}' has no storage in the model (a meta-device parameter)");
+                }
+
+                llama.LoadQuantizedWeight(name, tensor);
+                continue;
+            }
+
             target.copy_(tensor);
         }
 
@@ -84,7 +96,8 @@ internal static class CheckpointLoader
     /// The config is invalid, a tensor is missing, unexpected or of another shape than the config implies, or the
     /// estimate exceeds the available memory.
     /// </exception>
-    public static void CheckBeforeBuilding(HfModelDirectory directory, LlamaConfig config, torch.ScalarType dtype = torch.ScalarType.Float32, long? availableBytes = null)
+    /// <param name="quantization">Weight quantization of the projections (their weights are counted at 1 byte for int8, 0.75 for int4 with its scales).</param>
+    public static void CheckBeforeBuilding(HfModelDirectory directory, LlamaConfig config, torch.ScalarType dtype = torch.ScalarType.Float32, long? availableBytes = null, WeightQuantization quantization = WeightQuantization.None)
     {
         ArgumentNullException.ThrowIfNull(directory);
         ArgumentNullException.ThrowIfNull(config);
@@ -119,7 +132,13 @@ internal static class CheckpointLoader
         }
 
         int elementSize = SafetensorsDtypes.ElementSize(dtype);
-        double weights = expected.Sum(e => e.Shape.Aggregate(1.0, (product, size) => product * size)) * elementSize;
+        double projectionSize = quantization switch
+        {
+            WeightQuantization.Int8 => 1.0,
+            WeightQuantization.Int4 => 0.75,
+            _ => elementSize,
+        };
+        double weights = expected.Sum(e => e.Shape.Aggregate(1.0, (product, size) => product * size) * (IsProjection(e.Name) ? projectionSize : elementSize));
         double positions = (double)config.MaxPositionEmbeddings + LlamaForCausalLM.RopeHeadroom;
         double rotary = positions * config.HeadDim * (2.0 * elementSize + 32);          // two tables + float64 temporaries while building them
         double needed = weights + rotary;
@@ -245,6 +264,9 @@ internal static class CheckpointLoader
         using var finite = tensor.isfinite().all();
         return finite.item<bool>();
     }
+
+    /// <summary>Attention and MLP projection weights (the ones quantization applies to).</summary>
+    private static bool IsProjection(string name) => name.StartsWith("model.layers.", StringComparison.Ordinal) && name.EndsWith("_proj.weight", StringComparison.Ordinal);
 
     /// <summary>Rotary-embedding caches are derived from the config, never loaded.</summary>
     private static bool IsRotaryCache(string name) =>

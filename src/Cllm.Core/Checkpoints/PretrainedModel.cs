@@ -39,6 +39,12 @@ public sealed class PretrainedModel : IDisposable
     /// <summary>Number of parameters.</summary>
     public long Parameters { get; }
 
+    /// <summary>
+    /// What <see cref="PretrainedModelOptions.Quantization"/> made of the projections: formats, counts, bytes, and the
+    /// projections that fell back from int4 to int8; null when not quantized.
+    /// </summary>
+    public string? QuantizationSummary => Model.Quantization == WeightQuantization.None ? null : Model.QuantizationSummary();
+
     /// <summary>End-of-sequence ids from config.json and generation_config.json: where generation stops.</summary>
     public IReadOnlyList<int> EosTokenIds => Model.Config.EosTokenIds;
 
@@ -70,8 +76,8 @@ public sealed class PretrainedModel : IDisposable
         var chatTemplate = tokenizer is null ? null : ChatTemplate.FromDirectory(directory.Path, tokenizer);
         var dtype = options.DType ?? CheckpointDType.Detect(directory, config);
         options.CheckDType?.Invoke(dtype);
-        CheckpointLoader.CheckBeforeBuilding(directory, config, dtype);                  // config vs weight shapes and memory, before allocating
-        var model = new LlamaForCausalLM(config, dtype, device, initialize: false);      // every weight is loaded next
+        CheckpointLoader.CheckBeforeBuilding(directory, config, dtype, quantization: options.Quantization); // config vs weight shapes and memory, before allocating
+        var model = new LlamaForCausalLM(config, dtype, device, initialize: false, options.Quantization);     // every weight is loaded next (quantized as read)
         try
         {
             CheckpointLoader.LoadWeights(model, directory, config.TieWordEmbeddings);

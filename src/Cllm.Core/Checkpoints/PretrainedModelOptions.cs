@@ -24,11 +24,17 @@ public sealed record PretrainedModelOptions
     /// <summary>Load the tokenizer and chat template too (false for weights-only uses such as training).</summary>
     public bool LoadTokenizer { get; init; } = true;
 
+    /// <summary>
+    /// Weight-only quantization of the attention and MLP projections (CPU only, inference only): each weight is quantized as
+    /// it is read, so the float checkpoint never sits in memory whole. Embeddings, norms and the classifier stay in <see cref="DType"/>.
+    /// </summary>
+    public WeightQuantization Quantization { get; init; } = WeightQuantization.None;
+
     /// <summary>Called with the resolved dtype before anything is allocated; throw to refuse it (e.g. float16 training).</summary>
     public Action<torch.ScalarType>? CheckDType { get; init; }
 
     /// <summary>Checks the settings that need no file.</summary>
-    /// <exception cref="ArgumentException">A dtype other than Float32/Float16/BFloat16, or fewer than one thread.</exception>
+    /// <exception cref="ArgumentException">A dtype other than Float32/Float16/BFloat16, fewer than one thread, or quantization off the CPU.</exception>
     public void Validate()
     {
         if (DType is { } dtype && dtype is not (torch.ScalarType.Float32 or torch.ScalarType.Float16 or torch.ScalarType.BFloat16))
@@ -42,5 +48,14 @@ public sealed record PretrainedModelOptions
         }
 
         ArgumentException.ThrowIfNullOrWhiteSpace(Device);
+        if (!Enum.IsDefined(Quantization))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Quantization), Quantization, "expected None, Int8 or Int4.");
+        }
+
+        if (Quantization != WeightQuantization.None && !Device.Trim().Equals("cpu", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ArgumentException($"{Quantization} quantization runs on the CPU only; the device is '{Device}'.", nameof(Quantization));
+        }
     }
 }

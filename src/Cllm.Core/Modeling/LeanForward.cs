@@ -57,14 +57,14 @@ internal sealed class LeanForward : IDisposable
             _layers[i] = new Layer(
                 layer.InputLayerNorm.Weight,
                 layer.PostAttentionLayerNorm.Weight,
-                Keep(cat(new[] { q.weight!, k.weight!, v.weight! }, 0).t().contiguous()),                          // (C, (H + 2Hkv)·D)
-                q.bias is null ? null : Keep(cat(new[] { q.bias, k.bias!, v.bias! }, 0)),
-                Keep(o.weight!.t().contiguous()),                                                                  // (H·D, C)
-                o.bias is null ? null : Keep(o.bias.clone()),
-                Keep(cat(new[] { gate.weight!, up.weight! }, 0).t().contiguous()),                                 // (C, 2I)
-                gate.bias is null ? null : Keep(cat(new[] { gate.bias, up.bias! }, 0)),
-                Keep(down.weight!.t().contiguous()),                                                               // (I, C)
-                down.bias is null ? null : Keep(down.bias.clone()));
+                Keep(cat(new[] { q.Weight, k.Weight, v.Weight }, 0).t().contiguous()),                          // (C, (H + 2Hkv)·D)
+                q.Bias is null ? null : Keep(cat(new[] { q.Bias, k.Bias!, v.Bias! }, 0)),
+                Keep(o.Weight.t().contiguous()),                                                                  // (H·D, C)
+                o.Bias is null ? null : Keep(o.Bias.clone()),
+                Keep(cat(new[] { gate.Weight, up.Weight }, 0).t().contiguous()),                                 // (C, 2I)
+                gate.Bias is null ? null : Keep(cat(new[] { gate.Bias, up.Bias! }, 0)),
+                Keep(down.Weight.t().contiguous()),                                                               // (I, C)
+                down.Bias is null ? null : Keep(down.Bias.clone()));
         }
 
         _embedding = model.EmbeddingWeight.DetachFromDisposeScope();                                               // a wrapper of the parameter

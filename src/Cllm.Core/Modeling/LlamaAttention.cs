@@ -1,5 +1,4 @@
 using TorchSharp;
-using TorchSharp.Modules;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
 
@@ -12,34 +11,34 @@ namespace Cllm.Core;
 internal sealed class LlamaAttention : nn.Module
 {
     [ComponentName(Name = "q_proj")]
-    private readonly Linear _qProj;
+    private readonly Projection _qProj;
     [ComponentName(Name = "k_proj")]
-    private readonly Linear _kProj;
+    private readonly Projection _kProj;
     [ComponentName(Name = "v_proj")]
-    private readonly Linear _vProj;
+    private readonly Projection _vProj;
     [ComponentName(Name = "o_proj")]
-    private readonly Linear _oProj;
+    private readonly Projection _oProj;
 
     private readonly int _heads;
     private readonly int _kvHeads;
     private readonly int _headDim;
     private readonly int _layerIndex;
 
-    public LlamaAttention(LlamaConfig config, int layerIndex, ScalarType dtype, bool initialize = true) : base(nameof(LlamaAttention))
+    public LlamaAttention(LlamaConfig config, int layerIndex, ScalarType dtype, bool initialize = true, WeightQuantization quantization = WeightQuantization.None) : base(nameof(LlamaAttention))
     {
         _heads = config.NumAttentionHeads;
         _kvHeads = config.NumKeyValueHeads;
         _headDim = config.HeadDim;
         _layerIndex = layerIndex;
-        _qProj = UninitializedModules.Linear(config.HiddenSize, _heads * _headDim, config.AttentionBias, dtype, initialize);
-        _kProj = UninitializedModules.Linear(config.HiddenSize, _kvHeads * _headDim, config.AttentionBias, dtype, initialize);
-        _vProj = UninitializedModules.Linear(config.HiddenSize, _kvHeads * _headDim, config.AttentionBias, dtype, initialize);
-        _oProj = UninitializedModules.Linear(_heads * _headDim, config.HiddenSize, config.AttentionOutputBias, dtype, initialize);
+        _qProj = new Projection(config.HiddenSize, _heads * _headDim, config.AttentionBias, dtype, initialize, quantization);
+        _kProj = new Projection(config.HiddenSize, _kvHeads * _headDim, config.AttentionBias, dtype, initialize, quantization);
+        _vProj = new Projection(config.HiddenSize, _kvHeads * _headDim, config.AttentionBias, dtype, initialize, quantization);
+        _oProj = new Projection(_heads * _headDim, config.HiddenSize, config.AttentionOutputBias, dtype, initialize, quantization);
         RegisterComponents();
     }
 
     /// <summary>The q, k, v and o projections, for the fused inference weights (<see cref="LeanForward"/>).</summary>
-    internal (Linear Q, Linear K, Linear V, Linear O) Projections => (_qProj, _kProj, _vProj, _oProj);
+    internal (Projection Q, Projection K, Projection V, Projection O) Projections => (_qProj, _kProj, _vProj, _oProj);
 
     /// <summary>
     /// x: (B, T, C) new tokens rotated by <paramref name="angles"/>; maskBias: (g·T, S) additive, 0 = may attend and

@@ -16,10 +16,10 @@ internal sealed class LlamaDecoderLayer : nn.Module
     [ComponentName(Name = "post_attention_layernorm")]
     private readonly RmsNorm _postAttentionLayerNorm;
 
-    public LlamaDecoderLayer(LlamaConfig config, int layerIndex, ScalarType dtype, bool initialize = true) : base(nameof(LlamaDecoderLayer))
+    public LlamaDecoderLayer(LlamaConfig config, int layerIndex, ScalarType dtype, bool initialize = true, WeightQuantization quantization = WeightQuantization.None) : base(nameof(LlamaDecoderLayer))
     {
-        _selfAttn = new LlamaAttention(config, layerIndex, dtype, initialize);
-        _mlp = new LlamaMlp(config, dtype, initialize);
+        _selfAttn = new LlamaAttention(config, layerIndex, dtype, initialize, quantization);
+        _mlp = new LlamaMlp(config, dtype, initialize, quantization);
         _inputLayerNorm = new RmsNorm(config.HiddenSize, config.RmsNormEps, dtype);
         _postAttentionLayerNorm = new RmsNorm(config.HiddenSize, config.RmsNormEps, dtype);
         RegisterComponents();

@@ -1,5 +1,4 @@
 using TorchSharp;
-using TorchSharp.Modules;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
 
@@ -9,22 +8,22 @@ namespace Cllm.Core;
 internal sealed class LlamaMlp : nn.Module<Tensor, Tensor>
 {
     [ComponentName(Name = "gate_proj")]
-    private readonly Linear _gateProj;
+    private readonly Projection _gateProj;
     [ComponentName(Name = "up_proj")]
-    private readonly Linear _upProj;
+    private readonly Projection _upProj;
     [ComponentName(Name = "down_proj")]
-    private readonly Linear _downProj;
+    private readonly Projection _downProj;
 
-    public LlamaMlp(LlamaConfig config, ScalarType dtype, bool initialize = true) : base(nameof(LlamaMlp))
+    public LlamaMlp(LlamaConfig config, ScalarType dtype, bool initialize = true, WeightQuantization quantization = WeightQuantization.None) : base(nameof(LlamaMlp))
     {
-        _gateProj = UninitializedModules.Linear(config.HiddenSize, config.IntermediateSize, config.MlpBias, dtype, initialize);
-        _upProj = UninitializedModules.Linear(config.HiddenSize, config.IntermediateSize, config.MlpBias, dtype, initialize);
-        _downProj = UninitializedModules.Linear(config.IntermediateSize, config.HiddenSize, config.MlpBias, dtype, initialize);
+        _gateProj = new Projection(config.HiddenSize, config.IntermediateSize, config.MlpBias, dtype, initialize, quantization);
+        _upProj = new Projection(config.HiddenSize, config.IntermediateSize, config.MlpBias, dtype, initialize, quantization);
+        _downProj = new Projection(config.IntermediateSize, config.HiddenSize, config.MlpBias, dtype, initialize, quantization);
         RegisterComponents();
     }
 
     /// <summary>The gate, up and down projections, for the fused inference weights (<see cref="LeanForward"/>).</summary>
-    internal (Linear Gate, Linear Up, Linear Down) Projections => (_gateProj, _upProj, _downProj);
+    internal (Projection Gate, Projection Up, Projection Down) Projections => (_gateProj, _upProj, _downProj);
 
     /// <summary>x: (B, T, C) → (B, T, C).</summary>
     public override Tensor forward(Tensor x)

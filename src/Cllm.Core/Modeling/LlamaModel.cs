@@ -17,13 +17,13 @@ internal sealed class LlamaModel : nn.Module
 
     private readonly int _queryGroups;
 
-    public LlamaModel(LlamaConfig config, ScalarType dtype, bool initialize = true) : base(nameof(LlamaModel))
+    public LlamaModel(LlamaConfig config, ScalarType dtype, bool initialize = true, WeightQuantization quantization = WeightQuantization.None) : base(nameof(LlamaModel))
     {
         _embedTokens = nn.Embedding(config.VocabSize, config.HiddenSize, dtype: dtype);
         _layers = new ModuleList<LlamaDecoderLayer>();
         for (int i = 0; i < config.NumHiddenLayers; i++)
         {
-            _layers.Add(new LlamaDecoderLayer(config, i, dtype, initialize));
+            _layers.Add(new LlamaDecoderLayer(config, i, dtype, initialize, quantization));
         }
 
         _norm = new RmsNorm(config.HiddenSize, config.RmsNormEps, dtype);

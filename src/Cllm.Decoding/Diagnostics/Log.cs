@@ -8,6 +8,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 2000, Level = LogLevel.Information, Message = "Loaded {ModelType} model from {Directory}: {Parameters:N0} parameters, {Layers} layers, vocabulary {Vocab}, context {Context}, in {Milliseconds:F0} ms")]
     public static partial void ModelLoaded(ILogger logger, string modelType, string directory, long parameters, int layers, int vocab, int context, double milliseconds);
 
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "Quantized: {Summary}")]
+    public static partial void Quantized(ILogger logger, string summary);
+
     [LoggerMessage(EventId = 2001, Level = LogLevel.Debug, Message = "Request finished ({Decoder}): {Tokens} tokens, {Forwards} forward passes, {TokensPerForward:F2} tokens/forward, {Finish}, {Milliseconds:F0} ms")]
     public static partial void RequestFinished(ILogger logger, string decoder, int tokens, int forwards, double tokensPerForward, FinishReason finish, double milliseconds);
 

@@ -14,13 +14,6 @@ namespace Cllm.Tests.Packaging;
 /// </summary>
 public class DocumentationLinkTests
 {
-    /// <summary>
-    /// Documents the README links to that are written alongside the features they describe (`cllm grow`, `--quantize`,
-    /// the chat client's option table). Each is allowed to be absent, and only these; once present it is checked like
-    /// any other link target, fragments included.
-    /// </summary>
-    private static readonly string[] PendingDocuments = { "docs/growth.md", "docs/quantization.md", "docs/chat-client.md" };
-
     private static readonly Regex Link = new(@"!?\[[^\]]*\]\(([^)\s]+)\)", RegexOptions.Compiled);
 
     [Fact]
@@ -51,10 +44,7 @@ public class DocumentationLinkTests
                 string relative = Path.GetRelativePath(root, resolved).Replace('\\', '/');
                 if (!File.Exists(resolved) && !Directory.Exists(resolved))
                 {
-                    if (!PendingDocuments.Contains(relative, StringComparer.Ordinal))
-                    {
-                        broken.Add($"{where} (no such file)");
-                    }
+                    broken.Add($"{where} (no such file)");
 
                     continue;
                 }

@@ -119,6 +119,26 @@ internal sealed class ScalarSafetyScanner
         }
     }
 
+    /// <summary>
+    /// <c>CompilationUnit.invoke(name, args)</c> whose arguments are statically Tensors (a <c>Tensor[]</c>, or Tensor-typed
+    /// params): no number is boxed into a Scalar, which is all the ban on invoke is about.
+    /// </summary>
+    private static bool IsTensorOnlyScriptInvoke(IInvocationOperation invocation)
+    {
+        if (invocation.TargetMethod.Name != "invoke" || invocation.TargetMethod.ContainingType?.ToDisplayString() != "TorchSharp.torch.jit.CompilationUnit")
+        {
+            return false;
+        }
+
+        return invocation.Arguments.Skip(1).All(argument => argument.ArgumentKind == ArgumentKind.ParamArray
+            ? argument.Value is IArrayCreationOperation { Initializer: { } init } && init.ElementValues.All(e => IsTensorType(Unwrapped(e).Type))
+            : Unwrapped(argument.Value).Type is IArrayTypeSymbol { ElementType: var element } && IsTensorType(element));
+    }
+
+    private static IOperation Unwrapped(IOperation value) => value is IConversionOperation { IsImplicit: true } conversion ? conversion.Operand : value;
+
+    private static bool IsTensorType(ITypeSymbol? type) => type?.ToDisplayString() == "TorchSharp.torch.Tensor";
+
     private string? Check(IOperation operation, Compilation compilation, Dictionary<string, SortedSet<string>> overriddenByBanned)
     {
         switch (operation)
@@ -148,6 +168,12 @@ internal sealed class ScalarSafetyScanner
         if (member is null || !IsTorch(member) && BannedInChain(member) is null)
         {
             return null;
+        }
+
+        if (operation is IInvocationOperation script && IsTensorOnlyScriptInvoke(script))
+        {
+            Interlocked.Increment(ref _torchSharpUses);
+            return null;                                                                    // the ban names its own exception: "Tensor-only calls are not affected"
         }
 
         if (IsTorch(member))

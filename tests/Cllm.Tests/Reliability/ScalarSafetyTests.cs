@@ -81,6 +81,31 @@ public class ScalarSafetyTests
     }
 
     [Fact]
+    public void ScannerReportsScriptInvokesThatMayBoxNumbersButNotTensorOnlyOnes()
+    {
+        const string source = """
+            using TorchSharp;
+            using static TorchSharp.torch;
+
+            internal static class Snippet
+            {
+                public static void Run(jit.CompilationUnit unit, Tensor x, Tensor[] many)
+                {
+                    var a = unit.invoke("f", x, 2.0); // expected
+                    var b = unit.invoke<Tensor>("f", new object[] { x }); // expected
+                    var c = unit.invoke<Tensor>("f", x, x);
+                    var d = unit.invoke<Tensor>("f", many);
+                }
+            }
+            """;
+
+        var findings = ScanSnippet(source);
+
+        Assert.True(findings.Count == 2, string.Join("\n", findings));
+        AssertReportedLines(source, findings);
+    }
+
+    [Fact]
     public void ScannerReportsModuleCallsThatReachABannedForward()
     {
         const string source = """

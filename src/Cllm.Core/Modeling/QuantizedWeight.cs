@@ -1,0 +1,179 @@
+using System;
+using System.Globalization;
+using System.Linq;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Cllm.Core;
+
+/// <summary>
+/// One projection weight W (N, K) in 8 or 4 bits for <see cref="QuantizedKernels"/>, owned and detached.
+/// Int8: q = round(W / s) in [−127, 127] with s (N) = max|W row| / 127. Int4: per group of g input features,
+/// q = round((W − min) / scale) in [0, 15] with scale = (max − min) / 15, stored as the kernel's (scale, zero = min + 8·scale).
+/// Scales are kept in the compute dtype (float32 or bfloat16) and the integers are rounded against the stored scales.
+/// A weight whose input size K is not a multiple of 16 stays unquantized in the model dtype (<see cref="WeightQuantization.None"/>):
+/// ATen's bfloat16 int8 kernel reads past such rows (measured: infinities at T = 1 and a segmentation fault at T = 5 for K = 172).
+/// </summary>
+internal sealed class QuantizedWeight : IDisposable
+{
+    private readonly Tensor _weight;     // int8 (N, K), packed int4 (N, K/2) uint8, or unquantized (N, K) in the model dtype
+    private readonly Tensor _scales;     // int8: (N); int4: (K/g, N, 2) scale and zero; unquantized: empty
+
+    private QuantizedWeight(WeightQuantization format, int groupSize, long outFeatures, long inFeatures, ScalarType computeDType, Tensor weight, Tensor scales)
+    {
+        Format = format;
+        GroupSize = groupSize;
+        OutFeatures = outFeatures;
+        InFeatures = inFeatures;
+        ComputeDType = computeDType;
+        _weight = weight.DetachFromDisposeScope();
+        _scales = scales.DetachFromDisposeScope();
+    }
+
+    /// <summary>Int8, Int4, or None for a weight kept unquantized (what was built, after any fallback).</summary>
+    public WeightQuantization Format { get; }
+
+    /// <summary>Input features per int4 scale; 0 for int8.</summary>
+    public int GroupSize { get; }
+
+    /// <summary>N.</summary>
+    public long OutFeatures { get; }
+
+    /// <summary>K.</summary>
+    public long InFeatures { get; }
+
+    /// <summary>Activation dtype of the kernel (inputs of another dtype are converted per call).</summary>
+    public ScalarType ComputeDType { get; }
+
+    /// <summary>Bytes held: integers plus scales.</summary>
+    public long Bytes => _weight.NumberOfElements * _weight.ElementSize + _scales.NumberOfElements * _scales.ElementSize;
+
+    /// <summary>"int8", "int4 g64", or the dtype of an unquantized weight ("Float32").</summary>
+    public string Description => Format switch
+    {
+        WeightQuantization.Int4 => string.Create(CultureInfo.InvariantCulture, $"int4 g{GroupSize}"),
+        WeightQuantization.Int8 => "int8",
+        _ => _weight.dtype.ToString(),
+    };
+
+    /// <summary>Whether ATen's int8 kernel takes an input size of K (a multiple of 16).</summary>
+    public static bool Int8Fits(long inFeatures) => inFeatures % 16 == 0;
+
+    /// <summary>The int4 group size for an (N, K) weight: the largest of 128, 64, 32 dividing K; null when N is not a multiple of 16 or none divides K.</summary>
+    public static int? Int4GroupSize(long outFeatures, long inFeatures)
+    {
+        if (outFeatures % 16 != 0)
+        {
+            return null;
+        }
+
+        int group = QuantizedKernels.Int4GroupSizes.FirstOrDefault(g => inFeatures % g == 0);
+        return group == 0 ? null : group;
+    }
+
+    /// <summary>
+    /// Quantizes <paramref name="weight"/> (N, K), any float dtype, in <paramref name="requested"/> (Int4 falls back to Int8
+    /// for shapes the int4 kernel cannot take, Int8 to the unquantized weight in <paramref name="computeDType"/> when K is not a
+    /// multiple of 16: it is then kept in <paramref name="modelDType"/>, default the compute dtype, and multiplied in the
+    /// input's dtype). <paramref name="computeDType"/>: float32 or bfloat16.
+    /// </summary>
+    public static QuantizedWeight Create(Tensor weight, WeightQuantization requested, ScalarType computeDType, ScalarType? modelDType = null)
+    {
+        ArgumentNullException.ThrowIfNull(weight);
+        if (weight.dim() != 2 || !is_floating_point(weight.dtype))
+        {
+            throw new ArgumentException($"expected a 2-D float weight, got {weight.dtype} of {weight.dim()} dimensions.", nameof(weight));
+        }
+
+        if (computeDType is not (ScalarType.Float32 or ScalarType.BFloat16))
+        {
+            throw new ArgumentException($"the quantized kernels compute in Float32 or BFloat16, not {computeDType}.", nameof(computeDType));
+        }
+
+        long n = weight.shape[0], k = weight.shape[1];
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var w = weight.to_type(ScalarType.Float32);                                                         // (N, K)
+        using var tiny = 1e-12.ToScalar();
+        return requested switch
+        {
+            WeightQuantization.Int4 when Int4GroupSize(n, k) is { } group => Int4(w, n, k, group, computeDType, tiny),
+            WeightQuantization.Int8 or WeightQuantization.Int4 when Int8Fits(k) => Int8(w, n, k, computeDType, tiny),
+            WeightQuantization.Int8 or WeightQuantization.Int4 => new QuantizedWeight(WeightQuantization.None, 0, n, k, computeDType, w.to_type(modelDType ?? computeDType).contiguous(), empty(0, dtype: computeDType)),
+            _ => throw new ArgumentOutOfRangeException(nameof(requested), requested, "expected Int8 or Int4."),
+        };
+    }
+
+    /// <summary>x: (…, K) any float dtype → (…, N) in x's dtype.</summary>
+    public Tensor Forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var rows = x.reshape(-1, InFeatures);                                                               // (T, K)
+        if (Format == WeightQuantization.None)
+        {
+            return nn.functional.linear(x, _weight.dtype == x.dtype ? _weight : _weight.to_type(x.dtype)).MoveToOuterDisposeScope();
+        }
+
+        if (rows.dtype != ComputeDType)
+        {
+            rows = rows.to_type(ComputeDType);
+        }
+
+        rows = rows.contiguous();
+        var y = Format switch
+        {
+            WeightQuantization.Int8 => QuantizedKernels.Int8MatMul(rows, _weight, _scales),
+            _ => QuantizedKernels.Int4MatMul(rows, _weight, GroupSize, _scales),
+        };                                                                                                  // (T, N)
+        if (y.dtype != x.dtype)
+        {
+            y = y.to_type(x.dtype);
+        }
+
+        var shape = x.shape.ToArray();
+        shape[^1] = OutFeatures;
+        return y.reshape(shape).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The weight the kernel multiplies by, (N, K) float32 (read through the kernel itself: x = I).</summary>
+    public Tensor Dequantize()
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var identity = eye(InFeatures, dtype: ComputeDType);                                               // (K, K)
+        return Forward(identity).t().to_type(ScalarType.Float32).contiguous().MoveToOuterDisposeScope();
+    }
+
+    public void Dispose()
+    {
+        _weight.Dispose();
+        _scales.Dispose();
+    }
+
+    private static QuantizedWeight Int8(Tensor w, long n, long k, ScalarType computeDType, Scalar tiny)
+    {
+        using var max = 127.ToScalar();
+        using var min = (-127).ToScalar();
+        var scale = w.abs().amax(new long[] { 1 }).div(max).clamp_min(tiny).to_type(computeDType);          // (N)
+        var q = w.div(scale.to_type(ScalarType.Float32).unsqueeze(1)).round().clamp(min, max).to_type(ScalarType.Int8); // (N, K)
+        return new QuantizedWeight(WeightQuantization.Int8, 0, n, k, computeDType, q, scale);
+    }
+
+    private static QuantizedWeight Int4(Tensor w, long n, long k, int group, ScalarType computeDType, Scalar tiny)
+    {
+        using var levels = 15.ToScalar();
+        using var mid = 8.ToScalar();
+        var grouped = w.reshape(n, k / group, group);                                                        // (N, K/g, g)
+        var low = grouped.amin(new long[] { 2 });                                                          // (N, K/g)
+        var high = grouped.amax(new long[] { 2 });
+        var scale = high.sub(low).div(levels).clamp_min(tiny).to_type(computeDType);           // (N, K/g)
+        var scale32 = scale.to_type(ScalarType.Float32);
+        var zero = low.add(scale32.mul(mid), Scalars.One).to_type(computeDType);                            // (N, K/g): the value of q = 8
+        var offset = zero.to_type(ScalarType.Float32).sub(scale32.mul(mid));                  // (N, K/g): the value of q = 0
+        var q = grouped.sub(offset.unsqueeze(2)).div(scale32.unsqueeze(2)).round()
+            .clamp(Scalars.Zero, levels).to_type(ScalarType.Int32).view(n, k);                            // (N, K) 0..15
+        var packed = QuantizedKernels.PackInt4(q);                                                          // (N, K/2) uint8
+        var scalesAndZeros = stack(new[] { scale.t(), zero.t() }, 2).contiguous();                          // (K/g, N, 2)
+        return new QuantizedWeight(WeightQuantization.Int4, group, n, k, computeDType, packed, scalesAndZeros);
+    }
+}

@@ -1,0 +1,150 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using Cllm.Core;
+using Cllm.Tests.TestKit;
+using TorchSharp;
+
+namespace Cllm.Tests.Decoding;
+
+/// <summary>
+/// Within a quantized model, greedy Jacobi and lookahead equal its own autoregressive decoding token for token (the
+/// quantized kernels compute each row alike whatever the number of rows; see QuantizedWeightTests).
+/// </summary>
+public class QuantizedExactnessTests
+{
+    /// <summary>Top-2 logit margin below which bfloat16 activations (8 significant bits) may order the two tokens either way.</summary>
+    private const double BFloat16Resolution = 0.01;
+
+    [Theory]
+    [InlineData(WeightQuantization.Int8)]
+    [InlineData(WeightQuantization.Int4)]
+    public void GreedyJacobiAndLookaheadEqualAutoregressiveOnQuantizedRandomModels(WeightQuantization quantization)
+    {
+        foreach (var seed in new[] { 1, 2 })
+        {
+            using var folder = new TempFolder();
+            using (var source = TinyLlama.Create(seed))
+            {
+                CheckpointWriter.Save(source, source.Config, folder.Path, copyTokenizerFrom: null, torch.ScalarType.Float32);
+            }
+
+            using var pretrained = PretrainedModel.Load(folder.Path, new PretrainedModelOptions { LoadTokenizer = false, Quantization = quantization });
+            var model = pretrained.Model;
+            Assert.Equal(quantization, model.Quantization);
+            var expectedParts = quantization == WeightQuantization.Int4
+                ? new[] { "int4 g128: 2 projections", "int4 g64: 12 projections" }                           // down_proj has K = 128, the rest K = 64
+                : new[] { "int8: 14 projections" };
+            Assert.All(expectedParts, part => Assert.Contains(part, pretrained.QuantizationSummary, StringComparison.Ordinal));
+            var request = new DecodeRequest { PromptIds = new[] { 1, 5 + seed, 17, 33, 4 }, Options = new GenerationOptions { MaxNewTokens = 80 } };
+            var ar = Decoders.Autoregressive(model).DecodeToEnd(request);
+            Assert.True(ar.Stats.MinLogitMargin > 1e-4, $"seed {seed}: near-tie {ar.Stats.MinLogitMargin} makes the comparison meaningless");
+            Assert.Equal(80, ar.OutputIds.Count);
+            foreach (var decoder in new[] { Decoders.Jacobi(model, 2), Decoders.Jacobi(model, 16), Decoders.Lookahead(model) })
+            {
+                var parallel = decoder.DecodeToEnd(request);
+                Assert.Equal(ar.OutputIds, parallel.OutputIds);
+                Assert.True(parallel.Stats.ForwardPasses <= ar.Stats.ForwardPasses);
+            }
+        }
+    }
+
+    [SkippableTheory]
+    [InlineData(WeightQuantization.Int8)]
+    [InlineData(WeightQuantization.Int4)]
+    public void Stories260KParallelDecodersEqualItsQuantizedAutoregressiveDecoding(WeightQuantization quantization)
+    {
+        using var ar = CllmBuilder.FromCheckpoint(ShippedModels.Stories260K).WithQuantization(quantization).Build();
+        var engines = new[] { "jacobi:5", "jacobi:16", "lookahead" }
+            .Select(d => CllmBuilder.FromCheckpoint(ShippedModels.Stories260K).WithQuantization(quantization).UseDecoder(DecoderOptions.Parse(d)).Build())
+            .ToList();
+        try
+        {
+            int compared = 0;
+            foreach (var reference in ReferenceGreedy.Load(ShippedModels.Stories260K))
+            {
+                var expected = ar.Generate(reference.Prompt, new GenerationOptions { MaxNewTokens = reference.GreedyIds.Length });
+                if (expected.Stats.MinLogitMargin < BFloat16Resolution)
+                {
+                    // A near-tie at bfloat16 resolution: T = 1 and T = n forwards differ in the last float32 bits (attention, norms),
+                    // and rounding the projection inputs to bfloat16 can turn that into a flipped token (measured: int4, AR margin
+                    // 0.0018, the decoders part at token 77 of 128). Such requests cannot test exactness; they are counted out.
+                    continue;
+                }
+
+                compared++;
+                foreach (var engine in engines)
+                {
+                    var response = engine.Generate(reference.Prompt, new GenerationOptions { MaxNewTokens = reference.GreedyIds.Length });
+                    Assert.Equal(expected.OutputIds, response.OutputIds);
+                }
+            }
+
+            Assert.True(compared >= 2, $"only {compared} of the reference prompts decode without a near-tie at bfloat16 resolution");
+        }
+        finally
+        {
+            engines.ForEach(e => e.Dispose());
+        }
+    }
+
+    [SkippableTheory]
+    [InlineData(WeightQuantization.Int8)]
+    [InlineData(WeightQuantization.Int4)]
+    public void SqlCllmJacobiAndLookaheadEqualItsQuantizedAutoregressiveDecoding(WeightQuantization quantization)
+    {
+        string folder = ShippedModels.Folder("sql-cllm");
+        var prompts = File.ReadLines(Path.Combine(ShippedModels.RepositoryRoot, "samples", "data", "sql-test.jsonl"))
+            .Take(12)
+            .Select(line => JsonDocument.Parse(line).RootElement.GetProperty("prompt").GetString()!)
+            .ToList();
+        using var ar = CllmBuilder.FromCheckpoint(folder).WithQuantization(quantization).Build();
+        using var jacobi = CllmBuilder.FromCheckpoint(folder).WithQuantization(quantization).UseJacobi(16).Build();
+        using var lookahead = CllmBuilder.FromCheckpoint(folder).WithQuantization(quantization).UseLookahead().Build();
+        int forwardsAr = 0, forwardsJacobi = 0;
+        foreach (var prompt in prompts)
+        {
+            var options = new GenerationOptions { MaxNewTokens = 64 };
+            var expected = ar.Generate(prompt, options);
+            Assert.True(expected.Stats.MinLogitMargin > 1e-4, $"near-tie: margin {expected.Stats.MinLogitMargin}");
+            var fast = jacobi.Generate(prompt, options);
+            Assert.Equal(expected.OutputIds, fast.OutputIds);
+            Assert.Equal(expected.OutputIds, lookahead.Generate(prompt, options).OutputIds);
+            forwardsAr += expected.Stats.ForwardPasses;
+            forwardsJacobi += fast.Stats.ForwardPasses;
+        }
+
+        Assert.True(forwardsJacobi < forwardsAr, $"the quantized CLLM should still accept blocks: {forwardsJacobi} Jacobi vs {forwardsAr} AR forwards");
+    }
+
+    [Fact]
+    public void Stories260KLoadSaysWhichProjectionsFellBackToInt8()
+    {
+        using var pretrained = PretrainedModel.Load(ShippedModels.Stories260K, new PretrainedModelOptions { LoadTokenizer = false, Quantization = WeightQuantization.Int4 });
+        string summary = pretrained.QuantizationSummary!;
+        Assert.Contains("int4 g64: 20 projections", summary, StringComparison.Ordinal);              // q, k, v, o of 5 layers: K = 64
+        Assert.Contains("int8: 10 projections", summary, StringComparison.Ordinal);                  // gate, up: N = 172
+        Assert.Contains("Float32: 5 projections", summary, StringComparison.Ordinal);               // down: K = 172
+        Assert.Contains("int8 instead of int4 for gate_proj 172x64, up_proj 172x64 (", summary, StringComparison.Ordinal);
+        Assert.Contains("not quantized: down_proj 64x172 (", summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TrainingRefusesAQuantizedModel()
+    {
+        using var pretrained = PretrainedModel.Load(ShippedModels.Stories260K, new PretrainedModelOptions { LoadTokenizer = false, Quantization = WeightQuantization.Int8 });
+        var error = Assert.Throws<InvalidOperationException>(() => pretrained.Model.train());
+        Assert.Contains("quantized", error.Message, StringComparison.Ordinal);
+        Assert.False(pretrained.Model.training);
+    }
+
+    [Fact]
+    public void QuantizationOffTheCpuIsRefusedBeforeLoading()
+    {
+        var options = new PretrainedModelOptions { Device = "cuda", Quantization = WeightQuantization.Int4 };
+        var error = Assert.Throws<ArgumentException>(() => options.Validate());
+        Assert.Contains("CPU only", error.Message, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,143 @@
+using System;
+using System.Linq;
+using System.Threading.Tasks;
+using Cllm.Core;
+using Cllm.Tests.TestKit;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Cllm.Tests.Modeling;
+
+/// <summary>The int8/int4 projection weights: round-trip error, the quantized product against the float one, row invariance, the kernel compilation.</summary>
+public class QuantizedWeightTests
+{
+    private static Tensor Weight(long n, long k, ulong seed)
+    {
+        using var generator = new Generator(seed);
+        return randn(new[] { n, k }, generator: generator);
+    }
+
+    [Fact]
+    public void Int8RoundTripErrIsAtMostHalfAStepPerRow()
+    {
+        using var scope = NewDisposeScope();
+        var w = Weight(48, 96, 1);
+        using var q = QuantizedWeight.Create(w, WeightQuantization.Int8, ScalarType.Float32);
+        Assert.Equal(WeightQuantization.Int8, q.Format);
+        using var levels = 127.0f.ToScalar();
+        var step = w.abs().amax(new long[] { 1 }).div(levels).unsqueeze(1);                         // (N, 1)
+        var error = q.Dequantize().sub(w).abs();                                                                // (N, K)
+        var worst = error.div(step).max().item<float>();
+        Assert.InRange(worst, 0.0f, 0.5f + 1e-3f);
+        Assert.True(error.max().item<float>() > 0, "quantization changed nothing: the round trip was not exercised");
+    }
+
+    [Theory]
+    [InlineData(256, 128)]
+    [InlineData(192, 64)]
+    [InlineData(96, 32)]
+    public void Int4RoundTripErrIsAtMostHalfAStepPerGroup(long k, int group)
+    {
+        using var scope = NewDisposeScope();
+        var w = Weight(48, k, 2);
+        using var q = QuantizedWeight.Create(w, WeightQuantization.Int4, ScalarType.Float32);
+        Assert.Equal(WeightQuantization.Int4, q.Format);
+        Assert.Equal(group, q.GroupSize);
+        var grouped = w.reshape(48, k / group, group);
+        using var levels = 15.0f.ToScalar();
+        var step = grouped.amax(new long[] { 2 }).sub(grouped.amin(new long[] { 2 })).div(levels).unsqueeze(2); // (N, K/g, 1)
+        var error = q.Dequantize().reshape(48, k / group, group).sub(grouped).abs();
+        Assert.InRange(error.div(step).max().item<float>(), 0.0f, 0.5f + 1e-3f);
+    }
+
+    [Theory]
+    [InlineData(40, 64)]    // N not a multiple of 16
+    [InlineData(64, 48)]    // no group of 32, 64 or 128 divides K
+    [InlineData(172, 64)]   // stories260K's gate/up
+    public void Int4FallsBackToInt8ForShapesTheKernelCannotTake(long n, long k)
+    {
+        using var scope = NewDisposeScope();
+        Assert.Null(QuantizedWeight.Int4GroupSize(n, k));
+        using var q = QuantizedWeight.Create(Weight(n, k, 3), WeightQuantization.Int4, ScalarType.Float32);
+        Assert.Equal(WeightQuantization.Int8, q.Format);
+        Assert.Equal("int8", q.Description);
+    }
+
+    [Theory]
+    [InlineData(WeightQuantization.Int8)]
+    [InlineData(WeightQuantization.Int4)]
+    public void InputSizesTheInt8KernelMisreadsStayUnquantized(WeightQuantization requested)
+    {
+        // ATen's bfloat16 int8 kernel returns infinities (T = 1) or crashes (T = 5) for K = 172 (stories260K's down_proj).
+        using var scope = NewDisposeScope();
+        var w = Weight(64, 172, 8);
+        Assert.False(QuantizedWeight.Int8Fits(172));
+        using var q = QuantizedWeight.Create(w, requested, ScalarType.BFloat16, ScalarType.BFloat16);
+        Assert.Equal(WeightQuantization.None, q.Format);
+        Assert.Equal("BFloat16", q.Description);
+        using var generator = new Generator(9);
+        var x = randn(new long[] { 5, 172 }, generator: generator);
+        var exact = matmul(x, w.t());
+        Assert.InRange(q.Forward(x).sub(exact).norm().item<float>() / exact.norm().item<float>(), 0.0, 0.01);
+    }
+
+    [Theory]
+    [InlineData(WeightQuantization.Int8, ScalarType.Float32, 0.02)]
+    [InlineData(WeightQuantization.Int8, ScalarType.BFloat16, 0.03)]
+    [InlineData(WeightQuantization.Int4, ScalarType.Float32, 0.15)]
+    [InlineData(WeightQuantization.Int4, ScalarType.BFloat16, 0.15)]
+    public void QuantizedProductApproximatesTheFloatOne(WeightQuantization format, ScalarType compute, double bound)
+    {
+        // Expected relative error of x·Wᵀ: int8 per-row steps of ~3.5σ/127 give ~1%; int4 steps of ~5σ/15 per group give ~10%.
+        using var scope = NewDisposeScope();
+        var w = Weight(64, 256, 4);
+        using var q = QuantizedWeight.Create(w, format, compute);
+        using var generator = new Generator(5);
+        var x = randn(new long[] { 2, 7, 256 }, generator: generator);                                      // (B, T, K)
+        var exact = matmul(x, w.t());                                                                        // (B, T, N)
+        var approx = q.Forward(x);
+        Assert.Equal(new long[] { 2, 7, 64 }, approx.shape);
+        Assert.Equal(ScalarType.Float32, approx.dtype);
+        double relative = approx.sub(exact).norm().item<float>() / exact.norm().item<float>();
+        Assert.InRange(relative, 1e-5, bound);                                                               // > 0: the weights really are quantized
+        var reference = matmul(x, q.Dequantize().t());                                                       // the dequantized weight explains the product
+        Assert.InRange(approx.sub(reference).norm().item<float>() / reference.norm().item<float>(), 0.0, compute == ScalarType.Float32 ? 1e-5 : 1e-2);
+    }
+
+    [Theory]
+    [InlineData(WeightQuantization.Int8, ScalarType.Float32)]
+    [InlineData(WeightQuantization.Int8, ScalarType.BFloat16)]
+    [InlineData(WeightQuantization.Int4, ScalarType.Float32)]
+    [InlineData(WeightQuantization.Int4, ScalarType.BFloat16)]
+    public void EachRowComesOutBitForBitAsWhenComputedAlone(WeightQuantization format, ScalarType compute)
+    {
+        // Jacobi verifies T tokens in one forward where autoregressive decoding computes one: the kernels must not round a
+        // row differently depending on how many rows come with it (sql-cllm's MLP shape, T up to 33).
+        using var scope = NewDisposeScope();
+        using var q = QuantizedWeight.Create(Weight(704, 256, 6), format, compute);
+        using var generator = new Generator(7);
+        foreach (int t in new[] { 2, 4, 8, 16, 33 })
+        {
+            var x = randn(new long[] { t, 256 }, generator: generator).to_type(compute);
+            var together = q.Forward(x);
+            for (int i = 0; i < t; i++)
+            {
+                var alone = q.Forward(x.narrow(0, i, 1));
+                Assert.True(alone.eq(together.narrow(0, i, 1)).all().item<bool>(), $"{format} {compute}: row {i} of {t} differs from the same row alone");
+            }
+        }
+    }
+
+    [Fact]
+    public void KernelSourceCompilesOncePerProcessUnderConcurrentFirstUse()
+    {
+        Parallel.For(0, 8, _ =>
+        {
+            using var scope = NewDisposeScope();
+            using var q = QuantizedWeight.Create(ones(16, 32), WeightQuantization.Int8, ScalarType.Float32);
+            var y = q.Forward(ones(1, 32));
+            Assert.Equal(32.0f, y[0, 0].item<float>(), 3);
+        });
+        Assert.Equal(1, QuantizedKernels.Compilations);
+    }
+}
