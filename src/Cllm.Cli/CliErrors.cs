@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.IO;
 using System.Linq;
 using System.Text.RegularExpressions;
@@ -56,7 +57,13 @@ internal static partial class CliErrors
     public static int ReportParseErrors(ParseResult parse)
     {
         ArgumentNullException.ThrowIfNull(parse);
-        string help = $"cllm {parse.CommandResult.Command.Name} --help lists the options";
+        var path = new List<string>();
+        for (var result = parse.CommandResult; result.Command is not RootCommand && result.Parent is CommandResult parent; result = parent)
+        {
+            path.Insert(0, result.Command.Name);                                       // e.g. "dev init"
+        }
+
+        string help = $"cllm {string.Join(' ', path)} --help lists the options";
         foreach (var error in parse.Errors)
         {
             var wrongType = WrongType().Match(error.Message);

@@ -7,7 +7,7 @@ using Cllm.Cli.Commands;
 
 namespace Cllm.Cli;
 
-/// <summary>The <c>cllm</c> command line: generate, bench, collect, train, download, stress, export, init, grow.</summary>
+/// <summary>The <c>cllm</c> command line: generate, bench, collect, train, download, export, grow, and dev (stress, init).</summary>
 internal static class Program
 {
     public static async Task<int> Main(string[] args)
@@ -18,10 +18,14 @@ internal static class Program
         root.Subcommands.Add(CollectCommand.Create());
         root.Subcommands.Add(TrainCommand.Create());
         root.Subcommands.Add(DownloadCommand.Create());
-        root.Subcommands.Add(StressCommand.Create());
         root.Subcommands.Add(ExportCommand.Create());
-        root.Subcommands.Add(InitCommand.Create());
         root.Subcommands.Add(GrowCommand.Create());
+
+        // Tools for checking the library and the machine rather than for using a model.
+        var dev = new Command("dev", "Developer checks: concurrent-decoding stress (stress) and random-weight checkpoints of a named shape (init).");
+        dev.Subcommands.Add(StressCommand.Create());
+        dev.Subcommands.Add(InitCommand.Create());
+        root.Subcommands.Add(dev);
 
         // Ctrl+C / SIGTERM cancel the command's token and let it finish cleanly (training saves a checkpoint, collection
         // keeps every finished prompt); a second signal terminates at once. The commands run synchronously inside their

@@ -21,7 +21,7 @@ internal static class RandomCheckpoint
     /// <summary>Specials at ids 0..2, as in LLaMA.</summary>
     private static readonly string[] Specials = { "<unk>", "<s>", "</s>" };
 
-    /// <summary>The named shapes of <c>cllm init --shape</c>.</summary>
+    /// <summary>The named shapes of <c>cllm dev init --shape</c>.</summary>
     public static string ShapeNames => "tinyllama-1.1b, 15m, 260k";
 
     /// <summary>tinyllama-1.1b = TinyLlama-1.1B (dim 2048, SwiGLU 5632, 22 layers, 32/4 heads, vocab 32000, untied).</summary>

@@ -7,7 +7,7 @@ using Cllm.Core;
 
 namespace Cllm.Cli.Commands;
 
-/// <summary><c>cllm init</c>: writes a random-weight checkpoint folder of a named shape, for memory and speed checks.</summary>
+/// <summary><c>cllm dev init</c>: writes a random-weight checkpoint folder of a named shape, for memory and speed checks.</summary>
 internal static class InitCommand
 {
     public static Command Create()

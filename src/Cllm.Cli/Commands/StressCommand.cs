@@ -5,7 +5,7 @@ using System.Linq;
 
 namespace Cllm.Cli.Commands;
 
-/// <summary><c>cllm stress</c>: decodes on several threads and serves concurrent chat requests under GC pressure; any failure exits 1.</summary>
+/// <summary><c>cllm dev stress</c>: decodes on several threads and serves concurrent chat requests under GC pressure; any failure exits 1.</summary>
 internal static class StressCommand
 {
     public static Command Create()

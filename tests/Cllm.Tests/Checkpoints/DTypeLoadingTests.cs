@@ -14,7 +14,7 @@ namespace Cllm.Tests.Checkpoints;
 /// <summary>
 /// Checkpoints load in their own dtype: a bf16/f16 file stays bf16/f16 in the model and its KV cache, logits come out
 /// float32, AR and Jacobi decode, and <c>--dtype auto</c> picks the checkpoint's dtype. Small random folders written by
-/// <c>cllm init</c>'s writer (vocab 300: 3 specials + 256 bytes + 41 merges).
+/// <c>cllm dev init</c>'s writer (vocab 300: 3 specials + 256 bytes + 41 merges).
 /// </summary>
 [Collection("Console")]
 public class DTypeLoadingTests
@@ -175,14 +175,14 @@ public class DTypeLoadingTests
     {
         using var temp = new TempFolder();
         string folder = temp.File("m");
-        var (code, error) = await CliRunner.Run("init", "--shape", "260k", "--dtype", "bfloat16", "--output", folder, "--seed", "3");
+        var (code, error) = await CliRunner.Run("dev", "init", "--shape", "260k", "--dtype", "bfloat16", "--output", folder, "--seed", "3");
         Assert.True(code == 0, error);
         using var engine = CllmBuilder.FromCheckpoint(folder).WithCheckpointDType().Build();
         Assert.Equal(ScalarType.BFloat16, engine.Model.DType);
         Assert.Equal(512, engine.Model.Config.VocabSize);
         var ids = engine.Tokenizer.Encode("héllo, world", addSpecial: false);
         Assert.Equal("héllo, world", engine.Tokenizer.Decode(ids));
-        Assert.Equal(1, (await CliRunner.Run("init", "--shape", "260k", "--output", folder)).Code);     // refuses a non-empty folder
+        Assert.Equal(1, (await CliRunner.Run("dev", "init", "--shape", "260k", "--output", folder)).Code);     // refuses a non-empty folder
     }
 
     private static string OutputIds(string jsonl) => JsonNode.Parse(File.ReadLines(jsonl).Single())!["output_ids"]!.ToJsonString();

@@ -41,7 +41,7 @@ public class BenchAndInitOutputTests
     {
         using var temp = new TempFolder();
         string folder = temp.File("m");
-        var (code, error) = await CliRunner.Run("init", "--shape", "260k", "--output", folder);
+        var (code, error) = await CliRunner.Run("dev", "init", "--shape", "260k", "--output", folder);
         Assert.True(code == 0, error);
         long bytes = new FileInfo(Path.Combine(folder, "model.safetensors")).Length;
         Assert.InRange(bytes, 1_000_000, 1_100_000);                                              // 260,032 float32 parameters and a header

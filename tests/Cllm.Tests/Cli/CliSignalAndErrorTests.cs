@@ -125,6 +125,7 @@ public class CliSignalAndErrorTests
     [InlineData(new[] { "generate", "--model", "m", "--prompt", "x", "--temperature", "warm" }, "error: --temperature: 'warm' is not a number (cllm generate --help lists the options).")]
     [InlineData(new[] { "bench", "--model", "random:260k", "--block-size" }, "error: Required argument missing for option: '--block-size' (cllm bench --help lists the options).")]
     [InlineData(new[] { "generate", "--prompt", "x" }, "error: Option '--model' is required (cllm generate --help lists the options).")]
+    [InlineData(new[] { "dev", "init", "--shape", "260k", "--output", "o", "--seed", "x" }, "error: --seed: 'x' is not a whole number (cllm dev init --help lists the options).")]
     public async Task ParseErrorsAreOneLineNamingTheFlagWithoutTheHelpText(string[] args, string expected)
     {
         var original = Console.Out;

@@ -7,8 +7,8 @@ using static TorchSharp.torch;
 namespace Cllm.Tests.LargeModels;
 
 /// <summary>
-/// A random-weight float32 folder in the TinyLlama-1.1B shape (4.4 GB), written once per test run by <c>cllm init</c>'s
-/// writer, or an existing one named by CLLM_1B_FOLDER (e.g. from <c>cllm init --shape tinyllama-1.1b --output DIR</c>).
+/// A random-weight float32 folder in the TinyLlama-1.1B shape (4.4 GB), written once per test run by <c>cllm dev init</c>'s
+/// writer, or an existing one named by CLLM_1B_FOLDER (e.g. from <c>cllm dev init --shape tinyllama-1.1b --output DIR</c>).
 /// Created only when a long test asks for it.
 /// </summary>
 public sealed class TinyLlamaShapeFolder : IDisposable

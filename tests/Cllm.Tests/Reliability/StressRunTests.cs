@@ -6,7 +6,7 @@ using Cllm.Tests.TestKit;
 
 namespace Cllm.Tests.Reliability;
 
-/// <summary>The <c>cllm stress</c> check on a real model: parallel decoders and concurrent chat requests under GC pressure.</summary>
+/// <summary>The <c>cllm dev stress</c> check on a real model: parallel decoders and concurrent chat requests under GC pressure.</summary>
 [Collection("Console")]
 public class StressRunTests
 {
@@ -34,10 +34,10 @@ public class StressRunTests
     [SkippableFact]
     public async Task StressCommandExitsZeroWhenNothingFailsAndRefusesBadDurations()
     {
-        var (code, error) = await CliRunner.Run("stress", "--model", ShippedModels.Stories260K, "--seconds", "2", "--chat-requests", "6", "--decoders", "ar,jacobi:8", "--threads", "1");
+        var (code, error) = await CliRunner.Run("dev", "stress", "--model", ShippedModels.Stories260K, "--seconds", "2", "--chat-requests", "6", "--decoders", "ar,jacobi:8", "--threads", "1");
         Assert.True(code == 0, error);
 
-        (code, error) = await CliRunner.Run("stress", "--model", ShippedModels.Stories260K, "--seconds", "0");
+        (code, error) = await CliRunner.Run("dev", "stress", "--model", ShippedModels.Stories260K, "--seconds", "0");
         Assert.Equal(1, code);
         Assert.Contains("--seconds", error, StringComparison.Ordinal);
     }
