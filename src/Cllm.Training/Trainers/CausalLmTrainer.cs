@@ -53,18 +53,7 @@ public sealed class CausalLmTrainer
         var options = Options;
         int totalSteps = options.TotalSteps(sequences.Count);
         var order = new DataOrder(options.Seed, sequences.Count);
-        var runState = new TrainerState
-        {
-            TotalSteps = totalSteps,
-            Seed = options.Seed,
-            BatchSize = options.BatchSize,
-            GradientAccumulation = options.GradientAccumulation,
-            Records = sequences.Count,
-            DataFingerprint = TrainerState.Fingerprint(sequences.Select(s => s.Ids)),
-            Consistency = "causal-lm",
-            LearningRate = options.LearningRate,
-            Settings = TrainingSettings.From(options),
-        };
+        var runState = TrainerState.Start(options, totalSteps, sequences.Count, TrainerState.Fingerprint(sequences.Select(s => s.Ids)), "causal-lm");
         Log.CausalLmTrainingStarted(_logger, sequences.Count, totalSteps, options.BatchSize, options.GradientAccumulation, options.LearningRate, options.Seed);
 
         var autoregressive = new AutoregressiveLoss(options.LabelSmoothing);

@@ -69,19 +69,7 @@ public sealed class ConsistencyTrainer
         var objective = options.CreateObjective();
         int totalSteps = options.TotalSteps(records.Count);
         var order = new DataOrder(options.Seed, records.Count);
-        var runState = new TrainerState
-        {
-            TotalSteps = totalSteps,
-            Seed = options.Seed,
-            BatchSize = options.BatchSize,
-            GradientAccumulation = options.GradientAccumulation,
-            StatesPerRecord = options.StatesPerRecord,
-            Records = records.Count,
-            DataFingerprint = TrainerState.Fingerprint(records),
-            Consistency = objective.Consistency.Name,
-            LearningRate = options.LearningRate,
-            Settings = TrainingSettings.From(options),
-        };
+        var runState = TrainerState.Start(options, totalSteps, records.Count, TrainerState.Fingerprint(records), objective.Consistency.Name, options.StatesPerRecord);
         Log.TrainingStarted(_logger, objective.Consistency.Name, objective.Consistency.Distance.ToString(), objective.AutoregressiveWeight, records.Count, totalSteps, options.BatchSize, options.GradientAccumulation, options.LearningRate, options.Seed);
 
         // One micro-batch: B record slots, up to StatesPerRecord student states each, scale · (L_consistency + ω · L_AR).
@@ -129,19 +117,7 @@ public sealed class ConsistencyTrainer
 
         int totalSteps = options.TotalSteps(chains.Count);
         var order = new DataOrder(options.Seed, chains.Count);
-        var runState = new TrainerState
-        {
-            TotalSteps = totalSteps,
-            Seed = options.Seed,
-            BatchSize = options.BatchSize,
-            GradientAccumulation = options.GradientAccumulation,
-            StatesPerRecord = options.StatesPerRecord,
-            Records = records.Count,
-            DataFingerprint = TrainerState.Fingerprint(records),
-            Consistency = "jacobi-forcing",
-            LearningRate = options.LearningRate,
-            Settings = TrainingSettings.From(options),
-        };
+        var runState = TrainerState.Start(options, totalSteps, records.Count, TrainerState.Fingerprint(records), "jacobi-forcing", options.StatesPerRecord);
         Log.TrainingStarted(_logger, "jacobi-forcing", "soft-ce", objective.AutoregressiveWeight, chains.Count, totalSteps, options.BatchSize, options.GradientAccumulation, options.LearningRate, options.Seed);
 
         (LossComponents, long) MicroBatch(long firstSlot, double scale)

@@ -46,6 +46,24 @@ internal sealed record TrainerState
     /// <summary>The training-semantic settings of the run (null in checkpoints written before they were recorded).</summary>
     public TrainingSettings? Settings { get; init; }
 
+    /// <summary>
+    /// The state of a new run of <paramref name="options"/> over <paramref name="records"/> examples (the data order's
+    /// size) named by <paramref name="objective"/>; <paramref name="statesPerRecord"/> as the objective draws them.
+    /// </summary>
+    public static TrainerState Start(TrainingOptions options, int totalSteps, int records, string dataFingerprint, string objective, int statesPerRecord = 1) => new()
+    {
+        TotalSteps = totalSteps,
+        Seed = options.Seed,
+        BatchSize = options.BatchSize,
+        GradientAccumulation = options.GradientAccumulation,
+        StatesPerRecord = statesPerRecord,
+        Records = records,
+        DataFingerprint = dataFingerprint,
+        Consistency = objective,
+        LearningRate = options.LearningRate,
+        Settings = TrainingSettings.From(options),
+    };
+
     public void Write(string path) => File.WriteAllText(path, JsonSerializer.Serialize(this, Json));
 
     public static TrainerState Read(string path)
