@@ -116,7 +116,7 @@ public class JacobiForcingTrainerTests
         using var cts = new CancellationTokenSource();
         using (var model = Model())
         {
-            var cancelAt6 = new Progress(p =>
+            var cancelAt6 = new SynchronousProgress<TrainingProgress>(p =>
             {
                 if (p.Step == 6)
                 {
@@ -164,10 +164,5 @@ public class JacobiForcingTrainerTests
         Assert.Throws<ArgumentException>(() => (Options() with { Distance = ConsistencyDistance.JensenShannon }).Validate());
         Assert.Throws<ArgumentException>(() => (Options() with { UseLabelIds = true }).Validate());
         (Options() with { Objective = TrainingObjective.Consistency, NoiseWindow = 0 }).Validate();      // unused by the CLLM objective
-    }
-
-    private sealed class Progress(Action<TrainingProgress> action) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => action(value);
     }
 }
