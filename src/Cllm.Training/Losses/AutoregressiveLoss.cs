@@ -32,54 +32,6 @@ public sealed class AutoregressiveLoss
     /// <summary>ε.</summary>
     public double LabelSmoothing { get; }
 
-    /// <summary>Runs the model over the right-padded <paramref name="sequences"/> and returns the loss.</summary>
-    internal LossTerm Compute(LlamaForCausalLM model, IReadOnlyList<IReadOnlyList<int>> sequences)
-    {
-        ArgumentNullException.ThrowIfNull(model);
-        ArgumentNullException.ThrowIfNull(sequences);
-        using var scope = NewDisposeScope();
-        var logits = model.Forward(ConsistencyBatch.Pad(sequences, model.Device));      // (B, T, V)
-        var term = Compute(logits, sequences);
-        term.Value.MoveToOuterDisposeScope();
-        return term;
-    }
-
-    /// <summary>
-    /// The loss from <paramref name="logits"/> (B, T, V) of <paramref name="sequences"/> right-padded to T: position t of
-    /// sequence b predicts its token t + 1, for t &lt; L_b − 1; padding is never a target. Computed in float32.
-    /// </summary>
-    internal LossTerm Compute(Tensor logits, IReadOnlyList<IReadOnlyList<int>> sequences) => Compute(logits, sequences, null);
-
-    /// <summary>
-    /// As <see cref="Compute(Tensor, IReadOnlyList{IReadOnlyList{int}})"/>, with sequence b's loss on its tokens from
-    /// <paramref name="answerStarts"/>[b] on (null: from token 1).
-    /// </summary>
-    internal LossTerm Compute(Tensor logits, IReadOnlyList<IReadOnlyList<int>> sequences, IReadOnlyList<int>? answerStarts)
-    {
-        ArgumentNullException.ThrowIfNull(logits);
-        ArgumentNullException.ThrowIfNull(sequences);
-        int b = sequences.Count;
-        if (logits.dim() != 3 || logits.shape[0] != b)
-        {
-            throw new ArgumentException($"logits must be (B = {b}, T, V), got ({string.Join(", ", logits.shape)}).", nameof(logits));
-        }
-
-        long t = logits.shape[1], v = logits.shape[2];
-        for (int row = 0; row < b; row++)
-        {
-            if (sequences[row].Count > t)
-            {
-                throw new ArgumentException($"sequence {row} has {sequences[row].Count} tokens but the logits cover {t} positions.", nameof(sequences));
-            }
-        }
-
-        using var scope = NewDisposeScope();
-        var (sum, weighted, owners, counts) = Accumulate(logits.reshape(b * t, v), sequences, (e, p) => e * t + p, answerStarts);
-        using var batchSize = ((long)b).ToScalar();
-        var values = weighted is null ? new float[b] : LossTerm.SumPerExample(weighted, owners, b);
-        return new LossTerm((sum / batchSize).MoveToOuterDisposeScope(), values, counts);
-    }
-
     /// <summary>
     /// Σ over <paramref name="sequences"/> of each one's mean loss, from flat logits (R, V) whose row <c>row(e, p)</c>
     /// holds the logit at position p of sequence e, from position <c>answerStarts[e] − 1</c> (null: 0) on. Returns the sum,

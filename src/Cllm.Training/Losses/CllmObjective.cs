@@ -12,7 +12,7 @@ namespace Cllm.Training;
 /// one method, step by step. Examples are laid out packed (<see cref="PackedSequence"/>): the examples of one record
 /// share one sequence <c>[context | fixed point | other states]</c> in which each block sees only the context and
 /// itself, so one forward gives the AR logits, the teacher logits and every student's logits. The losses equal those
-/// of the reference's padded batches (<see cref="ConsistencyLoss.Compute"/> and <see cref="AutoregressiveLoss"/>) up to
+/// of the reference's padded batches (one forward per input; the tests keep that layout as their oracle) up to
 /// float rounding.
 /// </summary>
 public sealed class CllmObjective

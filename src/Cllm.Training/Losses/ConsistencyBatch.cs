@@ -37,15 +37,6 @@ internal sealed class ConsistencyBatch
     /// <summary>True when every example's labels are its context ⊕ teacher state.</summary>
     public bool LabelsAreTeacherSequences => Examples.All(e => e.LabelsAreTeacherSequence);
 
-    /// <summary>(B, T) i64: context ⊕ student state of every example, right-padded.</summary>
-    public Tensor StudentInput(Device? device = null) => Pad(Examples.Select(e => Concat(e.Context, e.Student)).ToList(), device);
-
-    /// <summary>(B, T) i64: context ⊕ teacher state of every example, right-padded.</summary>
-    public Tensor TeacherInput(Device? device = null) => Pad(Examples.Select(e => Concat(e.Context, e.Teacher)).ToList(), device);
-
-    /// <summary>(B, T) i64: the autoregressive sequences, right-padded.</summary>
-    public Tensor LabelInput(Device? device = null) => Pad(Examples.Select(e => e.Labels).ToList(), device);
-
     /// <summary>Throws <see cref="ArgumentException"/> when an example is inconsistent or holds an id outside [0, vocabSize).</summary>
     public void Validate(int vocabSize)
     {
@@ -76,21 +67,5 @@ internal sealed class ConsistencyBatch
         }
 
         return tensor(ids, dtype: ScalarType.Int64, device: device).view(b, t);
-    }
-
-    private static IReadOnlyList<int> Concat(IReadOnlyList<int> a, IReadOnlyList<int> b)
-    {
-        var all = new int[a.Count + b.Count];
-        for (int i = 0; i < a.Count; i++)
-        {
-            all[i] = a[i];
-        }
-
-        for (int i = 0; i < b.Count; i++)
-        {
-            all[a.Count + i] = b[i];
-        }
-
-        return all;
     }
 }

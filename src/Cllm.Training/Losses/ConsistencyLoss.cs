@@ -68,59 +68,6 @@ public sealed class ConsistencyLoss
     }
 
     /// <summary>
-    /// The loss over <paramref name="batch"/> on its own, in the reference's padded layout (the trainer's objective
-    /// computes it packed, see <see cref="CllmObjective"/>): student logits from a forward with gradients (when enabled)
-    /// over <see cref="ConsistencyBatch.StudentInput"/>; teacher logits from a no-grad forward over
-    /// <see cref="ConsistencyBatch.TeacherInput"/>, unless <paramref name="teacherLogits"/> (B, T', V) of that input is
-    /// given, in which case it is detached and used.
-    /// </summary>
-    internal LossTerm Compute(LlamaForCausalLM model, ConsistencyBatch batch, Tensor? teacherLogits = null)
-    {
-        ArgumentNullException.ThrowIfNull(model);
-        ArgumentNullException.ThrowIfNull(batch);
-        int b = batch.Count;
-        int v = model.Config.VocabSize;
-        int t = MaxLength(batch);
-        int tTeacher = teacherLogits is null ? t : checked((int)teacherLogits.shape[1]);
-        if (teacherLogits is not null && (teacherLogits.dim() != 3 || teacherLogits.shape[0] != b || teacherLogits.shape[2] != v || tTeacher < t))
-        {
-            throw new ArgumentException($"teacher logits must be (B = {b}, T ≥ {t}, V = {v}), got ({string.Join(", ", teacherLogits.shape)}).", nameof(teacherLogits));
-        }
-
-        if (!HasPositions(batch.Examples))
-        {
-            return LossTerm.Empty(b, model.Device);
-        }
-
-        using var scope = NewDisposeScope();
-        var device = model.Device;
-
-        // Teacher: the same model at the same weights, stop-gradient.
-        Tensor teacher;
-        if (teacherLogits is not null)
-        {
-            teacher = teacherLogits.detach();                                             // (B, T', V)
-        }
-        else
-        {
-            using var noGrad = no_grad();
-            teacher = model.Forward(batch.TeacherInput(device));                          // (B, T, V)
-        }
-
-        // Student: gradients flow (when the caller has them enabled).
-        var student = model.Forward(batch.StudentInput(device));                          // (B, T, V)
-        var (sum, weighted, owners, counts) = Accumulate(
-            batch.Examples,
-            student.view(b * (long)t, v),
-            (e, p) => (long)e * t + p,
-            teacher.reshape(b * (long)tTeacher, v),
-            (e, p) => (long)e * tTeacher + p);
-        using var batchSize = ((long)b).ToScalar();
-        var values = weighted is null ? new float[b] : LossTerm.SumPerExample(weighted, owners, b);
-        return new LossTerm((sum / batchSize).MoveToOuterDisposeScope(), values, counts);
-    }
-
-    /// <summary>
     /// The logits (p = C + w − 1 … last) example <paramref name="example"/> is trained on, in its own coordinates
     /// (sequence context ⊕ block, logit p predicting token p + 1); null when student and teacher states are equal.
     /// </summary>
@@ -195,16 +142,5 @@ public sealed class ConsistencyLoss
         var distances = DistributionDistance.Compute(Distance, teacherAt, studentAt);    // (K)
         var weighted = distances * tensor(weights.ToArray(), device: device);            // (K), weight 1/|kept|
         return (weighted.sum(), weighted, owners, counts);
-    }
-
-    private static int MaxLength(ConsistencyBatch batch)
-    {
-        int t = 0;
-        foreach (var e in batch.Examples)
-        {
-            t = Math.Max(t, e.Context.Count + e.BlockLength);
-        }
-
-        return t;
     }
 }

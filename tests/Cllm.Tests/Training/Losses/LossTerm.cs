@@ -2,7 +2,7 @@ using System;
 using System.Collections.Generic;
 using static TorchSharp.torch;
 
-namespace Cllm.Training;
+namespace Cllm.Tests.Training.Losses;
 
 /// <summary>
 /// One loss over a batch: the scalar to back-propagate and each example's own value. The batch value is the mean over
