@@ -39,9 +39,6 @@ public class JacobiForcingTrainerTests
         KeepCheckpoints = 0,
     };
 
-    private static Dictionary<string, float[]> Weights(LlamaForCausalLM model)
-        => model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.cpu().contiguous().view(-1).data<float>().ToArray());
-
     private static double MaxDifference(Dictionary<string, float[]> a, Dictionary<string, float[]> b)
         => a.Max(kv => kv.Value.Zip(b[kv.Key], (x, y) => (double)Math.Abs(x - y)).DefaultIfEmpty(0).Max());
 
@@ -103,37 +100,8 @@ public class JacobiForcingTrainerTests
 
     [Fact]
     public void CancellationSavesTheCompletedStepsAndResumeEndsWithTheUninterruptedWeights()
-    {
-        using var folderA = new TempFolder();
-        using var folderB = new TempFolder();
-        Dictionary<string, float[]> uninterrupted;
-        using (var model = Model())
-        {
-            new ConsistencyTrainer(model, Options(folderA.Path)).Train(Records.Value);
-            uninterrupted = Weights(model);
-        }
-
-        using var cts = new CancellationTokenSource();
-        using (var model = Model())
-        {
-            var cancelAt6 = new SynchronousProgress<TrainingProgress>(p =>
-            {
-                if (p.Step == 6)
-                {
-                    cts.Cancel();
-                }
-            });
-            Assert.ThrowsAny<OperationCanceledException>(() => new ConsistencyTrainer(model, Options(folderB.Path)).Train(Records.Value, cancelAt6, cts.Token));
-        }
-
-        Assert.True(Directory.Exists(folderB.File("checkpoint-6")));
-        using (var model = Model(seed: 99))
-        {
-            var result = new ConsistencyTrainer(model, Options(folderB.Path) with { Resume = true }).Train(Records.Value);
-            Assert.Equal(6, result.StartStep);
-            Assert.Equal(0.0, MaxDifference(uninterrupted, Weights(model)));              // bit-exact
-        }
-    }
+        => ResumeContract.CancelAndResumeEndsWithTheUninterruptedWeights(
+            () => Model(), () => Model(seed: 99), Options, (m, o, p, c) => new ConsistencyTrainer(m, o).Train(Records.Value, p, c), cancelAt: 6);
 
     [Fact]
     public void ResumeRefusesAChangedObjectiveOrNoiseWindow()

@@ -146,37 +146,8 @@ public class ConsistencyTrainerTests
 
     [Fact]
     public void CancellationSavesTheCompletedStepsAndResumeFinishesTheRun()
-    {
-        using var folderA = new TempFolder();
-        using var folderB = new TempFolder();
-        Dictionary<string, float[]> uninterrupted;
-        using (var model = Model())
-        {
-            new ConsistencyTrainer(model, Options(folderA.Path)).Train(Records.Value);
-            uninterrupted = Weights(model);
-        }
-
-        using var cts = new CancellationTokenSource();
-        using (var model = Model())
-        {
-            var cancelAt6 = new SynchronousProgress<TrainingProgress>(p =>
-            {
-                if (p.Step == 6)
-                {
-                    cts.Cancel();
-                }
-            });
-            Assert.ThrowsAny<OperationCanceledException>(() => new ConsistencyTrainer(model, Options(folderB.Path)).Train(Records.Value, cancelAt6, cts.Token));
-        }
-
-        Assert.True(Directory.Exists(folderB.File("checkpoint-6")));
-        using (var model = Model(other: true))
-        {
-            var result = new ConsistencyTrainer(model, Options(folderB.Path) with { Resume = true }).Train(Records.Value);
-            Assert.Equal(6, result.StartStep);
-            Assert.Equal(0.0, MaxDifference(uninterrupted, Weights(model)));
-        }
-    }
+        => ResumeContract.CancelAndResumeEndsWithTheUninterruptedWeights(
+            () => Model(), () => Model(other: true), Options, (m, o, p, c) => new ConsistencyTrainer(m, o).Train(Records.Value, p, c), cancelAt: 6);
 
     [Fact]
     public void ResumeRefusesAnotherRunsCheckpoint()
