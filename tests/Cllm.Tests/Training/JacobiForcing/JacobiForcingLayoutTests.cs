@@ -119,8 +119,7 @@ public class JacobiForcingLayoutTests
             "11..11..1.",
             "11..11..11",
         };
-        var rows = Enumerable.Range(0, 10).Select(r => new string(Enumerable.Range(0, 10).Select(c => sequence.Mask[(r * 10) + c] ? '1' : '.').ToArray())).ToArray();
-        Assert.Equal(expected, rows);
+        Assert.Equal(expected, MaskRows(sequence));
         Assert.Equal(new long[] { 1, 2, 3, 4, 3, 7, 5, 6, 8, 9 }, sequence.Ids);
         Assert.Equal(new long[] { 0, 1, 2, 3, 2, 3, 4, 5, 4, 5 }, sequence.Positions);
         Assert.Equal(new[] { 1, 2, 3, 7, 8, 9 }, sequence.Labels);
@@ -147,9 +146,15 @@ public class JacobiForcingLayoutTests
             "11..11..1.",
             "11..11..11",
         };
-        var rows = Enumerable.Range(0, 10).Select(r => new string(Enumerable.Range(0, 10).Select(c => sequence.Mask[(r * 10) + c] ? '1' : '.').ToArray())).ToArray();
-        Assert.Equal(expected, rows);
+        Assert.Equal(expected, MaskRows(sequence));
         Assert.Equal(new long[] { 0, 1, 2, 3, 2, 3, 4, 5, 4, 5 }, sequence.Positions);
+    }
+
+    /// <summary>The mask (T, T) as rows of '1' (may attend) and '.'.</summary>
+    private static string[] MaskRows(JacobiForcingSequence sequence)
+    {
+        int t = sequence.Ids.Length;
+        return Enumerable.Range(0, t).Select(r => new string(Enumerable.Range(0, t).Select(c => sequence.Mask[(r * t) + c] ? '1' : '.').ToArray())).ToArray();
     }
 
     [Theory]
