@@ -83,7 +83,7 @@ internal sealed class PlacementArguments
     /// The dtype to load <paramref name="modelFolder"/> in: the requested one, or for auto the choice of
     /// <see cref="CheckpointDType.ChooseAuto"/>, printed to stderr with its reason.
     /// </summary>
-    public torch.ScalarType? LoadDType(ParseResult parse, string modelFolder)
+    private torch.ScalarType? LoadDType(ParseResult parse, string modelFolder, torch.Device device)
     {
         if (RequestedDType(parse) is { } requested)
         {
@@ -91,7 +91,7 @@ internal sealed class PlacementArguments
         }
 
         var directory = HfModelDirectory.Open(modelFolder);
-        var (type, reason) = CheckpointDType.ChooseAuto(directory, directory.ReadConfig(), ResolveDevice(parse).type == DeviceType.CPU, NativeBFloat16.Evidence);
+        var (type, reason) = CheckpointDType.ChooseAuto(directory, directory.ReadConfig(), device.type == DeviceType.CPU, NativeBFloat16.Evidence);
         Console.Error.WriteLine($"--dtype auto: {reason}");
         return type;
     }
@@ -102,7 +102,7 @@ internal sealed class PlacementArguments
         ArgumentNullException.ThrowIfNull(builder);
         var device = ResolveDevice(parse);
         var quantization = CheckQuantization(parse, device);
-        var dtype = LoadDType(parse, modelFolder);
+        var dtype = LoadDType(parse, modelFolder, device);
         builder = dtype is { } type ? builder.WithDType(type) : builder.WithCheckpointDType();
         return builder.OnDevice(parse.GetValue(Device)!).WithQuantization(quantization);
     }
@@ -112,7 +112,7 @@ internal sealed class PlacementArguments
     {
         var device = ResolveDevice(parse);
         var quantization = CheckQuantization(parse, device);
-        var dtype = LoadDType(parse, modelFolder);
+        var dtype = LoadDType(parse, modelFolder, device);
         return new PretrainedModelOptions { DType = dtype, Device = parse.GetValue(Device)!, Threads = threads, Quantization = quantization };
     }
 
