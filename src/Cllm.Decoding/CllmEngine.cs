@@ -10,8 +10,10 @@ namespace Cllm;
 
 /// <summary>
 /// A loaded model, its tokenizer and a chosen decoder: what <see cref="CllmBuilder.Build"/> returns.
-/// Owns the weights (dispose it to free them). Every request runs on the engine's one decode thread, in
-/// arrival order, so any number of threads may call it at once; cancelling one request leaves the others running.
+/// Owns the weights (dispose it to free them). Every request runs on the engine's one decode thread, so any number of
+/// threads may call it at once: concurrent requests are decoded together, up to <see cref="MaxBatchSize"/> in one
+/// forward (continuous batching: requests join and leave between forwards; docs/serving.md), and cancelling one
+/// request leaves the others running.
 /// </summary>
 public sealed class CllmEngine : IDisposable
 {
@@ -19,7 +21,7 @@ public sealed class CllmEngine : IDisposable
     private readonly ILogger _logger;
     private bool _disposed;
 
-    internal CllmEngine(PretrainedModel pretrained, DecoderOptions decoder, ILogger logger)
+    internal CllmEngine(PretrainedModel pretrained, DecoderOptions decoder, ILogger logger, int maxBatchSize = DefaultMaxBatchSize)
     {
         Model = pretrained.Model;
         Tokenizer = pretrained.Tokenizer;
@@ -29,8 +31,18 @@ public sealed class CllmEngine : IDisposable
         DecoderOptions = decoder;
         Decoder = decoder.CreateDecoder(Model);
         _logger = logger;
-        _worker = new DecodeWorker("cllm-decode", logger);
+        MaxBatchSize = maxBatchSize;
+        _worker = new DecodeWorker("cllm-decode", Model, maxBatchSize, logger);
     }
+
+    /// <summary>Requests decoded together by default (<see cref="CllmBuilder.WithMaxBatchSize"/>).</summary>
+    public const int DefaultMaxBatchSize = 16;
+
+    /// <summary>
+    /// Requests decoded together at most: concurrent requests join one batch between forwards and share every forward;
+    /// the rest wait in arrival order. 1 decodes one request at a time.
+    /// </summary>
+    public int MaxBatchSize { get; }
 
     /// <summary>The model (weights only).</summary>
     public LlamaForCausalLM Model { get; }
@@ -129,7 +141,7 @@ public sealed class CllmEngine : IDisposable
 
     /// <summary>
     /// Runs <paramref name="request"/> on the engine's decode thread and streams its steps to the calling thread.
-    /// Requests from any number of threads are served one at a time, in arrival order.
+    /// Requests from any number of threads are batched together (greedy outputs are those of the request alone).
     /// </summary>
     public IEnumerable<DecodeStep> Run(DecodeRequest request, DecoderOptions? decoder = null, CancellationToken cancellationToken = default)
     {
