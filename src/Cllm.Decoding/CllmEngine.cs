@@ -18,6 +18,7 @@ namespace Cllm;
 public sealed class CllmEngine : IDisposable
 {
     private readonly DecodeWorker _worker;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<DecoderOptions, IDecoder> _decoders = new();
     private readonly ILogger _logger;
     private bool _disposed;
 
@@ -169,7 +170,9 @@ public sealed class CllmEngine : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(request);
         request.Validate(Model.Config.VocabSize, Model.Config.MaxPositionEmbeddings);          // bad input fails here, on the caller's thread
-        var chosen = decoder is null ? Decoder : CreateDecoder(decoder);
+        // One decoder per setting (the first 64 settings seen), so that its requests share a first-token memory.
+        var chosen = decoder is null ? Decoder : _decoders.TryGetValue(decoder, out var known) ? known
+            : _decoders.Count < 64 ? _decoders.GetOrAdd(decoder, CreateDecoder) : CreateDecoder(decoder);
         return _worker.Submit(chosen, request, cancellationToken);
     }
 

@@ -169,6 +169,64 @@ public class BatchedDecodingTests
             => new(() => curve.Select(c => new ForwardCost(c.Tokens, c.Cost, c.Cost)).ToArray());
     }
 
+    /// <summary>
+    /// A long continuous batch (requests joining and leaving, drafts capped at random, the cache growing and compacting)
+    /// leaves no tensor behind: the live count is the same at forward 50 and 600, and once the batch is disposed.
+    /// </summary>
+    [Fact]
+    public void LiveTensorCountStaysFlatOverALongContinuousBatch()
+    {
+        using var model = TinyLlama.Create(23, TinyLlama.Config(layers: 1));
+        var random = new Random(23);
+        var decoders = new[] { Decoders.Jacobi(model, 6), (DraftVerifyDecoder)Decoders.Lookahead(model, window: 3, ngram: 3, guesses: 3), (DraftVerifyDecoder)Decoders.Autoregressive(model) };
+        decoders[0].DecodeToEnd(new DecodeRequest { PromptIds = new[] { 1, 2 }, Options = new GenerationOptions { MaxNewTokens = 4 } });   // builds the model's lean weight copy, which the model owns
+        long before = TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        long at50 = -1, at600 = -1;
+        using (var batch = new DecodeBatch(model, 8))
+        {
+            var running = new List<DecodeSession>();
+            for (int forward = 0; forward < 700; forward++)
+            {
+                while (running.Count < 6)
+                {
+                    bool sampled = random.Next(4) == 0;
+                    var session = decoders[random.Next(decoders.Length)].Start(new DecodeRequest
+                    {
+                        PromptIds = Enumerable.Range(0, 1 + random.Next(12)).Select(_ => random.Next(model.Config.VocabSize)).ToArray(),
+                        Options = new GenerationOptions { MaxNewTokens = 5 + random.Next(40), Temperature = sampled ? 0.8 : null, Seed = sampled ? forward : null },
+                    }, default);
+                    batch.Add(session);
+                    running.Add(session);
+                }
+
+                var steps = DraftVerifyDecoder.Step(batch, running, random.Next(2) == 0 ? random.Next(5) : int.MaxValue);
+                for (int i = running.Count - 1; i >= 0; i--)
+                {
+                    if (steps[i].Finish != FinishReason.None)
+                    {
+                        batch.Remove(running[i]);
+                        running.RemoveAt(i);
+                    }
+                }
+
+                if (forward == 50)
+                {
+                    at50 = TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+                }
+
+                if (forward == 600)
+                {
+                    at600 = TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+                }
+            }
+
+            Assert.True(batch.Capacity > 8, "the cache never grew");
+        }
+
+        Assert.Equal(at50, at600);
+        Assert.Equal(before, TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
+
     private sealed record Outcome(List<int> Tokens, FinishReason Finish, int Forwards);
 
     /// <summary>Steps <paramref name="requests"/> through one batch: one joins every <paramref name="joinEvery"/> forwards (0: all at once); each forward's cap comes from <paramref name="cap"/>.</summary>
