@@ -80,7 +80,7 @@ internal sealed class LlamaSharpBatched : IDisposable
                     continue;
                 }
 
-                int token = ArgMax(a.Conversation.Sample());
+                int token = LlamaSharpGreedy.ArgMax(a.Conversation.Sample());
                 if (a.Ids.Count == 0 && a.FirstToken is null)
                 {
                     a.FirstToken = clock.Elapsed - a.Sent;
@@ -141,20 +141,6 @@ internal sealed class LlamaSharpBatched : IDisposable
         public List<int> Ids { get; } = new();
 
         public TimeSpan? FirstToken { get; set; }
-    }
-
-    private static int ArgMax(ReadOnlySpan<float> logits)
-    {
-        int best = 0;
-        for (int i = 1; i < logits.Length; i++)
-        {
-            if (logits[i] > logits[best])
-            {
-                best = i;
-            }
-        }
-
-        return best;
     }
 
     public void Dispose() => _weights.Dispose();

@@ -106,7 +106,7 @@ internal sealed class LlamaSharpGreedy : IDisposable
     }
 
     /// <summary>First index of the largest logit (ties go to the lower id, as torch.argmax does on CPU).</summary>
-    private static int ArgMax(ReadOnlySpan<float> logits)
+    internal static int ArgMax(ReadOnlySpan<float> logits)
     {
         int best = 0;
         for (int i = 1; i < logits.Length; i++)

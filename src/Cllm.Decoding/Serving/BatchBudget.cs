@@ -158,21 +158,7 @@ internal sealed class BatchBudget
     internal double Cost(int tokens)
     {
         var (sizes, costs) = _curve ??= Load();
-        int i = Array.BinarySearch(sizes, tokens);
-        if (i >= 0)
-        {
-            return costs[i];
-        }
-
-        if (sizes.Length == 1)
-        {
-            return costs[0] * tokens;
-        }
-
-        int hi = Math.Min(~i, sizes.Length - 1);
-        int lo = hi - 1;
-        double slope = (costs[hi] - costs[lo]) / (sizes[hi] - sizes[lo]);
-        return Math.Max(costs[0], costs[lo] + slope * (tokens - sizes[lo]));
+        return ForwardCostCurve.Interpolate(sizes, costs, tokens);
     }
 
     private (int[] Sizes, double[] Costs) Load()
