@@ -43,9 +43,17 @@ public class BatchedDecodingTests
             var request = new DecodeRequest
             {
                 PromptIds = Enumerable.Range(0, 1 + random.Next(30)).Select(_ => random.Next(model.Config.VocabSize)).ToArray(),
-                Options = new GenerationOptions { MaxNewTokens = 10 + random.Next(50) },
+                Options = new GenerationOptions { MaxNewTokens = random.Next(5) == 0 ? 1 : 10 + random.Next(50) },
             };
             var result = decoder.DecodeToEnd(request);
+            if (requests.Count % 3 == 1 && result.OutputIds.Count > 2)
+            {
+                // A stop id met midway (its first occurrence ends the request).
+                request = request with { Options = request.Options with { StopTokenIds = new[] { result.OutputIds[result.OutputIds.Count / 2] } } };
+                result = decoder.DecodeToEnd(request);
+                Assert.Equal(FinishReason.Eos, result.Finish);
+            }
+
             if (result.Stats.MinLogitMargin > 1e-4)
             {
                 requests.Add((decoder, request));
