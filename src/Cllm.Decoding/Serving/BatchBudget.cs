@@ -53,9 +53,6 @@ internal sealed class BatchBudget
         return new BatchBudget(() => ForwardCostCurve.Measure(model, sizes, past: past, rounds: 5, warmup: 2));
     }
 
-    /// <summary>The cap chosen last (for reports), or −1 before any.</summary>
-    public int LastCap { get; private set; } = -1;
-
     /// <summary>
     /// The draft-token cap for the next forward of <paramref name="sessions"/>; <see cref="int.MaxValue"/> (no cap) for one
     /// session or when none drafts.
@@ -66,7 +63,7 @@ internal sealed class BatchBudget
         int widest = sessions.Max(s => s.Window);
         if (sessions.Count == 1 || widest == 1)
         {
-            return LastCap = int.MaxValue;
+            return int.MaxValue;
         }
 
         int fixedTokens = sessions.Where(s => s.AtPrefill).Sum(s => s.Request.PromptIds.Count - 1);
@@ -100,7 +97,7 @@ internal sealed class BatchBudget
             best = Caps[1];                                                               // keep measuring acceptance
         }
 
-        return LastCap = best;
+        return best;
     }
 
     /// <summary>Records one session's verification: a chain draft of <paramref name="drafted"/> tokens of which <paramref name="accepted"/> were accepted.</summary>
