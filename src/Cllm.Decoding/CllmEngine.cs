@@ -18,6 +18,7 @@ namespace Cllm;
 public sealed class CllmEngine : IDisposable
 {
     private readonly DecodeWorker _worker;
+    private readonly IDecoder _default;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<DecoderOptions, IDecoder> _decoders = new();
     private readonly ILogger _logger;
     private bool _disposed;
@@ -30,7 +31,8 @@ public sealed class CllmEngine : IDisposable
         ModelDirectory = pretrained.Directory;
         EosTokenIds = pretrained.EosTokenIds;
         DecoderOptions = decoder;
-        Decoder = decoder.CreateDecoder(Model);
+        _default = decoder.CreateDecoder(Model);
+        Decoder = new EngineDecoder(this, null, _default.Name);
         _logger = logger;
         MaxBatchSize = maxBatchSize;
         _worker = new DecodeWorker("cllm-decode", Model, maxBatchSize, logger);
@@ -63,14 +65,19 @@ public sealed class CllmEngine : IDisposable
     /// <summary>The default decoder's settings.</summary>
     public DecoderOptions DecoderOptions { get; }
 
-    /// <summary>The default decoder.</summary>
+    /// <summary>The default decoder. Its requests run on the engine's decode thread, batched with the engine's other requests.</summary>
     public IDecoder Decoder { get; }
 
-    /// <summary>Builds a decoder over this engine's model with other settings (e.g. AR next to Jacobi).</summary>
+    /// <summary>
+    /// A decoder with other settings (e.g. AR next to Jacobi); like <see cref="Decoder"/>, its requests run on the engine's
+    /// decode thread, batched with the engine's other requests. For a decoder that runs on the calling thread, over the
+    /// model alone, use <see cref="DecoderOptions.CreateDecoder"/> with <see cref="Model"/>.
+    /// </summary>
     public IDecoder CreateDecoder(DecoderOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return options.CreateDecoder(Model);
+        options.Validate();
+        return new EngineDecoder(this, options, options.Label);
     }
 
     /// <summary>Tokenizes <paramref name="prompt"/> as Hugging Face would (BOS per the tokenizer config) into a request.</summary>
@@ -171,8 +178,8 @@ public sealed class CllmEngine : IDisposable
         ArgumentNullException.ThrowIfNull(request);
         request.Validate(Model.Config.VocabSize, Model.Config.MaxPositionEmbeddings);          // bad input fails here, on the caller's thread
         // One decoder per setting (the first 64 settings seen), so that its requests share a first-token memory.
-        var chosen = decoder is null ? Decoder : _decoders.TryGetValue(decoder, out var known) ? known
-            : _decoders.Count < 64 ? _decoders.GetOrAdd(decoder, CreateDecoder) : CreateDecoder(decoder);
+        var chosen = decoder is null ? _default : _decoders.TryGetValue(decoder, out var known) ? known
+            : _decoders.Count < 64 ? _decoders.GetOrAdd(decoder, d => d.CreateDecoder(Model)) : decoder.CreateDecoder(Model);
         return _worker.Submit(chosen, request, cancellationToken);
     }
 

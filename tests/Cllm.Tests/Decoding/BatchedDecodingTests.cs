@@ -109,6 +109,34 @@ public class BatchedDecodingTests
         }
     }
 
+    /// <summary>
+    /// One threading contract: the engine's decoders (its default, <see cref="CllmEngine.CreateDecoder"/>, the DI-registered
+    /// one) run their requests on the engine's decode thread, whatever thread enumerates them, and equal the decoder over the
+    /// model alone; bad input fails at the call.
+    /// </summary>
+    [Fact]
+    public void EngineDecodersRunOnTheEngineThread()
+    {
+        var threads = new System.Collections.Concurrent.ConcurrentBag<string?>();
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = source => source.Name == CllmTelemetry.Name,
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllData,
+            ActivityStarted = _ => threads.Add(Thread.CurrentThread.Name),
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+        using var engine = CllmBuilder.FromCheckpoint(ShippedModels.Folder("sql-cllm")).UseJacobi(n: 16).Build();
+        var request = engine.CreateRequest(Prompts("sql-cllm", 1)[0], new GenerationOptions { MaxNewTokens = 32 });
+        var alone = DecoderOptions.Parse("jacobi:16").CreateDecoder(engine.Model).DecodeToEnd(request).OutputIds;
+        threads.Clear();
+        Assert.Equal(alone, engine.Decoder.DecodeToEnd(request).OutputIds);
+        Assert.Equal(alone, engine.CreateDecoder(DecoderOptions.Autoregressive).DecodeToEnd(request).OutputIds);
+        Assert.True(threads.Count >= 2, $"{threads.Count} decode activities");               // other tests' engines may add theirs, on their own decode threads
+        Assert.All(threads, name => Assert.Equal("cllm-decode", name));
+        Assert.Equal("jacobi:16", engine.Decoder.Name);
+        Assert.Throws<ArgumentException>(() => engine.Decoder.Decode(request with { PromptIds = Array.Empty<int>() }));
+    }
+
     /// <summary>A request cancelled mid-batch ends alone; the others finish with their own outputs, and the engine serves on.</summary>
     [Fact]
     public async Task CancellingOneBatchedRequestLeavesTheOthersExact()
