@@ -81,7 +81,7 @@ public sealed class LlamaCppExactnessTests : IDisposable
         Assert.True(total >= prompts.Count * 8, $"only {total} tokens compared");
     }
 
-    private static DirectoryInfo RepositoryRoot()
+    internal static DirectoryInfo RepositoryRoot()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Cllm.sln")))

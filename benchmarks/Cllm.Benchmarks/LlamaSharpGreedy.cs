@@ -22,18 +22,7 @@ internal sealed class LlamaSharpGreedy : IDisposable
 
     public LlamaSharpGreedy(string ggufPath, int threads, int contextSize)
     {
-        if (!_quiet)
-        {
-            NativeLogConfig.llama_log_set((level, message) =>
-            {
-                if (level == LLamaLogLevel.Error)
-                {
-                    Console.Error.Write("llama.cpp: " + message);
-                }
-            });
-            _quiet = true;
-        }
-
+        Quiet();
         var parameters = new ModelParams(ggufPath)
         {
             ContextSize = (uint)contextSize,
@@ -52,6 +41,22 @@ internal sealed class LlamaSharpGreedy : IDisposable
     }
 
     public int VocabSize { get; }
+
+    /// <summary>Sends llama.cpp's log to stderr for errors only (once per process).</summary>
+    internal static void Quiet()
+    {
+        if (!_quiet)
+        {
+            NativeLogConfig.llama_log_set((level, message) =>
+            {
+                if (level == LLamaLogLevel.Error)
+                {
+                    Console.Error.Write("llama.cpp: " + message);
+                }
+            });
+            _quiet = true;
+        }
+    }
 
     /// <summary>Decodes up to <paramref name="maxNewTokens"/> greedy tokens after <paramref name="promptIds"/>; an id in <paramref name="eosIds"/> ends it (and is not returned).</summary>
     public (int[] Ids, TimeSpan Elapsed, int Forwards) Decode(IReadOnlyList<int> promptIds, int maxNewTokens, IReadOnlyList<int> eosIds)
@@ -101,7 +106,7 @@ internal sealed class LlamaSharpGreedy : IDisposable
     }
 
     /// <summary>First index of the largest logit (ties go to the lower id, as torch.argmax does on CPU).</summary>
-    private static int ArgMax(ReadOnlySpan<float> logits)
+    internal static int ArgMax(ReadOnlySpan<float> logits)
     {
         int best = 0;
         for (int i = 1; i < logits.Length; i++)

@@ -29,6 +29,7 @@ internal static class Program
         {
             model, prompts, requests, rounds, maxNew, decoders, threads,
         };
+        root.Subcommands.Add(LoadBenchmark.Command());
         root.SetAction(parse => CliErrors.Run(parse, () => Run(
             parse.GetValue(model)!, parse.GetValue(prompts), parse.GetValue(requests), parse.GetValue(rounds), parse.GetValue(maxNew), parse.GetValue(decoders)!, parse.GetValue(threads))));
         return root.Parse(args).Invoke();

@@ -10,8 +10,9 @@ using Microsoft.Extensions.AI;
 namespace Cllm.Cli;
 
 /// <summary>
-/// A bounded concurrency check of one engine, for users to run on their own model: several threads decode with their
-/// own decoders over the engine's shared weights, and many <see cref="IChatClient"/> requests run at once, while a
+/// A bounded concurrency check of one engine, for users to run on their own model: several threads decode with the
+/// engine's decoders and many <see cref="IChatClient"/> requests run at once, all batched on the engine's decode thread
+/// (docs/serving.md), while a
 /// thread allocates managed garbage so the GC and its finalizer thread run all the time. Greedy decoding is
 /// deterministic, so every output must equal the one decoded alone, without any exception.
 /// </summary>

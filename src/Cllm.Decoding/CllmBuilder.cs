@@ -21,6 +21,7 @@ public sealed class CllmBuilder
     private int? _threads;
     private WeightQuantization _quantization = WeightQuantization.None;
     private ILoggerFactory _loggerFactory = NullLoggerFactory.Instance;
+    private int _maxBatchSize = CllmEngine.DefaultMaxBatchSize;
 
     private CllmBuilder(string path) => CheckpointPath = path;
 
@@ -135,6 +136,18 @@ public sealed class CllmBuilder
         return this;
     }
 
+    /// <summary>
+    /// Requests the engine decodes together at most (default <see cref="CllmEngine.DefaultMaxBatchSize"/>): concurrent
+    /// requests share each forward, their draft lengths chosen from the model's forward-cost curve; 1 serves one request
+    /// at a time.
+    /// </summary>
+    public CllmBuilder WithMaxBatchSize(int maxBatchSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxBatchSize, 1);
+        _maxBatchSize = maxBatchSize;
+        return this;
+    }
+
     /// <summary>Where load and request logs go.</summary>
     public CllmBuilder WithLoggerFactory(ILoggerFactory loggerFactory)
     {
@@ -158,6 +171,6 @@ public sealed class CllmBuilder
         {
             Log.Quantized(logger, summary);
         }
-        return new CllmEngine(pretrained, _decoder, logger);
+        return new CllmEngine(pretrained, _decoder, logger, _maxBatchSize);
     }
 }

@@ -10,16 +10,20 @@ namespace Cllm;
 
 /// <summary>
 /// A loaded model, its tokenizer and a chosen decoder: what <see cref="CllmBuilder.Build"/> returns.
-/// Owns the weights (dispose it to free them). Every request runs on the engine's one decode thread, in
-/// arrival order, so any number of threads may call it at once; cancelling one request leaves the others running.
+/// Owns the weights (dispose it to free them). Every request runs on the engine's one decode thread, so any number of
+/// threads may call it at once: concurrent requests are decoded together, up to <see cref="MaxBatchSize"/> in one
+/// forward (continuous batching: requests join and leave between forwards; docs/serving.md), and cancelling one
+/// request leaves the others running.
 /// </summary>
 public sealed class CllmEngine : IDisposable
 {
     private readonly DecodeWorker _worker;
+    private readonly IDecoder _default;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<DecoderOptions, IDecoder> _decoders = new();
     private readonly ILogger _logger;
     private bool _disposed;
 
-    internal CllmEngine(PretrainedModel pretrained, DecoderOptions decoder, ILogger logger)
+    internal CllmEngine(PretrainedModel pretrained, DecoderOptions decoder, ILogger logger, int maxBatchSize = DefaultMaxBatchSize)
     {
         Model = pretrained.Model;
         Tokenizer = pretrained.Tokenizer;
@@ -27,10 +31,21 @@ public sealed class CllmEngine : IDisposable
         ModelDirectory = pretrained.Directory;
         EosTokenIds = pretrained.EosTokenIds;
         DecoderOptions = decoder;
-        Decoder = decoder.CreateDecoder(Model);
+        _default = decoder.CreateDecoder(Model);
+        Decoder = new EngineDecoder(this, null, _default.Name);
         _logger = logger;
-        _worker = new DecodeWorker("cllm-decode", logger);
+        MaxBatchSize = maxBatchSize;
+        _worker = new DecodeWorker("cllm-decode", Model, maxBatchSize, logger);
     }
+
+    /// <summary>Requests decoded together by default (<see cref="CllmBuilder.WithMaxBatchSize"/>).</summary>
+    public const int DefaultMaxBatchSize = 16;
+
+    /// <summary>
+    /// Requests decoded together at most: concurrent requests join one batch between forwards and share every forward;
+    /// the rest wait in arrival order. 1 decodes one request at a time.
+    /// </summary>
+    public int MaxBatchSize { get; }
 
     /// <summary>The model (weights only).</summary>
     public LlamaForCausalLM Model { get; }
@@ -50,14 +65,19 @@ public sealed class CllmEngine : IDisposable
     /// <summary>The default decoder's settings.</summary>
     public DecoderOptions DecoderOptions { get; }
 
-    /// <summary>The default decoder.</summary>
+    /// <summary>The default decoder. Its requests run on the engine's decode thread, batched with the engine's other requests.</summary>
     public IDecoder Decoder { get; }
 
-    /// <summary>Builds a decoder over this engine's model with other settings (e.g. AR next to Jacobi).</summary>
+    /// <summary>
+    /// A decoder with other settings (e.g. AR next to Jacobi); like <see cref="Decoder"/>, its requests run on the engine's
+    /// decode thread, batched with the engine's other requests. For a decoder that runs on the calling thread, over the
+    /// model alone, use <see cref="DecoderOptions.CreateDecoder"/> with <see cref="Model"/>.
+    /// </summary>
     public IDecoder CreateDecoder(DecoderOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return options.CreateDecoder(Model);
+        options.Validate();
+        return new EngineDecoder(this, options, options.Label);
     }
 
     /// <summary>Tokenizes <paramref name="prompt"/> as Hugging Face would (BOS per the tokenizer config) into a request.</summary>
@@ -129,7 +149,7 @@ public sealed class CllmEngine : IDisposable
 
     /// <summary>
     /// Runs <paramref name="request"/> on the engine's decode thread and streams its steps to the calling thread.
-    /// Requests from any number of threads are served one at a time, in arrival order.
+    /// Requests from any number of threads are batched together (greedy outputs are those of the request alone).
     /// </summary>
     public IEnumerable<DecodeStep> Run(DecodeRequest request, DecoderOptions? decoder = null, CancellationToken cancellationToken = default)
     {
@@ -157,7 +177,9 @@ public sealed class CllmEngine : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(request);
         request.Validate(Model.Config.VocabSize, Model.Config.MaxPositionEmbeddings);          // bad input fails here, on the caller's thread
-        var chosen = decoder is null ? Decoder : CreateDecoder(decoder);
+        // One decoder per setting (the first 64 settings seen), so that its requests share a first-token memory.
+        var chosen = decoder is null ? _default : _decoders.TryGetValue(decoder, out var known) ? known
+            : _decoders.Count < 64 ? _decoders.GetOrAdd(decoder, d => d.CreateDecoder(Model)) : decoder.CreateDecoder(Model);
         return _worker.Submit(chosen, request, cancellationToken);
     }
 

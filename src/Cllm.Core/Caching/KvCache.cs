@@ -14,6 +14,8 @@ public sealed class KvCache : IDisposable
 {
     private readonly Tensor[] _keys;
     private readonly Tensor[] _values;
+    private readonly ScalarType _dtype;
+    private readonly Device? _device;
     private bool _disposed;
 
     public KvCache(LlamaConfig config, int capacity, int batch = 1, ScalarType dtype = ScalarType.Float32, Device? device = null)
@@ -23,6 +25,8 @@ public sealed class KvCache : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
         Capacity = capacity;
         Batch = batch;
+        _dtype = dtype;
+        _device = device;
         _keys = new Tensor[config.NumHiddenLayers];
         _values = new Tensor[config.NumHiddenLayers];
         for (int i = 0; i < _keys.Length; i++)
@@ -36,7 +40,7 @@ public sealed class KvCache : IDisposable
     public int Length { get; private set; }
 
     /// <summary>Number of positions the storage holds.</summary>
-    public int Capacity { get; }
+    public int Capacity { get; private set; }
 
     /// <summary>Batch size B the cache was allocated for.</summary>
     public int Batch { get; }
@@ -110,6 +114,31 @@ public sealed class KvCache : IDisposable
         }
 
         Length = start + offsets.Count;
+    }
+
+    /// <summary>Reallocates the storage for <paramref name="capacity"/> positions, keeping the live ones (a batch of requests grows its shared cache).</summary>
+    internal void Grow(int capacity)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, Capacity);
+        using var scope = NewDisposeScope();                                               // the narrowed views
+        for (int i = 0; i < _keys.Length; i++)
+        {
+            _keys[i] = Regrow(_keys[i]);
+            _values[i] = Regrow(_values[i]);
+        }
+
+        Capacity = capacity;
+
+        Tensor Regrow(Tensor old)
+        {
+            var shape = old.shape;
+            shape[2] = capacity;
+            var grown = zeros(shape, dtype: _dtype, device: _device).DetachFromDisposeScope();
+            grown.narrow(2, 0, Length).copy_(old.narrow(2, 0, Length));
+            old.Dispose();
+            return grown;
+        }
     }
 
     /// <summary>Empties the cache for a new request.</summary>

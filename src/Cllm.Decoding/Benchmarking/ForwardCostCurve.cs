@@ -67,6 +67,29 @@ public static class ForwardCostCurve
         return sizes.Select(s => new ForwardCost(s, Median(times[s]), Median(ratios[s]))).ToList();
     }
 
+    /// <summary>
+    /// The cost at <paramref name="tokens"/> from a curve's ascending <paramref name="sizes"/> and their
+    /// <paramref name="costs"/>: measured where it was, linear between measured sizes and beyond the largest.
+    /// </summary>
+    internal static double Interpolate(int[] sizes, double[] costs, int tokens)
+    {
+        int i = Array.BinarySearch(sizes, tokens);
+        if (i >= 0)
+        {
+            return costs[i];
+        }
+
+        if (sizes.Length == 1)
+        {
+            return costs[0] * tokens;
+        }
+
+        int hi = Math.Min(~i, sizes.Length - 1);
+        int lo = hi - 1;
+        double slope = (costs[hi] - costs[lo]) / (sizes[hi] - sizes[lo]);
+        return Math.Max(costs[0], costs[lo] + slope * (tokens - sizes[lo]));
+    }
+
     private static double Median(List<double> values)
     {
         var sorted = values.OrderBy(v => v).ToArray();

@@ -346,22 +346,5 @@ internal sealed class BlockSizePolicy
     }
 
     /// <summary>cost(w) / cost(1), linear between measured sizes and beyond the largest.</summary>
-    private double Cost(int window)
-    {
-        int i = Array.BinarySearch(_sizes, window);
-        if (i >= 0)
-        {
-            return _costs[i];
-        }
-
-        if (_sizes.Length == 1)
-        {
-            return _costs[0] * window;
-        }
-
-        int hi = Math.Min(~i, _sizes.Length - 1);
-        int lo = hi - 1;
-        double slope = (_costs[hi] - _costs[lo]) / (_sizes[hi] - _sizes[lo]);
-        return Math.Max(_costs[0], _costs[lo] + slope * (window - _sizes[lo]));
-    }
+    private double Cost(int window) => ForwardCostCurve.Interpolate(_sizes, _costs, window);
 }

@@ -67,13 +67,15 @@ internal sealed class JacobiProposer : IDraftProposer
             StartBlock(sequence, Math.Min(_policy is null ? _options.BlockSize : _policy().Next(), maxDepth + 1));
         }
 
-        if (_guesses.Length > maxDepth)
-        {
-            _guesses = _guesses[..Math.Max(0, maxDepth)];
-        }
-
-        return Draft.Chain(_guesses);
+        return Drafted(maxDepth);
     }
+
+    /// <summary>
+    /// The first <paramref name="maxDepth"/> guesses as a chain. A batch may cap a block's draft below its guesses; the
+    /// undrafted guesses are kept, and <see cref="Observe"/> updates only the drafted ones.
+    /// </summary>
+    private Draft Drafted(int maxDepth)
+        => Draft.Chain(_guesses.Length > maxDepth ? _guesses[..Math.Max(0, maxDepth)] : _guesses);
 
     public Draft ProposeAtPrefill(IReadOnlyList<int> prompt, int maxDepth)
     {
@@ -93,7 +95,7 @@ internal sealed class JacobiProposer : IDraftProposer
 
         _guesses[0] = first;
         _guessedAtPrefill = true;
-        return Draft.Chain(_guesses);
+        return Drafted(maxDepth);
     }
 
     public void Observe(VerifyOutcome outcome)
@@ -131,7 +133,8 @@ internal sealed class JacobiProposer : IDraftProposer
         bool redraw = guessedAtPrefill && accepted == 0;                                 // the first-token guess was wrong
         for (int j = 0; j < remaining; j++)
         {
-            next[j] = redraw ? Guess(outcome.Sequence) : outcome.Predictions[1 + accepted + j];   // else the prediction after guess (accepted + j)
+            int after = 1 + accepted + j;                                                  // the prediction after guess (accepted + j), when it was drafted
+            next[j] = redraw ? Guess(outcome.Sequence) : after < outcome.Predictions.Count ? outcome.Predictions[after] : _guesses[accepted + 1 + j];
         }
 
         _guesses = next;

@@ -1,26 +1,46 @@
 using System;
+using System.Collections.Generic;
+using System.Diagnostics;
 using System.Threading;
 using System.Threading.Channels;
+using Cllm.Core;
 using Microsoft.Extensions.Logging;
 
 namespace Cllm;
 
 /// <summary>
-/// Runs decode requests one after another on one dedicated thread, so all tensor work of an engine stays on
-/// one thread (TorchSharp dispose scopes are thread-local) and callers on any thread, sync or async, only
-/// read managed <see cref="DecodeStep"/>s from a channel. Cancelling one request ends only that request.
+/// An engine's one decode thread, batching continuously: requests join a <see cref="DecodeBatch"/> between forwards (up
+/// to the maximum batch size; the rest wait in arrival order) and leave it when they finish or are cancelled, and every
+/// forward advances all of them (<see cref="DraftVerifyDecoder.Step"/>), their draft lengths capped by
+/// <see cref="BatchBudget"/>. All tensor work of an engine stays on this thread (TorchSharp dispose scopes are
+/// thread-local); callers on any thread, sync or async, only read managed <see cref="DecodeStep"/>s from a channel.
+/// Cancelling one request ends only that request. A request for a decoder that is not one of the engine's own
+/// draft-verify decoders (a custom <see cref="IDecoder"/>) runs alone, between forwards, to its end.
 /// </summary>
 internal sealed class DecodeWorker : IDisposable
 {
     private sealed record Job(IDecoder Decoder, DecodeRequest Request, ChannelWriter<DecodeStep> Output, CancellationToken CancellationToken);
 
+    private sealed record Running(Job Job, DecodeSession Session, Activity? Activity);
+
     private readonly Channel<Job> _queue = Channel.CreateUnbounded<Job>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Thread _thread;
     private readonly ILogger _logger;
+    private readonly LlamaForCausalLM _model;
+    private readonly int _maxBatch;
+    private readonly BatchBudget _budget;
 
-    public DecodeWorker(string name, ILogger logger)
+    /// <param name="name">The thread's name.</param>
+    /// <param name="model">The engine's model: requests of decoders over it are batched.</param>
+    /// <param name="maxBatchSize">Requests decoded together at most; 1 decodes one at a time.</param>
+    /// <param name="logger">Request logs.</param>
+    public DecodeWorker(string name, LlamaForCausalLM model, int maxBatchSize, ILogger logger)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxBatchSize, 1);
+        _model = model;
+        _maxBatch = maxBatchSize;
         _logger = logger;
+        _budget = BatchBudget.For(model);
         _thread = new Thread(Run) { IsBackground = true, Name = name };
         _thread.Start();
     }
@@ -39,15 +59,150 @@ internal sealed class DecodeWorker : IDisposable
 
     private void Run()
     {
-        while (_queue.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+        var running = new List<Running>();
+        var sessions = new List<DecodeSession>();
+        DecodeBatch? batch = null;
+        try
         {
-            while (_queue.Reader.TryRead(out var job))
+            while (true)
             {
-                Execute(job);
+                // Wait for work only when nothing runs; otherwise admit whatever arrived, up to the batch size.
+                if (running.Count == 0 && !_queue.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+                {
+                    return;
+                }
+
+                while (running.Count < _maxBatch && _queue.Reader.TryRead(out var job))
+                {
+                    if (job.Decoder is DraftVerifyDecoder own && ReferenceEquals(own.Model, _model))
+                    {
+                        Admit(job, own, running, ref batch);
+                    }
+                    else
+                    {
+                        Execute(job);                                                      // a custom decoder runs alone
+                    }
+                }
+
+                // Cancelled requests leave between forwards.
+                for (int i = running.Count - 1; i >= 0; i--)
+                {
+                    if (running[i].Job.CancellationToken.IsCancellationRequested)
+                    {
+                        End(running[i], new OperationCanceledException(running[i].Job.CancellationToken), batch!);
+                        running.RemoveAt(i);
+                    }
+                }
+
+                if (running.Count == 0)
+                {
+                    continue;
+                }
+
+                sessions.Clear();
+                foreach (var r in running)
+                {
+                    sessions.Add(r.Session);
+                }
+
+                DecodeStep[] steps;
+                try
+                {
+                    steps = DraftVerifyDecoder.Step(batch!, sessions, _budget.DepthCap(sessions));
+                }
+                catch (Exception ex)
+                {
+                    // A failed forward fails every request in it; the batch starts afresh.
+                    foreach (var r in running)
+                    {
+                        End(r, ex, batch!);
+                    }
+
+                    running.Clear();
+                    continue;
+                }
+
+                for (int i = running.Count - 1; i >= 0; i--)
+                {
+                    var r = running[i];
+                    if (r.Session.Last is { Chain: true } last)
+                    {
+                        _budget.Record(last.Drafted, last.Accepted);
+                    }
+
+                    if (steps[i].Stats is { } stats)
+                    {
+                        CllmTelemetry.RecordRequest(r.Session.Decoder, stats);
+                        Log.RequestFinished(_logger, r.Session.Decoder, stats.GeneratedTokens, stats.ForwardPasses, stats.TokensPerForward, steps[i].Finish, stats.Elapsed.TotalMilliseconds);
+                        r.Activity?.SetTag("cllm.generated_tokens", stats.GeneratedTokens);
+                        r.Activity?.SetTag("cllm.forward_passes", stats.ForwardPasses);
+                    }
+
+                    r.Job.Output.TryWrite(steps[i]);                                       // after the figures are recorded
+                    if (steps[i].Finish != FinishReason.None)
+                    {
+                        End(r, null, batch!);
+                        running.RemoveAt(i);
+                    }
+                }
             }
+        }
+        finally
+        {
+            foreach (var r in running)
+            {
+                End(r, new ObjectDisposedException(nameof(CllmEngine)), batch!);
+            }
+
+            batch?.Dispose();
         }
     }
 
+    /// <summary>Starts a job's session in the batch (created on first use), or fails the job when it cannot start.</summary>
+    private void Admit(Job job, DraftVerifyDecoder decoder, List<Running> running, ref DecodeBatch? batch)
+    {
+        if (job.CancellationToken.IsCancellationRequested)
+        {
+            job.Output.TryComplete(new OperationCanceledException(job.CancellationToken));
+            return;
+        }
+
+        DecodeSession session;
+        try
+        {
+            session = decoder.Start(job.Request, job.CancellationToken);
+            batch ??= new DecodeBatch(_model, Math.Min(_maxBatch, 4) * session.CacheSlots);
+            batch.Add(session);
+        }
+        catch (Exception ex)
+        {
+            job.Output.TryComplete(ex);
+            return;
+        }
+
+        // Each request's activity is a root of its own: requests overlap on this thread, so none may become Current.
+        var previous = Activity.Current;
+        var activity = CllmTelemetry.ActivitySource.StartActivity("cllm.decode", ActivityKind.Internal, parentContext: default);
+        Activity.Current = previous;
+        activity?.SetTag("cllm.decoder", decoder.Name);
+        activity?.SetTag("cllm.prompt_tokens", job.Request.PromptIds.Count);
+        running.Add(new Running(job, session, activity));
+    }
+
+    /// <summary>Ends a running request: it leaves the batch and its reader completes (or faults with <paramref name="error"/>).</summary>
+    private static void End(Running running, Exception? error, DecodeBatch batch)
+    {
+        batch.Remove(running.Session);
+        if (error is not null)
+        {
+            running.Activity?.SetStatus(ActivityStatusCode.Error, error.Message);
+        }
+
+        running.Activity?.Dispose();
+        running.Job.Output.TryComplete(error);
+    }
+
+    /// <summary>Runs a request of a decoder outside the batch to its end.</summary>
     private void Execute(Job job)
     {
         using var activity = CllmTelemetry.ActivitySource.StartActivity("cllm.decode");
@@ -73,7 +228,7 @@ internal sealed class DecodeWorker : IDisposable
         }
         catch (Exception ex)
         {
-            activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, ex.Message);
+            activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
             job.Output.TryComplete(ex);
         }
     }

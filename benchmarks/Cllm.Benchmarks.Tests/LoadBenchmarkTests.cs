@@ -1,0 +1,71 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using Cllm.Tools;
+
+namespace Cllm.Benchmarks.Tests;
+
+/// <summary>The load benchmark's llama.cpp side batches correctly, and the command runs end to end with every output exact.</summary>
+public sealed class LoadBenchmarkTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("cllm-load-test-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void BatchedExecutorClientsGetCllmGreedyIdsOnSqlCllm()
+    {
+        var folder = Path.Combine(LlamaCppExactnessTests.RepositoryRoot().FullName, "samples", "models", "sql-cllm");
+        var gguf = Path.Combine(_dir, "model.gguf");
+        GgufExporter.Export(folder, gguf, GgufFileType.F32);
+        TorchSharp.torch.set_num_threads(1);
+        using var engine = CllmBuilder.FromCheckpoint(folder).WithMaxBatchSize(1).Build();
+        var requests = Prompts(6).Select(p => engine.CreateRequest(p, new GenerationOptions { MaxNewTokens = 48 })).ToArray();
+        var expected = requests.Select(r => DecoderOptions.Autoregressive.CreateDecoder(engine.Model).DecodeToEnd(r).OutputIds.ToArray()).ToArray();
+
+        using var llama = new LlamaSharpBatched(gguf, threads: 1, sequences: 3, engine.Model.Config.MaxPositionEmbeddings);
+        var plan = new[] { new[] { 0, 3 }, new[] { 1, 4 }, new[] { 2, 5 } };
+        var (done, _) = llama.Run(requests.Select(r => r.PromptIds).ToArray(), plan, 48, requests[0].Options.StopTokenIds!);
+        Assert.Equal(6, done.Count);
+        foreach (var finished in done)
+        {
+            Assert.Equal(expected[finished.Request], finished.Ids);
+            Assert.True(finished.FirstToken <= finished.Latency);
+        }
+    }
+
+    [Fact]
+    public void LoadCommandRunsEndToEndAndChecksExactness()
+    {
+        var root = LlamaCppExactnessTests.RepositoryRoot().FullName;
+        var output = new StringWriter();
+        var previous = Console.Out;
+        Console.SetOut(output);
+        int exit;
+        try
+        {
+            exit = Program.Main(new[]
+            {
+                "load", "--model", Path.Combine(root, "samples", "models", "sql-cllm"), "--prompts", Path.Combine(root, "samples", "data", "sql-test.jsonl"),
+                "--clients", "1,3", "--requests-per-client", "1", "--max-new-tokens", "16", "--threads", "1", "--peer",
+            });
+        }
+        finally
+        {
+            Console.SetOut(previous);
+        }
+
+        var text = output.ToString();
+        Assert.True(exit == 0, text);
+        Assert.Contains("exact: every batched Cllm output equals the same prompt served alone.", text, StringComparison.Ordinal);
+        foreach (var server in new[] { "cllm serial jacobi:16", "cllm batched ar", "cllm batched jacobi:16", "llama.cpp BatchedExecutor ar" })
+        {
+            Assert.Equal(2, text.Split('\n').Count(line => line.Contains(server, StringComparison.Ordinal)));
+        }
+    }
+
+    private static string[] Prompts(int count)
+        => File.ReadLines(Path.Combine(LlamaCppExactnessTests.RepositoryRoot().FullName, "samples", "data", "sql-test.jsonl")).Take(count)
+            .Select(line => JsonDocument.Parse(line).RootElement.GetProperty("prompt").GetString()!).ToArray();
+}

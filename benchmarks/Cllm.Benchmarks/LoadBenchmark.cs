@@ -1,0 +1,211 @@
+using System;
+using System.Collections.Generic;
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using Cllm.Cli;
+using Cllm.Tools;
+using TorchSharp;
+
+namespace Cllm.Benchmarks;
+
+/// <summary>
+/// The load benchmark: N closed-loop clients (each sends its next request as soon as the previous one ends) against
+/// one engine, for N = 1, 2, 4, …: total tokens/s, request latency and time to first token (p50/p95), for the engine
+/// serving one request at a time (max batch 1), batched AR and batched Jacobi (continuous batching), and llama.cpp's
+/// <c>BatchedExecutor</c> AR on the same weights. Every batched output is checked against the same prompt's output
+/// served alone.
+/// </summary>
+internal static class LoadBenchmark
+{
+    public static Command Command()
+    {
+        var model = new Option<string>("--model") { Description = "Hugging Face checkpoint folder", Required = true };
+        var prompts = new Option<string>("--prompts") { Description = "JSONL prompts", Required = true };
+        var clients = new Option<string>("--clients") { Description = "Client counts, comma-separated", DefaultValueFactory = _ => "1,2,4,8,16" };
+        var perClient = new Option<int>("--requests-per-client") { Description = "Requests each client sends, one after another", DefaultValueFactory = _ => 2 };
+        var maxNew = new Option<int>("--max-new-tokens") { Description = "Most tokens generated per request", DefaultValueFactory = _ => 64 };
+        var decoder = new Option<string>("--decoder") { Description = "The drafting decoder (serial and batched)", DefaultValueFactory = _ => "jacobi:16" };
+        var threads = new Option<int>("--threads") { Description = "Threads of the batched servers (libtorch and llama.cpp alike)", DefaultValueFactory = _ => 2 };
+        var serialThreads = new Option<int>("--serial-threads") { Description = "Threads of the one-at-a-time engine (1: the engine's default below 100M parameters)", DefaultValueFactory = _ => 1 };
+        var dtype = new Option<string>("--dtype") { Description = "Cllm weights: float32 or bfloat16 (llama.cpp gets an F32 or F16 GGUF)", DefaultValueFactory = _ => "float32" };
+        var peer = new Option<bool>("--peer") { Description = "Also run llama.cpp's BatchedExecutor AR (LLamaSharp)" };
+        var command = new Command("load", "Closed-loop load: serial engine vs batched AR vs batched Jacobi (vs llama.cpp BatchedExecutor AR).")
+        {
+            model, prompts, clients, perClient, maxNew, decoder, threads, serialThreads, dtype, peer,
+        };
+        command.SetAction(parse => CliErrors.Run(parse, () => Run(parse.GetValue(model)!, parse.GetValue(prompts)!, parse.GetValue(clients)!, parse.GetValue(perClient),
+            parse.GetValue(maxNew), parse.GetValue(decoder)!, parse.GetValue(threads), parse.GetValue(serialThreads), parse.GetValue(dtype)!, parse.GetValue(peer))));
+        return command;
+    }
+
+    /// <summary>One request's outcome: its prompt index, ids, latency and time to first token.</summary>
+    private sealed record Outcome(int Prompt, int[] Ids, TimeSpan Latency, TimeSpan FirstToken);
+
+    private static int Run(string modelDir, string promptsFile, string clientList, int perClient, int maxNewTokens, string decoderSpec, int threads, int serialThreads, string dtypeName, bool peer)
+    {
+        var counts = clientList.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(c => int.TryParse(c, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n >= 1 ? n : throw new FormatException($"--clients: '{c}' is not a positive whole number.")).ToArray();
+        ArgumentOutOfRangeException.ThrowIfLessThan(perClient, 1, "--requests-per-client");
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxNewTokens, 1, "--max-new-tokens");
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1, "--threads");
+        ArgumentOutOfRangeException.ThrowIfLessThan(serialThreads, 1, "--serial-threads");
+        var dtype = dtypeName switch
+        {
+            "float32" => torch.ScalarType.Float32,
+            "bfloat16" => torch.ScalarType.BFloat16,
+            _ => throw new FormatException($"--dtype: '{dtypeName}' is neither float32 nor bfloat16."),
+        };
+        var drafting = DecoderOptions.Parse(decoderSpec);
+        var texts = PromptFile.Read(promptsFile);
+        int maxClients = counts.Max();
+
+        // libtorch's thread count is process-wide: each run sets its own (Serial, Batched) before it starts.
+        CllmEngine Engine(int batch) => CllmBuilder.FromCheckpoint(modelDir).WithDType(dtype).UseDecoder(drafting).WithMaxBatchSize(batch).Build();
+        using var serial = Engine(1);
+        using var batched = Engine(maxClients);
+        var options = new GenerationOptions { MaxNewTokens = maxNewTokens };
+        var requests = texts.Select(t => batched.CreateRequest(t, options)).ToArray();
+        (List<Outcome>, TimeSpan) Serial(IReadOnlyList<IReadOnlyList<int>> plan)
+        {
+            torch.set_num_threads(serialThreads);
+            return Clients(serial, requests, plan, null);
+        }
+
+        (List<Outcome>, TimeSpan) Batched(IReadOnlyList<IReadOnlyList<int>> plan, DecoderOptions? decoder)
+        {
+            torch.set_num_threads(threads);
+            return Clients(batched, requests, plan, decoder);
+        }
+
+        var config = batched.Model.Config;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{modelDir}: {batched.Model.ParameterCount / 1e6:0.#}M parameters, {dtypeName}; threads: serial {serialThreads}, batched {threads}; closed-loop clients {string.Join(",", counts)} × {perClient} requests × ≤{maxNewTokens} new tokens, greedy; drafting decoder {drafting.Label}"));
+
+        // Warm-up: a request on each side, and two at once on the batched engine (its forward-cost curve is measured then).
+        var two = new[] { new[] { 0 }, new[] { 1 % requests.Length } };
+        Serial(two);
+        Batched(two, DecoderOptions.Autoregressive);
+        Batched(two, null);
+
+        LlamaSharpBatched? llama = null;
+        string? scratch = null;
+        if (peer)
+        {
+            scratch = Directory.CreateTempSubdirectory("cllm-load-").FullName;
+            var gguf = Path.Combine(scratch, "model.gguf");
+            GgufExporter.Export(modelDir, gguf, dtype == torch.ScalarType.Float32 ? GgufFileType.F32 : GgufFileType.F16);
+            llama = new LlamaSharpBatched(gguf, threads, maxClients, config.MaxPositionEmbeddings);
+        }
+
+        try
+        {
+            var alone = new Dictionary<int, int[]>();
+            var header = string.Format(CultureInfo.InvariantCulture, "{0,3} {1,-30} {2,9} {3,10} {4,9} {5,9} {6,9} {7,9} {8,8}",
+                "N", "server", "tok/s", "vs serial", "lat p50", "lat p95", "ttft p50", "ttft p95", "exact");
+            Console.WriteLine();
+            Console.WriteLine("tok/s = all generated tokens / wall time; latency and time to first token in ms from the moment a request is sent; exact = equal to the same prompt served alone");
+            Console.WriteLine(header);
+            Console.WriteLine(new string('-', header.Length));
+            bool allExact = true;
+            foreach (int n in counts)
+            {
+                var plan = Enumerable.Range(0, n).Select(c => Enumerable.Range(0, perClient).Select(r => (c * perClient + r) % requests.Length).ToArray()).ToArray();
+                var rows = new List<(string Name, List<Outcome> Outcomes, TimeSpan Wall, bool Checked)>();
+                var (serialOut, serialWall) = Serial(plan);
+                foreach (var o in serialOut)
+                {
+                    alone.TryAdd(o.Prompt, o.Ids);
+                }
+
+                rows.Add(($"cllm serial {drafting.Label}", serialOut, serialWall, false));
+                var (arOut, arWall) = Batched(plan, DecoderOptions.Autoregressive);
+                rows.Add(("cllm batched ar", arOut, arWall, true));
+                var (jOut, jWall) = Batched(plan, null);
+                rows.Add(($"cllm batched {drafting.Label}", jOut, jWall, true));
+                if (llama is not null)
+                {
+                    var ids = requests.Select(r => r.PromptIds).ToArray();
+                    var (done, wall) = llama.Run(ids, plan, maxNewTokens, requests[0].Options.StopTokenIds ?? Array.Empty<int>());
+                    rows.Add(("llama.cpp BatchedExecutor ar", done.Select(d => new Outcome(d.Request, d.Ids, d.Latency, d.FirstToken)).ToList(), wall, dtype == torch.ScalarType.Float32));
+                }
+
+                double serialRate = Rate(serialOut, serialWall);
+                foreach (var (name, outcomes, wall, check) in rows)
+                {
+                    int equal = outcomes.Count(o => alone.TryGetValue(o.Prompt, out var ids) && ids.SequenceEqual(o.Ids));
+                    allExact &= !check || equal == outcomes.Count;
+                    Console.WriteLine(string.Format(CultureInfo.InvariantCulture, "{0,3} {1,-30} {2,9:F1} {3,9:F2}x {4,9:F0} {5,9:F0} {6,9:F0} {7,9:F0} {8,8}",
+                        n, name, Rate(outcomes, wall), Rate(outcomes, wall) / serialRate,
+                        Percentile(outcomes.Select(o => o.Latency.TotalMilliseconds), 0.5), Percentile(outcomes.Select(o => o.Latency.TotalMilliseconds), 0.95),
+                        Percentile(outcomes.Select(o => o.FirstToken.TotalMilliseconds), 0.5), Percentile(outcomes.Select(o => o.FirstToken.TotalMilliseconds), 0.95),
+                        check ? $"{equal}/{outcomes.Count}" : "-"));
+                }
+            }
+
+            Console.WriteLine(allExact ? "exact: every batched Cllm output equals the same prompt served alone." : "NOT EXACT: some batched outputs differ from the same prompt served alone.");
+            return allExact ? 0 : 2;
+        }
+        finally
+        {
+            llama?.Dispose();
+            if (scratch is not null)
+            {
+                Directory.Delete(scratch, recursive: true);
+            }
+        }
+    }
+
+    /// <summary>Closed-loop clients on threads: client c sends plan[c]'s prompts one after another through <paramref name="engine"/>.</summary>
+    private static (List<Outcome> Outcomes, TimeSpan Wall) Clients(CllmEngine engine, IReadOnlyList<DecodeRequest> requests, IReadOnlyList<IReadOnlyList<int>> plan, DecoderOptions? decoder)
+    {
+        var outcomes = new List<Outcome>();
+        var clock = Stopwatch.StartNew();
+        var threads = plan.Select(prompts => new Thread(() =>
+        {
+            foreach (int p in prompts)
+            {
+                var sent = clock.Elapsed;
+                TimeSpan? first = null;
+                var ids = new List<int>();
+                foreach (var step in engine.Run(requests[p], decoder))
+                {
+                    if (first is null && step.Tokens.Count > 0)
+                    {
+                        first = clock.Elapsed - sent;
+                    }
+
+                    ids.AddRange(step.Tokens);
+                }
+
+                var latency = clock.Elapsed - sent;
+                lock (outcomes)
+                {
+                    outcomes.Add(new Outcome(p, ids.ToArray(), latency, first ?? latency));
+                }
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        return (outcomes, clock.Elapsed);
+    }
+
+    private static double Rate(IReadOnlyCollection<Outcome> outcomes, TimeSpan wall) => outcomes.Sum(o => o.Ids.Length) / wall.TotalSeconds;
+
+    private static double Percentile(IEnumerable<double> values, double q)
+    {
+        var sorted = values.OrderBy(v => v).ToArray();
+        if (sorted.Length == 0)
+        {
+            return double.NaN;
+        }
+
+        double rank = q * (sorted.Length - 1);
+        int lo = (int)Math.Floor(rank);
+        int hi = Math.Min(lo + 1, sorted.Length - 1);
+        return sorted[lo] + (sorted[hi] - sorted[lo]) * (rank - lo);
+    }
+}

@@ -1,0 +1,172 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Cllm.Core;
+
+namespace Cllm;
+
+/// <summary>
+/// How many draft tokens each request of a batch may verify per forward: the cap d that maximises expected emitted
+/// tokens per unit of forward cost, Σₛ E(min(wₛ, d + 1)) / cost(prefill tokens + Σₛ min(wₛ, d + 1)), where wₛ is the
+/// window a request would verify uncapped (1 for AR), cost comes from the model's measured forward-cost curve and E
+/// from the acceptance seen so far. As the batch grows the tokens it already carries make extra draft tokens dearer,
+/// so Jacobi blocks shrink, and d = 0 (batched AR) is chosen when no draft pays. One request alone is never capped: it
+/// decodes exactly as it would on an idle engine.
+/// </summary>
+/// <remarks>
+/// Acceptance: a chain forward over W tokens (the pending token and W − 1 drafted) that accepted A emits 1 + min(A, w − 1)
+/// for any window w ≤ W (a chain accepts the same prefix whatever follows), so E(w) is the mean of that over the
+/// forwards seen with W ≥ w, once <see cref="MinForwards"/> were; before, a geometric model G(p, w) = (1 − pʷ)/(1 − p)
+/// with p fitted to every accepted and rejected guess seen (prior: 2 of each). While d = 0 is chosen, every
+/// <see cref="ProbeInterval"/>th forward uses the smallest cap above 0, so that acceptance keeps being measured.
+/// </remarks>
+internal sealed class BatchBudget
+{
+    /// <summary>While batched AR is chosen, one forward in this many probes a draft.</summary>
+    public const int ProbeInterval = 32;
+
+    /// <summary>Forwards with a window ≥ w needed before their acceptance replaces the geometric model at w.</summary>
+    private const int MinForwards = 8;
+
+    private static readonly int[] Caps = { 0, 1, 2, 3, 5, 7, 11, 15, 23, 31, 47, 63 };
+
+    private readonly Func<IReadOnlyList<ForwardCost>> _measure;
+    private (int[] Sizes, double[] Costs)? _curve;
+    private readonly Dictionary<int, long[]> _accepted = new();                            // per window W: forwards by accepted count 0..W−1
+    private double _successes = 2, _failures = 2;
+    private int _arForwards;
+
+    /// <param name="measure">Measures the model's forward-cost curve (called once, when a batch first has drafts to weigh).</param>
+    public BatchBudget(Func<IReadOnlyList<ForwardCost>> measure)
+    {
+        ArgumentNullException.ThrowIfNull(measure);
+        _measure = measure;
+    }
+
+    /// <summary>A budget over <paramref name="model"/>'s curve, measured at T = 1 … 128 (as far as the context allows) on first use.</summary>
+    public static BatchBudget For(LlamaForCausalLM model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        int context = model.Config.MaxPositionEmbeddings;
+        int past = Math.Min(32, context / 4);
+        var sizes = new[] { 1, 2, 4, 8, 16, 32, 64, 128 }.Where(s => s == 1 || past + s <= context).ToArray();
+        return new BatchBudget(() => ForwardCostCurve.Measure(model, sizes, past: past, rounds: 5, warmup: 2));
+    }
+
+    /// <summary>
+    /// The draft-token cap for the next forward of <paramref name="sessions"/>; <see cref="int.MaxValue"/> (no cap) for one
+    /// session or when none drafts.
+    /// </summary>
+    public int DepthCap(IReadOnlyList<DecodeSession> sessions)
+    {
+        ArgumentNullException.ThrowIfNull(sessions);
+        int widest = sessions.Max(s => s.Window);
+        if (sessions.Count == 1 || widest == 1)
+        {
+            return int.MaxValue;
+        }
+
+        int fixedTokens = sessions.Where(s => s.AtPrefill).Sum(s => s.Request.PromptIds.Count - 1);
+        int best = 0;
+        double bestRate = double.NegativeInfinity;
+        foreach (int cap in Caps)
+        {
+            if (cap > 0 && cap + 1 > widest)
+            {
+                break;
+            }
+
+            double tokens = 0;
+            int width = fixedTokens;
+            foreach (var session in sessions)
+            {
+                int w = Math.Min(session.Window, cap + 1);
+                tokens += Emitted(w);
+                width += w;
+            }
+
+            double rate = tokens / Cost(width);
+            if (rate > bestRate * (1 + 1e-9))
+            {
+                (best, bestRate) = (cap, rate);
+            }
+        }
+
+        if (best == 0 && ++_arForwards % ProbeInterval == 0)
+        {
+            best = Caps[1];                                                               // keep measuring acceptance
+        }
+
+        return best;
+    }
+
+    /// <summary>Records one session's verification: a chain draft of <paramref name="drafted"/> tokens of which <paramref name="accepted"/> were accepted.</summary>
+    public void Record(int drafted, int accepted)
+    {
+        if (drafted <= 0)
+        {
+            return;
+        }
+
+        int window = drafted + 1;
+        if (!_accepted.TryGetValue(window, out var counts))
+        {
+            _accepted[window] = counts = new long[window];
+        }
+
+        counts[Math.Clamp(accepted, 0, drafted)]++;
+        _successes += accepted;
+        _failures += accepted < drafted ? 1 : 0;
+    }
+
+    /// <summary>Expected emitted tokens of a forward verifying a window of <paramref name="window"/> tokens.</summary>
+    internal double Emitted(int window)
+    {
+        if (window <= 1)
+        {
+            return 1;
+        }
+
+        double forwards = 0, accepted = 0;
+        foreach (var (seen, counts) in _accepted)
+        {
+            if (seen < window)
+            {
+                continue;
+            }
+
+            for (int a = 0; a < counts.Length; a++)
+            {
+                forwards += counts[a];
+                accepted += counts[a] * (double)Math.Min(a, window - 1);
+            }
+        }
+
+        if (forwards >= MinForwards)
+        {
+            return 1 + accepted / forwards;
+        }
+
+        double p = _successes / (_successes + _failures);
+        return (1 - Math.Pow(p, window)) / (1 - p);
+    }
+
+    /// <summary>cost(T) / cost(1) from the measured curve: linear between measured sizes and beyond the largest.</summary>
+    internal double Cost(int tokens)
+    {
+        var (sizes, costs) = _curve ??= Load();
+        return ForwardCostCurve.Interpolate(sizes, costs, tokens);
+    }
+
+    private (int[] Sizes, double[] Costs) Load()
+    {
+        var points = _measure().Where(c => c.Tokens >= 1).OrderBy(c => c.Tokens).ToArray();
+        if (points.Length == 0 || points[0].Tokens != 1)
+        {
+            throw new InvalidOperationException("the forward-cost curve must include T = 1.");
+        }
+
+        double one = Math.Max(points[0].CostVsOne, 1e-6);
+        return (points.Select(c => c.Tokens).ToArray(), points.Select(c => Math.Max(c.CostVsOne, 1e-6) / one).ToArray());
+    }
+}

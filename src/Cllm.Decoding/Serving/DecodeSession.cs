@@ -1,0 +1,164 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Threading;
+
+namespace Cllm;
+
+/// <summary>
+/// One request's side of the draft-verify loop (<see cref="DraftVerifyDecoder"/>): its proposer, observers, sampler,
+/// stops, statistics and token sequence. The loop asks it to <see cref="Plan"/> a forward (steps 1–2: the uncached inputs
+/// and a draft), runs the forwards of every session of a <see cref="DecodeBatch"/> as one, and hands each its
+/// verification to <see cref="Complete"/> (steps 6–7: observe, stop, emit). A session never touches tensors.
+/// </summary>
+internal sealed class DecodeSession
+{
+    private readonly IDraftProposer _proposer;
+    private readonly IReadOnlyList<IDecodeObserver> _observers;
+    private readonly StopTracker _stop;
+    private readonly DecodeStats _stats;
+    private readonly List<int> _sequence;                                                  // prompt, generated tokens, pending last
+    private readonly IReadOnlyList<int> _view;
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly bool _draftAtPrefill;
+    private readonly int _budget;
+    private double _minMargin = double.PositiveInfinity;
+    private int _step;
+    private Draft _draft = Draft.Empty;
+    private bool _planned;
+
+    public DecodeSession(string decoder, DecodeRequest request, IDraftProposer proposer, IReadOnlyList<IDecodeObserver> observers, bool draftAtPrefill, int contextLength, CancellationToken cancellationToken)
+    {
+        Decoder = decoder;
+        Request = request;
+        CancellationToken = cancellationToken;
+        _proposer = proposer;
+        _observers = observers;
+        _draftAtPrefill = draftAtPrefill;
+        Sampler = new TokenSampler(request.Sampling);
+        int promptLength = request.PromptIds.Count;
+        _budget = Math.Min(request.MaxNewTokens, contextLength - promptLength);
+        _stats = new DecodeStats { PromptTokens = promptLength };
+        _stop = new StopTracker(request.Stop, _budget);
+        _sequence = new List<int>(promptLength + _budget + 1);
+        _sequence.AddRange(request.PromptIds);
+        _view = _sequence.AsReadOnly();
+    }
+
+    /// <summary>The decoder's name (ar, jacobi:16, …), for reports.</summary>
+    public string Decoder { get; }
+
+    /// <summary>The request.</summary>
+    public DecodeRequest Request { get; }
+
+    /// <summary>The request's cancellation.</summary>
+    public CancellationToken CancellationToken { get; }
+
+    /// <summary>The request's token choice.</summary>
+    public TokenSampler Sampler { get; }
+
+    /// <summary>Whether the request has finished (a stop, the budget or the context).</summary>
+    public bool IsFinished => _stop.Finish != FinishReason.None;
+
+    /// <summary>Whether nothing has been run yet: the next forward is the prefill.</summary>
+    public bool AtPrefill => _step == 0;
+
+    /// <summary>KV-cache slots the request can ever hold: the prompt, the budget and the deepest draft, plus the pending token.</summary>
+    public int CacheSlots => Request.PromptIds.Count + _budget + _proposer.MaxDraftTokens + 1;
+
+    /// <summary>Tokens the next forward would verify at most without a cap: the pending token and the deepest draft still allowed.</summary>
+    public int Window => 1 + Math.Max(0, Math.Min(_proposer.MaxDraftTokens, _budget - _stop.Output.Count - 1));
+
+    /// <summary>The last completed forward's draft: its size, the accepted nodes and whether it was a chain.</summary>
+    public (int Drafted, int Accepted, bool Chain) Last { get; private set; }
+
+    /// <summary>
+    /// Steps 1–2: the uncached inputs (the prompt on prefill, else the pending token) and the draft after them, no deeper
+    /// than <paramref name="depthCap"/> nor than the tokens still allowed after the pending one.
+    /// </summary>
+    public (IReadOnlyList<int> Inputs, Draft Draft) Plan(int depthCap = int.MaxValue)
+    {
+        if (_planned || IsFinished)
+        {
+            throw new InvalidOperationException(IsFinished ? "the request has finished." : "the planned forward has not been completed.");
+        }
+
+        _planned = true;
+        int left = _budget - _stop.Output.Count - 1;                                       // tokens allowed after the pending one
+        if (_step == 0)
+        {
+            // Prefill: the whole prompt, its last token standing as the pending one. A draft for it rides along only
+            // for greedy requests (see DraftVerifyDecoder.DraftAtPrefill) and never deeper than the budget after it.
+            int depth = Math.Min(left, depthCap);
+            _draft = _draftAtPrefill && Sampler.IsGreedy && depth > 0 && _proposer.MaxDraftTokens > 0 ? _proposer.ProposeAtPrefill(_view, depth) : Draft.Empty;
+            return (Request.PromptIds, _draft);
+        }
+
+        _draft = _proposer.Propose(_view, Math.Min(left, depthCap));
+        return (new[] { _sequence[^1] }, _draft);
+    }
+
+    /// <summary>
+    /// Steps 6–7 after the forward verified the planned draft: the proposer, then the observers, learn the outcome; the
+    /// stops see the emitted tokens. Returns the step to show, carrying the finish reason and statistics when it is the last.
+    /// </summary>
+    public DecodeStep Complete(VerifiedStep outcome)
+    {
+        if (!_planned)
+        {
+            throw new InvalidOperationException("no forward was planned.");
+        }
+
+        _planned = false;
+        bool prefill = _step == 0;
+        var draft = _draft;
+        _stats.ForwardPasses++;
+        _stats.DraftedTokens += draft.Count;
+        _stats.AcceptedDraftTokens += outcome.Path.Length;
+        _minMargin = Math.Min(_minMargin, outcome.MinMargin);
+        Last = (draft.Count, outcome.Path.Length, draft.IsChain);
+        var emitted = new int[outcome.Path.Length + 1];
+        for (int i = 0; i < outcome.Path.Length; i++)
+        {
+            emitted[i] = draft.Tokens[outcome.Path[i]];
+        }
+
+        emitted[^1] = outcome.Bonus;
+        _sequence.AddRange(emitted);
+
+        // 6. The proposer, then the observers (a prefill without a draft verified nothing).
+        if (!prefill || draft.Count > 0)
+        {
+            var verified = new VerifyOutcome(draft, outcome.Path, emitted, outcome.Predictions, _view);
+            _proposer.Observe(verified);
+            foreach (var observer in _observers)
+            {
+                observer.OnVerified(verified);
+            }
+        }
+
+        // 7. Stops, then emit; the bonus token is the next pending token (not yet cached).
+        var shown = _stop.Push(emitted);
+        if (prefill)
+        {
+            _stats.PrefillTokens = _stop.Output.Count;
+        }
+
+        int index = _step++;
+        if (!IsFinished)
+        {
+            return new DecodeStep { Tokens = shown, StepIndex = index };
+        }
+
+        _clock.Stop();
+        _stats.GeneratedTokens = _stop.Output.Count;
+        _stats.Elapsed = _clock.Elapsed;
+        _stats.MinLogitMargin = Sampler.IsGreedy ? _minMargin : double.NaN;
+        foreach (var observer in _observers)
+        {
+            observer.OnFinished(_stats);
+        }
+
+        return new DecodeStep { Tokens = shown, StepIndex = index, Finish = _stop.Finish, Stats = _stats };
+    }
+}

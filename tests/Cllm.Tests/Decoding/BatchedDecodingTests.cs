@@ -1,0 +1,314 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using System.Threading;
+using System.Threading.Tasks;
+using Cllm.Core;
+using Cllm.Tests.TestKit;
+
+namespace Cllm.Tests.Decoding;
+
+/// <summary>
+/// Many requests in one forward (<see cref="DecodeBatch"/>, the engine's continuous batching): every greedy output equals
+/// the request decoded alone, token for token, whatever joins, leaves or caps the batch around it.
+/// </summary>
+public class BatchedDecodingTests
+{
+    /// <summary>
+    /// Mixed decoders and prompt lengths, joining at different steps, with random draft caps, through a cache that starts
+    /// too small (so it grows and compacts the slots of finished requests) on three random models.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void RaggedBatchEqualsEachRequestAloneOnRandomModels(int seed)
+    {
+        using var model = TinyLlama.Create(seed);
+        var random = new Random(seed);
+        var decoders = new[]
+        {
+            (DraftVerifyDecoder)Decoders.Autoregressive(model), Decoders.Jacobi(model, 8), Decoders.Jacobi(model, 3),
+            (DraftVerifyDecoder)Decoders.Lookahead(model), Decoders.Jacobi(model, 16, firstTokenGuess: 7),
+        };
+        // Requests whose lone greedy run meets a near-tie (top-2 margin ≤ 1e-4) are drawn again: float rounding may flip
+        // such a token either way, so they cannot show exactness.
+        var requests = new List<(DraftVerifyDecoder Decoder, DecodeRequest Request)>();
+        var alone = new List<DecodeResult>();
+        for (int attempt = 0; requests.Count < 10 && attempt < 40; attempt++)
+        {
+            var decoder = decoders[requests.Count % decoders.Length];
+            var request = new DecodeRequest
+            {
+                PromptIds = Enumerable.Range(0, 1 + random.Next(30)).Select(_ => random.Next(model.Config.VocabSize)).ToArray(),
+                Options = new GenerationOptions { MaxNewTokens = random.Next(5) == 0 ? 1 : 10 + random.Next(50) },
+            };
+            var result = decoder.DecodeToEnd(request);
+            if (requests.Count % 3 == 1 && result.OutputIds.Count > 2)
+            {
+                // A stop id met midway (its first occurrence ends the request).
+                request = request with { Options = request.Options with { StopTokenIds = new[] { result.OutputIds[result.OutputIds.Count / 2] } } };
+                result = decoder.DecodeToEnd(request);
+                Assert.Equal(FinishReason.Eos, result.Finish);
+            }
+
+            if (result.Stats.MinLogitMargin > 1e-4)
+            {
+                requests.Add((decoder, request));
+                alone.Add(result);
+            }
+        }
+
+        Assert.Equal(10, requests.Count);
+        var outputs = RunBatch(model, requests, capacity: 16, joinEvery: 2, cap: () => random.Next(3) == 0 ? random.Next(4) : int.MaxValue);
+
+        for (int i = 0; i < requests.Count; i++)
+        {
+            Assert.Equal(alone[i].OutputIds, outputs[i].Tokens);
+            Assert.Equal(alone[i].Finish, outputs[i].Finish);
+        }
+    }
+
+    /// <summary>The batched forward is the loop's forward: a batch of one that owns its whole cache counts the same forwards as <see cref="IDecoder.Decode"/>.</summary>
+    [Fact]
+    public void ABatchOfOneTakesTheForwardsOfTheRequestAlone()
+    {
+        using var model = TinyLlama.Create(4);
+        var decoder = Decoders.Jacobi(model, 8);
+        var request = new DecodeRequest { PromptIds = new[] { 1, 9, 4 }, Options = new GenerationOptions { MaxNewTokens = 40 } };
+        var alone = decoder.DecodeToEnd(request);
+        var batched = RunBatch(model, new[] { (decoder, request) }, capacity: 4, joinEvery: 0, cap: () => int.MaxValue)[0];
+        Assert.Equal(alone.OutputIds, batched.Tokens);
+        Assert.Equal(alone.Stats.ForwardPasses, batched.Forwards);
+    }
+
+    /// <summary>Shipped models through the engine: concurrent callers with mixed decoders get what a one-at-a-time engine gives.</summary>
+    [Theory]
+    [InlineData("stories260K")]
+    [InlineData("sql-cllm")]
+    public void ConcurrentEngineRequestsEqualTheSerialEngine(string folder)
+    {
+        var prompts = Prompts(folder, 8);
+        var specs = new[] { "ar", "jacobi:16", "lookahead", "jacobi:auto" };
+        using var serial = CllmBuilder.FromCheckpoint(ShippedModels.Folder(folder)).WithMaxBatchSize(1).Build();
+        using var batched = CllmBuilder.FromCheckpoint(ShippedModels.Folder(folder)).Build();
+        var options = prompts.Select((_, i) => new GenerationOptions { MaxNewTokens = 24 + 8 * (i % 4), Decoder = DecoderOptions.Parse(specs[i % specs.Length]) }).ToArray();
+        var expected = prompts.Select((p, i) => serial.Generate(p, options[i])).ToArray();
+
+        for (int round = 0; round < 2; round++)
+        {
+            var results = new DecodeResult[prompts.Length];
+            Parallel.For(0, prompts.Length, new ParallelOptions { MaxDegreeOfParallelism = prompts.Length }, i => results[i] = batched.Generate(prompts[i], options[i]));
+            for (int i = 0; i < prompts.Length; i++)
+            {
+                Assert.Equal(expected[i].OutputIds, results[i].OutputIds);
+                Assert.Equal(expected[i].Finish, results[i].Finish);
+            }
+        }
+    }
+
+    /// <summary>
+    /// One threading contract: the engine's decoders (its default, <see cref="CllmEngine.CreateDecoder"/>, the DI-registered
+    /// one) run their requests on the engine's decode thread, whatever thread enumerates them, and equal the decoder over the
+    /// model alone; bad input fails at the call.
+    /// </summary>
+    [Fact]
+    public void EngineDecodersRunOnTheEngineThread()
+    {
+        var threads = new System.Collections.Concurrent.ConcurrentBag<string?>();
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = source => source.Name == CllmTelemetry.Name,
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllData,
+            ActivityStarted = _ => threads.Add(Thread.CurrentThread.Name),
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+        using var engine = CllmBuilder.FromCheckpoint(ShippedModels.Folder("sql-cllm")).UseJacobi(n: 16).Build();
+        var request = engine.CreateRequest(Prompts("sql-cllm", 1)[0], new GenerationOptions { MaxNewTokens = 32 });
+        var alone = DecoderOptions.Parse("jacobi:16").CreateDecoder(engine.Model).DecodeToEnd(request).OutputIds;
+        threads.Clear();
+        Assert.Equal(alone, engine.Decoder.DecodeToEnd(request).OutputIds);
+        Assert.Equal(alone, engine.CreateDecoder(DecoderOptions.Autoregressive).DecodeToEnd(request).OutputIds);
+        Assert.True(threads.Count >= 2, $"{threads.Count} decode activities");               // other tests' engines may add theirs, on their own decode threads
+        Assert.All(threads, name => Assert.Equal("cllm-decode", name));
+        Assert.Equal("jacobi:16", engine.Decoder.Name);
+        Assert.Throws<ArgumentException>(() => engine.Decoder.Decode(request with { PromptIds = Array.Empty<int>() }));
+    }
+
+    /// <summary>A request cancelled mid-batch ends alone; the others finish with their own outputs, and the engine serves on.</summary>
+    [Fact]
+    public async Task CancellingOneBatchedRequestLeavesTheOthersExact()
+    {
+        using var engine = CllmBuilder.FromCheckpoint(ShippedModels.Folder("sql-cllm")).UseJacobi(n: 16).Build();
+        var prompts = Prompts("sql-cllm", 4);
+        var options = new GenerationOptions { MaxNewTokens = 64 };
+        var expected = prompts.Select(p => engine.Generate(p, options).OutputIds).ToArray();
+
+        using var cancel = new CancellationTokenSource();
+        var victim = Task.Run(() =>
+        {
+            int steps = 0;
+            foreach (var _ in engine.Run(engine.CreateRequest(prompts[0], options with { MaxNewTokens = 200 }), cancellationToken: cancel.Token))
+            {
+                if (++steps == 2)
+                {
+                    cancel.Cancel();
+                }
+            }
+        });
+        var others = prompts.Skip(1).Select(p => Task.Run(() => engine.Generate(p, options).OutputIds)).ToArray();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => victim);
+        for (int i = 0; i < others.Length; i++)
+        {
+            Assert.Equal(expected[i + 1], await others[i]);
+        }
+
+        Assert.Equal(expected[0], engine.Generate(prompts[0], options).OutputIds);
+    }
+
+    /// <summary>
+    /// The budget: whole blocks when drafts are free and always accepted, batched AR when none is ever accepted, no cap
+    /// for a request alone, and blocks that shrink as the batch grows on a curve that rises with the tokens.
+    /// </summary>
+    [Fact]
+    public void TheBudgetCapsDraftsByTheCostCurve()
+    {
+        using var model = TinyLlama.Create(5);
+        var decoder = Decoders.Jacobi(model, 16);
+        var sessions = Enumerable.Range(0, 16).Select(_ => decoder.Start(new DecodeRequest { PromptIds = new[] { 1, 2 }, Options = new GenerationOptions { MaxNewTokens = 64 } }, default)).ToArray();
+        var flat = Budget((1, 1), (64, 1), (128, 2));
+        var linear = Budget((1, 1), (128, 128));
+        var rising = Budget((1, 1), (16, 1.3), (64, 3), (256, 12));
+        for (int i = 0; i < 20; i++)
+        {
+            flat.Record(drafted: 15, accepted: 15);
+            linear.Record(drafted: 15, accepted: 0);
+            rising.Record(drafted: 15, accepted: i % 8);
+        }
+
+        Assert.Equal(16.0, flat.Emitted(16), 6);
+        Assert.Equal(1.0, linear.Emitted(16), 6);
+        Assert.Equal(15, flat.DepthCap(sessions[..4]));
+        Assert.Equal(0, linear.DepthCap(sessions[..4]));
+        Assert.Equal(int.MaxValue, linear.DepthCap(sessions[..1]));
+        var caps = new[] { 2, 4, 8, 16 }.Select(n => rising.DepthCap(sessions[..n])).ToArray();
+        for (int i = 1; i < caps.Length; i++)
+        {
+            Assert.True(caps[i] <= caps[i - 1], $"caps for 2, 4, 8, 16 requests: {string.Join(", ", caps)}");
+        }
+
+        Assert.True(caps[^1] < caps[0], $"caps for 2, 4, 8, 16 requests: {string.Join(", ", caps)}");
+
+        static BatchBudget Budget(params (int Tokens, double Cost)[] curve)
+            => new(() => curve.Select(c => new ForwardCost(c.Tokens, c.Cost, c.Cost)).ToArray());
+    }
+
+    /// <summary>
+    /// A long continuous batch (requests joining and leaving, drafts capped at random, the cache growing and compacting)
+    /// leaves no tensor behind: the live count is the same at forward 50 and 600, and once the batch is disposed.
+    /// </summary>
+    [Fact]
+    public void LiveTensorCountStaysFlatOverALongContinuousBatch()
+    {
+        using var model = TinyLlama.Create(23, TinyLlama.Config(layers: 1));
+        var random = new Random(23);
+        var decoders = new[] { Decoders.Jacobi(model, 6), (DraftVerifyDecoder)Decoders.Lookahead(model, window: 3, ngram: 3, guesses: 3), (DraftVerifyDecoder)Decoders.Autoregressive(model) };
+        decoders[0].DecodeToEnd(new DecodeRequest { PromptIds = new[] { 1, 2 }, Options = new GenerationOptions { MaxNewTokens = 4 } });   // builds the model's lean weight copy, which the model owns
+        long before = TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        long at50 = -1, at600 = -1;
+        using (var batch = new DecodeBatch(model, 8))
+        {
+            var running = new List<DecodeSession>();
+            for (int forward = 0; forward < 700; forward++)
+            {
+                while (running.Count < 6)
+                {
+                    bool sampled = random.Next(4) == 0;
+                    var session = decoders[random.Next(decoders.Length)].Start(new DecodeRequest
+                    {
+                        PromptIds = Enumerable.Range(0, 1 + random.Next(12)).Select(_ => random.Next(model.Config.VocabSize)).ToArray(),
+                        Options = new GenerationOptions { MaxNewTokens = 5 + random.Next(40), Temperature = sampled ? 0.8 : null, Seed = sampled ? forward : null },
+                    }, default);
+                    batch.Add(session);
+                    running.Add(session);
+                }
+
+                var steps = DraftVerifyDecoder.Step(batch, running, random.Next(2) == 0 ? random.Next(5) : int.MaxValue);
+                for (int i = running.Count - 1; i >= 0; i--)
+                {
+                    if (steps[i].Finish != FinishReason.None)
+                    {
+                        batch.Remove(running[i]);
+                        running.RemoveAt(i);
+                    }
+                }
+
+                if (forward == 50)
+                {
+                    at50 = TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+                }
+
+                if (forward == 600)
+                {
+                    at600 = TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+                }
+            }
+
+            Assert.True(batch.Capacity > 8, "the cache never grew");
+        }
+
+        Assert.Equal(at50, at600);
+        Assert.Equal(before, TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
+
+    private sealed record Outcome(List<int> Tokens, FinishReason Finish, int Forwards);
+
+    /// <summary>Steps <paramref name="requests"/> through one batch: one joins every <paramref name="joinEvery"/> forwards (0: all at once); each forward's cap comes from <paramref name="cap"/>.</summary>
+    private static Outcome[] RunBatch(LlamaForCausalLM model, IReadOnlyList<(DraftVerifyDecoder Decoder, DecodeRequest Request)> requests, int capacity, int joinEvery, Func<int> cap)
+    {
+        using var batch = new DecodeBatch(model, capacity);
+        var outcomes = new Outcome?[requests.Count];
+        var tokens = requests.Select(_ => new List<int>()).ToArray();
+        var running = new List<(int Index, DecodeSession Session)>();
+        int next = 0, forwards = 0;
+        while (next < requests.Count || running.Count > 0)
+        {
+            if (next < requests.Count && (joinEvery == 0 || forwards % joinEvery == 0 || running.Count == 0))
+            {
+                do
+                {
+                    var session = requests[next].Decoder.Start(requests[next].Request, default);
+                    batch.Add(session);
+                    running.Add((next++, session));
+                }
+                while (joinEvery == 0 && next < requests.Count);
+            }
+
+            var steps = DraftVerifyDecoder.Step(batch, running.Select(r => r.Session).ToArray(), cap());
+            forwards++;
+            for (int i = running.Count - 1; i >= 0; i--)
+            {
+                var (index, session) = running[i];
+                tokens[index].AddRange(steps[i].Tokens);
+                if (steps[i].Stats is { } stats)
+                {
+                    outcomes[index] = new Outcome(tokens[index], steps[i].Finish, stats.ForwardPasses);
+                    batch.Remove(session);
+                    running.RemoveAt(i);
+                }
+            }
+        }
+
+        Assert.True(batch.Capacity > capacity, "the cache never had to grow");
+        return outcomes.Select(o => o!).ToArray();
+    }
+
+    private static string[] Prompts(string folder, int count)
+    {
+        string file = folder == "sql-cllm" ? "sql-test.jsonl" : "stories-prompts.jsonl";
+        return File.ReadLines(Path.Combine(ShippedModels.RepositoryRoot, "samples", "data", file)).Take(count)
+            .Select(line => JsonDocument.Parse(line).RootElement.GetProperty("prompt").GetString()!).ToArray();
+    }
+}
