@@ -81,6 +81,7 @@ internal sealed class DraftVerifyDecoder : IDecoder
         cancellationToken.ThrowIfCancellationRequested();
         var draft = DraftAtPrefill && sampler.IsGreedy && budget > 1 && proposer.MaxDraftTokens > 0 ? proposer.ProposeAtPrefill(view, budget - 1) : Draft.Empty;
         var shown = Step(request.PromptIds, draft, prefill: true);
+        stats.PrefillElapsed = clock.Elapsed;
         int step = 0;
         while (stop.Finish == FinishReason.None)
         {
