@@ -15,11 +15,17 @@ namespace Cllm.Benchmarks;
 /// </summary>
 internal static class PeerGguf
 {
-    /// <summary>Writes one GGUF per type into <paramref name="directory"/>; the F32 export made only as the quantizer's input is deleted.</summary>
-    public static IReadOnlyList<(LlamaWeightType Type, string Path)> Make(string modelFolder, bool placeholderVocabulary, IReadOnlyList<LlamaWeightType> types, string directory, int threads)
+    /// <summary>
+    /// Writes one GGUF per type into <paramref name="directory"/>; the F32 export made only as the quantizer's input is
+    /// deleted. With <paramref name="reuse"/>, a file already there under its type's name (<c>model-q8_0.gguf</c>) is
+    /// taken as it is: the caller keeps one directory per model.
+    /// </summary>
+    public static IReadOnlyList<(LlamaWeightType Type, string Path)> Make(string modelFolder, bool placeholderVocabulary, IReadOnlyList<LlamaWeightType> types, string directory, int threads, bool reuse = false)
     {
-        string f32 = Path.Combine(directory, "model-f32.gguf");
-        bool needF32 = types.Any(t => t is LlamaWeightType.F32 or LlamaWeightType.Q8_0 or LlamaWeightType.Q4_0);
+        string PathOf(LlamaWeightType type) => Path.Combine(directory, $"model-{PeerFormats.Label(type)}.gguf");
+        var missing = types.Where(t => !reuse || !File.Exists(PathOf(t))).ToList();
+        string f32 = PathOf(LlamaWeightType.F32);
+        bool needF32 = missing.Any(t => t is LlamaWeightType.F32 or LlamaWeightType.Q8_0 or LlamaWeightType.Q4_0);
         if (needF32)
         {
             GgufExporter.Export(modelFolder, f32, GgufFileType.F32, placeholderVocabulary);
@@ -28,7 +34,13 @@ internal static class PeerGguf
         var files = new List<(LlamaWeightType, string)>();
         foreach (var type in types)
         {
-            string path = Path.Combine(directory, $"model-{PeerFormats.Label(type)}.gguf");
+            string path = PathOf(type);
+            if (!missing.Contains(type))
+            {
+                files.Add((type, path));
+                continue;
+            }
+
             switch (type)
             {
                 case LlamaWeightType.F32:

@@ -40,7 +40,7 @@ internal sealed class PeerSetup : IDisposable
 
     public static PeerSetup Create(
         string modelSpec, string? promptsFile, int requests, int maxNewTokens, torch.ScalarType dtype,
-        IReadOnlyList<WeightQuantization> quantizations, IReadOnlyList<LlamaWeightType> ggufTypes, int threads)
+        IReadOnlyList<WeightQuantization> quantizations, IReadOnlyList<LlamaWeightType> ggufTypes, int threads, string? ggufDirectory = null)
     {
         var scratch = Directory.CreateTempSubdirectory("cllm-peer-").FullName;
         var owned = new List<IDisposable>();
@@ -48,6 +48,11 @@ internal sealed class PeerSetup : IDisposable
         {
             if (RandomModels.IsRandom(modelSpec))
             {
+                if (ggufDirectory is not null)
+                {
+                    throw new ArgumentException($"--gguf-dir keeps the files of a checkpoint folder; the random model '{modelSpec}' is made afresh each run.");
+                }
+
                 if (quantizations.Any(q => q != WeightQuantization.None))
                 {
                     throw new ArgumentException($"--quantize needs a checkpoint folder (it quantizes weights as they are read), not the random model '{modelSpec}'.");
@@ -70,13 +75,22 @@ internal sealed class PeerSetup : IDisposable
 
             var file = promptsFile ?? throw new ArgumentException("--prompts is required with a checkpoint folder.");
             var texts = PromptFile.Read(file).Take(requests).ToList();
-            var ggufs = PeerGguf.Make(modelSpec, placeholderVocabulary: false, ggufTypes, scratch, threads);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            if (ggufDirectory is not null)
+            {
+                Directory.CreateDirectory(ggufDirectory);
+            }
+
+            var ggufs = PeerGguf.Make(modelSpec, placeholderVocabulary: false, ggufTypes, ggufDirectory ?? scratch, threads, reuse: ggufDirectory is not null);
+            Console.Error.WriteLine($"GGUF {string.Join(", ", ggufs.Select(g => PeerFormats.Label(g.Type)))} ready in {clock.Elapsed.TotalSeconds:F1} s");
             var models = new List<BenchmarkModel>();
             foreach (var quantization in quantizations)
             {
+                clock.Restart();
                 var engine = CllmBuilder.FromCheckpoint(modelSpec).WithDType(dtype).WithQuantization(quantization).WithThreads(threads).Build();
                 owned.Add(engine);
                 models.Add(new BenchmarkModel(PeerFormats.Label(dtype, quantization), engine.Model));
+                Console.Error.WriteLine($"cllm {models[^1].Label} loaded in {clock.Elapsed.TotalSeconds:F1} s");
             }
 
             var first = (CllmEngine)owned[0];

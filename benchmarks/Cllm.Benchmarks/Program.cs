@@ -30,17 +30,18 @@ internal static class Program
         var dtype = new Option<string>("--dtype") { Description = "Cllm's weight, KV-cache and compute dtype: float32 | bfloat16", DefaultValueFactory = _ => "float32" };
         var quantize = new Option<string>("--quantize") { Description = "Cllm's weight quantization, comma-separated for one model each: none | int8 | int4 (docs/quantization.md)", DefaultValueFactory = _ => "none" };
         var ggufType = new Option<string>("--gguf-type") { Description = "llama.cpp's GGUF types, comma-separated for one file each: f32 | f16 | q8_0 | q4_0 (q8_0/q4_0 by llama.cpp's quantizer from the F32 export); the first is the 'vs llama' reference", DefaultValueFactory = _ => "f32" };
+        var ggufDir = new Option<string?>("--gguf-dir") { Description = "Keep the GGUF files in this folder and reuse those already there (one folder per model: delete it when the weights change); default: a temporary folder" };
         var root = new RootCommand("Peer benchmark: Cllm AR / Jacobi / lookahead vs llama.cpp (LLamaSharp) AR on the same weights.")
         {
-            model, prompts, requests, rounds, maxNew, decoders, threads, dtype, quantize, ggufType,
+            model, prompts, requests, rounds, maxNew, decoders, threads, dtype, quantize, ggufType, ggufDir,
         };
         root.SetAction(parse => CliErrors.Run(parse, () => Run(
             parse.GetValue(model)!, parse.GetValue(prompts), parse.GetValue(requests), parse.GetValue(rounds), parse.GetValue(maxNew), parse.GetValue(decoders)!, parse.GetValue(threads),
-            parse.GetValue(dtype)!, parse.GetValue(quantize)!, parse.GetValue(ggufType)!)));
+            parse.GetValue(dtype)!, parse.GetValue(quantize)!, parse.GetValue(ggufType)!, parse.GetValue(ggufDir))));
         return root.Parse(args).Invoke();
     }
 
-    private static int Run(string modelSpec, string? promptsFile, int requestCount, int roundCount, int maxNewTokens, string decoderList, int threadCount, string dtypeText, string quantizeText, string ggufText)
+    private static int Run(string modelSpec, string? promptsFile, int requestCount, int roundCount, int maxNewTokens, string decoderList, int threadCount, string dtypeText, string quantizeText, string ggufText, string? ggufDirectory)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(requestCount, 1, "--requests");
         ArgumentOutOfRangeException.ThrowIfLessThan(roundCount, 1, "--rounds");
@@ -57,7 +58,7 @@ internal static class Program
 
         string arLabel = decoderOptions.First(d => d.Strategy == DecodingStrategy.Autoregressive).Label;
         torch.set_num_threads(threadCount);
-        using var setup = PeerSetup.Create(modelSpec, promptsFile, requestCount, maxNewTokens, dtype, quantizations, ggufTypes, threadCount);
+        using var setup = PeerSetup.Create(modelSpec, promptsFile, requestCount, maxNewTokens, dtype, quantizations, ggufTypes, threadCount, ggufDirectory);
         var config = setup.Config;
         var llamas = new List<LlamaSide>();
         try
@@ -98,8 +99,8 @@ internal static class Program
         {
             IReadOnlyList<BenchmarkRow> rows = Array.Empty<BenchmarkRow>();
             IReadOnlyList<BenchmarkOutcome> outcomes = Array.Empty<BenchmarkOutcome>();
-            void RunCllm() => (rows, outcomes) = DecoderBenchmark.Run(setup.Models, reqs, decoderOptions);
-            void RunPeers() => llamas.ForEach(l => l.RunRound(reqs, round));
+            void RunCllm() => (rows, outcomes) = DecoderBenchmark.Run(setup.Models, reqs, decoderOptions, new Progress(round));
+            void RunPeers() => llamas.ForEach(l => Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"round {round + 1}: {l.Label} {l.RunRound(reqs, round):F1} tok/s")));
             if (round % 2 == 0)
             {
                 RunCllm();
@@ -204,6 +205,13 @@ internal static class Program
 
         Console.WriteLine(ownExact ? "exact: every Cllm output equals its own AR's." : "NOT EXACT: some Cllm outputs differ from their own AR's (in bfloat16 a near-tie can flip a block forward's choice: docs/growth.md).");
         return llamaExact && ownExact ? 0 : 2;
+    }
+
+    /// <summary>One stderr line per measured Cllm request (a long run shows where it is).</summary>
+    private sealed class Progress(int round) : IProgress<BenchmarkOutcome>
+    {
+        public void Report(BenchmarkOutcome value) => Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"round {round + 1}: cllm {value.Model} {value.Decoder} request {value.Request + 1}: {value.Result.Stats.GeneratedTokens} tokens in {value.Result.Stats.Elapsed.TotalSeconds:F2} s"));
     }
 
     private static void PrintTable(List<string[]> table)
