@@ -28,7 +28,7 @@ internal static class PeerGguf
         bool needF32 = missing.Any(t => t is LlamaWeightType.F32 or LlamaWeightType.Q8_0 or LlamaWeightType.Q4_0);
         if (needF32)
         {
-            GgufExporter.Export(modelFolder, f32, GgufFileType.F32, placeholderVocabulary);
+            GgufExporter.Export(modelFolder, f32, GgufFileType.F32, placeholderVocabulary);   // written atomically
         }
 
         var files = new List<(LlamaWeightType, string)>();
@@ -64,14 +64,18 @@ internal static class PeerGguf
         return files;
     }
 
-    /// <summary>llama.cpp's quantizer from <paramref name="source"/> to <paramref name="target"/>.</summary>
+    /// <summary>llama.cpp's quantizer from <paramref name="source"/> to <paramref name="target"/>, written under a temporary name and then renamed (a run cut short leaves no file for --gguf-dir to reuse).</summary>
     public static void Quantize(string source, string target, LLamaFtype type, int threads)
     {
         LlamaSharpGreedy.QuietLogs();
         NativeApi.llama_empty_call();                                                       // loads the native library (the quantizer's own calls do not)
-        if (!LLamaQuantizer.Quantize(source, target, type, threads))
+        string partial = target + ".partial";
+        if (!LLamaQuantizer.Quantize(source, partial, type, threads))
         {
+            File.Delete(partial);
             throw new InvalidOperationException($"llama.cpp could not quantize {Path.GetFileName(source)} to {type}.");
         }
+
+        File.Move(partial, target, overwrite: true);
     }
 }
