@@ -51,7 +51,7 @@ public sealed class LlamaCppExactnessTests : IDisposable
         using var peer = new LlamaSharpGreedy(gguf, threads: 1, engine.Model.Config.MaxPositionEmbeddings);
         var request = engine.CreateRequest(prompt, new GenerationOptions { MaxNewTokens = 48 });
         var cllm = DecoderOptions.Autoregressive.CreateDecoder(engine.Model).DecodeToEnd(request).OutputIds;
-        var (llama, _, _) = peer.Decode(request.PromptIds, (request.Options.MaxNewTokens ?? GenerationOptions.DefaultMaxNewTokens), (request.Options.StopTokenIds ?? Array.Empty<int>()));
+        var (llama, _, _, _) = peer.Decode(request.PromptIds, (request.Options.MaxNewTokens ?? GenerationOptions.DefaultMaxNewTokens), (request.Options.StopTokenIds ?? Array.Empty<int>()));
         int agree = cllm.Zip(llama).TakeWhile(p => p.First == p.Second).Count();
         Assert.True(agree >= Math.Min(cllm.Count, 8), $"{type}: only the first {agree} of {cllm.Count} ids agree");
     }
@@ -71,7 +71,7 @@ public sealed class LlamaCppExactnessTests : IDisposable
         {
             var request = engine.CreateRequest(prompt, new GenerationOptions { MaxNewTokens = maxNewTokens });
             var cllm = ar.DecodeToEnd(request).OutputIds;
-            var (llama, _, _) = peer.Decode(request.PromptIds, (request.Options.MaxNewTokens ?? GenerationOptions.DefaultMaxNewTokens), (request.Options.StopTokenIds ?? Array.Empty<int>()));
+            var (llama, _, _, _) = peer.Decode(request.PromptIds, (request.Options.MaxNewTokens ?? GenerationOptions.DefaultMaxNewTokens), (request.Options.StopTokenIds ?? Array.Empty<int>()));
             Assert.True(cllm.Count > 0, $"'{prompt}': no tokens generated");
             Assert.Equal(cllm, llama);
             Assert.Equal(llama, jacobi.DecodeToEnd(request).OutputIds);

@@ -25,7 +25,7 @@ internal sealed class LlamaSharpBatched : IDisposable
     /// <param name="contextPerSequence">Positions one conversation may hold.</param>
     public LlamaSharpBatched(string ggufPath, int threads, int sequences, int contextPerSequence)
     {
-        LlamaSharpGreedy.Quiet();
+        LlamaSharpGreedy.QuietLogs();
         _parameters = new ModelParams(ggufPath)
         {
             ContextSize = (uint)(sequences * contextPerSequence),

@@ -11,7 +11,7 @@ namespace Cllm.Benchmarks;
 /// <summary>
 /// Greedy autoregressive decoding with llama.cpp through LLamaSharp, on token ids (no tokenizer in the loop): the
 /// prompt in one batch, then one token per decode. F32 KV cache and no flash attention, so on F32 weights it computes
-/// what Cllm computes and greedy ids agree.
+/// what Cllm computes and greedy ids agree (any GGUF type loads; quantized ones compute in llama.cpp's own precision).
 /// </summary>
 internal sealed class LlamaSharpGreedy : IDisposable
 {
@@ -22,7 +22,7 @@ internal sealed class LlamaSharpGreedy : IDisposable
 
     public LlamaSharpGreedy(string ggufPath, int threads, int contextSize)
     {
-        Quiet();
+        QuietLogs();
         var parameters = new ModelParams(ggufPath)
         {
             ContextSize = (uint)contextSize,
@@ -42,24 +42,30 @@ internal sealed class LlamaSharpGreedy : IDisposable
 
     public int VocabSize { get; }
 
-    /// <summary>Sends llama.cpp's log to stderr for errors only (once per process).</summary>
-    internal static void Quiet()
+    /// <summary>Routes llama.cpp's log to stderr, errors only (once per process; before the native library's first use).</summary>
+    public static void QuietLogs()
     {
-        if (!_quiet)
+        if (_quiet)
         {
-            NativeLogConfig.llama_log_set((level, message) =>
-            {
-                if (level == LLamaLogLevel.Error)
-                {
-                    Console.Error.Write("llama.cpp: " + message);
-                }
-            });
-            _quiet = true;
+            return;
         }
+
+        NativeLogConfig.llama_log_set((level, message) =>
+        {
+            if (level == LLamaLogLevel.Error)
+            {
+                Console.Error.Write("llama.cpp: " + message);
+            }
+        });
+        _quiet = true;
     }
 
-    /// <summary>Decodes up to <paramref name="maxNewTokens"/> greedy tokens after <paramref name="promptIds"/>; an id in <paramref name="eosIds"/> ends it (and is not returned).</summary>
-    public (int[] Ids, TimeSpan Elapsed, int Forwards) Decode(IReadOnlyList<int> promptIds, int maxNewTokens, IReadOnlyList<int> eosIds)
+    /// <summary>
+    /// Decodes up to <paramref name="maxNewTokens"/> greedy tokens after <paramref name="promptIds"/>; an id in
+    /// <paramref name="eosIds"/> ends it (and is not returned). <c>Prefill</c> is the time to the first token (the prompt's
+    /// decode and its argmax), which emits one token (none when it is an EOS id).
+    /// </summary>
+    public (int[] Ids, TimeSpan Elapsed, TimeSpan Prefill, int Forwards) Decode(IReadOnlyList<int> promptIds, int maxNewTokens, IReadOnlyList<int> eosIds)
     {
         var clock = Stopwatch.StartNew();
         _context.NativeHandle.MemoryClear(true);
@@ -71,6 +77,7 @@ internal sealed class LlamaSharpGreedy : IDisposable
 
         var output = new List<int>();
         int forwards = 0, position = promptIds.Count;
+        var prefill = TimeSpan.Zero;
         while (true)
         {
             var status = _context.Decode(_batch);
@@ -81,6 +88,11 @@ internal sealed class LlamaSharpGreedy : IDisposable
 
             forwards++;
             int next = ArgMax(_context.NativeHandle.GetLogitsIth(_batch.TokenCount - 1));
+            if (forwards == 1)
+            {
+                prefill = clock.Elapsed;
+            }
+
             if (eosIds.Contains(next))
             {
                 break;
@@ -96,7 +108,7 @@ internal sealed class LlamaSharpGreedy : IDisposable
             _batch.Add((LLamaToken)next, (LLamaPos)position++, (LLamaSeqId)0, true);
         }
 
-        return (output.ToArray(), clock.Elapsed, forwards);
+        return (output.ToArray(), clock.Elapsed, prefill, forwards);
     }
 
     public void Dispose()

@@ -24,6 +24,12 @@ public sealed record BenchmarkRow
     /// <summary>Tokens per second over all requests.</summary>
     public double TokensPerSecond { get; init; }
 
+    /// <summary>
+    /// Decode-only tokens per second: the tokens after those the prefill forward emitted, over the time after the prefill
+    /// (NaN when no request decoded past its prefill).
+    /// </summary>
+    public double DecodeTokensPerSecond { get; init; } = double.NaN;
+
     /// <summary>Tokens per second divided by the same model's AR in the same run (1 for AR; NaN without an AR row).</summary>
     public double SpeedupVsAr { get; init; }
 

@@ -117,6 +117,8 @@ public static class DecoderBenchmark
             int tokens = stats.Sum(s => s.GeneratedTokens);
             int forwards = stats.Sum(s => s.ForwardPasses);
             double seconds = stats.Sum(s => s.Elapsed.TotalSeconds);
+            int decodeTokens = tokens - stats.Sum(s => s.PrefillTokens);
+            double decodeSeconds = seconds - stats.Sum(s => s.PrefillElapsed.TotalSeconds);
             var withBlocks = stats.Select(s => s.Jacobi).OfType<JacobiStats>().Where(j => j.BlockIterations.Count > 0).ToList();
             var blocks = withBlocks.SelectMany(j => j.BlockIterations).ToList();
             double exact = ar.Count == 0 || !greedy
@@ -131,6 +133,7 @@ public static class DecoderBenchmark
                 ForwardPasses = forwards,
                 Seconds = seconds,
                 TokensPerSecond = tokens / seconds,
+                DecodeTokensPerSecond = decodeTokens == 0 || decodeSeconds <= 0 ? double.NaN : decodeTokens / decodeSeconds,
                 SpeedupVsAr = tokens / seconds / arSpeed,
                 SpeedupVsBaselineAr = tokens / seconds / baselineAr,
                 TokensPerForward = (double)tokens / forwards,

@@ -32,6 +32,9 @@ public sealed class DecodeStats
     /// <summary>Generated tokens that the prefill forward emitted: 1, or more when a draft rode on it (at most 1 after a stop).</summary>
     internal int PrefillTokens { get; set; }
 
+    /// <summary>Wall-clock time from the start of the request to the end of the prefill forward (its tokens emitted); the rest of <see cref="Elapsed"/> is decoding.</summary>
+    internal TimeSpan PrefillElapsed { get; set; }
+
     /// <summary>Generated tokens per second.</summary>
     public double TokensPerSecond => Elapsed.TotalSeconds <= 0 ? 0 : GeneratedTokens / Elapsed.TotalSeconds;
 

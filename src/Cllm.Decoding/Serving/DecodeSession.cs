@@ -142,6 +142,7 @@ internal sealed class DecodeSession
         if (prefill)
         {
             _stats.PrefillTokens = _stop.Output.Count;
+            _stats.PrefillElapsed = _clock.Elapsed;
         }
 
         int index = _step++;

@@ -59,6 +59,23 @@ public class DecoderBenchmarkTests
     }
 
     [Fact]
+    public void DecodeOnlySpeedLeavesOutThePrefillsTokensAndTime()
+    {
+        using var model = TinyLlama.Create(16);
+        var (rows, outcomes) = DecoderBenchmark.Run(model, Requests(3), new[] { DecoderOptions.Parse("ar"), DecoderOptions.Parse("jacobi:4") });
+        Assert.All(outcomes, o => Assert.InRange(o.Result.Stats.PrefillElapsed, TimeSpan.FromTicks(1), o.Result.Stats.Elapsed));
+        Assert.All(outcomes.Where(o => o.Decoder == "ar"), o => Assert.Equal(1, o.Result.Stats.PrefillTokens));     // AR's prefill emits one token
+        foreach (var row in rows)
+        {
+            var stats = outcomes.Where(o => o.Decoder == row.Decoder).Select(o => o.Result.Stats).ToList();
+            double expected = (stats.Sum(s => s.GeneratedTokens) - stats.Sum(s => s.PrefillTokens))
+                / stats.Sum(s => (s.Elapsed - s.PrefillElapsed).TotalSeconds);
+            Assert.Equal(expected, row.DecodeTokensPerSecond, 9);
+            Assert.Equal(row.Tokens / row.Seconds, row.TokensPerSecond, 9);
+        }
+    }
+
+    [Fact]
     public void WithoutAnArRowTheRatiosAreNaN()
     {
         using var model = TinyLlama.Create(14);
