@@ -35,7 +35,7 @@ internal static class RandomModels
         using var generator = new Generator(checked((ulong)seed));   // its own: torch's process-wide generator is shared
         using (no_grad())
         {
-            foreach (var (name, p) in model.named_parameters())
+            foreach (var (name, p) in model.state_dict())
             {
                 if (!name.EndsWith("norm.weight", StringComparison.Ordinal))
                 {

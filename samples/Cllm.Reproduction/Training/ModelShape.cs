@@ -58,7 +58,7 @@ public sealed record ModelShape(int Dim, int Layers, int Heads, int Ffn)
         var model = new LlamaForCausalLM(config);
         using (no_grad())
         {
-            foreach (var (name, p) in model.named_parameters())
+            foreach (var (name, p) in model.state_dict())
             {
                 if (!name.EndsWith("norm.weight", StringComparison.Ordinal))
                 {

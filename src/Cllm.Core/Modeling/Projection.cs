@@ -1,4 +1,7 @@
 using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -6,10 +9,13 @@ using static TorchSharp.torch;
 namespace Cllm.Core;
 
 /// <summary>
-/// A linear projection y = x·Wᵀ + b of the attention and MLP blocks, with the state-dict names of <c>nn.Linear</c>
-/// (<c>weight</c> (N, K), <c>bias</c> (N)). Float, or weight-only quantized for CPU inference: then <c>weight</c> is a
-/// shape-only (meta-device) parameter that the checkpoint loader fills through <see cref="LoadQuantized"/>, one tensor at a
-/// time, so the float weight never exists in full; the integers live in a <see cref="QuantizedWeight"/>.
+/// A linear projection y = x·Wᵀ + b of the attention and MLP blocks, with <c>nn.Linear</c>'s parameters (<c>weight</c>
+/// (N, K), <c>bias</c> (N)). It may stack several Hugging Face projections of one input along N (q/k/v as
+/// <c>qkv_proj</c>, gate/up as <c>gate_up_proj</c>, as vLLM's stacked parameters do): one product instead of three or
+/// two, and <see cref="Parts"/> name the row ranges, which the model's <c>state_dict()</c> shows under their Hugging Face
+/// names as views. Float, or weight-only quantized for CPU inference: then <c>weight</c> is a shape-only (meta-device)
+/// parameter that the checkpoint loader fills through <see cref="LoadQuantizedRows"/>, one Hugging Face tensor at a time,
+/// and the integers live in a <see cref="QuantizedWeight"/>.
 /// </summary>
 internal sealed class Projection : nn.Module<Tensor, Tensor>
 {
@@ -18,26 +24,57 @@ internal sealed class Projection : nn.Module<Tensor, Tensor>
 
     private readonly WeightQuantization _requested;
     private QuantizedWeight? _quantized;
+    private Tensor? _weightT;                // (K, N) view of the weight, for in-place forwards
+    private Tensor? _staged;                 // (N, K) float rows of a stacked quantized weight still being loaded
+    private long _stagedRows;
 
     /// <summary>
-    /// in → out features. <paramref name="quantization"/> other than None makes the weight a placeholder awaiting
-    /// <see cref="LoadQuantized"/> (<paramref name="initialize"/> is then irrelevant); the bias stays in <paramref name="dtype"/>.
+    /// in → out features, out = the sum of <paramref name="parts"/>' rows when given (name, rows) per stacked Hugging Face
+    /// projection. <paramref name="quantization"/> other than None makes the weight a placeholder awaiting
+    /// <see cref="LoadQuantizedRows"/> (<paramref name="initialize"/> is then irrelevant); the bias stays in <paramref name="dtype"/>.
     /// </summary>
-    public Projection(long inputSize, long outputSize, bool hasBias, ScalarType dtype, bool initialize, WeightQuantization quantization = WeightQuantization.None)
+    public Projection(long inputSize, long outputSize, bool hasBias, ScalarType dtype, bool initialize, WeightQuantization quantization = WeightQuantization.None, IReadOnlyList<(string Name, long Rows)>? parts = null)
         : base(nameof(Projection))
     {
         _requested = quantization;
+        if (parts is not null)
+        {
+            if (parts.Sum(p => p.Rows) != outputSize)
+            {
+                throw new ArgumentException($"the parts' rows add up to {parts.Sum(p => p.Rows)}, not {outputSize}.", nameof(parts));
+            }
+
+            long offset = 0;
+            var ranges = new List<(string, long, long)>();
+            foreach (var (name, rows) in parts)
+            {
+                ranges.Add((name, offset, rows));
+                offset += rows;
+            }
+
+            Parts = ranges;
+        }
+
         if (quantization != WeightQuantization.None)
         {
             _weight = new Parameter(empty(outputSize, inputSize, dtype: dtype, device: new Device(DeviceType.META)), requires_grad: false);
             _bias = hasBias ? new Parameter(zeros(outputSize, dtype: dtype), requires_grad: false) : null;
         }
-        else
+        else if (parts is null || !initialize)
         {
             // nn.Linear's parameters, for its initialisation (random models stay what they were); the module itself is dropped.
             var linear = UninitializedModules.Linear(inputSize, outputSize, hasBias, dtype, initialize);
             _weight = linear.weight!;
             _bias = linear.bias;
+        }
+        else
+        {
+            // Stacked: nn.Linear's initialisation part by part, so that the parts draw what separate projections would.
+            var linears = parts.Select(p => nn.Linear(inputSize, p.Rows, hasBias, dtype: dtype)).ToList();
+            using var noGrad = no_grad();
+            _weight = new Parameter(cat(linears.Select(l => (Tensor)l.weight!).ToArray(), 0));
+            _bias = hasBias ? new Parameter(cat(linears.Select(l => (Tensor)l.bias!).ToArray(), 0)) : null;
+            linears.ForEach(l => l.Dispose());
         }
 
         register_parameter("weight", _weight);                                                     // nn.Linear's state-dict names
@@ -46,6 +83,9 @@ internal sealed class Projection : nn.Module<Tensor, Tensor>
             register_parameter("bias", _bias);
         }
     }
+
+    /// <summary>The stacked Hugging Face projections (module name, first row, rows), or null for a single projection.</summary>
+    internal IReadOnlyList<(string Name, long Offset, long Rows)>? Parts { get; }
 
     /// <summary>(N, K) float weight; a meta-device placeholder when quantized.</summary>
     internal Parameter Weight => _weight;
@@ -59,19 +99,45 @@ internal sealed class Projection : nn.Module<Tensor, Tensor>
     /// <summary>Whether this projection is quantized (its float weight is a placeholder).</summary>
     internal bool IsQuantized => _requested != WeightQuantization.None;
 
-    /// <summary>Quantizes <paramref name="weight"/> (N, K) into this projection (activations in <paramref name="computeDType"/>).</summary>
-    internal void LoadQuantized(Tensor weight, ScalarType computeDType)
+    /// <summary>
+    /// Takes <paramref name="weight"/> (R, K), rows [<paramref name="offset"/>, offset + R) of the float weight, and quantizes
+    /// the whole weight (activations in <paramref name="computeDType"/>) once every row has arrived; until then the rows
+    /// wait in a float buffer of this projection's shape (one projection's worth: the loader reads parts in order).
+    /// </summary>
+    internal void LoadQuantizedRows(long offset, Tensor weight, ScalarType computeDType)
     {
         if (!IsQuantized)
         {
             throw new InvalidOperationException("this projection is not quantized.");
         }
 
-        if (!weight.shape.AsSpan().SequenceEqual(_weight.shape))
+        long n = _weight.shape[0], k = _weight.shape[1];
+        if (weight.dim() != 2 || weight.shape[1] != k || offset < 0 || offset + weight.shape[0] > n)
         {
-            throw new ArgumentException($"weight is {string.Join('x', weight.shape)}, the projection {string.Join('x', _weight.shape)}.", nameof(weight));
+            throw new ArgumentException($"rows {offset}.. of shape {string.Join('x', weight.shape)} do not fit the projection's {n}x{k}.", nameof(weight));
         }
 
+        if (offset == 0 && weight.shape[0] == n)
+        {
+            Quantize(weight, computeDType);
+            return;
+        }
+
+        using var scope = NewDisposeScope();
+        _staged ??= zeros(n, k, dtype: weight.dtype).DetachFromDisposeScope();
+        _staged.narrow(0, offset, weight.shape[0]).copy_(weight);
+        _stagedRows += weight.shape[0];
+        if (_stagedRows == n)
+        {
+            Quantize(_staged, computeDType);
+            _staged.Dispose();
+            _staged = null;
+            _stagedRows = 0;
+        }
+    }
+
+    private void Quantize(Tensor weight, ScalarType computeDType)
+    {
         var quantized = QuantizedWeight.Create(weight, _requested, computeDType, _weight.dtype);
         _quantized?.Dispose();
         _quantized = quantized;
@@ -85,7 +151,7 @@ internal sealed class Projection : nn.Module<Tensor, Tensor>
             return nn.functional.linear(x, _weight, _bias);
         }
 
-        var quantized = _quantized ?? throw new InvalidOperationException("the quantized weight of this projection was never loaded.");
+        var quantized = QuantizedOrThrow;
         if (_bias is null)
         {
             return quantized.Forward(x);
@@ -95,12 +161,72 @@ internal sealed class Projection : nn.Module<Tensor, Tensor>
         return quantized.Forward(x).add(_bias, Scalars.One).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// Without autograd: <paramref name="output"/> (M, N) = x·Wᵀ + b, or += when <paramref name="accumulate"/> (a residual
+    /// add folded into the product); x: (M, K). A float weight is one in-place <c>addmm_</c>.
+    /// </summary>
+    public void ForwardInto(Tensor x, Tensor output, bool accumulate)
+    {
+        if (_bias is not null)
+        {
+            if (accumulate)
+            {
+                output.add_(_bias, Scalars.One);
+            }
+            else
+            {
+                output.copy_(_bias);
+            }
+
+            accumulate = true;
+        }
+
+        if (!IsQuantized)
+        {
+            output.addmm_(x, WeightT, accumulate ? 1 : 0, 1);
+            return;
+        }
+
+        using var y = QuantizedOrThrow.Forward(x);
+        if (accumulate)
+        {
+            output.add_(y, Scalars.One);
+        }
+        else
+        {
+            output.copy_(y);
+        }
+    }
+
+    /// <summary>(K, N): a view of the weight, made once (a view costs ~1 µs per call from C#); it sees every in-place change.</summary>
+    private Tensor WeightT
+    {
+        get
+        {
+            var view = _weightT;
+            if (view is not null)
+            {
+                return view;
+            }
+
+            using var detached = _weight.detach();
+            var made = detached.t().DetachFromDisposeScope();
+            return ReferenceEquals(Interlocked.CompareExchange(ref _weightT, made, view), view) ? made : _weightT!;
+        }
+    }
+
+    private QuantizedWeight QuantizedOrThrow => _quantized ?? throw new InvalidOperationException("the quantized weight of this projection was never loaded.");
+
     protected override void Dispose(bool disposing)
     {
         if (disposing)
         {
             _quantized?.Dispose();
             _quantized = null;
+            _staged?.Dispose();
+            _staged = null;
+            _weightT?.Dispose();
+            _weightT = null;
         }
 
         base.Dispose(disposing);

@@ -34,7 +34,7 @@ internal static class TinyLlama
         using var generator = new Generator(checked((ulong)seed));
         using (no_grad())
         {
-            foreach (var (name, p) in model.named_parameters())
+            foreach (var (name, p) in model.state_dict())
             {
                 if (name.EndsWith("norm.weight", System.StringComparison.Ordinal))
                 {
