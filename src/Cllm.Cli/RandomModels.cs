@@ -39,7 +39,8 @@ internal static class RandomModels
             {
                 if (!name.EndsWith("norm.weight", StringComparison.Ordinal))
                 {
-                    p.normal_(0, name.Contains("embed", StringComparison.Ordinal) ? 1.0 : 0.02, generator);
+                    using var drawn = empty(p.shape, dtype: p.dtype, device: p.device).normal_(0, name.Contains("embed", StringComparison.Ordinal) ? 1.0 : 0.02, generator);
+                    p.copy_(drawn);                                                     // drawn in the Hugging Face layout, whatever the parameter's
                 }
             }
         }

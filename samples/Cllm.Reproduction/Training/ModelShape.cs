@@ -62,7 +62,8 @@ public sealed record ModelShape(int Dim, int Layers, int Heads, int Ffn)
             {
                 if (!name.EndsWith("norm.weight", StringComparison.Ordinal))
                 {
-                    p.normal_(0, 0.02);
+                    using var drawn = torch.empty(p.shape, dtype: p.dtype).normal_(0, 0.02);
+                    p.copy_(drawn);                                                     // drawn in the Hugging Face layout, whatever the parameter's
                 }
             }
         }

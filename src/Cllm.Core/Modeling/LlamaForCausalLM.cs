@@ -24,7 +24,7 @@ public sealed class LlamaForCausalLM : nn.Module
     private readonly RotaryEmbedding _rope;
     private readonly Tensor _causal;        // (MaskRows, P + MaskRows) additive, P = rotary positions: row i sees columns ≤ P + i
     private readonly Tensor _width, _eps;   // (1, 1) float32: the norms' divisor C and epsilon, for the in-place forward
-    private readonly Dictionary<string, (string Prefix, string Suffix, IReadOnlyList<(string Name, long Offset, long Rows)> Parts)> _stacked;
+    private readonly Dictionary<string, IReadOnlyList<(string Name, long Offset, long Rows)>> _projectionParameters; // own name → Hugging Face parts
     private ForwardWorkspace? _step;        // the (B, T) = (1, 1) workspace, kept between decode steps
 
     /// <summary>Longest forward whose causal mask is a slice of <see cref="_causal"/>; longer ones build theirs.</summary>
@@ -69,10 +69,18 @@ public sealed class LlamaForCausalLM : nn.Module
             this.to(Device);
         }
 
-        _stacked = named_modules()
-            .Where(m => m.module is Projection { Parts: not null })
-            .SelectMany(m => new[] { "weight", "bias" }.Select(suffix => (m.name, suffix, ((Projection)m.module).Parts!)))
-            .ToDictionary(m => $"{m.name}.{m.suffix}", m => (m.name[..(m.name.LastIndexOf('.') + 1)], m.suffix, m.Item3), StringComparer.Ordinal);
+        _projectionParameters = new Dictionary<string, IReadOnlyList<(string Name, long Offset, long Rows)>>(StringComparer.Ordinal);
+        foreach (var (name, module) in named_modules())
+        {
+            if (module is Projection projection)
+            {
+                string prefix = name[..(name.LastIndexOf('.') + 1)];
+                var parts = projection.Parts ?? new[] { (name[prefix.Length..], 0L, projection.OutFeatures) };
+                _projectionParameters[name + ".weight_t"] = parts.Select(p => ($"{prefix}{p.Item1}.weight", p.Item2, p.Item3)).ToList();
+                _projectionParameters[name + ".bias"] = parts.Select(p => ($"{prefix}{p.Item1}.bias", p.Item2, p.Item3)).ToList();
+            }
+        }
+
         using var scope = NewDisposeScope();
         int positions = _rope.MaxPositions;
         var allowed = ones(MaskRows, positions + MaskRows, dtype: ScalarType.Bool, device: Device).tril(positions);
@@ -130,6 +138,8 @@ public sealed class LlamaForCausalLM : nn.Module
     /// positions: (T) i64, default P, P+1, …, P+T−1. mask: (T, P+T) bool, true = may attend; default causal.
     /// Returns float32 logits (B, T', V): T' = T, or the last <paramref name="lastPositions"/> positions only when it is
     /// given (1 ≤ lastPositions ≤ T; a prefill needs 1, a prefill carrying a draft 1 + its length).
+    /// In eval mode without autograd the modules run in place (docs/performance.md); the parameters are always read as
+    /// they are, so a weight changed in place shows in the next forward.
     /// </summary>
     public Tensor Forward(Tensor inputIds, KvCache? cache = null, Tensor? positions = null, Tensor? mask = null, int? lastPositions = null)
     {
@@ -164,9 +174,11 @@ public sealed class LlamaForCausalLM : nn.Module
         var bias = MaskBias(mask, t, past);                                               // (g·T, P + T) or null
         ForwardProfiler.Add(ForwardOp.Setup, ref mark);
         Tensor logits;
-        if (!is_grad_enabled())
+        if (!training && !is_grad_enabled())
         {
-            // No autograd: the same modules in place, in buffers made once per forward (kept between 1-token steps).
+            // Eval mode without autograd: the same modules in place, in buffers made once per forward (kept between 1-token
+            // steps). Training mode keeps the autograd arithmetic even under no_grad, so that a trainer's teacher forward
+            // (no_grad) and its student forward (autograd) compute the same logits bit for bit.
             var work = b == 1 && t == 1 ? Interlocked.Exchange(ref _step, null) ?? StepWorkspace() : new ForwardWorkspace(Config, DType, Device, b, t, _width, _eps);
             try
             {
@@ -252,10 +264,11 @@ public sealed class LlamaForCausalLM : nn.Module
     }
 
     /// <summary>
-    /// The state dict under Hugging Face names: a stacked projection's parameters (<c>…self_attn.qkv_proj.weight</c>,
-    /// <c>…mlp.gate_up_proj.weight</c> and their biases) appear as their parts (<c>…q_proj.weight</c>, <c>…k_proj.weight</c>,
-    /// …), views of the parameter's rows without autograd history; every other entry is the parameter itself. Copying into
-    /// an entry (the checkpoint loader) changes the model; the writer saves these tensors as they are.
+    /// The state dict under Hugging Face names and layouts: a projection's (K, N) <c>weight_t</c> appears as the (rows, K)
+    /// weights of the Hugging Face projections it holds (<c>…qkv_proj.weight_t</c> as <c>…q_proj.weight</c>,
+    /// <c>…k_proj.weight</c> and <c>…v_proj.weight</c>, <c>…o_proj.weight_t</c> as <c>…o_proj.weight</c>), a stacked bias as its
+    /// parts; these are views without autograd history. Every other entry is the parameter itself. Copying into an entry
+    /// (the checkpoint loader) changes the model; the writer saves these tensors as they are.
     /// </summary>
     public override Dictionary<string, Tensor> state_dict(Dictionary<string, Tensor>? destination = null, string? prefix = null)
     {
@@ -272,43 +285,51 @@ public sealed class LlamaForCausalLM : nn.Module
     }
 
     /// <summary>
-    /// The Hugging Face tensors that the parameter <paramref name="name"/> holds, with their first row and row count;
-    /// Rows is −1 for a parameter that is one Hugging Face tensor (the name itself).
+    /// The Hugging Face tensors that the parameter <paramref name="name"/> holds, with their first row and row count
+    /// (columns of a (K, N) <c>weight_t</c>); Rows is −1 for a parameter that is one Hugging Face tensor as it is.
     /// </summary>
-    internal IReadOnlyList<(string Name, long Offset, long Rows)> HuggingFaceParts(string name)
-    {
-        if (!_stacked.TryGetValue(name, out var stacked))
-        {
-            return new[] { (name, 0L, -1L) };
-        }
-
-        return stacked.Parts.Select(p => ($"{stacked.Prefix}{p.Name}.{stacked.Suffix}", p.Offset, p.Rows)).ToList();
-    }
+    internal IReadOnlyList<(string Name, long Offset, long Rows)> HuggingFaceParts(string name) =>
+        _projectionParameters.TryGetValue(name, out var parts) ? parts : new[] { (name, 0L, -1L) };
 
     /// <summary>
     /// <paramref name="tensor"/>, shaped like the parameter <paramref name="name"/> (the parameter, its gradient or an optimizer
-    /// moment), under Hugging Face names: row views for a stacked projection (detached), else the tensor itself.
+    /// moment), under Hugging Face names and layouts: detached views for a projection's parameters, else the tensor itself.
     /// </summary>
     internal IEnumerable<(string Name, Tensor Tensor)> ToHuggingFace(string name, Tensor tensor)
     {
+        bool transposed = name.EndsWith(".weight_t", StringComparison.Ordinal);
         foreach (var (hfName, offset, rows) in HuggingFaceParts(name))
         {
             if (rows < 0)
             {
                 yield return (hfName, tensor);
+                continue;
+            }
+
+            using var detached = tensor.detach();
+            if (transposed)
+            {
+                using var columns = detached.narrow(1, offset, rows);                     // (K, rows)
+                yield return (hfName, columns.t());                                       // (rows, K)
             }
             else
             {
-                using var detached = tensor.detach();
                 yield return (hfName, detached.narrow(0, offset, rows));
             }
         }
     }
 
-    /// <summary>The quantized projections by their own weight name (<c>model.layers.0.self_attn.qkv_proj.weight</c>, …); empty when not quantized.</summary>
+    /// <summary>The parameter <paramref name="name"/>'s layout of its Hugging Face tensors <paramref name="parts"/> (in <see cref="HuggingFaceParts"/> order): the inverse of <see cref="ToHuggingFace"/>, a new tensor.</summary>
+    internal static Tensor FromHuggingFace(string name, IReadOnlyList<Tensor> parts)
+    {
+        var whole = parts.Count == 1 ? parts[0] : cat(parts.ToArray(), 0);                // (N, K) or (N)
+        return name.EndsWith(".weight_t", StringComparison.Ordinal) ? whole.t().contiguous() : whole;
+    }
+
+    /// <summary>The quantized projections by their own weight name (<c>model.layers.0.self_attn.qkv_proj.weight_t</c>, …); empty when not quantized.</summary>
     internal IReadOnlyDictionary<string, Projection> QuantizedProjections => _quantizedProjections ??= named_modules()
         .Where(m => m.module is Projection { IsQuantized: true })
-        .ToDictionary(m => m.name + ".weight", m => (Projection)m.module, StringComparer.Ordinal);
+        .ToDictionary(m => m.name + ".weight_t", m => (Projection)m.module, StringComparer.Ordinal);
 
     private Dictionary<string, Projection>? _quantizedProjections;
 
@@ -353,7 +374,7 @@ public sealed class LlamaForCausalLM : nn.Module
         var parts = loaded.GroupBy(p => p.Weight!.Description).OrderBy(g => g.Key, StringComparer.Ordinal)
             .Select(g => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{g.Key}: {g.Count()} projections, {g.Sum(p => p.Weight!.Bytes) / 1e6:0.##} MB"));
         string Names(WeightQuantization format) => string.Join(", ", loaded.Where(p => p.Weight!.Format == format)
-            .Select(p => p.Key[..^".weight".Length].Split('.')[^1] + $" {p.Weight!.OutFeatures}x{p.Weight.InFeatures}").Distinct());
+            .Select(p => p.Key[..^".weight_t".Length].Split('.')[^1] + $" {p.Weight!.OutFeatures}x{p.Weight.InFeatures}").Distinct());
         string fallback = string.Empty;
         if (Quantization == WeightQuantization.Int4 && Names(WeightQuantization.Int8) is { Length: > 0 } toInt8)
         {

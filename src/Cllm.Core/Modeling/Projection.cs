@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using System.Threading;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -9,22 +8,23 @@ using static TorchSharp.torch;
 namespace Cllm.Core;
 
 /// <summary>
-/// A linear projection y = x·Wᵀ + b of the attention and MLP blocks, with <c>nn.Linear</c>'s parameters (<c>weight</c>
-/// (N, K), <c>bias</c> (N)). It may stack several Hugging Face projections of one input along N (q/k/v as
-/// <c>qkv_proj</c>, gate/up as <c>gate_up_proj</c>, as vLLM's stacked parameters do): one product instead of three or
-/// two, and <see cref="Parts"/> name the row ranges, which the model's <c>state_dict()</c> shows under their Hugging Face
-/// names as views. Float, or weight-only quantized for CPU inference: then <c>weight</c> is a shape-only (meta-device)
-/// parameter that the checkpoint loader fills through <see cref="LoadQuantizedRows"/>, one Hugging Face tensor at a time,
-/// and the integers live in a <see cref="QuantizedWeight"/>.
+/// A linear projection y = x·W + b of the attention and MLP blocks, its weight stored transposed and contiguous:
+/// <c>weight_t</c> (K, N) = Wᵀ of <c>nn.Linear</c>'s (N, K), so that x·W is one <c>matmul</c>/<c>addmm</c> over contiguous rows
+/// (a 1-token product over the transposed view of an (N, K) weight took about 30% longer at sql-cllm's shapes, 2x at a
+/// 32000-row classifier), and <c>bias</c> (N). It may stack several Hugging Face projections of one input along N (q/k/v
+/// as <c>qkv_proj</c>, gate/up as <c>gate_up_proj</c>, as vLLM's stacked parameters do): one product instead of three or
+/// two. The model's <c>state_dict()</c> shows each under its Hugging Face name and layout ((rows, K) views, see
+/// <see cref="Parts"/>). Float, or weight-only quantized for CPU inference: then <c>weight_t</c> is a shape-only
+/// (meta-device) parameter that the checkpoint loader fills through <see cref="LoadQuantizedRows"/>, one Hugging Face
+/// tensor at a time, and the integers live in a <see cref="QuantizedWeight"/> (in the kernels' (N, K) layout).
 /// </summary>
 internal sealed class Projection : nn.Module<Tensor, Tensor>
 {
-    private readonly Parameter _weight;
+    private readonly Parameter _weightT;
     private readonly Parameter? _bias;
 
     private readonly WeightQuantization _requested;
     private QuantizedWeight? _quantized;
-    private Tensor? _weightT;                // (K, N) view of the weight, for in-place forwards
     private Tensor? _staged;                 // (N, K) float rows of a stacked quantized weight still being loaded
     private long _stagedRows;
 
@@ -57,27 +57,26 @@ internal sealed class Projection : nn.Module<Tensor, Tensor>
 
         if (quantization != WeightQuantization.None)
         {
-            _weight = new Parameter(empty(outputSize, inputSize, dtype: dtype, device: new Device(DeviceType.META)), requires_grad: false);
+            _weightT = new Parameter(empty(inputSize, outputSize, dtype: dtype, device: new Device(DeviceType.META)), requires_grad: false);
             _bias = hasBias ? new Parameter(zeros(outputSize, dtype: dtype), requires_grad: false) : null;
         }
-        else if (parts is null || !initialize)
+        else if (!initialize)
         {
-            // nn.Linear's parameters, for its initialisation (random models stay what they were); the module itself is dropped.
-            var linear = UninitializedModules.Linear(inputSize, outputSize, hasBias, dtype, initialize);
-            _weight = linear.weight!;
-            _bias = linear.bias;
+            _weightT = new Parameter(empty(inputSize, outputSize, dtype: dtype));
+            _bias = hasBias ? new Parameter(empty(outputSize, dtype: dtype)) : null;
         }
         else
         {
-            // Stacked: nn.Linear's initialisation part by part, so that the parts draw what separate projections would.
-            var linears = parts.Select(p => nn.Linear(inputSize, p.Rows, hasBias, dtype: dtype)).ToList();
+            // nn.Linear's initialisation, part by part, so that random models draw what separate nn.Linear projections did.
+            var linears = (parts?.Select(p => p.Rows) ?? new[] { outputSize }).Select(rows => nn.Linear(inputSize, rows, hasBias, dtype: dtype)).ToList();
             using var noGrad = no_grad();
-            _weight = new Parameter(cat(linears.Select(l => (Tensor)l.weight!).ToArray(), 0));
-            _bias = hasBias ? new Parameter(cat(linears.Select(l => (Tensor)l.bias!).ToArray(), 0)) : null;
+            using var scope = NewDisposeScope();
+            _weightT = new Parameter(cat(linears.Select(l => (Tensor)l.weight!).ToArray(), 0).t().contiguous().DetachFromDisposeScope());
+            _bias = hasBias ? new Parameter(cat(linears.Select(l => (Tensor)l.bias!).ToArray(), 0).DetachFromDisposeScope()) : null;
             linears.ForEach(l => l.Dispose());
         }
 
-        register_parameter("weight", _weight);                                                     // nn.Linear's state-dict names
+        register_parameter("weight_t", _weightT);
         if (_bias is not null)
         {
             register_parameter("bias", _bias);
@@ -87,8 +86,8 @@ internal sealed class Projection : nn.Module<Tensor, Tensor>
     /// <summary>The stacked Hugging Face projections (module name, first row, rows), or null for a single projection.</summary>
     internal IReadOnlyList<(string Name, long Offset, long Rows)>? Parts { get; }
 
-    /// <summary>(N, K) float weight; a meta-device placeholder when quantized.</summary>
-    internal Parameter Weight => _weight;
+    /// <summary>N, the output features.</summary>
+    internal long OutFeatures => _weightT.shape[1];
 
     /// <summary>(N) or null.</summary>
     internal Parameter? Bias => _bias;
@@ -111,7 +110,7 @@ internal sealed class Projection : nn.Module<Tensor, Tensor>
             throw new InvalidOperationException("this projection is not quantized.");
         }
 
-        long n = _weight.shape[0], k = _weight.shape[1];
+        long k = _weightT.shape[0], n = _weightT.shape[1];
         if (weight.dim() != 2 || weight.shape[1] != k || offset < 0 || offset + weight.shape[0] > n)
         {
             throw new ArgumentException($"rows {offset}.. of shape {string.Join('x', weight.shape)} do not fit the projection's {n}x{k}.", nameof(weight));
@@ -138,7 +137,7 @@ internal sealed class Projection : nn.Module<Tensor, Tensor>
 
     private void Quantize(Tensor weight, ScalarType computeDType)
     {
-        var quantized = QuantizedWeight.Create(weight, _requested, computeDType, _weight.dtype);
+        var quantized = QuantizedWeight.Create(weight, _requested, computeDType, _weightT.dtype);
         _quantized?.Dispose();
         _quantized = quantized;
     }
@@ -148,7 +147,8 @@ internal sealed class Projection : nn.Module<Tensor, Tensor>
     {
         if (!IsQuantized)
         {
-            return nn.functional.linear(x, _weight, _bias);
+            var y = x.matmul(_weightT);                                                                    // (…, N)
+            return _bias is null ? y : y.add_(_bias, Scalars.One);
         }
 
         var quantized = QuantizedOrThrow;
@@ -183,7 +183,7 @@ internal sealed class Projection : nn.Module<Tensor, Tensor>
 
         if (!IsQuantized)
         {
-            output.addmm_(x, WeightT, accumulate ? 1 : 0, 1);
+            output.addmm_(x, _weightT, accumulate ? 1 : 0, 1);
             return;
         }
 
@@ -198,23 +198,6 @@ internal sealed class Projection : nn.Module<Tensor, Tensor>
         }
     }
 
-    /// <summary>(K, N): a view of the weight, made once (a view costs ~1 µs per call from C#); it sees every in-place change.</summary>
-    private Tensor WeightT
-    {
-        get
-        {
-            var view = _weightT;
-            if (view is not null)
-            {
-                return view;
-            }
-
-            using var detached = _weight.detach();
-            var made = detached.t().DetachFromDisposeScope();
-            return ReferenceEquals(Interlocked.CompareExchange(ref _weightT, made, view), view) ? made : _weightT!;
-        }
-    }
-
     private QuantizedWeight QuantizedOrThrow => _quantized ?? throw new InvalidOperationException("the quantized weight of this projection was never loaded.");
 
     protected override void Dispose(bool disposing)
@@ -225,8 +208,6 @@ internal sealed class Projection : nn.Module<Tensor, Tensor>
             _quantized = null;
             _staged?.Dispose();
             _staged = null;
-            _weightT?.Dispose();
-            _weightT = null;
         }
 
         base.Dispose(disposing);

@@ -83,8 +83,8 @@ internal static class TrainingCheckpoint
     }
 
     /// <summary>
-    /// The AdamW moments under the Hugging Face names of the model's state dict (a stacked q/k/v or gate/up parameter's
-    /// moments split into its parts, as its weight is in model.safetensors), each with its step count in the metadata.
+    /// The AdamW moments under the Hugging Face names and layouts of the model's state dict (a projection's moments split
+    /// and transposed as its weight is in model.safetensors), each with its step count in the metadata.
     /// </summary>
     private static void SaveOptimizer(string path, LlamaForCausalLM model, IReadOnlyList<(string Name, Parameter Parameter)> parameters, AdamWOptimizer optimizer)
     {
@@ -107,7 +107,7 @@ internal static class TrainingCheckpoint
         SafetensorsWriter.Write(path, tensors, storeAs: null, metadata);
     }
 
-    /// <summary>Reads what <see cref="SaveOptimizer"/> wrote, concatenating a stacked parameter's parts (which must agree on the step).</summary>
+    /// <summary>Reads what <see cref="SaveOptimizer"/> wrote, each parameter's moments assembled from its Hugging Face parts (which must agree on the step).</summary>
     private static void LoadOptimizer(string path, LlamaForCausalLM model, IReadOnlyList<(string Name, Parameter Parameter)> parameters, AdamWOptimizer optimizer)
     {
         var file = SafetensorsFile.Open(path);
@@ -132,9 +132,7 @@ internal static class TrainingCheckpoint
                 step = partStep;
             }
 
-            Tensor Read(string suffix) => parts.Count == 1
-                ? file.ReadTensor(parts[0].Name + suffix)
-                : cat(parts.Select(p => file.ReadTensor(p.Name + suffix)).ToArray(), 0);
+            Tensor Read(string suffix) => LlamaForCausalLM.FromHuggingFace(parameters[i].Name, parts.Select(p => file.ReadTensor(p.Name + suffix)).ToList());
             optimizer.SetState(i, step!.Value, Read(".exp_avg"), Read(".exp_avg_sq"));
         }
     }

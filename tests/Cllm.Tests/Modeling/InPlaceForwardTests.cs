@@ -201,16 +201,18 @@ public sealed class InPlaceForwardTests : IDisposable
         var output = _folder.File("saved");
         CheckpointWriter.Save(model, model.Config, output, copyTokenizerFrom: null, storeAs: null);
 
-        // The file holds exactly the Hugging Face names, each the rows of the fused parameter it came from.
+        // The file holds exactly the Hugging Face names, each the rows of the fused (K, N) parameter it came from, transposed back.
         var file = SafetensorsFile.Open(Path.Combine(output, HfModelDirectory.SingleWeightsFileName));
         var expected = LlamaTensorShapes.Expected(model.Config).Select(e => e.Name).Where(n => !(model.Config.TieWordEmbeddings && n == "lm_head.weight"));
         Assert.Equal(expected.Order(StringComparer.Ordinal), file.Tensors.Keys.Order(StringComparer.Ordinal));
-        Assert.DoesNotContain(file.Tensors.Keys, n => n.Contains("qkv_proj", StringComparison.Ordinal) || n.Contains("gate_up_proj", StringComparison.Ordinal));
-        var qkv = model.named_parameters().Single(p => p.name == "model.layers.1.self_attn.qkv_proj.weight").parameter;
+        Assert.DoesNotContain(file.Tensors.Keys, n => n.Contains("qkv_proj", StringComparison.Ordinal) || n.Contains("gate_up_proj", StringComparison.Ordinal) || n.EndsWith("weight_t", StringComparison.Ordinal));
+        var qkv = model.named_parameters().Single(p => p.name == "model.layers.1.self_attn.qkv_proj.weight_t").parameter;   // (C, (H + 2Hkv)·D)
         int q = model.Config.NumAttentionHeads * model.Config.HeadDim, kv = model.Config.NumKeyValueHeads * model.Config.HeadDim;
-        Assert.True(file.ReadTensor("model.layers.1.self_attn.v_proj.weight").Equals(qkv.narrow(0, q + kv, kv)));
-        var gateUp = model.named_parameters().Single(p => p.name == "model.layers.0.mlp.gate_up_proj.weight").parameter;
-        Assert.True(file.ReadTensor("model.layers.0.mlp.up_proj.weight").Equals(gateUp.narrow(0, model.Config.IntermediateSize, model.Config.IntermediateSize)));
+        Assert.True(file.ReadTensor("model.layers.1.self_attn.v_proj.weight").Equals(qkv.narrow(1, q + kv, kv).t()));
+        var gateUp = model.named_parameters().Single(p => p.name == "model.layers.0.mlp.gate_up_proj.weight_t").parameter;  // (C, 2I)
+        Assert.True(file.ReadTensor("model.layers.0.mlp.up_proj.weight").Equals(gateUp.narrow(1, model.Config.IntermediateSize, model.Config.IntermediateSize).t()));
+        var o = model.named_parameters().Single(p => p.name == "model.layers.0.self_attn.o_proj.weight_t").parameter;      // (H·D, C)
+        Assert.True(file.ReadTensor("model.layers.0.self_attn.o_proj.weight").Equals(o.t()));
 
         using var loaded = new LlamaForCausalLM(model.Config);
         PretrainedModel.LoadWeightsInto(loaded, output);

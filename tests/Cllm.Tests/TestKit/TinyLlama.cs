@@ -41,7 +41,8 @@ internal static class TinyLlama
                     continue;
                 }
 
-                p.normal_(0, name.Contains("embed", System.StringComparison.Ordinal) ? 1.0 : 0.15, generator);
+                using var drawn = empty(p.shape, dtype: p.dtype).normal_(0, name.Contains("embed", System.StringComparison.Ordinal) ? 1.0 : 0.15, generator);
+                p.copy_(drawn);                                                             // drawn in the Hugging Face layout, whatever the parameter's
             }
         }
 
