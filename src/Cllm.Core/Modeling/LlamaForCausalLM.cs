@@ -19,7 +19,7 @@ public sealed class LlamaForCausalLM : nn.Module
     [ComponentName(Name = "model")]
     private readonly LlamaModel _model;
     [ComponentName(Name = "lm_head")]
-    private readonly Linear? _lmHead;
+    private readonly Projection? _lmHead;
 
     private readonly RotaryEmbedding _rope;
     private readonly Tensor _causal;        // (MaskRows, P + MaskRows) additive, P = rotary positions: row i sees columns ≤ P + i
@@ -36,8 +36,10 @@ public sealed class LlamaForCausalLM : nn.Module
     }
 
     /// <summary>
-    /// With <paramref name="initialize"/> false the Linear and Embedding weights are left uninitialised (torch.empty)
-    /// because a checkpoint overwrites every one of them next; see <see cref="UninitializedModules"/>.
+    /// With <paramref name="initialize"/> false the projection and classifier weights are left uninitialised (torch.empty)
+    /// because a checkpoint overwrites every one of them next (kaiming init took ~40 s for the 1.0B projection parameters
+    /// of a 1.1B model on 2 busy cores); uninitialised memory is garbage, so use it only when every parameter is loaded next.
+    /// Embeddings keep their init (the (V, C) init is a small share).
     /// </summary>
     /// <remarks>
     /// With <paramref name="quantization"/> other than None the attention and MLP projections are placeholders that the
@@ -59,7 +61,7 @@ public sealed class LlamaForCausalLM : nn.Module
         _model = new LlamaModel(config, dtype, initialize, quantization);
         if (!config.TieWordEmbeddings)
         {
-            _lmHead = UninitializedModules.Linear(config.HiddenSize, config.VocabSize, hasBias: false, dtype, initialize);
+            _lmHead = new Projection(config.HiddenSize, config.VocabSize, hasBias: false, dtype, initialize);
         }
 
         RegisterComponents();
@@ -80,6 +82,8 @@ public sealed class LlamaForCausalLM : nn.Module
                 _projectionParameters[name + ".bias"] = parts.Select(p => ($"{prefix}{p.Item1}.bias", p.Item2, p.Item3)).ToList();
             }
         }
+
+        _projectionParameters["model.embed_tokens.weight_t"] = new[] { ("model.embed_tokens.weight", 0L, (long)config.VocabSize) };
 
         using var scope = NewDisposeScope();
         int positions = _rope.MaxPositions;
@@ -183,7 +187,7 @@ public sealed class LlamaForCausalLM : nn.Module
             try
             {
                 var h = _model.ForwardInPlace(inputIds, work, cos, sin, bias, cache, rows, ref mark); // (B·T', C)
-                logits = h.matmul(ClassifierT).view(b, rows, -1);                         // (B, T', V)
+                logits = h.matmul(_lmHead?.WeightT ?? _model.EmbeddingT).view(b, rows, -1);   // (B, T', V)
             }
             finally
             {
@@ -202,7 +206,7 @@ public sealed class LlamaForCausalLM : nn.Module
                 h = h.narrow(1, t - rows, rows);                                          // (B, T', C)
             }
 
-            logits = _lmHead is null ? nn.functional.linear(h, _model.EmbeddingWeight) : _lmHead.forward(h);
+            logits = _lmHead is null ? h.matmul(_model.EmbeddingT) : _lmHead.forward(h);
         }
 
         cache?.Advance(t);
@@ -210,25 +214,6 @@ public sealed class LlamaForCausalLM : nn.Module
         ForwardProfiler.Add(ForwardOp.LmHead, ref mark);
         return logits;
     }
-
-    /// <summary>(C, V): a view of the classifier (lm_head, or the tied embedding), made once; it sees every in-place change.</summary>
-    private Tensor ClassifierT
-    {
-        get
-        {
-            var view = _classifierT;
-            if (view is not null)
-            {
-                return view;
-            }
-
-            using var detached = (_lmHead?.weight ?? _model.EmbeddingWeight).detach();
-            var made = detached.t().DetachFromDisposeScope();
-            return ReferenceEquals(Interlocked.CompareExchange(ref _classifierT, made, view), view) ? made : _classifierT!;
-        }
-    }
-
-    private Tensor? _classifierT;
 
     /// <summary>A (1, 1) workspace of normal tensors (updated in place with or without inference mode), outside any dispose scope.</summary>
     private ForwardWorkspace StepWorkspace()
@@ -397,7 +382,6 @@ public sealed class LlamaForCausalLM : nn.Module
         if (disposing)
         {
             Interlocked.Exchange(ref _step, null)?.Dispose();
-            _classifierT?.Dispose();
             _causal.Dispose();
             _width.Dispose();
             _eps.Dispose();

@@ -9,7 +9,7 @@ namespace Cllm.Core;
 internal sealed class LlamaModel : nn.Module
 {
     [ComponentName(Name = "embed_tokens")]
-    private readonly Embedding _embedTokens;
+    private readonly TokenEmbedding _embedTokens;
     [ComponentName(Name = "layers")]
     private readonly ModuleList<LlamaDecoderLayer> _layers;
     [ComponentName(Name = "norm")]
@@ -17,7 +17,7 @@ internal sealed class LlamaModel : nn.Module
 
     public LlamaModel(LlamaConfig config, ScalarType dtype, bool initialize = true, WeightQuantization quantization = WeightQuantization.None) : base(nameof(LlamaModel))
     {
-        _embedTokens = nn.Embedding(config.VocabSize, config.HiddenSize, dtype: dtype);
+        _embedTokens = new TokenEmbedding(config.VocabSize, config.HiddenSize, dtype);
         _layers = new ModuleList<LlamaDecoderLayer>();
         for (int i = 0; i < config.NumHiddenLayers; i++)
         {
@@ -28,19 +28,8 @@ internal sealed class LlamaModel : nn.Module
         RegisterComponents();
     }
 
-    /// <summary>
-    /// (V, C) embedding matrix; also the classifier when embeddings are tied. Taken once: Embedding.weight makes a new
-    /// wrapper (a native call, and an object to finalize) on every read.
-    /// </summary>
-    public Parameter EmbeddingWeight => _embeddingWeight ??= Kept(_embedTokens.weight!);
-
-    private Parameter? _embeddingWeight;
-
-    private static Parameter Kept(Parameter weight)
-    {
-        weight.DetachFromDisposeScope();                                                // the wrapper outlives the scope it was read in
-        return weight;
-    }
+    /// <summary>(C, V) transposed embedding matrix, the parameter itself; also the classifier when embeddings are tied.</summary>
+    public Parameter EmbeddingT => _embedTokens.WeightT;
 
     /// <summary>
     /// With autograd: inputIds (B, T) i64 with their rotary angles ((T, 1, D) tables) → normed hidden states (B, T, C).
@@ -51,7 +40,7 @@ internal sealed class LlamaModel : nn.Module
     {
         using var scope = NewDisposeScope();
         long mark = ForwardProfiler.Mark();
-        var h = _embedTokens.forward(inputIds);
+        var h = _embedTokens.Rows(inputIds).view(inputIds.shape[0], inputIds.shape[1], -1);   // (B, T, C)
         ForwardProfiler.Add(ForwardOp.Embedding, ref mark);
         foreach (var layer in _layers)
         {
@@ -70,7 +59,7 @@ internal sealed class LlamaModel : nn.Module
     /// </summary>
     public Tensor ForwardInPlace(Tensor inputIds, ForwardWorkspace s, Tensor cos, Tensor sin, Tensor? maskBias, KvCache? cache, int rows, ref long mark)
     {
-        var x = EmbeddingWeight.index_select(0, inputIds.reshape(-1));                  // (B·T, C), the residual stream, updated in place
+        var x = _embedTokens.Rows(inputIds);                                              // (B·T, C), the residual stream, updated in place
         ForwardProfiler.Add(ForwardOp.Embedding, ref mark);
         foreach (var layer in _layers)
         {

@@ -86,6 +86,9 @@ internal sealed class Projection : nn.Module<Tensor, Tensor>
     /// <summary>The stacked Hugging Face projections (module name, first row, rows), or null for a single projection.</summary>
     internal IReadOnlyList<(string Name, long Offset, long Rows)>? Parts { get; }
 
+    /// <summary>(K, N), the float weight parameter itself (a meta-device placeholder when quantized).</summary>
+    internal Parameter WeightT => _weightT;
+
     /// <summary>N, the output features.</summary>
     internal long OutFeatures => _weightT.shape[1];
 
