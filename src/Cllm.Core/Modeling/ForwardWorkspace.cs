@@ -29,6 +29,7 @@ internal sealed class ForwardWorkspace : IDisposable
     public readonly long B;
     public readonly int T;
     public readonly int H, Hkv, G, D, Hidden;
+    public readonly bool Float32;           // the model dtype is float32 (reading a tensor's dtype is a native call)
 
     /// <summary>The norms' divisor C and epsilon as (1, 1) float32 tensors, owned by the model (a tensor operand is cheaper than a Scalar).</summary>
     public readonly Tensor Width, Eps;
@@ -44,6 +45,7 @@ internal sealed class ForwardWorkspace : IDisposable
         Hidden = config.HiddenSize;
         Width = width;
         Eps = eps;
+        Float32 = dtype == ScalarType.Float32;
         long n = b * t;
         int intermediate = config.IntermediateSize;
         Normed = empty(new[] { n, (long)Hidden }, dtype: dtype, device: device);
