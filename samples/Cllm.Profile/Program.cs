@@ -37,15 +37,10 @@ else
 }
 
 string F(double v) => v.ToString("F3", CultureInfo.InvariantCulture);
-// Module path (FastInference off) and lean path side by side, alternating so that machine noise hits both alike.
 var columns = new List<(string Name, ForwardBreakdownResult Result)>();
 foreach (int t in new[] { 1, 16 })
 {
-    foreach (bool lean in new[] { false, true })
-    {
-        model.FastInference = lean;
-        columns.Add(($"T={t} {(lean ? "lean" : "modules")}", ForwardBreakdown.Measure(model, t, rounds: t == 1 ? 300 : 100)));
-    }
+    columns.Add(($"T={t}", ForwardBreakdown.Measure(model, t, rounds: t == 1 ? 300 : 100)));
 }
 
 var results = columns.Select(c => c.Result).ToArray();

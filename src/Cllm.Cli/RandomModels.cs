@@ -35,11 +35,12 @@ internal static class RandomModels
         using var generator = new Generator(checked((ulong)seed));   // its own: torch's process-wide generator is shared
         using (no_grad())
         {
-            foreach (var (name, p) in model.named_parameters())
+            foreach (var (name, p) in model.state_dict())
             {
                 if (!name.EndsWith("norm.weight", StringComparison.Ordinal))
                 {
-                    p.normal_(0, name.Contains("embed", StringComparison.Ordinal) ? 1.0 : 0.02, generator);
+                    using var drawn = empty(p.shape, dtype: p.dtype, device: p.device).normal_(0, name.Contains("embed", StringComparison.Ordinal) ? 1.0 : 0.02, generator);
+                    p.copy_(drawn);                                                     // drawn in the Hugging Face layout, whatever the parameter's
                 }
             }
         }

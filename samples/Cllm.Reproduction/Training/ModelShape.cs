@@ -58,11 +58,12 @@ public sealed record ModelShape(int Dim, int Layers, int Heads, int Ffn)
         var model = new LlamaForCausalLM(config);
         using (no_grad())
         {
-            foreach (var (name, p) in model.named_parameters())
+            foreach (var (name, p) in model.state_dict())
             {
                 if (!name.EndsWith("norm.weight", StringComparison.Ordinal))
                 {
-                    p.normal_(0, 0.02);
+                    using var drawn = torch.empty(p.shape, dtype: p.dtype).normal_(0, 0.02);
+                    p.copy_(drawn);                                                     // drawn in the Hugging Face layout, whatever the parameter's
                 }
             }
         }

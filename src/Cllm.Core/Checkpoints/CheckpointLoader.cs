@@ -76,8 +76,6 @@ internal static class CheckpointLoader
 
             target.copy_(tensor);
         }
-
-        (model as LlamaForCausalLM)?.InvalidateInferenceWeights();                 // its lean copy holds the old weights
     }
 
     /// <summary>

@@ -25,14 +25,6 @@ internal sealed class LlamaDecoderLayer : nn.Module
         RegisterComponents();
     }
 
-    internal LlamaAttention SelfAttention => _selfAttn;
-
-    internal LlamaMlp Mlp => _mlp;
-
-    internal RmsNorm InputLayerNorm => _inputLayerNorm;
-
-    internal RmsNorm PostAttentionLayerNorm => _postAttentionLayerNorm;
-
     /// <summary>x: (B, T, C) → (B, T, C); see <see cref="LlamaAttention.Forward"/> for the other arguments.</summary>
     public Tensor Forward(Tensor x, RotaryAngles angles, Tensor? maskBias, KvCache? cache)
     {
@@ -51,5 +43,17 @@ internal sealed class LlamaDecoderLayer : nn.Module
         var result = h.add(mlp, Scalars.One).MoveToOuterDisposeScope();
         ForwardProfiler.Add(ForwardOp.Residual, ref mark);
         return result;
+    }
+
+    /// <summary>Without autograd: the layer over the residual stream x (B·T, C), in place, in <paramref name="s"/>'s buffers; cos and sin (T, 1, D).</summary>
+    public void ForwardInPlace(Tensor x, ForwardWorkspace s, Tensor cos, Tensor sin, Tensor? maskBias, KvCache? cache, ref long mark)
+    {
+        var normed = _inputLayerNorm.ForwardInto(x, s.Normed, s);
+        ForwardProfiler.Add(ForwardOp.Norms, ref mark);
+        _selfAttn.ForwardInPlace(x, normed, s, cos, sin, maskBias, cache, ref mark);
+        normed = _postAttentionLayerNorm.ForwardInto(x, s.Normed, s);
+        ForwardProfiler.Add(ForwardOp.Norms, ref mark);
+        _mlp.ForwardInPlace(x, normed, s);
+        ForwardProfiler.Add(ForwardOp.Mlp, ref mark);
     }
 }

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Threading;
 using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
@@ -18,11 +19,16 @@ public sealed class LlamaForCausalLM : nn.Module
     [ComponentName(Name = "model")]
     private readonly LlamaModel _model;
     [ComponentName(Name = "lm_head")]
-    private readonly Linear? _lmHead;
+    private readonly Projection? _lmHead;
 
     private readonly RotaryEmbedding _rope;
-    private readonly object _leanLock = new();
-    private LeanForward? _lean;
+    private readonly Tensor _causal;        // (MaskRows, P + MaskRows) additive, P = rotary positions: row i sees columns ≤ P + i
+    private readonly Tensor _width, _eps;   // (1, 1) float32: the norms' divisor C and epsilon, for the in-place forward
+    private readonly Dictionary<string, IReadOnlyList<(string Name, long Offset, long Rows)>> _projectionParameters; // own name → Hugging Face parts
+    private ForwardWorkspace? _step;        // the (B, T) = (1, 1) workspace, kept between decode steps
+
+    /// <summary>Longest forward whose causal mask is a slice of <see cref="_causal"/>; longer ones build theirs.</summary>
+    private const int MaskRows = 64;
 
     /// <summary>Builds a randomly initialised model (load weights with the checkpoint loader).</summary>
     public LlamaForCausalLM(LlamaConfig config, ScalarType dtype = ScalarType.Float32, Device? device = null) : this(config, dtype, device, initialize: true)
@@ -30,8 +36,10 @@ public sealed class LlamaForCausalLM : nn.Module
     }
 
     /// <summary>
-    /// With <paramref name="initialize"/> false the Linear and Embedding weights are left uninitialised (torch.empty)
-    /// because a checkpoint overwrites every one of them next; see <see cref="UninitializedModules"/>.
+    /// With <paramref name="initialize"/> false the projection and classifier weights are left uninitialised (torch.empty)
+    /// because a checkpoint overwrites every one of them next (kaiming init took ~40 s for the 1.0B projection parameters
+    /// of a 1.1B model on 2 busy cores); uninitialised memory is garbage, so use it only when every parameter is loaded next.
+    /// Embeddings keep their init (the (V, C) init is a small share).
     /// </summary>
     /// <remarks>
     /// With <paramref name="quantization"/> other than None the attention and MLP projections are placeholders that the
@@ -53,7 +61,7 @@ public sealed class LlamaForCausalLM : nn.Module
         _model = new LlamaModel(config, dtype, initialize, quantization);
         if (!config.TieWordEmbeddings)
         {
-            _lmHead = UninitializedModules.Linear(config.HiddenSize, config.VocabSize, hasBias: false, dtype, initialize);
+            _lmHead = new Projection(config.HiddenSize, config.VocabSize, hasBias: false, dtype, initialize);
         }
 
         RegisterComponents();
@@ -62,6 +70,29 @@ public sealed class LlamaForCausalLM : nn.Module
         {
             this.to(Device);
         }
+
+        _projectionParameters = new Dictionary<string, IReadOnlyList<(string Name, long Offset, long Rows)>>(StringComparer.Ordinal);
+        foreach (var (name, module) in named_modules())
+        {
+            if (module is Projection projection)
+            {
+                string prefix = name[..(name.LastIndexOf('.') + 1)];
+                var parts = projection.Parts ?? new[] { (name[prefix.Length..], 0L, projection.OutFeatures) };
+                _projectionParameters[name + ".weight_t"] = parts.Select(p => ($"{prefix}{p.Item1}.weight", p.Item2, p.Item3)).ToList();
+                _projectionParameters[name + ".bias"] = parts.Select(p => ($"{prefix}{p.Item1}.bias", p.Item2, p.Item3)).ToList();
+            }
+        }
+
+        _projectionParameters["model.embed_tokens.weight_t"] = new[] { ("model.embed_tokens.weight", 0L, (long)config.VocabSize) };
+
+        using var scope = NewDisposeScope();
+        int positions = _rope.MaxPositions;
+        var allowed = ones(MaskRows, positions + MaskRows, dtype: ScalarType.Bool, device: Device).tril(positions);
+        _causal = zeros(allowed.shape, dtype: dtype, device: Device).masked_fill(allowed.logical_not(), Scalars.NegativeInfinity).DetachFromDisposeScope();
+        using var width = ((double)config.HiddenSize).ToScalar();
+        using var eps = config.RmsNormEps.ToScalar();
+        _width = full(1, 1, width, dtype: ScalarType.Float32, device: Device).DetachFromDisposeScope();
+        _eps = full(1, 1, eps, dtype: ScalarType.Float32, device: Device).DetachFromDisposeScope();
     }
 
     /// <summary>
@@ -85,51 +116,12 @@ public sealed class LlamaForCausalLM : nn.Module
     /// </summary>
     public WeightQuantization Quantization { get; }
 
-    /// <summary>
-    /// Whether forwards without autograd in eval mode use the lean path (fused, pre-transposed copies of the weights,
-    /// made on the first such forward; see docs/performance.md). On by default; off runs the modules as written.
-    /// Float32 models whose weights exceed <see cref="DefaultLeanCopyLimitBytes"/> always run the modules: the copy would
-    /// double their memory for a per-call saving that their arithmetic dwarfs.
-    /// </summary>
-    public bool FastInference { get; set; } = true;
-
-    /// <summary>Largest weight size (bytes) the lean path copies: 1 GiB, about a 270M-parameter float32 model.</summary>
-    internal const long DefaultLeanCopyLimitBytes = 1L << 30;
-
-    /// <summary>The limit in force (tests lower it to check the fallback on small models).</summary>
-    internal long LeanCopyLimitBytes { get; set; } = DefaultLeanCopyLimitBytes;
-
-    /// <summary>Whether the lean path's weight copy currently exists.</summary>
-    internal bool HasLeanCopy
-    {
-        get
-        {
-            lock (_leanLock)
-            {
-                return _lean is not null;
-            }
-        }
-    }
-
     /// <summary>Number of parameter values (tied embeddings counted once), counted on first use: shapes never change.</summary>
     public long ParameterCount => _parameterCount ??= parameters().Sum(p => p.numel());
 
     private long? _parameterCount;
 
-    /// <summary>
-    /// Drops the lean path's weight copy so that the next forward copies the weights again. Loading weights and
-    /// <c>train()</c> call it; call it after changing parameters in place in eval mode.
-    /// </summary>
-    public void InvalidateInferenceWeights()
-    {
-        lock (_leanLock)
-        {
-            _lean?.Dispose();
-            _lean = null;
-        }
-    }
-
-    /// <summary>Switches training mode; the lean copy is dropped, since training will change the weights.</summary>
+    /// <summary>Switches training mode.</summary>
     /// <exception cref="InvalidOperationException">Training mode on a quantized model.</exception>
     public override void train(bool on = true)
     {
@@ -138,7 +130,6 @@ public sealed class LlamaForCausalLM : nn.Module
             throw new InvalidOperationException($"this model's projections are quantized ({Quantization}) for inference; training needs the float weights: load the model without quantization.");
         }
 
-        InvalidateInferenceWeights();
         base.train(on);
     }
 
@@ -151,6 +142,8 @@ public sealed class LlamaForCausalLM : nn.Module
     /// positions: (T) i64, default P, P+1, …, P+T−1. mask: (T, P+T) bool, true = may attend; default causal.
     /// Returns float32 logits (B, T', V): T' = T, or the last <paramref name="lastPositions"/> positions only when it is
     /// given (1 ≤ lastPositions ≤ T; a prefill needs 1, a prefill carrying a draft 1 + its length).
+    /// In eval mode without autograd the modules run in place (docs/performance.md); the parameters are always read as
+    /// they are, so a weight changed in place shows in the next forward.
     /// </summary>
     public Tensor Forward(Tensor inputIds, KvCache? cache = null, Tensor? positions = null, Tensor? mask = null, int? lastPositions = null)
     {
@@ -175,64 +168,176 @@ public sealed class LlamaForCausalLM : nn.Module
         }
 
         using var scope = NewDisposeScope();
-        if (Lean() is { } lean)
-        {
-            var output = lean.Forward(inputIds, past, positions, mask, cache, rows);
-            cache?.Advance(t);
-            return (output.dtype == ScalarType.Float32 ? output : output.to_type(ScalarType.Float32)).MoveToOuterDisposeScope();
-        }
-
         long mark = ForwardProfiler.Mark();
-        using var first = ((long)past).ToScalar();
-        using var end = ((long)past + t).ToScalar();
-        var pos = positions ?? arange(first, end, Scalars.One, dtype: ScalarType.Int64, device: Device);
-        var m = mask ?? (t == 1 ? null : CausalMask(t, past, Device));
-        var angles = _rope.At(pos);
+        long b = inputIds.shape[0];
+        var (cos, sin) = _rope.Tables;                                                    // (P, D)
+        cos = positions is null ? cos.narrow(0, past, t) : cos.index_select(0, positions);
+        sin = positions is null ? sin.narrow(0, past, t) : sin.index_select(0, positions);
+        cos = cos.unsqueeze(1);                                                           // (T, 1, D)
+        sin = sin.unsqueeze(1);
+        var bias = MaskBias(mask, t, past);                                               // (g·T, P + T) or null
         ForwardProfiler.Add(ForwardOp.Setup, ref mark);
-        var h = _model.Forward(inputIds, angles, m, cache);                           // (B, T, C)
-        cache?.Advance(t);
-        if (rows < t)
+        Tensor logits;
+        if (!training && !is_grad_enabled())
         {
-            h = h.narrow(1, t - rows, rows);                                              // (B, T', C)
+            // Eval mode without autograd: the same modules in place, in buffers made once per forward (kept between 1-token
+            // steps). Training mode keeps the autograd arithmetic even under no_grad, so that a trainer's teacher forward
+            // (no_grad) and its student forward (autograd) compute the same logits bit for bit.
+            var work = b == 1 && t == 1 ? Interlocked.Exchange(ref _step, null) ?? StepWorkspace() : new ForwardWorkspace(Config, DType, Device, b, t, _width, _eps);
+            try
+            {
+                var h = _model.ForwardInPlace(inputIds, work, cos, sin, bias, cache, rows, ref mark); // (B·T', C)
+                logits = h.matmul(_lmHead?.WeightT ?? _model.EmbeddingT).view(b, rows, -1);   // (B, T', V)
+            }
+            finally
+            {
+                if (b == 1 && t == 1)
+                {
+                    Interlocked.Exchange(ref _step, work)?.Dispose();
+                }
+            }
+        }
+        else
+        {
+            var h = _model.Forward(inputIds, new RotaryAngles(cos, sin), bias, cache);     // (B, T, C)
+            mark = ForwardProfiler.Mark();
+            if (rows < t)
+            {
+                h = h.narrow(1, t - rows, rows);                                          // (B, T', C)
+            }
+
+            logits = _lmHead is null ? h.matmul(_model.EmbeddingT) : _lmHead.forward(h);
         }
 
-        mark = ForwardProfiler.Mark();
-        var logits = _lmHead is null ? nn.functional.linear(h, _model.EmbeddingWeight) : _lmHead.forward(h);
-        logits = logits.to_type(ScalarType.Float32).MoveToOuterDisposeScope();
+        cache?.Advance(t);
+        logits = (logits.dtype == ScalarType.Float32 ? logits : logits.to_type(ScalarType.Float32)).MoveToOuterDisposeScope();
         ForwardProfiler.Add(ForwardOp.LmHead, ref mark);
         return logits;
     }
 
-    /// <summary>The lean path when it applies (eval mode, no autograd, float32, weights ≤ 1 GiB), built on first use.</summary>
-    private LeanForward? Lean()
+    /// <summary>A (1, 1) workspace of normal tensors (updated in place with or without inference mode), outside any dispose scope.</summary>
+    private ForwardWorkspace StepWorkspace()
     {
-        if (!FastInference || training || is_grad_enabled() || DType != ScalarType.Float32 || Quantization != WeightQuantization.None || ParameterCount * sizeof(float) > LeanCopyLimitBytes)
+        using var normal = inference_mode(false);
+        return new ForwardWorkspace(Config, DType, Device, 1, 1, _width, _eps).Detach();
+    }
+
+    /// <summary>
+    /// The additive attention bias (g·T, P + T) in the model dtype, repeated for the g = H/Hkv query heads per KV head:
+    /// from <paramref name="mask"/> (T, P + T) bool, else causal (a slice of a table made once for T ≤ 64); null for one
+    /// causal token.
+    /// </summary>
+    private Tensor? MaskBias(Tensor? mask, int t, int past)
+    {
+        Tensor? bias = null;
+        if (mask is not null)
         {
-            return null;
+            bias = zeros(mask.shape, dtype: DType, device: Device).masked_fill(mask.logical_not(), Scalars.NegativeInfinity);
+        }
+        else if (t > 1 && t <= MaskRows && past <= _rope.MaxPositions)
+        {
+            bias = _causal.narrow(0, 0, t).narrow(1, _rope.MaxPositions - past, past + t);
+        }
+        else if (t > 1)
+        {
+            var causal = CausalMask(t, past, Device);
+            bias = zeros(causal.shape, dtype: DType, device: Device).masked_fill(causal.logical_not(), Scalars.NegativeInfinity);
         }
 
-        lock (_leanLock)
+        int g = Config.NumAttentionHeads / Config.NumKeyValueHeads;
+        return bias is not null && g > 1 ? bias.repeat(g, 1) : bias;
+    }
+
+    /// <summary>
+    /// The state dict under Hugging Face names and layouts: a projection's (K, N) <c>weight_t</c> appears as the (rows, K)
+    /// weights of the Hugging Face projections it holds (<c>…qkv_proj.weight_t</c> as <c>…q_proj.weight</c>,
+    /// <c>…k_proj.weight</c> and <c>…v_proj.weight</c>, <c>…o_proj.weight_t</c> as <c>…o_proj.weight</c>), a stacked bias as its
+    /// parts; these are views without autograd history. Every other entry is the parameter itself. Copying into an entry
+    /// (the checkpoint loader) changes the model; the writer saves these tensors as they are.
+    /// </summary>
+    public override Dictionary<string, Tensor> state_dict(Dictionary<string, Tensor>? destination = null, string? prefix = null)
+    {
+        destination ??= new Dictionary<string, Tensor>();
+        foreach (var (name, tensor) in base.state_dict())
         {
-            return _lean ??= new LeanForward(Config, _model, _lmHead, _rope);
+            foreach (var (hfName, part) in ToHuggingFace(name, tensor))
+            {
+                destination.TryAdd(string.IsNullOrEmpty(prefix) ? hfName : $"{prefix}.{hfName}", part);
+            }
+        }
+
+        return destination;
+    }
+
+    /// <summary>
+    /// The Hugging Face tensors that the parameter <paramref name="name"/> holds, with their first row and row count
+    /// (columns of a (K, N) <c>weight_t</c>); Rows is −1 for a parameter that is one Hugging Face tensor as it is.
+    /// </summary>
+    internal IReadOnlyList<(string Name, long Offset, long Rows)> HuggingFaceParts(string name) =>
+        _projectionParameters.TryGetValue(name, out var parts) ? parts : new[] { (name, 0L, -1L) };
+
+    /// <summary>
+    /// <paramref name="tensor"/>, shaped like the parameter <paramref name="name"/> (the parameter, its gradient or an optimizer
+    /// moment), under Hugging Face names and layouts: detached views for a projection's parameters, else the tensor itself.
+    /// </summary>
+    internal IEnumerable<(string Name, Tensor Tensor)> ToHuggingFace(string name, Tensor tensor)
+    {
+        bool transposed = name.EndsWith(".weight_t", StringComparison.Ordinal);
+        foreach (var (hfName, offset, rows) in HuggingFaceParts(name))
+        {
+            if (rows < 0)
+            {
+                yield return (hfName, tensor);
+                continue;
+            }
+
+            using var detached = tensor.detach();
+            if (transposed)
+            {
+                using var columns = detached.narrow(1, offset, rows);                     // (K, rows)
+                yield return (hfName, columns.t());                                       // (rows, K)
+            }
+            else
+            {
+                yield return (hfName, detached.narrow(0, offset, rows));
+            }
         }
     }
 
-    /// <summary>The quantized projections by weight name (<c>model.layers.0.self_attn.q_proj.weight</c>, …); empty when not quantized.</summary>
+    /// <summary>The parameter <paramref name="name"/>'s layout of its Hugging Face tensors <paramref name="parts"/> (in <see cref="HuggingFaceParts"/> order): the inverse of <see cref="ToHuggingFace"/>, a new tensor.</summary>
+    internal static Tensor FromHuggingFace(string name, IReadOnlyList<Tensor> parts)
+    {
+        var whole = parts.Count == 1 ? parts[0] : cat(parts.ToArray(), 0);                // (N, K) or (N)
+        return name.EndsWith(".weight_t", StringComparison.Ordinal) ? whole.t().contiguous() : whole;
+    }
+
+    /// <summary>The quantized projections by their own weight name (<c>model.layers.0.self_attn.qkv_proj.weight_t</c>, …); empty when not quantized.</summary>
     internal IReadOnlyDictionary<string, Projection> QuantizedProjections => _quantizedProjections ??= named_modules()
         .Where(m => m.module is Projection { IsQuantized: true })
-        .ToDictionary(m => m.name + ".weight", m => (Projection)m.module, StringComparer.Ordinal);
+        .ToDictionary(m => m.name + ".weight_t", m => (Projection)m.module, StringComparer.Ordinal);
 
     private Dictionary<string, Projection>? _quantizedProjections;
 
-    /// <summary>Quantizes the float tensor <paramref name="weight"/> (N, K) into the projection whose weight is <paramref name="name"/>.</summary>
+    /// <summary>
+    /// Quantizes the float tensor <paramref name="weight"/> (N, K) of the Hugging Face projection weight <paramref name="name"/>
+    /// (<c>model.layers.0.self_attn.q_proj.weight</c>, …) into the projection that holds it; a stacked projection is quantized
+    /// once all its parts have arrived.
+    /// </summary>
     internal void LoadQuantizedWeight(string name, Tensor weight)
     {
-        if (!QuantizedProjections.TryGetValue(name, out var projection))
+        foreach (var (ownName, projection) in QuantizedProjections)
         {
-            throw new ArgumentException($"'{name}' is not a quantized projection weight.", nameof(name));
+            foreach (var (hfName, offset, _) in HuggingFaceParts(ownName))
+            {
+                if (hfName == name)
+                {
+                    projection.LoadQuantizedRows(offset, weight, QuantizedComputeDType);
+                    return;
+                }
+            }
         }
 
-        projection.LoadQuantized(weight, QuantizedComputeDType);
+        throw new ArgumentException($"'{name}' is not a quantized projection weight.", nameof(name));
     }
 
     /// <summary>
@@ -254,7 +359,7 @@ public sealed class LlamaForCausalLM : nn.Module
         var parts = loaded.GroupBy(p => p.Weight!.Description).OrderBy(g => g.Key, StringComparer.Ordinal)
             .Select(g => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{g.Key}: {g.Count()} projections, {g.Sum(p => p.Weight!.Bytes) / 1e6:0.##} MB"));
         string Names(WeightQuantization format) => string.Join(", ", loaded.Where(p => p.Weight!.Format == format)
-            .Select(p => p.Key[..^".weight".Length].Split('.')[^1] + $" {p.Weight!.OutFeatures}x{p.Weight.InFeatures}").Distinct());
+            .Select(p => p.Key[..^".weight_t".Length].Split('.')[^1] + $" {p.Weight!.OutFeatures}x{p.Weight.InFeatures}").Distinct());
         string fallback = string.Empty;
         if (Quantization == WeightQuantization.Int4 && Names(WeightQuantization.Int8) is { Length: > 0 } toInt8)
         {
@@ -276,7 +381,10 @@ public sealed class LlamaForCausalLM : nn.Module
     {
         if (disposing)
         {
-            InvalidateInferenceWeights();
+            Interlocked.Exchange(ref _step, null)?.Dispose();
+            _causal.Dispose();
+            _width.Dispose();
+            _eps.Dispose();
             _rope.Dispose();
         }
 

@@ -9,17 +9,15 @@ namespace Cllm.Core;
 internal sealed class LlamaModel : nn.Module
 {
     [ComponentName(Name = "embed_tokens")]
-    private readonly Embedding _embedTokens;
+    private readonly TokenEmbedding _embedTokens;
     [ComponentName(Name = "layers")]
     private readonly ModuleList<LlamaDecoderLayer> _layers;
     [ComponentName(Name = "norm")]
     private readonly RmsNorm _norm;
 
-    private readonly int _queryGroups;
-
     public LlamaModel(LlamaConfig config, ScalarType dtype, bool initialize = true, WeightQuantization quantization = WeightQuantization.None) : base(nameof(LlamaModel))
     {
-        _embedTokens = nn.Embedding(config.VocabSize, config.HiddenSize, dtype: dtype);
+        _embedTokens = new TokenEmbedding(config.VocabSize, config.HiddenSize, dtype);
         _layers = new ModuleList<LlamaDecoderLayer>();
         for (int i = 0; i < config.NumHiddenLayers; i++)
         {
@@ -27,46 +25,54 @@ internal sealed class LlamaModel : nn.Module
         }
 
         _norm = new RmsNorm(config.HiddenSize, config.RmsNormEps, dtype);
-        _queryGroups = config.NumAttentionHeads / config.NumKeyValueHeads;
         RegisterComponents();
     }
 
-    /// <summary>(V, C) embedding matrix; also the classifier when embeddings are tied.</summary>
-    public Parameter EmbeddingWeight => _embedTokens.weight!;
-
-    internal ModuleList<LlamaDecoderLayer> Layers => _layers;
-
-    internal RmsNorm Norm => _norm;
+    /// <summary>(C, V) transposed embedding matrix, the parameter itself; also the classifier when embeddings are tied.</summary>
+    public Parameter EmbeddingT => _embedTokens.WeightT;
 
     /// <summary>
-    /// inputIds (B, T) i64 with their rotary angles (T, D) → normed hidden states (B, T, C).
-    /// mask (T, S) bool or null for T = 1; the cache, when given, receives the new keys and values.
+    /// With autograd: inputIds (B, T) i64 with their rotary angles ((T, 1, D) tables) → normed hidden states (B, T, C).
+    /// maskBias: (g·T, S) additive, repeated for the query heads that share a KV head, or null for T = 1; the cache, when
+    /// given, receives the new keys and values.
     /// </summary>
-    public Tensor Forward(Tensor inputIds, RotaryAngles angles, Tensor? mask, KvCache? cache)
+    public Tensor Forward(Tensor inputIds, RotaryAngles angles, Tensor? maskBias, KvCache? cache)
     {
         using var scope = NewDisposeScope();
         long mark = ForwardProfiler.Mark();
-        var h = _embedTokens.forward(inputIds);
+        var h = _embedTokens.Rows(inputIds).view(inputIds.shape[0], inputIds.shape[1], -1);   // (B, T, C)
         ForwardProfiler.Add(ForwardOp.Embedding, ref mark);
-
-        // The bool mask becomes an additive bias once per forward, repeated for the query heads that
-        // share a KV head, instead of once per layer inside attention.
-        Tensor? bias = null;
-        if (mask is not null)
-        {
-            bias = zeros(mask.shape, dtype: h.dtype, device: h.device).masked_fill(mask.logical_not(), Scalars.NegativeInfinity);
-            bias = _queryGroups == 1 ? bias : bias.repeat(_queryGroups, 1);                    // (g·T, S)
-        }
-
-        ForwardProfiler.Add(ForwardOp.Setup, ref mark);
         foreach (var layer in _layers)
         {
-            h = layer.Forward(h, angles, bias, cache);
+            h = layer.Forward(h, angles, maskBias, cache);
         }
 
         mark = ForwardProfiler.Mark();
         h = _norm.forward(h).MoveToOuterDisposeScope();
         ForwardProfiler.Add(ForwardOp.Norms, ref mark);
         return h;
+    }
+
+    /// <summary>
+    /// Without autograd, the same arithmetic in place in <paramref name="s"/>'s buffers: inputIds (B, T) → normed hidden
+    /// states (B·T', C) of the last <paramref name="rows"/> = T' positions, in the caller's dispose scope.
+    /// </summary>
+    public Tensor ForwardInPlace(Tensor inputIds, ForwardWorkspace s, Tensor cos, Tensor sin, Tensor? maskBias, KvCache? cache, int rows, ref long mark)
+    {
+        var x = _embedTokens.Rows(inputIds);                                              // (B·T, C), the residual stream, updated in place
+        ForwardProfiler.Add(ForwardOp.Embedding, ref mark);
+        foreach (var layer in _layers)
+        {
+            layer.ForwardInPlace(x, s, cos, sin, maskBias, cache, ref mark);
+        }
+
+        if (rows < s.T)
+        {
+            x = x.view(s.B, s.T, s.Hidden).narrow(1, s.T - rows, rows).reshape(s.B * rows, s.Hidden); // (B·T', C), a view when B = 1
+        }
+
+        x = _norm.ForwardInto(x, rows < s.T ? null : s.Normed, s);
+        ForwardProfiler.Add(ForwardOp.Norms, ref mark);
+        return x;
     }
 }

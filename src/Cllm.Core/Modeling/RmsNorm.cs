@@ -36,6 +36,26 @@ internal sealed class RmsNorm : nn.Module<Tensor, Tensor>
         return ((upcast ? normed.to_type(x.dtype) : normed) * _weight).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// Without autograd: x (N, C) in the model dtype → x / sqrt(mean(x²) + eps) · weight into <paramref name="into"/> (N, C) when given, else a
+    /// new tensor; the arithmetic of <see cref="forward"/> (libtorch's CPU mean is a sum divided by C, so the float32 result
+    /// is bit-identical), with C and eps as the workspace's tensors: in-place ops with a tensor operand cost ~0.3 µs, with a
+    /// Scalar ~2 µs, and mean ~4 µs against ~1 µs for sum.
+    /// </summary>
+    internal Tensor ForwardInto(Tensor x, Tensor? into, ForwardWorkspace work)
+    {
+        if (work.Float32)
+        {
+            var r = x.pow(Scalars.Two).sum(1, keepdim: true).div_(work.Width).add_(work.Eps, Scalars.One).rsqrt_();   // (N, 1)
+            return (into is null ? x.mul(r) : into.copy_(x).mul_(r)).mul_(_weight);
+        }
+
+        var x32 = x.to_type(ScalarType.Float32);
+        var r32 = x32.pow(Scalars.Two).sum(1, keepdim: true).div_(work.Width).add_(work.Eps, Scalars.One).rsqrt_();
+        var normed = x32.mul_(r32);
+        return (into is null ? normed.to_type(x.dtype) : into.copy_(normed)).mul_(_weight);
+    }
+
     protected override void Dispose(bool disposing)
     {
         if (disposing)

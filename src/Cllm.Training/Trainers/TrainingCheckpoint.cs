@@ -39,7 +39,7 @@ internal static class TrainingCheckpoint
         try
         {
             CheckpointWriter.Save(model, model.Config, temp, tokenizerSource, storeAs: null);
-            SaveOptimizer(Path.Combine(temp, OptimizerFileName), parameters, optimizer);
+            SaveOptimizer(Path.Combine(temp, OptimizerFileName), model, parameters, optimizer);
             state.Write(Path.Combine(temp, TrainerState.FileName));                      // written last: marks the folder complete
             if (Directory.Exists(target))
             {
@@ -78,39 +78,62 @@ internal static class TrainingCheckpoint
     {
         var state = TrainerState.Read(Path.Combine(folder, TrainerState.FileName));
         PretrainedModel.LoadWeightsInto(model, folder);
-        LoadOptimizer(Path.Combine(folder, OptimizerFileName), parameters, optimizer);
+        LoadOptimizer(Path.Combine(folder, OptimizerFileName), model, parameters, optimizer);
         return state;
     }
 
-    private static void SaveOptimizer(string path, IReadOnlyList<(string Name, Parameter Parameter)> parameters, AdamWOptimizer optimizer)
+    /// <summary>
+    /// The AdamW moments under the Hugging Face names and layouts of the model's state dict (a projection's moments split
+    /// and transposed as its weight is in model.safetensors), each with its step count in the metadata.
+    /// </summary>
+    private static void SaveOptimizer(string path, LlamaForCausalLM model, IReadOnlyList<(string Name, Parameter Parameter)> parameters, AdamWOptimizer optimizer)
     {
+        using var scope = NewDisposeScope();
         var tensors = new List<KeyValuePair<string, Tensor>>();
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
         for (int i = 0; i < parameters.Count; i++)
         {
             var (step, expAvg, expAvgSq) = optimizer.StateAt(i);
-            tensors.Add(new(parameters[i].Name + ".exp_avg", expAvg));
-            tensors.Add(new(parameters[i].Name + ".exp_avg_sq", expAvgSq));
-            metadata[parameters[i].Name + ".step"] = step.ToString(CultureInfo.InvariantCulture);
+            var averages = model.ToHuggingFace(parameters[i].Name, expAvg).ToList();
+            var squares = model.ToHuggingFace(parameters[i].Name, expAvgSq).ToList();
+            for (int p = 0; p < averages.Count; p++)
+            {
+                tensors.Add(new(averages[p].Name + ".exp_avg", averages[p].Tensor));
+                tensors.Add(new(squares[p].Name + ".exp_avg_sq", squares[p].Tensor));
+                metadata[averages[p].Name + ".step"] = step.ToString(CultureInfo.InvariantCulture);
+            }
         }
 
         SafetensorsWriter.Write(path, tensors, storeAs: null, metadata);
     }
 
-    private static void LoadOptimizer(string path, IReadOnlyList<(string Name, Parameter Parameter)> parameters, AdamWOptimizer optimizer)
+    /// <summary>Reads what <see cref="SaveOptimizer"/> wrote, each parameter's moments assembled from its Hugging Face parts (which must agree on the step).</summary>
+    private static void LoadOptimizer(string path, LlamaForCausalLM model, IReadOnlyList<(string Name, Parameter Parameter)> parameters, AdamWOptimizer optimizer)
     {
         var file = SafetensorsFile.Open(path);
         using var noGrad = no_grad();
         for (int i = 0; i < parameters.Count; i++)
         {
-            var name = parameters[i].Name;
-            if (!file.Metadata.TryGetValue(name + ".step", out var stepText) || !long.TryParse(stepText, NumberStyles.None, CultureInfo.InvariantCulture, out long step))
+            using var scope = NewDisposeScope();
+            var parts = model.HuggingFaceParts(parameters[i].Name);
+            long? step = null;
+            foreach (var (name, _, _) in parts)
             {
-                throw new CheckpointException(path, $"no step count for parameter '{name}'");
+                if (!file.Metadata.TryGetValue(name + ".step", out var stepText) || !long.TryParse(stepText, NumberStyles.None, CultureInfo.InvariantCulture, out long partStep))
+                {
+                    throw new CheckpointException(path, $"no step count for parameter '{name}'");
+                }
+
+                if (step is { } first && first != partStep)
+                {
+                    throw new CheckpointException(path, $"parameter '{name}' has step count {partStep}, but '{parts[0].Name}', stored with it in one tensor, has {first}");
+                }
+
+                step = partStep;
             }
 
-            using var scope = NewDisposeScope();
-            optimizer.SetState(i, step, file.ReadTensor(name + ".exp_avg"), file.ReadTensor(name + ".exp_avg_sq"));
+            Tensor Read(string suffix) => LlamaForCausalLM.FromHuggingFace(parameters[i].Name, parts.Select(p => file.ReadTensor(p.Name + suffix)).ToList());
+            optimizer.SetState(i, step!.Value, Read(".exp_avg"), Read(".exp_avg_sq"));
         }
     }
 

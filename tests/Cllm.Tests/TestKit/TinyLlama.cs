@@ -34,14 +34,15 @@ internal static class TinyLlama
         using var generator = new Generator(checked((ulong)seed));
         using (no_grad())
         {
-            foreach (var (name, p) in model.named_parameters())
+            foreach (var (name, p) in model.state_dict())
             {
                 if (name.EndsWith("norm.weight", System.StringComparison.Ordinal))
                 {
                     continue;
                 }
 
-                p.normal_(0, name.Contains("embed", System.StringComparison.Ordinal) ? 1.0 : 0.15, generator);
+                using var drawn = empty(p.shape, dtype: p.dtype).normal_(0, name.Contains("embed", System.StringComparison.Ordinal) ? 1.0 : 0.15, generator);
+                p.copy_(drawn);                                                             // drawn in the Hugging Face layout, whatever the parameter's
             }
         }
 
