@@ -9,15 +9,16 @@ namespace Cllm;
 /// <summary>
 /// The auto setting of multiblock decoding: n, K and P from the model's measured forward-cost curve. The token budget
 /// of one forward, B, is the largest measured T whose forward costs at most <see cref="CostBudget"/> times a 1-token
-/// forward (a forward must then emit that many tokens to pay off: on a CPU B is small, on a GPU large). The budget goes
-/// to the block size first, then to more blocks, then to recycled candidates (a forward feeds K·n + P·(n − 1) tokens):
-/// n is the largest of 4, 8, 16, 32 that leaves room for a second block (2n ≤ B; else n = B, at least 2), K = B / n
-/// (at most 4), and P the candidates of n − 1 tokens that still fit (at most 4).
+/// forward: a forward must emit more tokens than it costs AR steps, and a consistency-trained model's Jacobi forward
+/// emits about 3–4 (sql-cllm: 3.7 with jacobi:16), so wider forwards cannot pay. On a CPU B is small (16 for the shipped
+/// models on 2 cores), on a GPU large. The budget goes to the block size first, then to more blocks, then to recycled
+/// candidates (a forward feeds at most K·n + P·(n − 1) tokens): n is the largest of 4, 8, 16, 32 within B (else B, at
+/// least 2), K = B / n (at most 4), and P the candidates of n − 1 tokens that still fit (at most 4).
 /// </summary>
 internal static class MultiblockPlan
 {
     /// <summary>Most cost of one forward, in 1-token forwards.</summary>
-    public const double CostBudget = 2.0;
+    public const double CostBudget = 3.0;
 
     private static readonly int[] BlockSizes = { 32, 16, 8, 4 };
     private static readonly ConditionalWeakTable<LlamaForCausalLM, IReadOnlyList<ForwardCost>> Curves = new();
@@ -36,7 +37,7 @@ internal static class MultiblockPlan
     {
         ArgumentNullException.ThrowIfNull(options);
         int budget = Budget(curve);
-        int n = BlockSizes.FirstOrDefault(size => 2 * size <= budget, Math.Clamp(budget, 2, 32));
+        int n = BlockSizes.FirstOrDefault(size => size <= budget, Math.Clamp(budget, 2, 32));
         int blocks = Math.Clamp(budget / n, 1, 4);
         int pool = Math.Clamp((budget - blocks * n) / (n - 1), 0, 4);
         return options with { Auto = false, BlockSize = n, Blocks = blocks, PoolSize = pool };
