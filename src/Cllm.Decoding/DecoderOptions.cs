@@ -17,14 +17,18 @@ public sealed record DecoderOptions
     /// <summary>Settings used when <see cref="Strategy"/> is Lookahead.</summary>
     public LookaheadOptions Lookahead { get; init; } = new();
 
+    /// <summary>Settings used when <see cref="Strategy"/> is Multiblock.</summary>
+    public MultiblockOptions Multiblock { get; init; } = new();
+
     /// <summary>Autoregressive decoding.</summary>
     public static DecoderOptions Autoregressive { get; } = new();
 
-    /// <summary>A short label: ar, jacobi:16, lookahead:5x4x5.</summary>
+    /// <summary>A short label: ar, jacobi:16, lookahead:5x4x5, multiblock:16x2x0.85x4.</summary>
     public string Label => Strategy switch
     {
         DecodingStrategy.Jacobi => Jacobi.AutoBlockSize ? "jacobi:auto" : string.Create(CultureInfo.InvariantCulture, $"jacobi:{Jacobi.BlockSize}"),
         DecodingStrategy.Lookahead => string.Create(CultureInfo.InvariantCulture, $"lookahead:{Lookahead.Window}x{Lookahead.NGram}x{Lookahead.Guesses}"),
+        DecodingStrategy.Multiblock => Multiblock.Auto ? "multiblock:auto" : $"multiblock:{Multiblock.Spec}",
         _ => "ar",
     };
 
@@ -33,6 +37,7 @@ public sealed record DecoderOptions
     {
         Jacobi.Validate();
         Lookahead.Validate();
+        Multiblock.Validate();
     }
 
     /// <summary>
@@ -49,6 +54,7 @@ public sealed record DecoderOptions
             DecodingStrategy.Jacobi when Jacobi.AutoBlockSize => AutoJacobi(model, firstTokens),
             DecodingStrategy.Jacobi => new DraftVerifyDecoder(model, Label, () => new JacobiProposer(Jacobi, null, firstTokens), JacobiObservers),
             DecodingStrategy.Lookahead => new DraftVerifyDecoder(model, Label, () => new LookaheadProposer(Lookahead)),
+            DecodingStrategy.Multiblock => CreateMultiblock(model, firstTokens),
             _ => new DraftVerifyDecoder(model, Label, () => new NoDraftProposer()),
         };
     }
@@ -65,7 +71,19 @@ public sealed record DecoderOptions
     }
 
     /// <summary>
-    /// Parses "ar", "jacobi", "jacobi:N", "jacobi:auto", "lookahead" or "lookahead:WxNxG"; <paramref name="blockSize"/>
+    /// Multiblock decoding; with <see cref="MultiblockOptions.Auto"/> its n, K and P are chosen now from the model's
+    /// forward-cost curve (measured once per model) and the decoder is named after them (multiblock:auto=16x2x0.85x0).
+    /// </summary>
+    private DraftVerifyDecoder CreateMultiblock(LlamaForCausalLM model, JacobiFirstTokens firstTokens)
+    {
+        var options = Multiblock.Auto ? MultiblockPlan.For(model, Multiblock) : Multiblock;
+        string name = Multiblock.Auto ? $"multiblock:auto={options.Spec}" : Label;
+        return new DraftVerifyDecoder(model, name, () => new MultiblockProposer(options, firstTokens));
+    }
+
+    /// <summary>
+    /// Parses "ar", "jacobi", "jacobi:N", "jacobi:auto", "lookahead", "lookahead:WxNxG", "multiblock",
+    /// "multiblock:auto" or "multiblock:NxKxRxP" (trailing parts may be left out); <paramref name="blockSize"/>
     /// is the Jacobi block size when none is given.
     /// </summary>
     public static DecoderOptions Parse(string spec, int blockSize = 16)
@@ -101,10 +119,46 @@ public sealed record DecoderOptions
                 }
 
                 return new DecoderOptions { Strategy = DecodingStrategy.Lookahead, Lookahead = lookahead };
+            case "multiblock":
+                return new DecoderOptions { Strategy = DecodingStrategy.Multiblock, Multiblock = ParseMultiblock(arg, spec) };
             default:
-                throw new FormatException($"unknown decoder '{spec}' (known: ar, jacobi[:N|:auto], lookahead[:WxNxG]).");
+                throw new FormatException($"unknown decoder '{spec}' (known: ar, jacobi[:N|:auto], lookahead[:WxNxG], multiblock[:NxKxRxP|:auto]).");
         }
     }
+
+    /// <summary>"" (the defaults), "auto" or N[xK[xR[xP]]].</summary>
+    private static MultiblockOptions ParseMultiblock(string arg, string spec)
+    {
+        var defaults = new MultiblockOptions();
+        if (arg.Length == 0)
+        {
+            return defaults;
+        }
+
+        if (arg == "auto")
+        {
+            return defaults with { Auto = true };
+        }
+
+        var parts = arg.Split('x');
+        if (parts.Length > 4)
+        {
+            throw new FormatException($"'{spec}': multiblock takes N x K x R x P (block size, blocks in flight, spawn ratio, pool size), e.g. multiblock:16x2x0.85x4, or auto.");
+        }
+
+        return new MultiblockOptions
+        {
+            BlockSize = ParseInt(parts[0], spec),
+            Blocks = parts.Length > 1 ? ParseInt(parts[1], spec) : defaults.Blocks,
+            SpawnRatio = parts.Length > 2 ? ParseRatio(parts[2], spec) : defaults.SpawnRatio,
+            PoolSize = parts.Length > 3 ? ParseInt(parts[3], spec) : defaults.PoolSize,
+        };
+    }
+
+    private static double ParseRatio(string text, string spec)
+        => double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double value)
+            ? value
+            : throw new FormatException($"'{spec}': the spawn ratio R '{text}' is not a number such as 0.85.");
 
     private static int ParseBlockSize(string text)
         => int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int value)

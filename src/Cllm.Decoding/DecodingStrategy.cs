@@ -11,4 +11,7 @@ public enum DecodingStrategy
 
     /// <summary>Lookahead decoding: a 2-D Jacobi window, an n-gram pool and a verification branch.</summary>
     Lookahead,
+
+    /// <summary>Multiblock Jacobi decoding with rejection recycling (Jacobi Forcing's inference): K blocks in flight, recycled n-grams.</summary>
+    Multiblock,
 }

@@ -21,7 +21,7 @@ internal static class BenchCommand
     {
         var model = new Option<string>("--model") { Description = "Checkpoint folder, or random:15m / random:260k for a seeded random-weight model", Required = true };
         var prompts = new Option<string?>("--prompts") { Description = "JSONL prompts (required for a checkpoint folder; random models use synthetic prompts)" };
-        var decoders = new Option<string>("--decoders") { Description = "Comma-separated: ar, jacobi[:N], lookahead[:WxNxG]", DefaultValueFactory = _ => "ar,jacobi,lookahead" };
+        var decoders = new Option<string>("--decoders") { Description = "Comma-separated: ar, jacobi[:N], lookahead[:WxNxG], multiblock[:NxKxRxP|:auto]", DefaultValueFactory = _ => "ar,jacobi,lookahead" };
         var maxNew = new Option<int>("--max-new-tokens") { Description = "Tokens per request", DefaultValueFactory = _ => GenerationOptions.DefaultMaxNewTokens };
         var requests = new Option<int>("--requests") { Description = "Most prompts used (synthetic prompts for random models)", DefaultValueFactory = _ => 8 };
         var curve = new Option<string>("--curve") { Description = "Forward sizes T for the cost curve ('' to skip)", DefaultValueFactory = _ => "1,2,4,8,16,32" };

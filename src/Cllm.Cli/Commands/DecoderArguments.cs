@@ -19,7 +19,7 @@ internal sealed class DecoderArguments
         command.Options.Add(Guesses);
     }
 
-    /// <summary>Parses a decoder spec (ar, jacobi[:N|:auto], lookahead[:WxNxG]) with these options as defaults.</summary>
+    /// <summary>Parses a decoder spec (ar, jacobi[:N|:auto], lookahead[:WxNxG], multiblock[:NxKxRxP|:auto]) with these options as defaults.</summary>
     public DecoderOptions Resolve(ParseResult parse, string spec)
     {
         var options = DecoderOptions.Parse(spec, parse.GetValue(BlockSize)!);
@@ -61,6 +61,9 @@ internal sealed class DecoderArguments
                 nameof(LookaheadOptions.Window) => "the window W",
                 nameof(LookaheadOptions.NGram) => "the n-gram size N",
                 nameof(LookaheadOptions.Guesses) => "the guesses G",
+                nameof(MultiblockOptions.Blocks) => "the blocks in flight K",
+                nameof(MultiblockOptions.SpawnRatio) => "the spawn ratio R",
+                nameof(MultiblockOptions.PoolSize) => "the pool size P",
                 _ => null,
             });
             throw new System.ArgumentException($"--decoder {spec}: {message}", ex);

@@ -19,7 +19,7 @@ internal static class GenerateCommand
         var model = new Option<string>("--model") { Description = "Hugging Face checkpoint folder (config.json, safetensors, tokenizer)", Required = true };
         var prompt = new Option<string?>("--prompt") { Description = "One prompt" };
         var prompts = new Option<string?>("--prompts") { Description = "JSONL file, one {\"prompt\": ...} per line" };
-        var decoder = new Option<string>("--decoder") { Description = "ar | jacobi[:N] | lookahead[:WxNxG]", DefaultValueFactory = _ => "ar" };
+        var decoder = new Option<string>("--decoder") { Description = "ar | jacobi[:N] | lookahead[:WxNxG] | multiblock[:NxKxRxP|:auto]", DefaultValueFactory = _ => "ar" };
         var maxNew = new Option<int>("--max-new-tokens") { Description = "Most tokens generated per prompt", DefaultValueFactory = _ => GenerationOptions.DefaultMaxNewTokens };
         var temperature = new Option<double>("--temperature") { Description = "0 = greedy", DefaultValueFactory = _ => 0 };
         var topK = new Option<int>("--top-k") { Description = "0 = off", DefaultValueFactory = _ => 0 };
@@ -216,7 +216,7 @@ internal static class GenerateCommand
                 json.WriteNumber("fast_forwarded", Math.Round(jacobi.FastForwarded, 4));
                 json.WriteNumber("stationary", jacobi.Stationary);
             }
-            else if (strategy == DecodingStrategy.Lookahead)
+            else if (strategy is DecodingStrategy.Lookahead or DecodingStrategy.Multiblock)
             {
                 json.WriteNumber("accepted_per_step", Math.Round(s.AcceptedPerStep, 4));
             }

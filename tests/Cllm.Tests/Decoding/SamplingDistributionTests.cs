@@ -8,7 +8,7 @@ using TorchSharp;
 namespace Cllm.Tests.Decoding;
 
 /// <summary>
-/// Sampling with Jacobi or lookahead drafts must leave the output distribution exactly that of AR sampling. On an
+/// Sampling with Jacobi, lookahead or multiblock drafts must leave the output distribution exactly that of AR sampling. On an
 /// 8-token vocabulary the exact distribution of each of the first three tokens is computed from the model (summing
 /// over the earlier tokens) and 2,000 seeded samples per decoder are checked against it with a chi-square test.
 /// </summary>
@@ -19,7 +19,7 @@ public class SamplingDistributionTests
     private const double Temperature = 1.0;
     private static readonly int[] Prompt = { 1, 4, 4, 6, 4, 6, 4, 6, 4, 6 };              // repetitive: feeds the lookahead n-gram pool
 
-    public static TheoryData<string> DecoderNames => new() { "ar", "jacobi:2", "jacobi:4", "lookahead:3x3x3" };
+    public static TheoryData<string> DecoderNames => new() { "ar", "jacobi:2", "jacobi:4", "lookahead:3x3x3", "multiblock:2x2x0.5x2", "multiblock:3x3x0.34x4" };
 
     [Theory]
     [MemberData(nameof(DecoderNames))]
