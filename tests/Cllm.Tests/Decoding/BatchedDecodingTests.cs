@@ -32,12 +32,13 @@ public class BatchedDecodingTests
         {
             (DraftVerifyDecoder)Decoders.Autoregressive(model), Decoders.Jacobi(model, 8), Decoders.Jacobi(model, 3),
             (DraftVerifyDecoder)Decoders.Lookahead(model), Decoders.Jacobi(model, 16, firstTokenGuess: 7),
+            (DraftVerifyDecoder)DecoderOptions.Parse("multiblock:6x3x0.5x4").CreateDecoder(model),
         };
         // Requests whose lone greedy run meets a near-tie (top-2 margin ≤ 1e-4) are drawn again: float rounding may flip
         // such a token either way, so they cannot show exactness.
         var requests = new List<(DraftVerifyDecoder Decoder, DecodeRequest Request)>();
         var alone = new List<DecodeResult>();
-        for (int attempt = 0; requests.Count < 10 && attempt < 40; attempt++)
+        for (int attempt = 0; requests.Count < 12 && attempt < 48; attempt++)
         {
             var decoder = decoders[requests.Count % decoders.Length];
             var request = new DecodeRequest
@@ -61,7 +62,7 @@ public class BatchedDecodingTests
             }
         }
 
-        Assert.Equal(10, requests.Count);
+        Assert.Equal(12, requests.Count);
         var outputs = RunBatch(model, requests, capacity: 16, joinEvery: 2, cap: () => random.Next(3) == 0 ? random.Next(4) : int.MaxValue);
 
         for (int i = 0; i < requests.Count; i++)
@@ -91,7 +92,7 @@ public class BatchedDecodingTests
     public void ConcurrentEngineRequestsEqualTheSerialEngine(string folder)
     {
         var prompts = Prompts(folder, 8);
-        var specs = new[] { "ar", "jacobi:16", "lookahead", "jacobi:auto" };
+        var specs = new[] { "ar", "jacobi:16", "lookahead", "jacobi:auto", "multiblock" };
         using var serial = CllmBuilder.FromCheckpoint(ShippedModels.Folder(folder)).WithMaxBatchSize(1).Build();
         using var batched = CllmBuilder.FromCheckpoint(ShippedModels.Folder(folder)).Build();
         var options = prompts.Select((_, i) => new GenerationOptions { MaxNewTokens = 24 + 8 * (i % 4), Decoder = DecoderOptions.Parse(specs[i % specs.Length]) }).ToArray();
