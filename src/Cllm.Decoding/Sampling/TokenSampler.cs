@@ -20,11 +20,27 @@ internal sealed class TokenSampler
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _options = options;
-        _random = new Random(options.Seed ?? Random.Shared.Next());
+        _random = options.Seed is int seed ? new Random(Scramble(seed)) : new Random();
     }
 
     /// <summary>True when tokens are chosen by argmax.</summary>
     public bool IsGreedy => _options.IsGreedy;
+
+    /// <summary>
+    /// A seed for <see cref="Random"/> far from the seeds of <paramref name="seed"/>'s neighbours (SplitMix64's finaliser).
+    /// .NET's seeded generator gives nearby seeds related sequences: the first draws of seeds 0, 1, 2, … step by a
+    /// constant modulo 1. Requests numbered by their seed then share structured draws, and a verification that spends a
+    /// varying number of draws per token turns that structure into a visible bias (a chi-square of 35 on 7 df over
+    /// 2,000 consecutive seeds, SamplingDistributionTests).
+    /// </summary>
+    internal static int Scramble(int seed)
+    {
+        ulong z = unchecked((ulong)seed + 0x9E3779B97F4A7C15UL);
+        z = unchecked((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL);
+        z = unchecked((z ^ (z >> 27)) * 0x94D049BB133111EBUL);
+        z ^= z >> 31;
+        return (int)(z & int.MaxValue);
+    }
 
     /// <summary>logits (V) f32 → probabilities (V) after temperature, top-k and top-p; sums to 1.</summary>
     public float[] Distribution(Tensor logits)
