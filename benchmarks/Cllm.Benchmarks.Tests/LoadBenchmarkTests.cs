@@ -7,6 +7,7 @@ using Cllm.Tools;
 namespace Cllm.Benchmarks.Tests;
 
 /// <summary>The load benchmark's llama.cpp side batches correctly, and the command runs end to end with every output exact.</summary>
+[Collection(ConsoleCapture.Name)]
 public sealed class LoadBenchmarkTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("cllm-load-test-").FullName;

@@ -12,6 +12,7 @@ namespace Cllm.Benchmarks.Tests;
 /// flag before anything is loaded; llama.cpp's quantizer makes Q8_0/Q4_0 files that load and decode; a whole run of int8
 /// against Q8_0 checks each Cllm decoder against its own AR.
 /// </summary>
+[Collection(ConsoleCapture.Name)]
 public sealed class PeerFormatsTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("cllm-peer-formats-test-").FullName;
