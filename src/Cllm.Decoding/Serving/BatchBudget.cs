@@ -8,7 +8,8 @@ namespace Cllm;
 /// <summary>
 /// How many draft tokens each request of a batch may verify per forward: the cap d that maximises expected emitted
 /// tokens per unit of forward cost, Σₛ E(min(wₛ, d + 1)) / cost(prefill tokens + Σₛ min(wₛ, d + 1)), where wₛ is the
-/// window a request would verify uncapped (1 for AR), cost comes from the model's measured forward-cost curve and E
+/// window a request would verify uncapped (1 for AR), cost comes from the model's measured forward-cost curve (plus the
+/// attention of the new tokens over the batch's whole shared cache, which a one-sequence curve does not see) and E
 /// from the acceptance seen so far. As the batch grows the tokens it already carries make extra draft tokens dearer,
 /// so Jacobi blocks shrink, and d = 0 (batched AR) is chosen when no draft pays. One request alone is never capped: it
 /// decodes exactly as it would on an idle engine.
@@ -31,16 +32,24 @@ internal sealed class BatchBudget
     private static readonly int[] Caps = { 0, 1, 2, 3, 5, 7, 11, 15, 23, 31, 47, 63 };
 
     private readonly Func<IReadOnlyList<ForwardCost>> _measure;
+    private readonly double _attentionShare;
     private (int[] Sizes, double[] Costs)? _curve;
     private readonly Dictionary<int, long[]> _accepted = new();                            // per window W: forwards by accepted count 0..W−1
     private double _successes = 2, _failures = 2;
     private int _arForwards;
 
     /// <param name="measure">Measures the model's forward-cost curve (called once, when a batch first has drafts to weigh).</param>
-    public BatchBudget(Func<IReadOnlyList<ForwardCost>> measure)
+    /// <param name="attentionShare">
+    /// Attention work per (query, cached key) pair as a share of one token's weight work, 2·hidden·layers / parameters: the
+    /// curve is measured on one sequence, but in a batch every token attends over the whole shared cache (masked), a cost
+    /// that grows with tokens × cached slots. 0 leaves the curve as measured.
+    /// </param>
+    public BatchBudget(Func<IReadOnlyList<ForwardCost>> measure, double attentionShare = 0)
     {
         ArgumentNullException.ThrowIfNull(measure);
+        ArgumentOutOfRangeException.ThrowIfNegative(attentionShare);
         _measure = measure;
+        _attentionShare = attentionShare;
     }
 
     /// <summary>A budget over <paramref name="model"/>'s curve, measured at T = 1 … 128 (as far as the context allows) on first use.</summary>
@@ -50,14 +59,15 @@ internal sealed class BatchBudget
         int context = model.Config.MaxPositionEmbeddings;
         int past = Math.Min(32, context / 4);
         var sizes = new[] { 1, 2, 4, 8, 16, 32, 64, 128 }.Where(s => s == 1 || past + s <= context).ToArray();
-        return new BatchBudget(() => ForwardCostCurve.Measure(model, sizes, past: past, rounds: 5, warmup: 2));
+        double share = 2.0 * model.Config.HiddenSize * model.Config.NumHiddenLayers / model.ParameterCount;
+        return new BatchBudget(() => ForwardCostCurve.Measure(model, sizes, past: past, rounds: 5, warmup: 2), share);
     }
 
     /// <summary>
-    /// The draft-token cap for the next forward of <paramref name="sessions"/>; <see cref="int.MaxValue"/> (no cap) for one
-    /// session or when none drafts.
+    /// The draft-token cap for the next forward of <paramref name="sessions"/> over a shared cache of <paramref name="cached"/>
+    /// slots; <see cref="int.MaxValue"/> (no cap) for one session or when none drafts.
     /// </summary>
-    public int DepthCap(IReadOnlyList<DecodeSession> sessions)
+    public int DepthCap(IReadOnlyList<DecodeSession> sessions, int cached = 0)
     {
         ArgumentNullException.ThrowIfNull(sessions);
         int widest = sessions.Max(s => s.Window);
@@ -85,7 +95,7 @@ internal sealed class BatchBudget
                 width += w;
             }
 
-            double rate = tokens / Cost(width);
+            double rate = tokens / (Cost(width) + AttentionCost(width, cached));
             if (rate > bestRate * (1 + 1e-9))
             {
                 (best, bestRate) = (cap, rate);
@@ -156,6 +166,22 @@ internal sealed class BatchBudget
     {
         var (sizes, costs) = _curve ??= Load();
         return ForwardCostCurve.Interpolate(sizes, costs, tokens);
+    }
+
+    /// <summary>
+    /// The extra cost, in the curve's units, of <paramref name="tokens"/> new tokens attending over <paramref name="cached"/>
+    /// shared slots: pairs × the attention share × what one more token costs at the curve's widest measured forward.
+    /// </summary>
+    internal double AttentionCost(int tokens, int cached)
+    {
+        if (_attentionShare <= 0 || cached <= 0)
+        {
+            return 0;
+        }
+
+        var (sizes, costs) = _curve ??= Load();
+        double perToken = sizes.Length > 1 ? Math.Max(0, (costs[^1] - costs[0]) / (sizes[^1] - sizes[0])) : costs[0];
+        return (double)tokens * cached * _attentionShare * perToken;
     }
 
     private (int[] Sizes, double[] Costs) Load()

@@ -50,6 +50,9 @@ internal sealed class DecodeBatch : IDisposable
     /// <summary>Sessions in the batch.</summary>
     public int Count => _members.Count;
 
+    /// <summary>Cache slots in use (live and dead): what every token of the next forward attends over, masked.</summary>
+    public int Length => _cache.Length;
+
     /// <summary>Cache slots allocated (live, dead and free).</summary>
     public int Capacity => _cache.Capacity;
 

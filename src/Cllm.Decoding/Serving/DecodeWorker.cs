@@ -108,7 +108,7 @@ internal sealed class DecodeWorker : IDisposable
                 DecodeStep[] steps;
                 try
                 {
-                    steps = DraftVerifyDecoder.Step(batch!, sessions, _budget.DepthCap(sessions));
+                    steps = DraftVerifyDecoder.Step(batch!, sessions, _budget.DepthCap(sessions, batch!.Length));
                 }
                 catch (Exception ex)
                 {

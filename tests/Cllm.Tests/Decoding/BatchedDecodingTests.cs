@@ -151,7 +151,7 @@ public class BatchedDecodingTests
         var victim = Task.Run(() =>
         {
             int steps = 0;
-            foreach (var _ in engine.Run(engine.CreateRequest(prompts[0], options with { MaxNewTokens = 200 }), cancellationToken: cancel.Token))
+            foreach (var _ in engine.Run(engine.CreateRequest(prompts[0], options with { MaxNewTokens = 200, StopAtEos = false }), cancellationToken: cancel.Token))
             {
                 if (++steps == 2)
                 {
@@ -201,6 +201,18 @@ public class BatchedDecodingTests
         }
 
         Assert.True(caps[^1] < caps[0], $"caps for 2, 4, 8, 16 requests: {string.Join(", ", caps)}");
+
+        // Tokens attending over a large shared cache cost more than the one-sequence curve says: the same batch drafts less.
+        var attending = new BatchBudget(() => new[] { new ForwardCost(1, 1, 1), new ForwardCost(16, 1.3, 1.3), new ForwardCost(64, 3, 3), new ForwardCost(256, 12, 12) }, attentionShare: 1e-2);
+        for (int i = 0; i < 20; i++)
+        {
+            attending.Record(drafted: 15, accepted: i % 8);
+        }
+
+        Assert.Equal(0, attending.AttentionCost(16, cached: 0));
+        Assert.True(attending.AttentionCost(16, cached: 2000) > 0);
+        Assert.Equal(rising.DepthCap(sessions[..2]), attending.DepthCap(sessions[..2], cached: 0));
+        Assert.True(attending.DepthCap(sessions[..2], cached: 2000) < rising.DepthCap(sessions[..2]), $"a wide shared cache did not shrink the drafts: {attending.DepthCap(sessions[..2], cached: 2000)} vs {rising.DepthCap(sessions[..2])}");
 
         static BatchBudget Budget(params (int Tokens, double Cost)[] curve)
             => new(() => curve.Select(c => new ForwardCost(c.Tokens, c.Cost, c.Cost)).ToArray());
