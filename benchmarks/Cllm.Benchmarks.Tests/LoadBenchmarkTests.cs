@@ -40,24 +40,9 @@ public sealed class LoadBenchmarkTests : IDisposable
     public void LoadCommandRunsEndToEndAndChecksExactness()
     {
         var root = LlamaCppExactnessTests.RepositoryRoot().FullName;
-        var output = new StringWriter();
-        var previous = Console.Out;
-        Console.SetOut(output);
-        int exit;
-        try
-        {
-            exit = Program.Main(new[]
-            {
-                "load", "--model", Path.Combine(root, "samples", "models", "sql-cllm"), "--prompts", Path.Combine(root, "samples", "data", "sql-test.jsonl"),
-                "--clients", "1,3", "--requests-per-client", "1", "--max-new-tokens", "16", "--threads", "1", "--peer",
-            });
-        }
-        finally
-        {
-            Console.SetOut(previous);
-        }
-
-        var text = output.ToString();
+        var (exit, text, _) = ConsoleCapture.Run(
+            "load", "--model", Path.Combine(root, "samples", "models", "sql-cllm"), "--prompts", Path.Combine(root, "samples", "data", "sql-test.jsonl"),
+            "--clients", "1,3", "--requests-per-client", "1", "--max-new-tokens", "16", "--threads", "1", "--peer");
         Assert.True(exit == 0, text);
         Assert.Contains("exact: every batched Cllm output equals the same prompt served alone.", text, StringComparison.Ordinal);
         foreach (var server in new[] { "cllm serial jacobi:16", "cllm batched ar", "cllm batched jacobi:16", "llama.cpp BatchedExecutor ar" })

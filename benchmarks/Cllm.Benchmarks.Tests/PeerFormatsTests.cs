@@ -37,7 +37,7 @@ public sealed class PeerFormatsTests : IDisposable
     [InlineData("--dtype", "float16", "--dtype: 'float16' is not one of float32, bfloat16.")]
     public void A_bad_format_fails_with_one_line_before_anything_is_loaded(string flag, string value, string message)
     {
-        var (code, output, error) = RunBenchmark("--model", SqlCllm, "--prompts", "no-such-file.jsonl", flag, value);
+        var (code, output, error) = ConsoleCapture.Run("--model", SqlCllm, "--prompts", "no-such-file.jsonl", flag, value);
         Assert.Equal(1, code);
         Assert.Equal($"error: {message}", error.Trim());
         Assert.Empty(output);                                                             // nothing loaded, nothing measured
@@ -75,7 +75,7 @@ public sealed class PeerFormatsTests : IDisposable
     [Fact]
     public void A_run_of_int8_against_q8_0_checks_each_decoder_against_its_own_ar()
     {
-        var (code, output, error) = RunBenchmark(
+        var (code, output, error) = ConsoleCapture.Run(
             "--model", SqlCllm, "--prompts", Path.Combine(Root, "samples", "data", "sql-test.jsonl"), "--requests", "2", "--rounds", "1",
             "--max-new-tokens", "16", "--decoders", "ar,jacobi:16", "--quantize", "none,int8", "--gguf-type", "q8_0");
         Assert.True(code == 0, $"exit {code}: {error}\n{output}");
@@ -94,38 +94,7 @@ public sealed class PeerFormatsTests : IDisposable
         Assert.True(double.Parse(llama[6], System.Globalization.CultureInfo.InvariantCulture) > 0, "decode tok/s");
     }
 
-    private static string Root { get; } = RepositoryRoot();
+    private static string Root { get; } = LlamaCppExactnessTests.RepositoryRoot().FullName;
 
     private static string SqlCllm => Path.Combine(Root, "samples", "models", "sql-cllm");
-
-    /// <summary>Runs the benchmark's entry point with stdout and stderr captured.</summary>
-    private static (int Code, string Output, string Error) RunBenchmark(params string[] args)
-    {
-        var (stdout, stderr) = (Console.Out, Console.Error);
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        Console.SetOut(output);
-        Console.SetError(error);
-        try
-        {
-            int code = Program.Main(args);
-            return (code, output.ToString(), error.ToString());
-        }
-        finally
-        {
-            Console.SetOut(stdout);
-            Console.SetError(stderr);
-        }
-    }
-
-    private static string RepositoryRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Cllm.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("Cllm.sln not found above " + AppContext.BaseDirectory);
-    }
 }

@@ -26,19 +26,7 @@ internal sealed class LlamaSharpBatched : IDisposable
     public LlamaSharpBatched(string ggufPath, int threads, int sequences, int contextPerSequence)
     {
         LlamaSharpGreedy.QuietLogs();
-        _parameters = new ModelParams(ggufPath)
-        {
-            ContextSize = (uint)(sequences * contextPerSequence),
-            SeqMax = (uint)sequences,
-            BatchSize = (uint)(sequences * contextPerSequence),
-            UBatchSize = (uint)Math.Min(sequences * contextPerSequence, 512),
-            Threads = threads,
-            BatchThreads = threads,
-            GpuLayerCount = 0,
-            TypeK = GGMLType.GGML_TYPE_F32,
-            TypeV = GGMLType.GGML_TYPE_F32,
-            FlashAttention = false,
-        };
+        _parameters = LlamaSharpGreedy.Parameters(ggufPath, threads, sequences * contextPerSequence, Math.Min(sequences * contextPerSequence, 512), sequences);
         _weights = LLamaWeights.LoadFromFile(_parameters);
     }
 

@@ -23,24 +23,32 @@ internal sealed class LlamaSharpGreedy : IDisposable
     public LlamaSharpGreedy(string ggufPath, int threads, int contextSize)
     {
         QuietLogs();
-        var parameters = new ModelParams(ggufPath)
-        {
-            ContextSize = (uint)contextSize,
-            BatchSize = (uint)contextSize,
-            UBatchSize = (uint)contextSize,
-            Threads = threads,
-            BatchThreads = threads,
-            GpuLayerCount = 0,
-            TypeK = GGMLType.GGML_TYPE_F32,
-            TypeV = GGMLType.GGML_TYPE_F32,
-            FlashAttention = false,
-        };
+        var parameters = Parameters(ggufPath, threads, contextSize, contextSize);
         _weights = LLamaWeights.LoadFromFile(parameters);
         _context = _weights.CreateContext(parameters);
         VocabSize = _weights.Vocab.Count;
     }
 
     public int VocabSize { get; }
+
+    /// <summary>
+    /// CPU, F32 KV cache and no flash attention, so that on F32 weights llama.cpp computes what Cllm computes; a context
+    /// of <paramref name="contextSize"/> positions shared by <paramref name="sequences"/> sequences, decoded in batches of up to
+    /// the whole context (micro-batches of at most <paramref name="microBatchSize"/> tokens).
+    /// </summary>
+    internal static ModelParams Parameters(string ggufPath, int threads, int contextSize, int microBatchSize, int sequences = 1) => new(ggufPath)
+    {
+        ContextSize = (uint)contextSize,
+        SeqMax = (uint)sequences,
+        BatchSize = (uint)contextSize,
+        UBatchSize = (uint)microBatchSize,
+        Threads = threads,
+        BatchThreads = threads,
+        GpuLayerCount = 0,
+        TypeK = GGMLType.GGML_TYPE_F32,
+        TypeV = GGMLType.GGML_TYPE_F32,
+        FlashAttention = false,
+    };
 
     /// <summary>Routes llama.cpp's log to stderr, errors only (once per process; before the native library's first use).</summary>
     public static void QuietLogs()

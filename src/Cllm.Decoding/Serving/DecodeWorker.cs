@@ -130,14 +130,7 @@ internal sealed class DecodeWorker : IDisposable
                         _budget.Record(last.Drafted, last.Accepted);
                     }
 
-                    if (steps[i].Stats is { } stats)
-                    {
-                        CllmTelemetry.RecordRequest(r.Session.Decoder, stats);
-                        Log.RequestFinished(_logger, r.Session.Decoder, stats.GeneratedTokens, stats.ForwardPasses, stats.TokensPerForward, steps[i].Finish, stats.Elapsed.TotalMilliseconds);
-                        r.Activity?.SetTag("cllm.generated_tokens", stats.GeneratedTokens);
-                        r.Activity?.SetTag("cllm.forward_passes", stats.ForwardPasses);
-                    }
-
+                    Report(r.Session.Decoder, steps[i], r.Activity);
                     r.Job.Output.TryWrite(steps[i]);                                       // after the figures are recorded
                     if (steps[i].Finish != FinishReason.None)
                     {
@@ -202,6 +195,20 @@ internal sealed class DecodeWorker : IDisposable
         running.Job.Output.TryComplete(error);
     }
 
+    /// <summary>Records a request's figures (metrics, log, activity tags) when <paramref name="step"/> is its last; called before the step is written, so they are in when a caller sees it.</summary>
+    private void Report(string decoder, DecodeStep step, Activity? activity)
+    {
+        if (step.Stats is not { } stats)
+        {
+            return;
+        }
+
+        CllmTelemetry.RecordRequest(decoder, stats);
+        Log.RequestFinished(_logger, decoder, stats.GeneratedTokens, stats.ForwardPasses, stats.TokensPerForward, step.Finish, stats.Elapsed.TotalMilliseconds);
+        activity?.SetTag("cllm.generated_tokens", stats.GeneratedTokens);
+        activity?.SetTag("cllm.forward_passes", stats.ForwardPasses);
+    }
+
     /// <summary>Runs a request of a decoder outside the batch to its end.</summary>
     private void Execute(Job job)
     {
@@ -213,14 +220,7 @@ internal sealed class DecodeWorker : IDisposable
             job.CancellationToken.ThrowIfCancellationRequested();
             foreach (var step in job.Decoder.Decode(job.Request, job.CancellationToken))
             {
-                if (step.Stats is { } stats)
-                {
-                    CllmTelemetry.RecordRequest(job.Decoder.Name, stats);
-                    Log.RequestFinished(_logger, job.Decoder.Name, stats.GeneratedTokens, stats.ForwardPasses, stats.TokensPerForward, step.Finish, stats.Elapsed.TotalMilliseconds);
-                    activity?.SetTag("cllm.generated_tokens", stats.GeneratedTokens);
-                    activity?.SetTag("cllm.forward_passes", stats.ForwardPasses);
-                }
-
+                Report(job.Decoder.Name, step, activity);
                 job.Output.TryWrite(step);                                                  // after the figures are recorded
             }
 
