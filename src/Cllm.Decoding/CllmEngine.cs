@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Channels;
 using Cllm.Core;
@@ -154,14 +155,16 @@ public sealed class CllmEngine : IDisposable
     public IEnumerable<DecodeStep> Run(DecodeRequest request, DecoderOptions? decoder = null, CancellationToken cancellationToken = default)
     {
         var reader = Submit(request, decoder, cancellationToken);
-        return Drain(reader);
+        return Drain(reader, cancellationToken);
 
-        static IEnumerable<DecodeStep> Drain(ChannelReader<DecodeStep> reader)
+        // A step already decoded is not handed out once the caller has cancelled, as a decoder on the calling thread would not decode it.
+        static IEnumerable<DecodeStep> Drain(ChannelReader<DecodeStep> reader, CancellationToken cancellationToken)
         {
             while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
             {
                 while (reader.TryRead(out var step))
                 {
+                    cancellationToken.ThrowIfCancellationRequested();
                     yield return step;
                 }
             }
@@ -170,7 +173,22 @@ public sealed class CllmEngine : IDisposable
 
     /// <summary>The asynchronous form of <see cref="Run"/>: tensors never cross an await.</summary>
     public IAsyncEnumerable<DecodeStep> RunAsync(DecodeRequest request, DecoderOptions? decoder = null, CancellationToken cancellationToken = default)
-        => Submit(request, decoder, cancellationToken).ReadAllAsync(CancellationToken.None);
+    {
+        var reader = Submit(request, decoder, cancellationToken);
+        return Drain(reader, cancellationToken);
+
+        static async IAsyncEnumerable<DecodeStep> Drain(ChannelReader<DecodeStep> reader, [EnumeratorCancellation] CancellationToken cancellationToken)
+        {
+            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            {
+                while (reader.TryRead(out var step))
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    yield return step;
+                }
+            }
+        }
+    }
 
     private ChannelReader<DecodeStep> Submit(DecodeRequest request, DecoderOptions? decoder, CancellationToken cancellationToken)
     {
@@ -180,8 +198,12 @@ public sealed class CllmEngine : IDisposable
         // One decoder per setting (the first 64 settings seen), so that its requests share a first-token memory.
         var chosen = decoder is null ? _default : _decoders.TryGetValue(decoder, out var known) ? known
             : _decoders.Count < 64 ? _decoders.GetOrAdd(decoder, d => d.CreateDecoder(Model)) : decoder.CreateDecoder(Model);
-        return _worker.Submit(chosen, request, cancellationToken);
+        return Submit(request, chosen, cancellationToken);
     }
+
+    /// <summary>Queues a validated request for <paramref name="decoder"/> (batched when it is a draft-verify decoder over this model).</summary>
+    internal ChannelReader<DecodeStep> Submit(DecodeRequest request, IDecoder decoder, CancellationToken cancellationToken)
+        => _worker.Submit(decoder, request, cancellationToken);
 
     public void Dispose()
     {

@@ -147,16 +147,16 @@ public class BatchedDecodingTests
         var options = new GenerationOptions { MaxNewTokens = 64 };
         var expected = prompts.Select(p => engine.Generate(p, options).OutputIds).ToArray();
 
+        // The victim's own observer cancels it on the decode thread after its second forward, so the cancellation is seen
+        // between two of its forwards, never after a run that the scheduler let finish first.
         using var cancel = new CancellationTokenSource();
-        var victim = Task.Run(() =>
+        var victimDecoder = new DraftVerifyDecoder(engine.Model, "jacobi:16", () => new JacobiProposer(new JacobiOptions { BlockSize = 16 }),
+            () => new IDecodeObserver[] { new CancelAfter(2, cancel) });
+        var victimRequest = engine.CreateRequest(prompts[0], options with { MaxNewTokens = 200, StopAtEos = false });
+        var victim = Task.Run(async () =>
         {
-            int steps = 0;
-            foreach (var _ in engine.Run(engine.CreateRequest(prompts[0], options with { MaxNewTokens = 200, StopAtEos = false }), cancellationToken: cancel.Token))
+            await foreach (var _ in engine.Submit(victimRequest, victimDecoder, cancel.Token).ReadAllAsync())
             {
-                if (++steps == 2)
-                {
-                    cancel.Cancel();
-                }
             }
         });
         var others = prompts.Skip(1).Select(p => Task.Run(() => engine.Generate(p, options).OutputIds)).ToArray();
@@ -323,5 +323,23 @@ public class BatchedDecodingTests
         string file = folder == "sql-cllm" ? "sql-test.jsonl" : "stories-prompts.jsonl";
         return File.ReadLines(Path.Combine(ShippedModels.RepositoryRoot, "samples", "data", file)).Take(count)
             .Select(line => JsonDocument.Parse(line).RootElement.GetProperty("prompt").GetString()!).ToArray();
+    }
+
+    /// <summary>Cancels its request's token after the given number of verification forwards.</summary>
+    private sealed class CancelAfter(int forwards, CancellationTokenSource cancel) : IDecodeObserver
+    {
+        private int _seen;
+
+        public void OnVerified(VerifyOutcome outcome)
+        {
+            if (++_seen == forwards)
+            {
+                cancel.Cancel();
+            }
+        }
+
+        public void OnFinished(DecodeStats stats)
+        {
+        }
     }
 }
