@@ -26,6 +26,7 @@ public sealed class LlamaForCausalLM : nn.Module
     private readonly Tensor _width, _eps;   // (1, 1) float32: the norms' divisor C and epsilon, for the in-place forward
     private readonly Dictionary<string, IReadOnlyList<(string Name, long Offset, long Rows)>> _projectionParameters; // own name → Hugging Face parts
     private ForwardWorkspace? _step;        // the (B, T) = (1, 1) workspace, kept between decode steps
+    private ForwardWorkspace? _block;       // the last (1, T) workspace with 1 < T ≤ MaskRows, kept between block steps
 
     /// <summary>Longest forward whose causal mask is a slice of <see cref="_causal"/>; longer ones build theirs.</summary>
     private const int MaskRows = 64;
@@ -180,10 +181,12 @@ public sealed class LlamaForCausalLM : nn.Module
         Tensor logits;
         if (!training && !is_grad_enabled())
         {
-            // Eval mode without autograd: the same modules in place, in buffers made once per forward (kept between 1-token
-            // steps). Training mode keeps the autograd arithmetic even under no_grad, so that a trainer's teacher forward
-            // (no_grad) and its student forward (autograd) compute the same logits bit for bit.
-            var work = b == 1 && t == 1 ? Interlocked.Exchange(ref _step, null) ?? StepWorkspace() : new ForwardWorkspace(Config, DType, Device, b, t, _width, _eps);
+            // Eval mode without autograd: the same modules in place, in buffers kept between steps of one token and between
+            // blocks of one size (up to MaskRows), else made for this forward. Training mode keeps the autograd arithmetic even
+            // under no_grad, so that a trainer's teacher forward (no_grad) and its student forward (autograd) compute the same
+            // logits bit for bit.
+            bool kept = b == 1 && t <= MaskRows;
+            var work = kept ? TakeWorkspace(t) : new ForwardWorkspace(Config, DType, Device, b, t, _width, _eps);
             try
             {
                 var h = _model.ForwardInPlace(inputIds, work, cos, sin, bias, cache, rows, ref mark); // (B·T', C)
@@ -191,9 +194,9 @@ public sealed class LlamaForCausalLM : nn.Module
             }
             finally
             {
-                if (b == 1 && t == 1)
+                if (kept)
                 {
-                    Interlocked.Exchange(ref _step, work)?.Dispose();
+                    Interlocked.Exchange(ref work.T == 1 ? ref _step : ref _block, work)?.Dispose();   // a concurrent forward's is let go
                 }
             }
         }
@@ -215,11 +218,21 @@ public sealed class LlamaForCausalLM : nn.Module
         return logits;
     }
 
-    /// <summary>A (1, 1) workspace of normal tensors (updated in place with or without inference mode), outside any dispose scope.</summary>
-    private ForwardWorkspace StepWorkspace()
+    /// <summary>
+    /// The kept (1, <paramref name="t"/>) workspace, taken so that a concurrent forward makes its own, or a new one of normal
+    /// tensors (updated in place with or without inference mode) outside any dispose scope.
+    /// </summary>
+    private ForwardWorkspace TakeWorkspace(int t)
     {
+        var kept = Interlocked.Exchange(ref t == 1 ? ref _step : ref _block, null);
+        if (kept is not null && kept.T == t)
+        {
+            return kept;
+        }
+
+        kept?.Dispose();
         using var normal = inference_mode(false);
-        return new ForwardWorkspace(Config, DType, Device, 1, 1, _width, _eps).Detach();
+        return new ForwardWorkspace(Config, DType, Device, 1, t, _width, _eps).Detach();
     }
 
     /// <summary>
@@ -382,6 +395,7 @@ public sealed class LlamaForCausalLM : nn.Module
         if (disposing)
         {
             Interlocked.Exchange(ref _step, null)?.Dispose();
+            Interlocked.Exchange(ref _block, null)?.Dispose();
             _causal.Dispose();
             _width.Dispose();
             _eps.Dispose();

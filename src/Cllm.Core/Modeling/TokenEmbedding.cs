@@ -29,8 +29,8 @@ internal sealed class TokenEmbedding : nn.Module
     /// <summary>ids (any shape, N ids) → their embeddings (N, C), a new contiguous tensor (with autograd when enabled).</summary>
     public Tensor Rows(Tensor ids)
     {
-        using var scope = NewDisposeScope();
         using var flat = ids.reshape(-1);
-        return _weightT.index_select(1, flat).t().contiguous().MoveToOuterDisposeScope();
+        using var rows = _weightT.t();                                                     // (V, C), a strided view
+        return rows.index_select(0, flat);                                                 // one gather straight into a contiguous (N, C)
     }
 }
