@@ -13,6 +13,15 @@ internal static class GgufEncoding
     /// <summary>Bytes per Q8_0 block: an f16 scale then 32 signed bytes.</summary>
     public const int Q8BlockBytes = 2 + Q8BlockSize;
 
+    /// <summary>Bytes of <paramref name="count"/> values encoded as <paramref name="type"/> (Q8_0: whole blocks of 32).</summary>
+    public static long ByteLength(long count, GgufTensorType type) => type switch
+    {
+        GgufTensorType.F32 => count * 4,
+        GgufTensorType.F16 => count * 2,
+        GgufTensorType.Q8_0 => count / Q8BlockSize * Q8BlockBytes,
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, "unsupported GGUF tensor type"),
+    };
+
     public static byte[] Encode(ReadOnlySpan<float> values, GgufTensorType type) => type switch
     {
         GgufTensorType.F32 => F32(values),

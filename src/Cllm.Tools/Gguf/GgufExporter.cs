@@ -154,37 +154,45 @@ public static partial class GgufExporter
         return $"blk.{match.Groups[1].Value}.{part}.weight";
     }
 
+    /// <summary>
+    /// The GGUF tensor of one Hugging Face tensor: its shape and type from the header now, its bytes read, reordered
+    /// (q/k rotary halves interleaved, as llama.cpp expects) and encoded only when the file is written.
+    /// </summary>
     private static GgufTensor Convert(string name, SafetensorsFile file, LlamaConfig config, GgufFileType fileType)
     {
-        float[] values;
-        long[] shape;
-        using (var scope = torch.NewDisposeScope())
-        {
-            var tensor = file.ReadTensor(name, torch.ScalarType.Float32);
-            shape = tensor.shape;
-            values = tensor.contiguous().data<float>().ToArray();
-        }
-
-        if (shape.Length == 2)
-        {
-            int columns = checked((int)shape[1]);
-            if (name.EndsWith("q_proj.weight", StringComparison.Ordinal))
-            {
-                values = GgufRope.ToInterleaved(values, config.NumAttentionHeads, columns);
-            }
-            else if (name.EndsWith("k_proj.weight", StringComparison.Ordinal))
-            {
-                values = GgufRope.ToInterleaved(values, config.NumKeyValueHeads, columns);
-            }
-        }
-
+        long[] shape = file.Tensors[name].ShapeArray;
         var type = shape.Length != 2 ? GgufTensorType.F32 : fileType switch
         {
             GgufFileType.F32 => GgufTensorType.F32,
             GgufFileType.F16 => GgufTensorType.F16,
             _ => shape[1] % GgufEncoding.Q8BlockSize == 0 ? GgufTensorType.Q8_0 : GgufTensorType.F16,
         };
-        return new GgufTensor(GgufName(name), shape.Reverse().ToArray(), type, GgufEncoding.Encode(values, type));
+        long count = shape.Aggregate(1L, (a, b) => a * b);
+        return new GgufTensor(GgufName(name), shape.Reverse().ToArray(), type, GgufEncoding.ByteLength(count, type), Encode);
+
+        byte[] Encode()
+        {
+            float[] values;
+            using (var scope = torch.NewDisposeScope())
+            {
+                values = file.ReadTensor(name, torch.ScalarType.Float32).contiguous().data<float>().ToArray();
+            }
+
+            if (shape.Length == 2)
+            {
+                int columns = checked((int)shape[1]);
+                if (name.EndsWith("q_proj.weight", StringComparison.Ordinal))
+                {
+                    values = GgufRope.ToInterleaved(values, config.NumAttentionHeads, columns);
+                }
+                else if (name.EndsWith("k_proj.weight", StringComparison.Ordinal))
+                {
+                    values = GgufRope.ToInterleaved(values, config.NumKeyValueHeads, columns);
+                }
+            }
+
+            return GgufEncoding.Encode(values, type);
+        }
     }
 
     [GeneratedRegex(@"^model\.layers\.(\d+)\.(.+)\.weight$")]

@@ -76,14 +76,14 @@ internal sealed class GgufWriter
 
             w.Write((uint)tensor.Type);
             w.Write(offset);
-            offset = Align((ulong)((long)offset + tensor.Data.Length));
+            offset = Align((ulong)((long)offset + tensor.ByteLength));
         }
 
         Pad(w);
         long dataStart = w.BaseStream.Position;
         foreach (var tensor in _tensors)
         {
-            w.Write(tensor.Data);
+            w.Write(tensor.Data);                                                          // encoded now, one tensor at a time
             Pad(w, dataStart);
         }
     }
