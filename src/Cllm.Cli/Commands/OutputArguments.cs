@@ -16,7 +16,8 @@ internal sealed class OutputArguments
     /// <param name="description">What the command writes there and what it does with what is already there.</param>
     /// <param name="required">Whether --output must be given (else the command writes elsewhere, e.g. stdout, or nothing).</param>
     /// <param name="overwrite">Adds --overwrite: an existing file that holds rows is refused unless it is given (a file output only).</param>
-    public OutputArguments(OutputKind kind, string description, bool required = true, bool overwrite = false)
+    /// <param name="alias">A short name as well (download's -o), or null.</param>
+    public OutputArguments(OutputKind kind, string description, bool required = true, bool overwrite = false, string? alias = null)
     {
         if (overwrite && kind != OutputKind.File)
         {
@@ -24,7 +25,9 @@ internal sealed class OutputArguments
         }
 
         Kind = kind;
-        Output = new Option<string?>("--output") { Description = description, Required = required };
+        Output = alias is null ? new Option<string?>("--output") : new Option<string?>("--output", alias);
+        Output.Description = description;
+        Output.Required = required;
         Overwrite = overwrite
             ? new Option<bool>("--overwrite") { Description = "Replace the rows an existing --output file holds (without it such a file is refused and kept)" }
             : null;

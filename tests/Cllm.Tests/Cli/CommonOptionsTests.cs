@@ -121,21 +121,55 @@ public class CommonOptionsTests
         Assert.Equal($"error: --baseline {missing}: model folder not found", error.Trim());
     }
 
+    /// <summary>
+    /// Each command with --output, valid other flags (@name: a file in the test's folder, @model: a shipped model) and
+    /// what --output names: a file, a folder, or a new folder.
+    /// </summary>
+    public static readonly TheoryData<string, string, string> OutputCommands = new()
+    {
+        { "generate", "--model @model --prompt Once", "file" },
+        { "bench", "--model random:260k --decoders ar --curve 1", "file" },
+        { "collect", "--model @model --prompts @prompts.jsonl", "file" },
+        { "export", "--model @model", "file" },
+        { "train", "--model @model --data @data.jsonl", "folder" },
+        { "download", "org/model", "folder" },
+        { "grow", "--model @model --shape 128x6", "new folder" },
+        { "dev init", "--shape 260k", "new folder" },
+    };
+
     [Fact]
-    public async Task ANewFolderOutputThatIsAFileIsRefusedBeforeWriting()
+    public void TheOutputTableCoversEveryCommandThatTakesOutput()
+    {
+        var commands = Commands(Program.CreateRoot(), string.Empty).Where(c => Takes(c.Command, "--output")).Select(c => c.Path);
+        Assert.Equal(OutputCommands.Select(row => (string)row[0]).Order(), commands.Order());
+    }
+
+    [Theory]
+    [MemberData(nameof(OutputCommands))]
+    public async Task EveryCommandRefusesAFileForAFolderOrAFolderForAFileNamingOutput(string command, string others, string kind)
     {
         using var temp = new TempFolder();
-        string file = temp.Write("taken", "x");
-        var (code, error) = await CliRunner.Run("dev", "init", "--shape", "260k", "--output", file);
+        temp.Write("prompts.jsonl", "{\"prompt\": \"Once upon a time\"}\n");
+        temp.Write("data.jsonl", string.Empty);
+        string given = kind == "file" ? temp.Path : temp.Write("taken", "x");
+        var args = command.Split(' ').Concat(Args(temp, others)).Concat(new[] { "--output", given }).ToArray();
+        var (code, error) = await CliRunner.Run(args);
+
         Assert.Equal(1, code);
-        Assert.Equal($"error: --output {file} is a file; give a new folder.", error.Trim());
-        Assert.Equal("x", File.ReadAllText(file));
+        var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        Assert.Equal(kind switch
+        {
+            "file" => $"error: --output {given} is a folder; give a file name.",
+            "folder" => $"error: --output {given} is a file; give a folder.",
+            _ => $"error: --output {given} is a file; give a new folder.",
+        }, line);
+        Assert.Equal(kind == "file" ? 2 : 3, Directory.EnumerateFileSystemEntries(temp.Path).Count());      // nothing written beside the inputs
     }
 
     /// <summary>The flags of a table row, @name made a path inside <paramref name="temp"/>.</summary>
     private static IEnumerable<string> Args(TempFolder temp, string others) => others
         .Split(' ', StringSplitOptions.RemoveEmptyEntries)
-        .Select(arg => arg.StartsWith('@') ? temp.File(arg[1..]) : arg);
+        .Select(arg => arg == "@model" ? ShippedModels.Stories260K : arg.StartsWith('@') ? temp.File(arg[1..]) : arg);
 
     private static bool Takes(Command command, string option) => command.Options.Any(o => o.Name == option);
 
