@@ -166,6 +166,30 @@ public class CommonOptionsTests
         Assert.Equal(kind == "file" ? 2 : 3, Directory.EnumerateFileSystemEntries(temp.Path).Count());      // nothing written beside the inputs
     }
 
+    [Theory]
+    [InlineData("random:260k")]
+    [InlineData("@model")]
+    public async Task WithoutThreadsASmallModelGetsOneThreadWhetherLoadedOrRandom(string model)
+    {
+        using var temp = new TempFolder();
+        var prompts = temp.Write("prompts.jsonl", "{\"prompt\": \"Once upon a time\"}\n");
+        var output = temp.File("bench.json");
+        int before = TorchSharp.torch.get_num_threads();
+        try
+        {
+            TorchSharp.torch.set_num_threads(2);
+            var (code, error) = await CliRunner.Run("bench", "--model", model == "@model" ? ShippedModels.Stories260K : model, "--prompts", prompts,
+                "--decoders", "ar", "--requests", "1", "--max-new-tokens", "2", "--curve", "", "--output", output);
+            Assert.True(code == 0, error);
+            using var report = System.Text.Json.JsonDocument.Parse(File.ReadAllText(output));
+            Assert.Equal(1, report.RootElement.GetProperty("torch_threads").GetInt32());        // under 5M parameters on the CPU
+        }
+        finally
+        {
+            TorchSharp.torch.set_num_threads(before);
+        }
+    }
+
     /// <summary>The flags of a table row, @name made a path inside <paramref name="temp"/>.</summary>
     private static IEnumerable<string> Args(TempFolder temp, string others) => others
         .Split(' ', StringSplitOptions.RemoveEmptyEntries)
