@@ -10,7 +10,8 @@ namespace Cllm.Cli;
 /// <summary>The <c>cllm</c> command line: generate, bench, collect, train, download, export, grow, and dev (stress, init).</summary>
 internal static class Program
 {
-    public static async Task<int> Main(string[] args)
+    /// <summary>The command tree: every command and its options, without running anything.</summary>
+    internal static RootCommand CreateRoot()
     {
         var root = new RootCommand("Cllm: consistency large language models on TorchSharp — Jacobi and lookahead decoding, trajectory collection and consistency training.");
         root.Subcommands.Add(GenerateCommand.Create());
@@ -26,6 +27,12 @@ internal static class Program
         dev.Subcommands.Add(StressCommand.Create());
         dev.Subcommands.Add(InitCommand.Create());
         root.Subcommands.Add(dev);
+        return root;
+    }
+
+    public static async Task<int> Main(string[] args)
+    {
+        var root = CreateRoot();
 
         // Ctrl+C / SIGTERM cancel the command's token and let it finish cleanly (training saves a checkpoint, collection
         // keeps every finished prompt); a second signal terminates at once. The commands run synchronously inside their

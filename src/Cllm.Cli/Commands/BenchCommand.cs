@@ -19,32 +19,30 @@ internal static class BenchCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Checkpoint folder, or random:15m / random:260k for a seeded random-weight model", Required = true };
+        var model = new ModelArguments(random: true);
         var prompts = new Option<string?>("--prompts") { Description = "JSONL prompts (required for a checkpoint folder; random models use synthetic prompts)" };
         var decoders = new Option<string>("--decoders") { Description = "Comma-separated: ar, jacobi[:N], lookahead[:WxNxG], multiblock[:NxKxRxP|:auto]", DefaultValueFactory = _ => "ar,jacobi,lookahead" };
         var maxNew = new Option<int>("--max-new-tokens") { Description = "Tokens per request", DefaultValueFactory = _ => GenerationOptions.DefaultMaxNewTokens };
         var requests = new Option<int>("--requests") { Description = "Most prompts used (synthetic prompts for random models)", DefaultValueFactory = _ => 8 };
         var curve = new Option<string>("--curve") { Description = "Forward sizes T for the cost curve ('' to skip)", DefaultValueFactory = _ => "1,2,4,8,16,32" };
-        var output = new Option<string?>("--output") { Description = "Also write the results as JSON here" };
-        var threads = new Option<int?>("--threads") { Description = "libtorch intra-op threads (default: libtorch's choice)" };
+        var output = new OutputArguments(OutputKind.File, "Also write the results as JSON here (an existing file is replaced)", required: false);
+        var threads = new ThreadArguments();
         var baseline = new Option<string?>("--baseline") { Description = "A second checkpoint folder (e.g. the base model of a CLLM) run interleaved with --model; its AR is the reference of 'vs base AR'. Both must share a tokenizer" };
         var decoderArgs = new DecoderArguments();
         var placement = new PlacementArguments();
         var command = new Command("bench", "Compare decoders side by side: tokens/s, speedup vs AR, tokens per forward, iterations per block, fast-forwarded and stationary tokens, exact match vs AR; and the forward-cost curve.")
         {
-            model, baseline, prompts, decoders, maxNew, requests, curve, output, threads,
+            baseline, prompts, decoders, maxNew, requests, curve,
         };
+        model.AddTo(command);
+        output.AddTo(command);
+        threads.AddTo(command);
         decoderArgs.AddTo(command);
         placement.AddTo(command, quantize: true);
         command.SetAction((parse, cancellationToken) => System.Threading.Tasks.Task.FromResult(CliErrors.Run(parse, () =>
         {
-            string modelSpec = parse.GetValue(model)!;
-            int? threadCount = parse.GetValue(threads);
-            if (threadCount is { } t)
-            {
-                ArgumentOutOfRangeException.ThrowIfLessThan(t, 1, "--threads");
-                TorchSharp.torch.set_num_threads(t);
-            }
+            int? threadCount = threads.Apply(parse);
+            string modelSpec = model.Spec(parse);
 
             var decoderList = parse.GetValue(decoders)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(d => decoderArgs.Resolve(parse, d)).ToList();
             int maxNewTokens = parse.GetValue(maxNew);
@@ -53,10 +51,7 @@ internal static class BenchCommand
             ArgumentOutOfRangeException.ThrowIfLessThan(count, 1, "--requests");
             var sizes = parse.GetValue(curve)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .Select(s => int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out int t) && t >= 1 ? t : throw new FormatException($"--curve: '{s}' is not a positive token count.")).ToList();
-            if (parse.GetValue(output) is { } outputPath)
-            {
-                OutputPaths.CheckFile(outputPath, "--output");                            // before measuring anything
-            }
+            string? outputPath = output.Check(parse);                                      // before measuring anything
 
             var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
             if (Console.IsErrorRedirected)
@@ -73,7 +68,7 @@ internal static class BenchCommand
             PretrainedModel? basePretrained = null;
             LlamaForCausalLM llm;
             List<DecodeRequest> list;
-            if (RandomModels.IsRandom(modelSpec))
+            if (model.IsRandom(parse))
             {
                 if (placement.RequestedQuantization(parse) != WeightQuantization.None)
                 {
@@ -81,6 +76,7 @@ internal static class BenchCommand
                 }
 
                 llm = RandomModels.Create(modelSpec, dtype: placement.RequestedDType(parse) ?? TorchSharp.torch.ScalarType.Float32, device: placement.ResolveDevice(parse));
+                ThreadArguments.DefaultFor(llm, threadCount);                             // as a loaded model of its size would get
                 var random = new Random(1234);
                 list = Enumerable.Range(0, count).Select(_ => new DecodeRequest
                 {
@@ -91,6 +87,12 @@ internal static class BenchCommand
             else
             {
                 var file = parse.GetValue(prompts) ?? throw new ArgumentException("--prompts is required with a checkpoint folder.");
+                model.Folder(parse);
+                if (parse.GetValue(baseline) is { } baseFolder)
+                {
+                    ModelArguments.CheckFolder(baseFolder, baseline.Name);
+                }
+
                 pretrained = PretrainedModel.Load(modelSpec, placement.LoaderOptions(parse, modelSpec, threadCount));
                 llm = pretrained.Model;
                 var numbered = PromptFile.ReadNumbered(file).Take(count).ToList();
@@ -185,7 +187,7 @@ internal static class BenchCommand
                 }
 
                 AnsiConsole.Write(table);
-                if (parse.GetValue(output) is { } path)
+                if (outputPath is { } path)
                 {
                     var report = new
                     {

@@ -18,28 +18,31 @@ internal static class CollectCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Hugging Face checkpoint folder of the target model", Required = true };
+        var model = new ModelArguments("The target model");
         var prompts = new Option<string>("--prompts") { Description = "JSONL file, one {\"prompt\": ...} per line; line i becomes data_i", Required = true };
-        var output = new Option<string>("--output") { Description = "JSONL data set to write; an existing file is resumed", Required = true };
+        var output = new OutputArguments(OutputKind.File, "JSONL data set to write; an existing file is resumed");
         var blockSize = new Option<int>("--block-size") { Description = "Jacobi block size n (training must use the same n)", DefaultValueFactory = _ => 16 };
         var maxNew = new Option<int>("--max-new-tokens") { Description = "Tokens generated per prompt at most, rounded down to whole blocks (at least --block-size)", DefaultValueFactory = _ => 256 };
         var augment = new Option<bool>("--augment") { Description = "Randomly correct wrong tokens of early states (reference data augmentation)" };
         var clean = new Option<bool>("--clean") { Description = "Drop records whose teacher output repeats one token 10 times in a row" };
         var seed = new Option<int>("--seed") { Description = "Seed of the initial guesses and of augmentation", DefaultValueFactory = _ => 0 };
-        var threads = new Option<int?>("--threads") { Description = "libtorch intra-op threads (default: libtorch's choice; 1 is best for tiny models or a busy machine)" };
+        var threads = new ThreadArguments();
         var shard = new Option<string>("--shard") { Description = "Collect only prompts i with i % K == I, e.g. 0/4; shard outputs concatenate", DefaultValueFactory = _ => "0/1" };
         var placement = new PlacementArguments();
         var command = new Command("collect", "Collect Jacobi trajectories of a model on prompts: one JSONL record per block (context, states y(0)..y*, teacher output), for consistency training.")
         {
-            model, prompts, output, blockSize, maxNew, augment, clean, seed, shard, threads,
+            prompts, blockSize, maxNew, augment, clean, seed, shard,
         };
+        model.AddTo(command);
+        output.AddTo(command);
+        threads.AddTo(command);
         placement.AddTo(command);
         command.SetAction((parse, cancellationToken) => System.Threading.Tasks.Task.FromResult(CliErrors.Run(parse, () =>
         {
+            int? threadCount = threads.Apply(parse);
             AtLeastOne(parse.GetValue(blockSize), "--block-size");
             AtLeastOne(parse.GetValue(maxNew), "--max-new-tokens");
-            AtLeastOne(parse.GetValue(threads) ?? 1, "--threads");
-            CheckBlockFitsContext(parse.GetValue(model)!, parse.GetValue(blockSize));     // the context first: it is what a too large block runs into
+            CheckBlockFitsContext(model.Spec(parse), parse.GetValue(blockSize));          // the context first: it is what a too large block runs into
             if (parse.GetValue(maxNew) < parse.GetValue(blockSize))
             {
                 throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
@@ -57,10 +60,9 @@ internal static class CollectCommand
             };
             options.Validate();
             var texts = PromptFile.Read(parse.GetValue(prompts)!);
-            string path = parse.GetValue(output)!;
-            OutputPaths.CheckFile(path, "--output");                                      // before the model loads
-
-            using var pretrained = PretrainedModel.Load(parse.GetValue(model)!, placement.LoaderOptions(parse, parse.GetValue(model)!, parse.GetValue(threads)));
+            string path = output.Check(parse)!;                                             // before the model loads
+            string folder = model.Folder(parse);
+            using var pretrained = PretrainedModel.Load(folder, placement.LoaderOptions(parse, folder, threadCount));
             var ids = texts.Select(t => (IReadOnlyList<int>)pretrained.Tokenizer.Encode(t)).ToList();
             options = options with { EosTokenIds = pretrained.EosTokenIds };
             var fingerprint = ModelFingerprint.Of(pretrained.Directory, pretrained.Config);

@@ -24,7 +24,7 @@ internal static class DownloadCommand
     {
         var repo = new Argument<string>("repo") { Description = "Model repository on the hub, ORG/NAME (e.g. TinyLlama/TinyLlama-1.1B-Chat-v1.0)" };
         var revision = new Option<string>("--revision") { Description = "Branch, tag or commit", DefaultValueFactory = _ => "main" };
-        var output = new Option<string>("--output", "-o") { Description = "Folder to download into (created if missing); files already complete there are skipped", Required = true };
+        var output = new OutputArguments(OutputKind.Folder, "Folder to download into (created if missing); files already complete there are skipped", alias: "-o");
         var include = new Option<string[]>("--include")
         {
             Description = "Only files matching these globs, e.g. --include '*.json' '*.safetensors' tokenizer.model (default: every file)",
@@ -33,10 +33,12 @@ internal static class DownloadCommand
         var exclude = new Option<string[]>("--exclude") { Description = "Leave out files matching these globs", AllowMultipleArgumentsPerToken = true };
         var command = new Command("download", $"Download a model from the Hugging Face hub into a folder (endpoint: {HubDownloadOptions.EndpointVariable}, default {HubDownloadOptions.DefaultEndpoint}; private or gated models: {HubDownloadOptions.TokenVariable}). Interrupted downloads resume.")
         {
-            repo, revision, output, include, exclude,
+            repo, revision, include, exclude,
         };
+        output.AddTo(command);
         command.SetAction((parse, cancellationToken) => RunAsync(parse.InvocationConfiguration.Error, async () =>
         {
+            string folder = output.Check(parse)!;                                           // before the hub is asked
             var options = new HubDownloadOptions
             {
                 Endpoint = environment(HubDownloadOptions.EndpointVariable) is { Length: > 0 } endpoint ? endpoint : HubDownloadOptions.DefaultEndpoint,
@@ -46,7 +48,6 @@ internal static class DownloadCommand
             };
             using var downloader = new HubDownloader(options);
             string repoId = parse.GetValue(repo)!;
-            string folder = parse.GetValue(output)!;
             string rev = parse.GetValue(revision)!;
             var error = parse.InvocationConfiguration.Error;
             DownloadResult result;

@@ -16,7 +16,7 @@ internal static class GenerateCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Hugging Face checkpoint folder (config.json, safetensors, tokenizer)", Required = true };
+        var model = new ModelArguments();
         var prompt = new Option<string?>("--prompt") { Description = "One prompt" };
         var prompts = new Option<string?>("--prompts") { Description = "JSONL file, one {\"prompt\": ...} per line" };
         var decoder = new Option<string>("--decoder") { Description = "ar | jacobi[:N] | lookahead[:WxNxG] | multiblock[:NxKxRxP|:auto]", DefaultValueFactory = _ => "ar" };
@@ -26,24 +26,27 @@ internal static class GenerateCommand
         var topP = new Option<double>("--top-p") { Description = "1 = off", DefaultValueFactory = _ => 1.0 };
         var seed = new Option<int?>("--seed") { Description = "Sampling seed" };
         var stopIds = new Option<string?>("--stop-token-ids") { Description = "Comma-separated ids that also end generation, e.g. 1,2" };
-        var output = new Option<string?>("--output") { Description = "Write JSONL here instead of stdout; a file that already holds rows is refused unless --overwrite" };
-        var overwrite = new Option<bool>("--overwrite") { Description = "Replace the rows an existing --output file holds (without it such a file is refused and kept)" };
+        var output = new OutputArguments(OutputKind.File, "Write JSONL here instead of stdout; a file that already holds rows is refused unless --overwrite", required: false, overwrite: true);
         var chatTemplate = new Option<string>("--chat-template")
         {
             Description = "none (the prompt as is) | auto (the model's tokenizer_config.json chat_template) | llama2 | llama3 | chatml | vicuna | instruction: the prompt is the user turn",
             DefaultValueFactory = _ => "none",
         };
-        var threads = new Option<int?>("--threads") { Description = "libtorch intra-op threads (default: libtorch's choice; 1 is best for tiny models or a busy machine)" };
+        var threads = new ThreadArguments();
         var decoderArgs = new DecoderArguments();
         var placement = new PlacementArguments();
         var command = new Command("generate", "Generate completions for prompts; JSONL out (prompt, prompt_ids, output_ids, text, finish_reason, forward_passes, elapsed_ms, and decoder figures).")
         {
-            model, prompt, prompts, decoder, maxNew, temperature, topK, topP, seed, stopIds, chatTemplate, output, overwrite, threads,
+            prompt, prompts, decoder, maxNew, temperature, topK, topP, seed, stopIds, chatTemplate,
         };
+        model.AddTo(command);
+        output.AddTo(command);
+        threads.AddTo(command);
         decoderArgs.AddTo(command);
         placement.AddTo(command, quantize: true);
         command.SetAction((parse, cancellationToken) => System.Threading.Tasks.Task.FromResult(CliErrors.Run(parse, () =>
         {
+            int? threadCount = threads.Apply(parse);
             var rows = Prompts(parse.GetValue(prompt), parse.GetValue(prompts));
             var decoderOptions = decoderArgs.Resolve(parse, parse.GetValue(decoder)!);
             var settings = new GenerationOptions
@@ -56,19 +59,10 @@ internal static class GenerateCommand
                 StopTokenIds = ParseIds(parse.GetValue(stopIds)),
             };
             settings.Validate();                                                          // the library's check; errors name the flags (CliErrors)
-            var path = parse.GetValue(output);
-            if (path is not null)
-            {
-                OutputPaths.CheckFile(path, "--output");                                  // before the model loads
-                if (!parse.GetValue(overwrite) && ExistingRows(path) is > 0 and var existing)
-                {
-                    throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
-                        $"--output {path} already holds {existing} row{(existing == 1 ? string.Empty : "s")}; give --overwrite to replace them, or another --output (generate does not resume)."));
-                }
-            }
-
-            var builder = placement.ApplyTo(parse, CllmBuilder.FromCheckpoint(parse.GetValue(model)!).UseDecoder(decoderOptions), parse.GetValue(model)!);
-            if (parse.GetValue(threads) is { } count)
+            var path = output.Check(parse);                                                // before the model loads
+            string folder = model.Folder(parse);
+            var builder = placement.ApplyTo(parse, CllmBuilder.FromCheckpoint(folder).UseDecoder(decoderOptions), folder);
+            if (threadCount is { } count)
             {
                 builder.WithThreads(count);
             }
@@ -121,24 +115,6 @@ internal static class GenerateCommand
             return failed > 0 ? 1 : 0;
         })));
         return command;
-    }
-
-    /// <summary>The non-blank lines of an existing output file (0 when there is none).</summary>
-    private static int ExistingRows(string path)
-    {
-        if (!File.Exists(path))
-        {
-            return 0;
-        }
-
-        using var reader = new StreamReader(path);
-        int rows = 0;
-        while (reader.ReadLine() is { } line)
-        {
-            rows += string.IsNullOrWhiteSpace(line) ? 0 : 1;
-        }
-
-        return rows;
     }
 
     /// <summary>The named template kind; null for auto. Unknown names fail naming the flag.</summary>

@@ -15,28 +15,25 @@ internal static class GrowCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "The trained (small) model folder to grow", Required = true };
+        var model = new ModelArguments("The trained (small) model to grow");
         var shape = new Option<string>("--shape") { Description = $"Target shape: {ModelGrowth.ShapeNames}; heads keep the source's head size", Required = true };
-        var output = new Option<string>("--output") { Description = "Folder to write (config.json, model.safetensors, tokenizer); must be empty or absent", Required = true };
+        var output = new OutputArguments(OutputKind.NewFolder, "Folder to write (config.json, model.safetensors, tokenizer); must be empty or absent");
         var dtype = new Option<string>("--dtype") { Description = "Stored dtype: float32 | float16 | bfloat16", DefaultValueFactory = _ => "float32" };
         var command = new Command("grow", "Write a function-preserving growth of a model at a larger shape (zero-padded heads, MLP units and layers, rescaled norms): the same greedy tokens at that shape's compute and memory cost, one tensor at a time.")
         {
-            model, shape, output, dtype,
+            shape, dtype,
         };
+        model.AddTo(command);
+        output.AddTo(command);
         command.SetAction(parse => CliErrors.Run(parse, () =>
         {
             var type = CheckpointDType.Parse(parse.GetValue(dtype))
                 ?? throw new ArgumentException($"--dtype: '{parse.GetValue(dtype)}' is not one of {CheckpointDType.Names}.");
-            var folder = parse.GetValue(output)!;
-            if (Directory.Exists(folder) && Directory.EnumerateFileSystemEntries(folder).GetEnumerator().MoveNext())
-            {
-                throw new ArgumentException($"--output: '{folder}' is not empty; give a new folder.");
-            }
-
-            var source = HfModelDirectory.Open(parse.GetValue(model)!).ReadConfig();
-            var target = ModelGrowth.TargetConfig(source, parse.GetValue(shape)!);
+            var folder = output.Check(parse)!;
+            string source = model.Folder(parse);
+            var target = ModelGrowth.TargetConfig(HfModelDirectory.Open(source).ReadConfig(), parse.GetValue(shape)!);
             var clock = Stopwatch.StartNew();
-            ModelGrowth.Write(parse.GetValue(model)!, target, folder, type);
+            ModelGrowth.Write(source, target, folder, type);
             long bytes = new FileInfo(Path.Combine(folder, HfModelDirectory.SingleWeightsFileName)).Length;
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"wrote {folder}: hidden {target.HiddenSize}, {target.NumHiddenLayers} layers, {target.NumAttentionHeads} heads of {target.HeadDim} ({target.NumKeyValueHeads} kv), intermediate {target.IntermediateSize}, vocab {target.VocabSize}; {type}, {bytes / 1e9:F2} GB of weights in {clock.Elapsed.TotalSeconds:F1} s"));

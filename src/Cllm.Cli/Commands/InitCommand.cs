@@ -14,22 +14,19 @@ internal static class InitCommand
     {
         var shape = new Option<string>("--shape") { Description = $"Model shape: {RandomCheckpoint.ShapeNames}", Required = true };
         var dtype = new Option<string>("--dtype") { Description = "Stored dtype: float32 | float16 | bfloat16", DefaultValueFactory = _ => "float32" };
-        var output = new Option<string>("--output") { Description = "Folder to write (config.json, model.safetensors, tokenizer); must be empty or absent", Required = true };
+        var output = new OutputArguments(OutputKind.NewFolder, "Folder to write (config.json, model.safetensors, tokenizer); must be empty or absent");
         var seed = new Option<int>("--seed") { Description = "Seed of the random weights", DefaultValueFactory = _ => 0 };
         var command = new Command("init", "Write a random-weight checkpoint folder (e.g. --shape tinyllama-1.1b) one tensor at a time, with a synthetic byte-level tokenizer; the output text is meaningless, the memory and speed figures are real.")
         {
-            shape, dtype, output, seed,
+            shape, dtype, seed,
         };
+        output.AddTo(command);
         command.SetAction(parse => CliErrors.Run(parse, () =>
         {
             var config = RandomCheckpoint.Shape(parse.GetValue(shape)!);
             var type = CheckpointDType.Parse(parse.GetValue(dtype))
                 ?? throw new ArgumentException($"--dtype: '{parse.GetValue(dtype)}' is not one of {CheckpointDType.Names}.");
-            var folder = parse.GetValue(output)!;
-            if (Directory.Exists(folder) && Directory.EnumerateFileSystemEntries(folder).GetEnumerator().MoveNext())
-            {
-                throw new ArgumentException($"--output: '{folder}' is not empty; give a new folder.");
-            }
+            var folder = output.Check(parse)!;
 
             var clock = Stopwatch.StartNew();
             RandomCheckpoint.Write(config, type, folder, parse.GetValue(seed));

@@ -10,20 +10,23 @@ internal static class StressCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Hugging Face checkpoint folder", Required = true };
+        var model = new ModelArguments();
         var prompts = new Option<string?>("--prompts") { Description = "JSONL file, one {\"prompt\": ...} per line (default: four short prompts)" };
         var decoders = new Option<string>("--decoders") { Description = "Comma-separated decoders to run at once", DefaultValueFactory = _ => "ar,jacobi:16,lookahead" };
         var workers = new Option<int>("--workers") { Description = "Decoding threads", DefaultValueFactory = _ => 3 };
         var chats = new Option<int>("--chat-requests") { Description = "Concurrent IChatClient requests", DefaultValueFactory = _ => 24 };
         var seconds = new Option<double>("--seconds") { Description = "How long the decoding threads run", DefaultValueFactory = _ => 30 };
         var maxNew = new Option<int>("--max-new-tokens") { Description = "Tokens per request", DefaultValueFactory = _ => 32 };
-        var threads = new Option<int?>("--threads") { Description = "libtorch intra-op threads" };
+        var threads = new ThreadArguments();
         var command = new Command("stress", "Decode on several threads and serve concurrent chat requests while a thread churns managed garbage; every output must equal the sequential one (exit 1 otherwise).")
         {
-            model, prompts, decoders, workers, chats, seconds, maxNew, threads,
+            prompts, decoders, workers, chats, seconds, maxNew,
         };
+        model.AddTo(command);
+        threads.AddTo(command);
         command.SetAction((parse, cancellationToken) => System.Threading.Tasks.Task.FromResult(CliErrors.Run(parse, () =>
         {
+            int? threadCount = threads.Apply(parse);
             ArgumentOutOfRangeException.ThrowIfLessThan(parse.GetValue(workers), 1, "--workers");
             ArgumentOutOfRangeException.ThrowIfNegative(parse.GetValue(chats), "--chat-requests");
             ArgumentOutOfRangeException.ThrowIfLessThan(parse.GetValue(maxNew), 1, "--max-new-tokens");
@@ -43,8 +46,8 @@ internal static class StressCommand
             var texts = parse.GetValue(prompts) is { } file
                 ? PromptFile.Read(file)
                 : new() { "Once upon a time", "The little dog", "One day, a girl named Sue", "Tom had a red ball" };
-            var builder = CllmBuilder.FromCheckpoint(parse.GetValue(model)!);
-            if (parse.GetValue(threads) is { } count)
+            var builder = CllmBuilder.FromCheckpoint(model.Folder(parse));
+            if (threadCount is { } count)
             {
                 builder.WithThreads(count);
             }

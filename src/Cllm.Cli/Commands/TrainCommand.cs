@@ -24,13 +24,16 @@ internal static class TrainCommand
     /// </summary>
     internal const long SmallPresetBelowParameters = 100_000_000;
 
+    /// <summary>Train's default for --threads and its reason (the loader's small-model default is for decoding).</summary>
+    private const string TrainingThreads = "libtorch's choice, even for small models: a training step runs whole packed batches forwards and backwards, not the token-by-token forwards that one thread suits";
+
     public static Command Create()
     {
         var reference = new TrainingOptions();
         var small = TrainingOptions.SmallModel;
-        var model = new Option<string>("--model") { Description = "Base model: Hugging Face folder (config.json, model.safetensors, tokenizer)", Required = true };
+        var model = new ModelArguments("The base model");
         var data = new Option<string>("--data") { Description = "Trajectory records, JSONL (reference field names)", Required = true };
-        var output = new Option<string>("--output") { Description = "Folder for the final model (Hugging Face files) and, inside it, checkpoint-<step> folders for --resume", Required = true };
+        var output = new OutputArguments(OutputKind.Folder, "Folder for the final model (Hugging Face files) and, inside it, checkpoint-<step> folders for --resume");
         var preset = new Option<string?>("--preset") { Description = Invariant($"Starting settings: reference (AR weight {reference.AutoregressiveWeight}, lr {reference.LearningRate}, 1 state per record; the reference recipe for 7B models) or small (AR weight {small.AutoregressiveWeight}, lr {small.LearningRate}, {small.StatesPerRecord} states per record; measured on a 260K model); the flags below override it. Default: small for models under {SmallPresetBelowParameters / 1_000_000}M parameters, else reference (printed at the start)") };
         var consistency = new Option<string?>("--consistency") { Description = "global | local (default global)" };
         var distance = new Option<string?>("--distance") { Description = "forward-kl | reverse-kl | jsd (default forward-kl)" };
@@ -51,22 +54,20 @@ internal static class TrainCommand
         var resume = new Option<bool>("--resume") { Description = "Continue from the newest checkpoint in --output" };
         var saveEvery = new Option<int?>("--save-every") { Description = Invariant($"Checkpoint every K steps, 0 = only at the end (default {reference.SaveEvery})") };
         var keepCheckpoints = new Option<int?>("--keep-checkpoints") { Description = Invariant($"Newest checkpoint-<step> folders kept in --output, older ones deleted; 0 keeps all (default {reference.KeepCheckpoints})") };
-        var threads = new Option<int?>("--threads") { Description = "libtorch intra-op threads (1 is fastest for small models on a busy machine)" };
+        var threads = new ThreadArguments(TrainingThreads);
         var placement = new PlacementArguments();
         var command = new Command("train", "Consistency-train a model into a CLLM on Jacobi trajectories (global or local consistency + ω × AR loss).")
         {
-            model, data, output, preset, consistency, distance, arWeight, answerOnly, goldLabels, labelSmoothing, lr, epochs, maxSteps, batch, states, accumulation, seed, resume, saveEvery, keepCheckpoints, threads, objective, noiseWindow, cleanPrefix,
+            data, preset, consistency, distance, arWeight, answerOnly, goldLabels, labelSmoothing, lr, epochs, maxSteps, batch, states, accumulation, seed, resume, saveEvery, keepCheckpoints, objective, noiseWindow, cleanPrefix,
         };
+        model.AddTo(command);
+        output.AddTo(command);
+        threads.AddTo(command);
         placement.AddTo(command);
         command.SetAction((parse, cancellationToken) => System.Threading.Tasks.Task.FromResult(CliErrors.Run(parse, () =>
         {
-            if (parse.GetValue(threads) is { } t)
-            {
-                ArgumentOutOfRangeException.ThrowIfLessThan(t, 1, "--threads");
-                TorchSharp.torch.set_num_threads(t);
-            }
-
-            string modelDir = parse.GetValue(model)!;
+            int? threadCount = threads.Apply(parse);
+            string modelDir = model.Spec(parse);
             if (parse.GetValue(keepCheckpoints) is < 0 and var keep)
             {
                 throw new ArgumentException(Invariant($"--keep-checkpoints must be at least 0, 0 keeping all (got {keep})."));
@@ -104,7 +105,7 @@ internal static class TrainCommand
                 Resume = parse.GetValue(resume),
                 SaveEvery = parse.GetValue(saveEvery) ?? start.SaveEvery,
                 KeepCheckpoints = parse.GetValue(keepCheckpoints) ?? start.KeepCheckpoints,
-                OutputDirectory = parse.GetValue(output)!,
+                OutputDirectory = parse.GetValue(output.Output)!,
                 TokenizerSource = modelDir,
             };
 
@@ -115,8 +116,9 @@ internal static class TrainCommand
                 throw new ArgumentException("--output is the --model folder: the trained model would overwrite the base model; choose another folder.");
             }
 
-            OutputPaths.CheckFolder(options.OutputDirectory!, "--output");                 // an unusable --output fails now, not at the first checkpoint
-            return Run(modelDir, parse.GetValue(data)!, options, presetName is null ? WithFlags : null, placement, parse, cancellationToken);
+            model.Folder(parse);                                                           // after the flags, before --output is created
+            output.Check(parse);                                                           // an unusable --output fails now, not at the first checkpoint
+            return Run(modelDir, parse.GetValue(data)!, options, presetName is null ? WithFlags : null, placement, threadCount, parse, cancellationToken);
         })));
         return command;
     }
@@ -138,13 +140,13 @@ internal static class TrainCommand
     };
 
     // bySize: without --preset, the flags over a preset, applied to the preset chosen by the model's size (else null).
-    private static int Run(string modelDir, string dataPath, TrainingOptions options, Func<TrainingOptions, TrainingOptions>? bySize, PlacementArguments placement, ParseResult parse, CancellationToken cancellationToken)
+    private static int Run(string modelDir, string dataPath, TrainingOptions options, Func<TrainingOptions, TrainingOptions>? bySize, PlacementArguments placement, int? threads, ParseResult parse, CancellationToken cancellationToken)
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
         var device = placement.ResolveDevice(parse);
         using var pretrained = PretrainedModel.Load(modelDir, new PretrainedModelOptions
         {
-            DType = placement.RequestedDType(parse), Device = parse.GetValue(placement.Device)!, SingleThreadForSmallModels = false, LoadTokenizer = false,
+            DType = placement.RequestedDType(parse), Device = parse.GetValue(placement.Device)!, Threads = threads, SingleThreadForSmallModels = false, LoadTokenizer = false,
             CheckDType = dtype => TrainingDType(dtype, device),
         });
         var llm = pretrained.Model;
