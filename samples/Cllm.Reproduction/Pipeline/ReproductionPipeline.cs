@@ -374,7 +374,7 @@ public sealed class ReproductionPipeline
         var mismatches = new List<string>();
         for (int i = 0; i < setups.Count; i++)
         {
-            int ownAr = setups.FindIndex(x => x.ModelName == setups[i].ModelName && x.Decoder.Strategy == DecodingStrategy.Autoregressive);
+            int ownAr = setups.FindIndex(x => x.ModelName == setups[i].ModelName && x.Decoder is AutoregressiveOptions);
             var differing = Enumerable.Range(0, test.Count).Where(r => !results[i][r].OutputIds.SequenceEqual(results[ownAr][r].OutputIds)).ToList();
             if (differing.Count > 0)
             {
