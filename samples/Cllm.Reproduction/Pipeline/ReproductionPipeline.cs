@@ -321,7 +321,7 @@ public sealed class ReproductionPipeline
         var dev = SqlTaskJsonl.Read(Path.Combine(DataDir, "sql-dev.jsonl")).Take(s.BlockSearchTasks).ToList();
         int past = (int)Math.Round(dev.Average(t => encoder.EncodePrompt(t.Prompt).Length));
         var sizes = new[] { 1, 2 }.Concat(s.BlockSizes).Append(s.BlockSize).Distinct().OrderBy(n => n).ToList();
-        var curve = ForwardCostCurve.Measure(cllm, sizes, past: past);
+        var curve = ForwardBreakdown.CostCurve(cllm, sizes, past: past);
         Log("[evaluation] forward cost vs 1 token: " + string.Join(", ", curve.Select(p => Invariant($"{p.Tokens}: {p.CostVsOne:F2}"))));
 
         // 2. The CLLM's tokens per forward per block size on dev; the curve turns them into an expected speed.
