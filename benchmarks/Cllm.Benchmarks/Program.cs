@@ -52,12 +52,12 @@ internal static class Program
         var quantizations = PeerFormats.ParseQuantizations(quantizeText);
         var ggufTypes = PeerFormats.ParseGgufTypes(ggufText);
         var decoderOptions = decoderList.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(d => DecoderOptions.Parse(d)).ToList();
-        if (!decoderOptions.Any(d => d.Strategy == DecodingStrategy.Autoregressive))
+        if (!decoderOptions.Any(d => d is AutoregressiveOptions))
         {
             decoderOptions.Insert(0, DecoderOptions.Autoregressive);                     // Cllm AR is a reference column
         }
 
-        string arLabel = decoderOptions.First(d => d.Strategy == DecodingStrategy.Autoregressive).Label;
+        string arLabel = decoderOptions.First(d => d is AutoregressiveOptions).Label;
         torch.set_num_threads(threadCount);
         using var setup = PeerSetup.Create(modelSpec, promptsFile, requestCount, maxNewTokens, dtype, quantizations, ggufTypes, threadCount, ggufDirectory);
         var config = setup.Config;

@@ -46,13 +46,13 @@ foreach (int t in new[] { 1, 16 })
 var results = columns.Select(c => c.Result).ToArray();
 Console.WriteLine($"| op class (ms per forward) | {string.Join(" | ", columns.Select(c => c.Name))} |");
 Console.WriteLine($"|---|{string.Join("|", results.Select(_ => "---"))}|");
-foreach (var op in Enum.GetValues<ForwardOp>())
+for (int op = 0; op < results[0].OpMilliseconds.Count; op++)
 {
-    Console.WriteLine($"| {op} | {string.Join(" | ", results.Select(r => F(r.OpMilliseconds[op])))} |");
+    Console.WriteLine($"| {results[0].OpMilliseconds[op].Op} | {string.Join(" | ", results.Select(r => F(r.OpMilliseconds[op].Milliseconds)))} |");
 }
 
 Console.WriteLine($"| readback (top-2, ids and margins to host) | {string.Join(" | ", results.Select(r => F(r.ReadbackMilliseconds)))} |");
-Console.WriteLine($"| sum of the medians above | {string.Join(" | ", results.Select(r => F(r.OpMilliseconds.Values.Sum() + r.ReadbackMilliseconds)))} |");
+Console.WriteLine($"| sum of the medians above | {string.Join(" | ", results.Select(r => F(r.OpMilliseconds.Sum(o => o.Milliseconds) + r.ReadbackMilliseconds)))} |");
 Console.WriteLine($"| **wall, profiler off (median)** | {string.Join(" | ", results.Select(r => "**" + F(r.TotalMilliseconds) + "**"))} |");
 Console.WriteLine($"| one tiny op from C# (µs) | {string.Join(" | ", results.Select(r => F(r.MicrosecondsPerTinyOp)))} |");
 engine?.Dispose();

@@ -9,7 +9,7 @@ using static TorchSharp.torch;
 namespace Cllm.Benchmarking;
 
 /// <summary>
-/// Where one forward's time goes: milliseconds per <see cref="ForwardOp"/> class per forward of T tokens with
+/// Where one forward's time goes: milliseconds per op class (embedding, norms, q/k/v projection, …) per forward of T tokens with
 /// <c>past</c> tokens cached, the decoder's readback (top-2 and the copy to the host), the unprofiled wall time,
 /// and the cost of one tiny libtorch op from C# (the managed + dispatch overhead every op pays).
 /// </summary>
@@ -72,9 +72,17 @@ public static class ForwardBreakdown
             ForwardProfiler.Enabled = wasEnabled;
         }
 
-        var ops = perOp.ToDictionary(kv => kv.Key, kv => Median(kv.Value));
+        var ops = perOp.Select(kv => (kv.Key.ToString(), Median(kv.Value))).ToList();
         return new ForwardBreakdownResult(tokens, Median(wall), Median(readback), ops, TinyOpMicroseconds());
     }
+
+    /// <summary>
+    /// What a forward of T tokens costs relative to one token on <paramref name="model"/> and this machine, T over
+    /// <paramref name="sizes"/> (which must include 1), after <paramref name="past"/> cached tokens: per T its median wall
+    /// time and its median ratio to a 1-token forward measured alongside (sizes interleaved in each round).
+    /// </summary>
+    public static IReadOnlyList<(int Tokens, double MedianMilliseconds, double CostVsOne)> CostCurve(LlamaForCausalLM model, IReadOnlyList<int> sizes, int past = 128)
+        => ForwardCostCurve.Measure(model, sizes, past: past).Select(c => (c.Tokens, c.MedianMilliseconds, c.CostVsOne)).ToList();
 
     /// <summary>One decode step's model work: forward, top-2, ids and margins to the host. Returns the readback's milliseconds.</summary>
     private static double Step(LlamaForCausalLM model, KvCache cache, long[] ids)

@@ -1,5 +1,4 @@
 using System.Collections.Generic;
-using Cllm.Core;
 
 namespace Cllm.Benchmarking;
 
@@ -7,6 +6,6 @@ namespace Cllm.Benchmarking;
 /// <param name="Tokens">T.</param>
 /// <param name="TotalMilliseconds">Median wall time of forward + readback with the profiler off.</param>
 /// <param name="ReadbackMilliseconds">Median time of top-2 over the logits and the copy of ids and margins to the host.</param>
-/// <param name="OpMilliseconds">Median time per op class per forward (profiler on; medians, so a busy machine's outliers drop out).</param>
+/// <param name="OpMilliseconds">Median time per op class per forward, in the forward's order (setup, embedding, norms, …, lm_head; profiler on; medians, so a busy machine's outliers drop out).</param>
 /// <param name="MicrosecondsPerTinyOp">Median cost of one add of two 1-element tensors inside a dispose scope.</param>
-public sealed record ForwardBreakdownResult(int Tokens, double TotalMilliseconds, double ReadbackMilliseconds, IReadOnlyDictionary<ForwardOp, double> OpMilliseconds, double MicrosecondsPerTinyOp);
+public sealed record ForwardBreakdownResult(int Tokens, double TotalMilliseconds, double ReadbackMilliseconds, IReadOnlyList<(string Op, double Milliseconds)> OpMilliseconds, double MicrosecondsPerTinyOp);

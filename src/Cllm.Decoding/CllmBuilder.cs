@@ -53,7 +53,7 @@ public sealed class CllmBuilder
     {
         var options = new JacobiOptions { BlockSize = n ?? 16, AutoBlockSize = n is null, InitialGuess = initialGuess, Seed = seed };
         options.Validate();
-        _decoder = new DecoderOptions { Strategy = DecodingStrategy.Jacobi, Jacobi = options };
+        _decoder = options;
         return this;
     }
 
@@ -62,7 +62,7 @@ public sealed class CllmBuilder
     {
         var options = new LookaheadOptions { Window = window, NGram = ngram, Guesses = guesses };
         options.Validate();
-        _decoder = new DecoderOptions { Strategy = DecodingStrategy.Lookahead, Lookahead = options };
+        _decoder = options;
         return this;
     }
 

@@ -55,7 +55,7 @@ public sealed class CllmEngine : IDisposable
     public CllmTokenizer Tokenizer { get; }
 
     /// <summary>The checkpoint's chat template (<see cref="ChatTemplateKind.None"/> when it has none).</summary>
-    public ChatTemplate ChatTemplate { get; }
+    internal ChatTemplate ChatTemplate { get; }
 
     /// <summary>The checkpoint folder the engine was built from.</summary>
     public string ModelDirectory { get; }

@@ -20,7 +20,7 @@ public static class EvaluationTable
         ArgumentNullException.ThrowIfNull(results);
         ArgumentNullException.ThrowIfNull(evaluator);
         double Speed(IReadOnlyList<DecodeResult> r) => r.Sum(x => (double)x.Stats.GeneratedTokens) / r.Sum(x => x.Stats.Elapsed.TotalSeconds);
-        int ArOf(string model) => setups.ToList().FindIndex(s => s.ModelName == model && s.Decoder.Strategy == DecodingStrategy.Autoregressive);
+        int ArOf(string model) => setups.ToList().FindIndex(s => s.ModelName == model && s.Decoder is AutoregressiveOptions);
         int baseAr = ArOf("base");
         double baseSpeed = baseAr < 0 ? double.NaN : Speed(results[baseAr]);
         var rows = new List<EvaluationRow>();

@@ -321,7 +321,7 @@ public sealed class ReproductionPipeline
         var dev = SqlTaskJsonl.Read(Path.Combine(DataDir, "sql-dev.jsonl")).Take(s.BlockSearchTasks).ToList();
         int past = (int)Math.Round(dev.Average(t => encoder.EncodePrompt(t.Prompt).Length));
         var sizes = new[] { 1, 2 }.Concat(s.BlockSizes).Append(s.BlockSize).Distinct().OrderBy(n => n).ToList();
-        var curve = ForwardCostCurve.Measure(cllm, sizes, past: past);
+        var curve = ForwardBreakdown.CostCurve(cllm, sizes, past: past);
         Log("[evaluation] forward cost vs 1 token: " + string.Join(", ", curve.Select(p => Invariant($"{p.Tokens}: {p.CostVsOne:F2}"))));
 
         // 2. The CLLM's tokens per forward per block size on dev; the curve turns them into an expected speed.
@@ -374,7 +374,7 @@ public sealed class ReproductionPipeline
         var mismatches = new List<string>();
         for (int i = 0; i < setups.Count; i++)
         {
-            int ownAr = setups.FindIndex(x => x.ModelName == setups[i].ModelName && x.Decoder.Strategy == DecodingStrategy.Autoregressive);
+            int ownAr = setups.FindIndex(x => x.ModelName == setups[i].ModelName && x.Decoder is AutoregressiveOptions);
             var differing = Enumerable.Range(0, test.Count).Where(r => !results[i][r].OutputIds.SequenceEqual(results[ownAr][r].OutputIds)).ToList();
             if (differing.Count > 0)
             {

@@ -102,7 +102,7 @@ public sealed record ReproductionSettings
 
     /// <summary>These settings with the trainer's defaults filled in: what a run uses and records.</summary>
     public ReproductionSettings Resolved() =>
-        this with { CllmLabelSmoothing = CllmLabelSmoothing ?? (CllmAnswerOnlyAr ? 0 : AutoregressiveLoss.ReferenceLabelSmoothing) };
+        this with { CllmLabelSmoothing = CllmLabelSmoothing ?? (CllmAnswerOnlyAr ? 0 : new TrainingOptions().LabelSmoothing) };
 
     /// <summary>A configuration that runs every stage in well under a minute (tests).</summary>
     public static ReproductionSettings Tiny { get; } = new()

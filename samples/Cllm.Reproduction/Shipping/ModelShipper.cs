@@ -49,7 +49,7 @@ public static class ModelShipper
             {
                 Name = name,
                 StoredAs = storeAs == torch.ScalarType.BFloat16 ? "bfloat16" : storeAs == torch.ScalarType.Float16 ? "float16" : storeAs.ToString(),
-                WeightBytes = new FileInfo(Path.Combine(target, HfModelDirectory.SingleWeightsFileName)).Length,
+                WeightBytes = Directory.GetFiles(target, "*.safetensors").Sum(f => new FileInfo(f).Length),
                 Tasks = test.Count,
                 ArEqualToFloat32 = Same(reference, ar),
                 JacobiEqualToAr = Same(ar, jacobi),

@@ -22,30 +22,40 @@ internal sealed class DecoderArguments
     /// <summary>Parses a decoder spec (ar, jacobi[:N|:auto], lookahead[:WxNxG], multiblock[:NxKxRxP|:auto]) with these options as defaults.</summary>
     public DecoderOptions Resolve(ParseResult parse, string spec)
     {
-        var options = DecoderOptions.Parse(spec, parse.GetValue(BlockSize)!);
+        DecoderOptions options;
+        try
+        {
+            options = DecoderOptions.Parse(spec, parse.GetValue(BlockSize)!);
+        }
+        catch (System.FormatException ex) when (spec.Trim().Equals("jacobi", System.StringComparison.OrdinalIgnoreCase))
+        {
+            // A spec without its own size takes it from the flag; the library's message names no flag.
+            throw new System.FormatException($"{BlockSize.Name}: {ex.Message}", ex);
+        }
+
         if (spec.Contains(':', System.StringComparison.Ordinal))
         {
             // The spec carries its own sizes: a flag given as well with another value would be silently ignored.
-            if (options.Strategy == DecodingStrategy.Jacobi)
+            if (options is JacobiOptions jacobi)
             {
-                string fromSpec = options.Jacobi.AutoBlockSize ? "auto" : options.Jacobi.BlockSize.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                string fromSpec = jacobi.AutoBlockSize ? "auto" : jacobi.BlockSize.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 if (parse.GetResult(BlockSize) is { Implicit: false } && !string.Equals(parse.GetValue(BlockSize), fromSpec, System.StringComparison.OrdinalIgnoreCase))
                 {
                     throw new System.ArgumentException(
                         $"--decoder {spec} sets {fromSpec} but {BlockSize.Name} {parse.GetValue(BlockSize)} was also given; give the size once (in the decoder spec or as {BlockSize.Name}).");
                 }
             }
-            else if (options.Strategy == DecodingStrategy.Lookahead)
+            else if (options is LookaheadOptions lookahead)
             {
-                Conflict(parse, Window, options.Lookahead.Window, spec);
-                Conflict(parse, NGram, options.Lookahead.NGram, spec);
-                Conflict(parse, Guesses, options.Lookahead.Guesses, spec);
+                Conflict(parse, Window, lookahead.Window, spec);
+                Conflict(parse, NGram, lookahead.NGram, spec);
+                Conflict(parse, Guesses, lookahead.Guesses, spec);
             }
         }
 
-        if (options.Strategy == DecodingStrategy.Lookahead && !spec.Contains(':', System.StringComparison.Ordinal))
+        if (options is LookaheadOptions && !spec.Contains(':', System.StringComparison.Ordinal))
         {
-            options = options with { Lookahead = new LookaheadOptions { Window = parse.GetValue(Window), NGram = parse.GetValue(NGram), Guesses = parse.GetValue(Guesses) } };
+            options = new LookaheadOptions { Window = parse.GetValue(Window), NGram = parse.GetValue(NGram), Guesses = parse.GetValue(Guesses) };
         }
 
         try

@@ -102,7 +102,7 @@ internal static class GenerateCommand
                 }
 
                 var response = template is null ? engine.Generate(text, settings, cancellationToken) : GenerateChat(engine, request, settings, cancellationToken);
-                WriteLine(stream, text, response, decoderOptions.Strategy);
+                WriteLine(stream, text, response, decoderOptions);
                 Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"[{i + 1}/{rows.Count}] {response.Stats.GeneratedTokens} tokens, {response.Stats.ForwardPasses} forwards ({response.Stats.TokensPerForward:F2} tokens/forward), {response.Finish.ToString().ToLowerInvariant()}, {response.Stats.Elapsed.TotalMilliseconds:F0} ms"));
             }
@@ -165,7 +165,7 @@ internal static class GenerateCommand
 
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    private static void WriteLine(Stream stream, string prompt, DecodeResult response, DecodingStrategy strategy)
+    private static void WriteLine(Stream stream, string prompt, DecodeResult response, DecoderOptions decoder)
     {
         using (var json = new Utf8JsonWriter(stream, WriterOptions))
         {
@@ -184,7 +184,7 @@ internal static class GenerateCommand
                 json.WriteNumber("min_logit_margin", Math.Round(s.MinLogitMargin, 6));
             }
 
-            if (strategy == DecodingStrategy.Jacobi)
+            if (decoder is JacobiOptions)
             {
                 var jacobi = s.Jacobi ?? JacobiStats.Empty;
                 WriteIds(json, "iterations", jacobi.BlockIterations);
@@ -192,7 +192,7 @@ internal static class GenerateCommand
                 json.WriteNumber("fast_forwarded", Math.Round(jacobi.FastForwarded, 4));
                 json.WriteNumber("stationary", jacobi.Stationary);
             }
-            else if (strategy is DecodingStrategy.Lookahead or DecodingStrategy.Multiblock)
+            else if (decoder is LookaheadOptions or MultiblockOptions)
             {
                 json.WriteNumber("accepted_per_step", Math.Round(s.AcceptedPerStep, 4));
             }

@@ -11,7 +11,7 @@ namespace Cllm.Core;
 /// generation files are present. <see cref="Open"/> checks that every file it reports exists; it does not read
 /// tensor data.
 /// </summary>
-public sealed class HfModelDirectory
+internal sealed class HfModelDirectory
 {
     /// <summary><c>config.json</c>.</summary>
     public const string ConfigFileName = "config.json";

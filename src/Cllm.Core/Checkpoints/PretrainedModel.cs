@@ -54,7 +54,7 @@ public sealed class PretrainedModel : IDisposable
 
     /// <summary>The folder's chat template (<see cref="ChatTemplateKind.None"/> when it has none).</summary>
     /// <exception cref="InvalidOperationException">Loaded with <see cref="PretrainedModelOptions.LoadTokenizer"/> false.</exception>
-    public ChatTemplate ChatTemplate => _chatTemplate ?? throw NoTokenizer();
+    internal ChatTemplate ChatTemplate => _chatTemplate ?? throw NoTokenizer();
 
     /// <summary>Loads the Hugging Face model folder at <paramref name="path"/>.</summary>
     /// <exception cref="CheckpointException">A missing or malformed file, a config that disagrees with the weights, too little memory, or corrupt weights.</exception>

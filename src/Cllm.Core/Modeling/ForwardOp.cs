@@ -1,7 +1,7 @@
 namespace Cllm.Core;
 
 /// <summary>The op classes of one forward that <see cref="ForwardProfiler"/> times separately.</summary>
-public enum ForwardOp
+internal enum ForwardOp
 {
     /// <summary>Positions, mask bias and rotary-angle lookup.</summary>
     Setup,

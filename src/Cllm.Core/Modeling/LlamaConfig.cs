@@ -46,7 +46,7 @@ public sealed record LlamaConfig
     public double RopeTheta { get; init; } = 10000.0;
 
     /// <summary><c>rope_scaling</c>, or null for none.</summary>
-    public RopeScaling? RopeScaling { get; init; }
+    internal RopeScaling? RopeScaling { get; init; }
 
     /// <summary><c>attention_bias</c>: q/k/v projections carry a bias (Qwen2 always; LLaMA when the flag is set).</summary>
     public bool AttentionBias { get; init; }

@@ -5,7 +5,7 @@ namespace Cllm.Core;
 /// Supported types: <c>linear</c> (positions divided by <see cref="Factor"/>) and <c>llama3</c>
 /// (wavelength-dependent scaling of the inverse frequencies, LLaMA 3.1 style).
 /// </summary>
-public sealed record RopeScaling
+internal sealed record RopeScaling
 {
     /// <summary><c>linear</c> or <c>llama3</c>.</summary>
     public required string Type { get; init; }

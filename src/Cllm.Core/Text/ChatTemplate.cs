@@ -14,7 +14,7 @@ namespace Cllm.Core;
 /// template gets the messages' text as the prompt, unchanged. <see cref="Create"/> also renders the Vicuna and
 /// DeepSeek-Coder instruction formats the published CLLMs were trained on; those are used only when named.
 /// </summary>
-public sealed class ChatTemplate
+internal sealed class ChatTemplate
 {
     private readonly CllmTokenizer _tokenizer;
 

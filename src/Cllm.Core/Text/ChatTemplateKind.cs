@@ -1,7 +1,7 @@
 namespace Cllm.Core;
 
 /// <summary>The chat prompt formats Cllm renders itself (no Jinja engine: the common families are recognised by their markers).</summary>
-public enum ChatTemplateKind
+internal enum ChatTemplateKind
 {
     /// <summary>No chat template: the messages' text is the prompt, unchanged.</summary>
     None = 0,

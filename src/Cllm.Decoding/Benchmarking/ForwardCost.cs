@@ -4,4 +4,4 @@ namespace Cllm;
 /// <param name="Tokens">T, the tokens fed in one forward.</param>
 /// <param name="MedianMilliseconds">Median wall time of that forward.</param>
 /// <param name="CostVsOne">Median ratio to a 1-token forward measured alongside.</param>
-public sealed record ForwardCost(int Tokens, double MedianMilliseconds, double CostVsOne);
+internal sealed record ForwardCost(int Tokens, double MedianMilliseconds, double CostVsOne);

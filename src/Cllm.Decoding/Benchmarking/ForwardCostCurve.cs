@@ -14,7 +14,7 @@ namespace Cllm;
 /// median of per-round ratios, so machine noise hits every size alike. This curve decides which Jacobi
 /// block size can pay off: a block of n needs more than cost(n)/cost(1) tokens per forward.
 /// </summary>
-public static class ForwardCostCurve
+internal static class ForwardCostCurve
 {
     /// <summary>Measures the curve for <paramref name="sizes"/> (must include 1).</summary>
     public static IReadOnlyList<ForwardCost> Measure(LlamaForCausalLM model, IReadOnlyList<int> sizes, int past = 128, int rounds = 30, int warmup = 5)

@@ -27,7 +27,7 @@ public static class CllmTelemetry
     private static readonly Histogram<double> Duration = Meter.CreateHistogram<double>("cllm.request.duration", "s", "Wall-clock time of a decode request");
 
     /// <summary>Records a finished request.</summary>
-    public static void RecordRequest(string decoder, DecodeStats stats)
+    internal static void RecordRequest(string decoder, DecodeStats stats)
     {
         var tag = new KeyValuePair<string, object?>("cllm.decoder", decoder);
         Requests.Add(1, tag);

@@ -54,7 +54,7 @@ internal sealed class JacobiProposer : IDraftProposer
         _options = options;
         _firstTokens = firstTokens;
         _random = new Random(options.Seed);
-        _policy = options.AutoBlockSize ? policy ?? (options.BlockSizePolicy is { } given ? () => given : throw new ArgumentException("AutoBlockSize needs a block-size policy.", nameof(policy))) : null;
+        _policy = options.AutoBlockSize ? policy ?? throw new ArgumentException("AutoBlockSize needs a block-size policy.", nameof(policy)) : null;
     }
 
     public int MaxDraftTokens => (_policy is null ? _options.BlockSize : _policy().MaxBlockSize) - 1;

@@ -13,7 +13,7 @@ namespace Cllm;
 /// <param name="ContextIds">The tokens before the block: prompt and all earlier blocks (all but the prompt's last token, for a first block verified at prefill).</param>
 /// <param name="States">y(0) … y(k) = y*.</param>
 /// <param name="Complete">False when the request stopped (EOS, stop, cancellation) before the block converged; the states are then cut to the tokens known correct.</param>
-public sealed record JacobiTrajectory(int BlockIndex, IReadOnlyList<int> ContextIds, IReadOnlyList<int[]> States, bool Complete)
+internal sealed record JacobiTrajectory(int BlockIndex, IReadOnlyList<int> ContextIds, IReadOnlyList<int[]> States, bool Complete)
 {
     /// <summary>The fixed point y*: the last state.</summary>
     public int[] FixedPoint => States[^1];

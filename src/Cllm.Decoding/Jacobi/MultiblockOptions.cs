@@ -1,16 +1,17 @@
 using System;
 using System.Globalization;
+using Cllm.Core;
 
 namespace Cllm;
 
 /// <summary>
-/// Settings of multiblock Jacobi decoding with rejection recycling (Jacobi Forcing's inference): up to
+/// Multiblock Jacobi decoding with rejection recycling (Jacobi Forcing's inference): up to
 /// <see cref="Blocks"/> blocks of <see cref="BlockSize"/> tokens in flight as one chain (the first commits, the others
 /// iterate under its still-noisy tokens), a new block opened once the newest has <see cref="SpawnRatio"/>·n tokens
 /// accepted, and up to <see cref="PoolSize"/> recycled rejected n-grams verified as extra branches. One forward carries
 /// at most K·n + P·(n − 1) tokens.
 /// </summary>
-public sealed record MultiblockOptions
+public sealed record MultiblockOptions : DecoderOptions
 {
     /// <summary>n: tokens per block. Default 16.</summary>
     public int BlockSize { get; init; } = 16;
@@ -42,8 +43,11 @@ public sealed record MultiblockOptions
     /// <summary>The settings as the decoder spec writes them: NxKxRxP.</summary>
     public string Spec => string.Create(CultureInfo.InvariantCulture, $"{BlockSize}x{Blocks}x{SpawnRatio}x{PoolSize}");
 
+    /// <summary>"multiblock:NxKxRxP", or "multiblock:auto" with <see cref="Auto"/>.</summary>
+    public override string Label => Auto ? "multiblock:auto" : $"multiblock:{Spec}";
+
     /// <summary>Throws for n &lt; 2, K &lt; 1, r outside (0, 1] or P &lt; 0.</summary>
-    public void Validate()
+    public override void Validate()
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(BlockSize, 2, nameof(BlockSize));
         ArgumentOutOfRangeException.ThrowIfLessThan(Blocks, 1, nameof(Blocks));
@@ -53,5 +57,17 @@ public sealed record MultiblockOptions
         }
 
         ArgumentOutOfRangeException.ThrowIfNegative(PoolSize, nameof(PoolSize));
+    }
+
+    /// <summary>
+    /// With <see cref="Auto"/>, n, K and P are chosen now from the model's forward-cost curve (measured once per model) and
+    /// the decoder is named after them (multiblock:auto=16x2x0.85x0).
+    /// </summary>
+    private protected override DraftVerifyDecoder Build(LlamaForCausalLM model)
+    {
+        var options = Auto ? MultiblockPlan.For(model, this) : this;
+        string name = Auto ? $"multiblock:auto={options.Spec}" : Label;
+        var firstTokens = new JacobiFirstTokens();
+        return new DraftVerifyDecoder(model, name, () => new MultiblockProposer(options, firstTokens));
     }
 }

@@ -1,13 +1,15 @@
 using System;
+using System.Globalization;
+using Cllm.Core;
 
 namespace Cllm;
 
 /// <summary>
-/// Settings of lookahead decoding: a 2-D Jacobi window of <see cref="NGram"/> − 1 levels by
+/// Lookahead decoding: a 2-D Jacobi window of <see cref="NGram"/> − 1 levels by
 /// <see cref="Window"/> columns, an n-gram pool harvested from it, and up to <see cref="Guesses"/>
 /// pooled candidates verified per step. One forward carries 1 + (W − 1) + (N − 2)·W + G·(N − 1) tokens.
 /// </summary>
-public sealed record LookaheadOptions
+public sealed record LookaheadOptions : DecoderOptions
 {
     /// <summary>W: columns of the lookahead window (how far ahead it looks). Default 5.</summary>
     public int Window { get; init; } = 5;
@@ -27,11 +29,17 @@ public sealed record LookaheadOptions
     /// <summary>Draft tokens of one step at most.</summary>
     public int MaxDraftTokens => (Window - 1) + (NGram - 2) * Window + Guesses * (NGram - 1);
 
+    /// <summary>"lookahead:WxNxG".</summary>
+    public override string Label => string.Create(CultureInfo.InvariantCulture, $"lookahead:{Window}x{NGram}x{Guesses}");
+
     /// <summary>Throws for W &lt; 2, N &lt; 3 or G &lt; 0.</summary>
-    public void Validate()
+    public override void Validate()
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(Window, 2, nameof(Window));
         ArgumentOutOfRangeException.ThrowIfLessThan(NGram, 3, nameof(NGram));
         ArgumentOutOfRangeException.ThrowIfNegative(Guesses, nameof(Guesses));
     }
+
+    private protected override DraftVerifyDecoder Build(LlamaForCausalLM model)
+        => new(model, Label, () => new LookaheadProposer(this));
 }

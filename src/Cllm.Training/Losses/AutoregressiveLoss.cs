@@ -13,7 +13,7 @@ namespace Cllm.Training;
 /// its L − 1 positions (or, given answer starts a, over its positions a − 1 … L − 2: the answer only); the batch loss is
 /// the mean over sequences.
 /// </summary>
-public sealed class AutoregressiveLoss
+internal sealed class AutoregressiveLoss
 {
     /// <summary>The reference's label smoothing.</summary>
     public const double ReferenceLabelSmoothing = 0.1;

@@ -15,7 +15,7 @@ namespace Cllm.Training;
 /// of the reference's padded batches (one forward per input; the tests keep that layout as their oracle) up to
 /// float rounding.
 /// </summary>
-public sealed class CllmObjective
+internal sealed class CllmObjective
 {
     /// <summary>The reference's weight of the autoregressive loss.</summary>
     public const double ReferenceAutoregressiveWeight = 10.0;

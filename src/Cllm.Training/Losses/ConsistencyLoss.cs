@@ -15,7 +15,7 @@ namespace Cllm.Training;
 /// <see cref="ConsistencyPositions"/>) and is <c>(1/|kept|) Σ_p D(teacher_p ‖ student_p)</c>; the batch loss is the
 /// mean over examples.
 /// </summary>
-public sealed class ConsistencyLoss
+internal sealed class ConsistencyLoss
 {
     /// <param name="teacher">Which state is the teacher: the fixed point (global, the default) or the next state (local).</param>
     /// <param name="distance">Distance between teacher and student distributions; forward KL by default.</param>

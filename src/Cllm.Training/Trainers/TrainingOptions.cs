@@ -215,7 +215,7 @@ public sealed record TrainingOptions
     }
 
     /// <summary>The objective these options describe.</summary>
-    public CllmObjective CreateObjective()
+    internal CllmObjective CreateObjective()
     {
         return new CllmObjective(new ConsistencyLoss(Consistency, Distance, Positions), new AutoregressiveLoss(LabelSmoothing), AutoregressiveWeight);
     }

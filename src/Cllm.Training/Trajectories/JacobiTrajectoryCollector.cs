@@ -80,7 +80,7 @@ public sealed class JacobiTrajectoryCollector : ITrajectorySource
     }
 
     /// <summary>Indices of the prompts in <see cref="TrajectoryCollectionOptions.Shard"/>, ascending.</summary>
-    public IEnumerable<int> ShardPrompts
+    internal IEnumerable<int> ShardPrompts
     {
         get
         {

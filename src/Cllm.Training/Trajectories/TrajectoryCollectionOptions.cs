@@ -36,7 +36,7 @@ public sealed record TrajectoryCollectionOptions
     public bool Clean { get; init; }
 
     /// <summary>Which prompts this process collects. Default: all.</summary>
-    public TrajectoryShard Shard { get; init; } = TrajectoryShard.All;
+    internal TrajectoryShard Shard { get; init; } = TrajectoryShard.All;
 
     /// <summary>Blocks a prompt yields at most: ⌊<see cref="MaxNewTokens"/> / <see cref="BlockSize"/>⌋.</summary>
     internal int BlocksPerPrompt => MaxNewTokens / BlockSize;

@@ -10,7 +10,7 @@ namespace Cllm.Training;
 /// </summary>
 /// <param name="Index">This shard, 0 ≤ Index &lt; Count.</param>
 /// <param name="Count">Number of shards, at least 1.</param>
-public readonly record struct TrajectoryShard(int Index, int Count)
+internal readonly record struct TrajectoryShard(int Index, int Count)
 {
     /// <summary>The single shard holding every prompt (0/1).</summary>
     public static TrajectoryShard All { get; } = new(0, 1);

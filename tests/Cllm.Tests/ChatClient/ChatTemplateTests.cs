@@ -8,12 +8,12 @@ namespace Cllm.Tests.ChatClient;
 public class ChatTemplateTests
 {
     [Theory]
-    [InlineData("{{ bos_token }}{% for m in messages %}<|start_header_id|>{{ m.role }}<|end_header_id|>\n\n{{ m.content }}<|eot_id|>{% endfor %}", ChatTemplateKind.Llama3)]
-    [InlineData("{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}", ChatTemplateKind.ChatML)]
-    [InlineData("{{ bos_token }}[INST] {{ m.content }} [/INST]", ChatTemplateKind.Llama2)]
-    [InlineData("{{ messages }}", ChatTemplateKind.None)]
-    [InlineData(null, ChatTemplateKind.None)]
-    public void FamiliesAreRecognisedByTheirMarkers(string? template, ChatTemplateKind kind) => Assert.Equal(kind, ChatTemplate.Recognise(template));
+    [InlineData("{{ bos_token }}{% for m in messages %}<|start_header_id|>{{ m.role }}<|end_header_id|>\n\n{{ m.content }}<|eot_id|>{% endfor %}", "Llama3")]
+    [InlineData("{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}", "ChatML")]
+    [InlineData("{{ bos_token }}[INST] {{ m.content }} [/INST]", "Llama2")]
+    [InlineData("{{ messages }}", "None")]
+    [InlineData(null, "None")]
+    public void FamiliesAreRecognisedByTheirMarkers(string? template, string kind) => Assert.Equal(kind, ChatTemplate.Recognise(template).ToString());
 
     [Fact]
     public void ChatMLRendersTurnsAndStopsAtImEnd()

@@ -50,6 +50,48 @@ public class DecodeObserverTests
         }
     }
 
+    [Fact]
+    public void AProposerOfYourOwnRunsThroughThePublicFactoryAndKeepsGreedyOutputEqualToAr()
+    {
+        using var model = TinyLlama.Create(6);
+        var request = new DecodeRequest { PromptIds = new[] { 1, 9, 17, 9, 33, 17, 4 }, Options = new GenerationOptions { MaxNewTokens = 48 } };
+        var ar = DecoderOptions.Autoregressive.CreateDecoder(model).DecodeToEnd(request);
+        Assert.True(ar.Stats.MinLogitMargin > 1e-4, $"near-tie {ar.Stats.MinLogitMargin} makes the comparison meaningless");
+
+        var watcher = new Watcher();
+        var decoder = model.CreateDecoder("prompt-lookup", () => new PromptLookup(), () => new IDecodeObserver[] { watcher });
+        Assert.Equal("prompt-lookup", decoder.Name);
+        var result = decoder.DecodeToEnd(request);
+        Assert.Equal(ar.OutputIds, result.OutputIds);
+        Assert.True(result.Stats.DraftedTokens > 0, "the proposer drafted nothing, so the loop's verification was not exercised");
+        Assert.Equal(result.Stats.ForwardPasses - 1, watcher.Outcomes.Count);                 // every forward after the prompt-only prefill
+        Assert.Same(result.Stats, watcher.Finished);
+    }
+
+    /// <summary>Prompt lookup: drafts the tokens that followed the pending token's latest earlier occurrence.</summary>
+    private sealed class PromptLookup : IDraftProposer
+    {
+        public int MaxDraftTokens => 3;
+
+        public Draft Propose(IReadOnlyList<int> sequence, int maxDepth)
+        {
+            int pending = sequence[^1];
+            for (int i = sequence.Count - 2; i >= 0; i--)
+            {
+                if (sequence[i] == pending)
+                {
+                    return Draft.Chain(sequence.Skip(i + 1).Take(System.Math.Min(System.Math.Min(MaxDraftTokens, maxDepth), sequence.Count - 1 - (i + 1))).ToArray());
+                }
+            }
+
+            return Draft.Empty;
+        }
+
+        public void Observe(VerifyOutcome outcome)
+        {
+        }
+    }
+
     private sealed class Oracle(int[] script) : IDraftProposer
     {
         public const int Depth = 4;

@@ -150,9 +150,8 @@ public class MultiblockTests
     [Fact]
     public void SpecsParseAndLabelsRoundTrip()
     {
-        var options = DecoderOptions.Parse("multiblock:8x3x0.5x2");
-        Assert.Equal(DecodingStrategy.Multiblock, options.Strategy);
-        Assert.Equal((8, 3, 0.5, 2), (options.Multiblock.BlockSize, options.Multiblock.Blocks, options.Multiblock.SpawnRatio, options.Multiblock.PoolSize));
+        var options = Assert.IsType<MultiblockOptions>(DecoderOptions.Parse("multiblock:8x3x0.5x2"));
+        Assert.Equal((8, 3, 0.5, 2), (options.BlockSize, options.Blocks, options.SpawnRatio, options.PoolSize));
         Assert.Equal("multiblock:8x3x0.5x2", options.Label);
         Assert.Equal("multiblock:16x2x0.85x4", DecoderOptions.Parse("multiblock").Label);
         Assert.Equal("multiblock:12x2x0.85x4", DecoderOptions.Parse("multiblock:12").Label);

@@ -95,6 +95,16 @@ public class BadInputGenerateTests
     }
 
     [SkippableFact]
+    public async Task ABlockSizeThatIsNeitherANumberNorAutoIsRefusedNamingTheFlag()
+    {
+        // The library's message says what is wrong with the value; the command names the flag it came from.
+        var (code, error) = await CliRunner.Run("generate", "--model", ShippedModels.Stories260K, "--prompt", "Once", "--max-new-tokens", "4", "--decoder", "jacobi", "--block-size", "big", "--threads", "1");
+        Assert.Equal(1, code);
+        var line = Assert.Single(ModelCopies.Lines(error));
+        Assert.Equal("error: --block-size: the block size 'big' is neither a whole number nor auto.", line);
+    }
+
+    [SkippableFact]
     public async Task ASizeGivenTwiceWithTheSameValueIsAccepted()
     {
         using var temp = new TempFolder();
