@@ -20,6 +20,14 @@ namespace Cllm;
 /// forwards seen with W ≥ w, once <see cref="MinForwards"/> were; before, a geometric model G(p, w) = (1 − pʷ)/(1 − p)
 /// with p fitted to every accepted and rejected guess seen (prior: 2 of each). While d = 0 is chosen, every
 /// <see cref="ProbeInterval"/>th forward uses the smallest cap above 0, so that acceptance keeps being measured.
+/// <para>
+/// The model of cost can be wrong (a small model's forward is dominated by per-op overhead the curve does not separate
+/// from the batch's masks and bookkeeping), so the choice is also checked against what the clock says: per batch size,
+/// the emitted tokens per second of forwards that drafted and of forwards that did not (batched AR) are tracked, and
+/// while drafting measures slower than AR at this batch size the budget chooses AR, probing a draft every
+/// <see cref="ProbeInterval"/>th forward (and AR every <see cref="ProbeInterval"/>th forward while drafting wins,
+/// more often until both have <see cref="MinRateSamples"/> samples). A loaded engine so never settles below batched AR.
+/// </para>
 /// </remarks>
 internal sealed class BatchBudget
 {
@@ -29,7 +37,16 @@ internal sealed class BatchBudget
     /// <summary>Forwards with a window ≥ w needed before their acceptance replaces the geometric model at w.</summary>
     private const int MinForwards = 8;
 
+    /// <summary>Forwards of each kind measured at a batch size before their rates are compared.</summary>
+    private const int MinRateSamples = 4;
+
+    /// <summary>The weight of a new measurement in a rate's running mean (after the first few, which are averaged).</summary>
+    private const double RateWeight = 0.2;
+
     private static readonly int[] Caps = { 0, 1, 2, 3, 5, 7, 11, 15, 23, 31, 47, 63 };
+
+    private readonly Dictionary<int, MeasuredRates> _rates = new();                       // per batch size
+    private int _forwards;
 
     private readonly Func<IReadOnlyList<ForwardCost>> _measure;
     private readonly double _attentionShare;
@@ -102,13 +119,48 @@ internal sealed class BatchBudget
             }
         }
 
-        if (best == 0 && ++_arForwards % ProbeInterval == 0)
+        if (best == 0)
         {
-            best = Caps[1];                                                               // keep measuring acceptance
+            return ++_arForwards % ProbeInterval == 0 ? Caps[1] : 0;                      // keep measuring acceptance
         }
 
-        return best;
+        // The clock's check: AR while drafting measures slower at this batch size, each side probed now and then.
+        var rates = _rates.GetValueOrDefault(sessions.Count);
+        int tick = ++_forwards;
+        bool measured = rates.ArSeen >= MinRateSamples && rates.DraftSeen >= MinRateSamples;
+        if (!measured)
+        {
+            return rates.ArSeen < MinRateSamples && tick % 4 == 0 ? 0 : best;
+        }
+
+        bool draftWins = rates.Draft >= rates.Ar;
+        bool probe = tick % ProbeInterval == 0;
+        return draftWins != probe ? best : 0;
     }
+
+    /// <summary>
+    /// Records what one forward of <paramref name="sessions"/> requests under <paramref name="cap"/> (the value
+    /// <see cref="DepthCap"/> gave) achieved: <paramref name="emitted"/> tokens in <paramref name="seconds"/>. Forwards
+    /// carrying a prefill should not be recorded (their cost is the prompt's).
+    /// </summary>
+    public void RecordForward(int sessions, int cap, int emitted, double seconds)
+    {
+        if (cap == int.MaxValue || sessions < 2 || seconds <= 0)
+        {
+            return;
+        }
+
+        double rate = emitted / seconds;
+        var r = _rates.GetValueOrDefault(sessions);
+        _rates[sessions] = cap == 0
+            ? r with { Ar = Blend(r.Ar, r.ArSeen, rate), ArSeen = r.ArSeen + 1 }
+            : r with { Draft = Blend(r.Draft, r.DraftSeen, rate), DraftSeen = r.DraftSeen + 1 };
+
+        static double Blend(double mean, int seen, double x) => mean + (x - mean) * Math.Max(RateWeight, 1.0 / (seen + 1));
+    }
+
+    /// <summary>Emitted tokens per second measured at one batch size, with and without drafts, and how many forwards each mean holds.</summary>
+    private readonly record struct MeasuredRates(double Ar, int ArSeen, double Draft, int DraftSeen);
 
     /// <summary>Records one session's verification: a chain draft of <paramref name="drafted"/> tokens of which <paramref name="accepted"/> were accepted.</summary>
     public void Record(int drafted, int accepted)

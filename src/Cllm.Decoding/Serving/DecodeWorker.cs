@@ -108,7 +108,20 @@ internal sealed class DecodeWorker : IDisposable
                 DecodeStep[] steps;
                 try
                 {
-                    steps = DraftVerifyDecoder.Step(batch!, sessions, _budget.DepthCap(sessions, batch!.Length));
+                    int cap = _budget.DepthCap(sessions, batch!.Length);
+                    bool prefill = sessions.Exists(s => s.AtPrefill);
+                    long start = Stopwatch.GetTimestamp();
+                    steps = DraftVerifyDecoder.Step(batch!, sessions, cap);
+                    if (!prefill)
+                    {
+                        int emitted = 0;
+                        foreach (var step in steps)
+                        {
+                            emitted += step.Tokens.Count;
+                        }
+
+                        _budget.RecordForward(sessions.Count, cap, emitted, Stopwatch.GetElapsedTime(start).TotalSeconds);
+                    }
                 }
                 catch (Exception ex)
                 {

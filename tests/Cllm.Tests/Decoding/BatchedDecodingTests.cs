@@ -219,6 +219,49 @@ public class BatchedDecodingTests
     }
 
     /// <summary>
+    /// The clock overrides the cost model: where the curve says drafts are free but forwards that drafted measure fewer
+    /// tokens per second than batched AR at that batch size, the budget chooses AR (drafting only on its probes); where
+    /// drafting measures faster, it keeps the model's cap (AR only on its probes). Other batch sizes are judged apart.
+    /// </summary>
+    [Fact]
+    public void TheBudgetFallsBackToBatchedArWhenTheClockSaysDraftsAreSlower()
+    {
+        using var model = TinyLlama.Create(5);
+        var decoder = Decoders.Jacobi(model, 16);
+        var sessions = Enumerable.Range(0, 8).Select(_ => decoder.Start(new DecodeRequest { PromptIds = new[] { 1, 2 }, Options = new GenerationOptions { MaxNewTokens = 64 } }, default)).ToArray();
+        foreach (bool draftsFaster in new[] { false, true })
+        {
+            var budget = new BatchBudget(() => new[] { new ForwardCost(1, 1, 1), new ForwardCost(64, 1, 1), new ForwardCost(128, 2, 2) });
+            for (int i = 0; i < 20; i++)
+            {
+                budget.Record(drafted: 15, accepted: 15);
+            }
+
+            var four = sessions[..4];
+            Assert.Equal(15, budget.DepthCap(four));                                        // the curve alone: whole blocks
+            var choices = new List<int>();
+            for (int i = 0; i < 200; i++)
+            {
+                int cap = budget.DepthCap(four);
+                choices.Add(cap);
+                budget.RecordForward(4, cap, emitted: cap == 0 ? 4 : 40, seconds: cap == 0 ? 0.001 : draftsFaster ? 0.005 : 0.02);  // AR 4000 tok/s; drafts 8000 or 2000
+            }
+
+            var settled = choices.Skip(40).ToList();
+            int drafting = settled.Count(c => c > 0);
+            if (draftsFaster)
+            {
+                Assert.InRange(drafting, settled.Count - settled.Count / 16, settled.Count); // AR only on probes
+            }
+            else
+            {
+                Assert.InRange(drafting, 1, settled.Count / 16);                           // drafts only on probes
+                Assert.Contains(15, new[] { budget.DepthCap(sessions[..3]), budget.DepthCap(sessions[..3]) });   // an unmeasured batch size keeps the model's cap (but for an AR sample every 4th forward)
+            }
+        }
+    }
+
+    /// <summary>
     /// A long continuous batch (requests joining and leaving, drafts capped at random, the cache growing and compacting)
     /// leaves no tensor behind: the live count is the same at forward 50 and 600, and once the batch is disposed.
     /// </summary>
