@@ -22,9 +22,10 @@ namespace Cllm;
 /// <see cref="ProbeInterval"/>th forward uses the smallest cap above 0, so that acceptance keeps being measured.
 /// <para>
 /// The model of cost can be wrong (a small model's forward is dominated by per-op overhead the curve does not separate
-/// from the batch's masks and bookkeeping), so the choice is also checked against what the clock says: per batch size,
-/// the emitted tokens per second of forwards that drafted and of forwards that did not (batched AR) are tracked, and
-/// while drafting measures slower than AR at this batch size the budget chooses AR, probing a draft every
+/// from the batch's masks and bookkeeping), so the choice is also checked against what the clock says: per batch size
+/// (in powers of two: 2–3, 4–7, 8–15, …), the emitted tokens per second of forwards that drafted and of forwards that did
+/// not (batched AR) are tracked, prefills included (requests join whichever is chosen), and while drafting measures
+/// slower than AR at this batch size the budget chooses AR, probing a draft every
 /// <see cref="ProbeInterval"/>th forward (and AR every <see cref="ProbeInterval"/>th forward while drafting wins,
 /// more often until both have <see cref="MinRateSamples"/> samples). A loaded engine so never settles below batched AR.
 /// </para>
@@ -45,7 +46,7 @@ internal sealed class BatchBudget
 
     private static readonly int[] Caps = { 0, 1, 2, 3, 5, 7, 11, 15, 23, 31, 47, 63 };
 
-    private readonly Dictionary<int, MeasuredRates> _rates = new();                       // per batch size
+    private readonly Dictionary<int, MeasuredRates> _rates = new();                       // per batch size class: log2(sessions)
     private int _forwards;
 
     private readonly Func<IReadOnlyList<ForwardCost>> _measure;
@@ -125,7 +126,7 @@ internal sealed class BatchBudget
         }
 
         // The clock's check: AR while drafting measures slower at this batch size, each side probed now and then.
-        var rates = _rates.GetValueOrDefault(sessions.Count);
+        var rates = _rates.GetValueOrDefault(SizeClass(sessions.Count));
         int tick = ++_forwards;
         bool measured = rates.ArSeen >= MinRateSamples && rates.DraftSeen >= MinRateSamples;
         if (!measured)
@@ -140,8 +141,7 @@ internal sealed class BatchBudget
 
     /// <summary>
     /// Records what one forward of <paramref name="sessions"/> requests under <paramref name="cap"/> (the value
-    /// <see cref="DepthCap"/> gave) achieved: <paramref name="emitted"/> tokens in <paramref name="seconds"/>. Forwards
-    /// carrying a prefill should not be recorded (their cost is the prompt's).
+    /// <see cref="DepthCap"/> gave) achieved: <paramref name="emitted"/> tokens in <paramref name="seconds"/>.
     /// </summary>
     public void RecordForward(int sessions, int cap, int emitted, double seconds)
     {
@@ -151,13 +151,16 @@ internal sealed class BatchBudget
         }
 
         double rate = emitted / seconds;
-        var r = _rates.GetValueOrDefault(sessions);
-        _rates[sessions] = cap == 0
+        int size = SizeClass(sessions);
+        var r = _rates.GetValueOrDefault(size);
+        _rates[size] = cap == 0
             ? r with { Ar = Blend(r.Ar, r.ArSeen, rate), ArSeen = r.ArSeen + 1 }
             : r with { Draft = Blend(r.Draft, r.DraftSeen, rate), DraftSeen = r.DraftSeen + 1 };
 
         static double Blend(double mean, int seen, double x) => mean + (x - mean) * Math.Max(RateWeight, 1.0 / (seen + 1));
     }
+
+    private static int SizeClass(int sessions) => System.Numerics.BitOperations.Log2((uint)sessions);
 
     /// <summary>Emitted tokens per second measured at one batch size, with and without drafts, and how many forwards each mean holds.</summary>
     private readonly record struct MeasuredRates(double Ar, int ArSeen, double Draft, int DraftSeen);

@@ -109,19 +109,15 @@ internal sealed class DecodeWorker : IDisposable
                 try
                 {
                     int cap = _budget.DepthCap(sessions, batch!.Length);
-                    bool prefill = sessions.Exists(s => s.AtPrefill);
                     long start = Stopwatch.GetTimestamp();
                     steps = DraftVerifyDecoder.Step(batch!, sessions, cap);
-                    if (!prefill)
+                    int emitted = 0;
+                    foreach (var step in steps)
                     {
-                        int emitted = 0;
-                        foreach (var step in steps)
-                        {
-                            emitted += step.Tokens.Count;
-                        }
-
-                        _budget.RecordForward(sessions.Count, cap, emitted, Stopwatch.GetElapsedTime(start).TotalSeconds);
+                        emitted += step.Tokens.Count;
                     }
+
+                    _budget.RecordForward(sessions.Count, cap, emitted, Stopwatch.GetElapsedTime(start).TotalSeconds);
                 }
                 catch (Exception ex)
                 {

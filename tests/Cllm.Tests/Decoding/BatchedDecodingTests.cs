@@ -256,7 +256,7 @@ public class BatchedDecodingTests
             else
             {
                 Assert.InRange(drafting, 1, settled.Count / 16);                           // drafts only on probes
-                Assert.Contains(15, new[] { budget.DepthCap(sessions[..3]), budget.DepthCap(sessions[..3]) });   // an unmeasured batch size keeps the model's cap (but for an AR sample every 4th forward)
+                Assert.Contains(15, new[] { budget.DepthCap(sessions[..3]), budget.DepthCap(sessions[..3]) });   // an unmeasured batch size class (2–3) keeps the model's cap (but for an AR sample every 4th forward)
             }
         }
     }
