@@ -83,25 +83,7 @@ public class MultiblockTests
     {
         foreach (var (folder, prompts) in new[] { ("stories260K", Prompts("stories-prompts.jsonl", 6)), ("sql-cllm", Prompts("sql-test.jsonl", 8)) })
         {
-            using var engine = CllmBuilder.FromCheckpoint(ShippedModels.Folder(folder)).Build();
-            var ar = DecoderOptions.Autoregressive.CreateDecoder(engine.Model);
-            var decoder = DecoderOptions.Parse(spec).CreateDecoder(engine.Model);
-            int forwards = 0, arForwards = 0;
-            foreach (var budget in new[] { 1, 2, 64 })
-            {
-                foreach (var text in prompts)
-                {
-                    var request = engine.CreateRequest(text, new GenerationOptions { MaxNewTokens = budget });
-                    var expected = ar.DecodeToEnd(request);
-                    var result = decoder.DecodeToEnd(request);
-                    Assert.Equal(expected.OutputIds, result.OutputIds);
-                    Assert.Equal(expected.Finish, result.Finish);
-                    Assert.True(result.Stats.ForwardPasses <= expected.Stats.ForwardPasses, $"{folder} '{text}': {result.Stats.ForwardPasses} forwards, AR {expected.Stats.ForwardPasses}");
-                    forwards += result.Stats.ForwardPasses;
-                    arForwards += expected.Stats.ForwardPasses;
-                }
-            }
-
+            var (forwards, arForwards) = ShippedExactness.AssertGreedyEqualsAr(folder, prompts, spec);
             if (folder == "sql-cllm" && spec != "multiblock:auto")                      // auto follows this machine's curve
             {
                 Assert.True(forwards * 2 < arForwards, $"{spec} on sql-cllm: {forwards} forwards vs {arForwards} AR forwards");

@@ -144,21 +144,7 @@ public class PrefillDraftTests
     {
         foreach (var (folder, prompts) in new[] { ("stories260K", StoriesPrompts()), ("sql-cllm", SqlPrompts(12)) })
         {
-            using var engine = CllmBuilder.FromCheckpoint(ShippedModels.Folder(folder)).Build();
-            var ar = DecoderOptions.Autoregressive.CreateDecoder(engine.Model);
-            var decoder = DecoderOptions.Parse(decoderName).CreateDecoder(engine.Model);               // its first-token memory fills as it goes
-            foreach (var budget in new[] { 1, 2, 64 })
-            {
-                foreach (var text in prompts)
-                {
-                    var request = engine.CreateRequest(text, new GenerationOptions { MaxNewTokens = budget });
-                    var expected = ar.DecodeToEnd(request);
-                    var result = decoder.DecodeToEnd(request);
-                    Assert.Equal(expected.OutputIds, result.OutputIds);
-                    Assert.Equal(expected.Finish, result.Finish);
-                    Assert.True(result.Stats.ForwardPasses <= expected.Stats.ForwardPasses, $"{folder} '{text}': {result.Stats.ForwardPasses} forwards, AR {expected.Stats.ForwardPasses}");
-                }
-            }
+            ShippedExactness.AssertGreedyEqualsAr(folder, prompts, decoderName);           // its first-token memory fills as it goes
         }
     }
 
