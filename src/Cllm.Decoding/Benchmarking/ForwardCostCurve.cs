@@ -68,6 +68,23 @@ internal static class ForwardCostCurve
     }
 
     /// <summary>
+    /// A measured curve as its ascending sizes and their costs relative to T = 1 (each floored at 1e-6), the form
+    /// <see cref="Interpolate"/> reads; throws when T = 1 is missing.
+    /// </summary>
+    internal static (int[] Sizes, double[] Costs) Relative(IReadOnlyList<ForwardCost> curve)
+    {
+        ArgumentNullException.ThrowIfNull(curve);
+        var points = curve.Where(c => c.Tokens >= 1).OrderBy(c => c.Tokens).ToArray();
+        if (points.Length == 0 || points[0].Tokens != 1)
+        {
+            throw new ArgumentException("the forward-cost curve must include T = 1.", nameof(curve));
+        }
+
+        double one = Math.Max(points[0].CostVsOne, 1e-6);
+        return (points.Select(c => c.Tokens).ToArray(), points.Select(c => Math.Max(c.CostVsOne, 1e-6) / one).ToArray());
+    }
+
+    /// <summary>
     /// The cost at <paramref name="tokens"/> from a curve's ascending <paramref name="sizes"/> and their
     /// <paramref name="costs"/>: measured where it was, linear between measured sizes and beyond the largest.
     /// </summary>

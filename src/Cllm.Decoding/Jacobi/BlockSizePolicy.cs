@@ -68,15 +68,7 @@ internal sealed class BlockSizePolicy
     /// <summary>A policy over a measured curve; its sizes (which must include 1) are the candidate block sizes.</summary>
     public BlockSizePolicy(IReadOnlyList<ForwardCost> curve)
     {
-        ArgumentNullException.ThrowIfNull(curve);
-        var points = curve.Where(c => c.Tokens >= 1).OrderBy(c => c.Tokens).ToArray();
-        if (points.Length == 0 || points[0].Tokens != 1)
-        {
-            throw new ArgumentException("the forward-cost curve must include T = 1.", nameof(curve));
-        }
-
-        _sizes = points.Select(c => c.Tokens).ToArray();
-        _costs = points.Select(c => Math.Max(c.CostVsOne, 1e-6) / Math.Max(points[0].CostVsOne, 1e-6)).ToArray();
+        (_sizes, _costs) = ForwardCostCurve.Relative(curve);
     }
 
     private static readonly ConditionalWeakTable<LlamaForCausalLM, BlockSizePolicy> PerModel = new();

@@ -239,15 +239,5 @@ internal sealed class BatchBudget
         return (double)tokens * cached * _attentionShare * perToken;
     }
 
-    private (int[] Sizes, double[] Costs) Load()
-    {
-        var points = _measure().Where(c => c.Tokens >= 1).OrderBy(c => c.Tokens).ToArray();
-        if (points.Length == 0 || points[0].Tokens != 1)
-        {
-            throw new InvalidOperationException("the forward-cost curve must include T = 1.");
-        }
-
-        double one = Math.Max(points[0].CostVsOne, 1e-6);
-        return (points.Select(c => c.Tokens).ToArray(), points.Select(c => Math.Max(c.CostVsOne, 1e-6) / one).ToArray());
-    }
+    private (int[] Sizes, double[] Costs) Load() => ForwardCostCurve.Relative(_measure());
 }
