@@ -24,12 +24,13 @@ internal static class PeerFormats
         };
     }
 
-    /// <summary>A comma-separated list of none | int8 | int4, each a Cllm model of its own; no repeats.</summary>
-    public static IReadOnlyList<WeightQuantization> ParseQuantizations(string text) => ParseList<WeightQuantization>(text, "--quantize", "none, int8, int4", name => name switch
+    /// <summary>A comma-separated list of none | int8 | int4 | int4a8, each a Cllm model of its own; no repeats.</summary>
+    public static IReadOnlyList<WeightQuantization> ParseQuantizations(string text) => ParseList<WeightQuantization>(text, "--quantize", "none, int8, int4, int4a8", name => name switch
     {
         "none" => WeightQuantization.None,
         "int8" => WeightQuantization.Int8,
         "int4" => WeightQuantization.Int4,
+        "int4a8" => WeightQuantization.Int4A8,
         _ => null,
     });
 
@@ -52,6 +53,7 @@ internal static class PeerFormats
             WeightQuantization.None => type,
             WeightQuantization.Int8 => type + "+int8",
             WeightQuantization.Int4 => type + "+int4",
+            WeightQuantization.Int4A8 => type + "+int4a8",
             _ => throw new ArgumentOutOfRangeException(nameof(quantization), quantization, null),
         };
     }

@@ -91,8 +91,9 @@ public sealed class CllmBuilder
     }
 
     /// <summary>
-    /// Weight-only quantization of the attention and MLP projections on CPU: <see cref="WeightQuantization.Int8"/> (per output
-    /// channel) or <see cref="WeightQuantization.Int4"/> (per group of 32–128 inputs). Each weight is quantized as it is read;
+    /// Quantization of the attention and MLP projections on CPU: <see cref="WeightQuantization.Int8"/> (per output channel),
+    /// <see cref="WeightQuantization.Int4"/> (per group of 32–128 inputs), both weight-only, or <see cref="WeightQuantization.Int4A8"/>
+    /// (4-bit weights, 8-bit activations, integer dot products: the fast one for Jacobi blocks). Each weight is quantized as it is read;
     /// embeddings, norms and the classifier keep the dtype of <see cref="WithDType"/>. Greedy Jacobi and lookahead still equal
     /// autoregressive decoding of the quantized model. The load log line names what was quantized (docs/quantization.md).
     /// </summary>
@@ -100,7 +101,7 @@ public sealed class CllmBuilder
     {
         if (!Enum.IsDefined(quantization))
         {
-            throw new ArgumentOutOfRangeException(nameof(quantization), quantization, "expected None, Int8 or Int4.");
+            throw new ArgumentOutOfRangeException(nameof(quantization), quantization, "expected None, Int8, Int4 or Int4A8.");
         }
 
         _quantization = quantization;

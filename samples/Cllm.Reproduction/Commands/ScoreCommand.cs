@@ -24,7 +24,7 @@ internal static class ScoreCommand
         var split = new Option<string>("--split") { Description = "train, dev or test", DefaultValueFactory = _ => "dev" };
         var count = new Option<int>("--count") { DefaultValueFactory = _ => 500 };
         var decoders = new Option<string>("--decoders") { DefaultValueFactory = _ => "ar,jacobi:16" };
-        var quantize = new Option<string>("--quantize") { Description = "none | int8 | int4: quantize the projections as they load", DefaultValueFactory = _ => "none" };
+        var quantize = new Option<string>("--quantize") { Description = "none | int8 | int4 | int4a8: quantize the projections as they load", DefaultValueFactory = _ => "none" };
         var command = new Command("score", "Execution accuracy and tokens per forward of a model on a split.") { model, data, split, count, decoders, quantize };
         command.SetAction(parse =>
         {
@@ -33,7 +33,8 @@ internal static class ScoreCommand
                 "NONE" => WeightQuantization.None,
                 "INT8" => WeightQuantization.Int8,
                 "INT4" => WeightQuantization.Int4,
-                var other => throw new ArgumentException($"--quantize: '{other}' is not one of none, int8, int4."),
+                "INT4A8" => WeightQuantization.Int4A8,
+                var other => throw new ArgumentException($"--quantize: '{other}' is not one of none, int8, int4, int4a8."),
             };
             torch.set_num_threads(1);
             string dir = parse.GetValue(data)!;

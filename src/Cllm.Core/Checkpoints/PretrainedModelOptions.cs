@@ -50,7 +50,7 @@ public sealed record PretrainedModelOptions
         ArgumentException.ThrowIfNullOrWhiteSpace(Device);
         if (!Enum.IsDefined(Quantization))
         {
-            throw new ArgumentOutOfRangeException(nameof(Quantization), Quantization, "expected None, Int8 or Int4.");
+            throw new ArgumentOutOfRangeException(nameof(Quantization), Quantization, "expected None, Int8, Int4 or Int4A8.");
         }
 
         if (Quantization != WeightQuantization.None && !Device.Trim().Equals("cpu", StringComparison.OrdinalIgnoreCase))

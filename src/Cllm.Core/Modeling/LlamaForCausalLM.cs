@@ -379,11 +379,19 @@ public sealed class LlamaForCausalLM : nn.Module
             fallback += $"; int8 instead of int4 for {toInt8} (int4 needs N % 16 = 0 and K divisible by 32, 64 or 128)";
         }
 
+        if (Quantization == WeightQuantization.Int4A8 && Names(WeightQuantization.Int8) is { Length: > 0 } a8ToInt8)
+        {
+            fallback += $"; int8 instead of int4a8 for {a8ToInt8} (int4a8 needs K divisible by 64 or 128)";
+        }
+
         if (Names(WeightQuantization.None) is { Length: > 0 } unquantized)
         {
             fallback += $"; not quantized: {unquantized} (ATen's int8 kernel needs K % 16 = 0)";
         }
-        return $"{Quantization} weights, activations {QuantizedComputeDType}: {string.Join("; ", parts)}{fallback}; embeddings, norms and classifier {DType}";
+        string activations = Quantization == WeightQuantization.Int4A8
+            ? (Int4A8Kernel.HasVnni ? "int8 per token and group (AVX-VNNI)" : "int8 per token and group (AVX2; no AVX-VNNI on this CPU)")
+            : QuantizedComputeDType.ToString();
+        return $"{Quantization} weights, activations {activations}: {string.Join("; ", parts)}{fallback}; embeddings, norms and classifier {DType}";
     }
 
     /// <summary>(T, P+T) bool, bottom-right aligned: new token i may see cached positions and new tokens 0..i.</summary>

@@ -11,13 +11,15 @@ namespace Cllm.Core;
 /// Int8: q = round(W / s) in [−127, 127] with s (N) = max|W row| / 127. Int4: per group of g input features,
 /// q = round((W − min) / scale) in [0, 15] with scale = (max − min) / 15, stored as the kernel's (scale, zero = min + 8·scale).
 /// Scales are kept in the compute dtype (float32 or bfloat16) and the integers are rounded against the stored scales.
+/// Int4A8: per group of g input features, q = round((W − min) / scale) in [0, 15] with float32 scale and offset = min, in
+/// <see cref="Int4A8Kernel"/>'s packed layout; activations are quantized to 8 bits on every call.
 /// A weight whose input size K is not a multiple of 16 stays unquantized in the model dtype (<see cref="WeightQuantization.None"/>):
 /// ATen's bfloat16 int8 kernel reads past such rows (measured: infinities at T = 1 and a segmentation fault at T = 5 for K = 172).
 /// </summary>
 internal sealed class QuantizedWeight : IDisposable
 {
     private readonly Tensor _weight;     // int8 (N, K), packed int4 (N, K/2) uint8, or unquantized (N, K) in the model dtype
-    private readonly Tensor _scales;     // int8: (N); int4: (K/g, N, 2) scale and zero; unquantized: empty
+    private readonly Tensor _scales;     // int8: (N); int4: (K/g, N, 2) scale and zero; int4a8: (2, N, K/g) float32 scale and offset; unquantized: empty
 
     private QuantizedWeight(WeightQuantization format, int groupSize, long outFeatures, long inFeatures, ScalarType computeDType, Tensor weight, Tensor scales)
     {
@@ -52,6 +54,7 @@ internal sealed class QuantizedWeight : IDisposable
     public string Description => Format switch
     {
         WeightQuantization.Int4 => string.Create(CultureInfo.InvariantCulture, $"int4 g{GroupSize}"),
+        WeightQuantization.Int4A8 => string.Create(CultureInfo.InvariantCulture, $"int4a8 g{GroupSize}"),
         WeightQuantization.Int8 => "int8",
         _ => _weight.dtype.ToString(),
     };
@@ -98,9 +101,10 @@ internal sealed class QuantizedWeight : IDisposable
         return requested switch
         {
             WeightQuantization.Int4 when Int4GroupSize(n, k) is { } group => Int4(w, n, k, group, computeDType, tiny),
-            WeightQuantization.Int8 or WeightQuantization.Int4 when Int8Fits(k) => Int8(w, n, k, computeDType, tiny),
-            WeightQuantization.Int8 or WeightQuantization.Int4 => new QuantizedWeight(WeightQuantization.None, 0, n, k, computeDType, w.to_type(modelDType ?? computeDType).contiguous(), empty(0, dtype: computeDType)),
-            _ => throw new ArgumentOutOfRangeException(nameof(requested), requested, "expected Int8 or Int4."),
+            WeightQuantization.Int4A8 when Int4A8Kernel.GroupSize(k) is { } group => Int4A8(w, n, k, group, computeDType, tiny),
+            WeightQuantization.Int8 or WeightQuantization.Int4 or WeightQuantization.Int4A8 when Int8Fits(k) => Int8(w, n, k, computeDType, tiny),
+            WeightQuantization.Int8 or WeightQuantization.Int4 or WeightQuantization.Int4A8 => new QuantizedWeight(WeightQuantization.None, 0, n, k, computeDType, w.to_type(modelDType ?? computeDType).contiguous(), empty(0, dtype: computeDType)),
+            _ => throw new ArgumentOutOfRangeException(nameof(requested), requested, "expected Int8, Int4 or Int4A8."),
         };
     }
 
@@ -112,6 +116,14 @@ internal sealed class QuantizedWeight : IDisposable
         if (Format == WeightQuantization.None)
         {
             return nn.functional.linear(x, _weight.dtype == x.dtype ? _weight : _weight.to_type(x.dtype)).MoveToOuterDisposeScope();
+        }
+
+        if (Format == WeightQuantization.Int4A8)
+        {
+            var product = Int4A8MatMul(rows.to_type(ScalarType.Float32).contiguous());                      // (T, N) float32
+            var outShape = x.shape.ToArray();
+            outShape[^1] = OutFeatures;
+            return product.to_type(x.dtype).reshape(outShape).MoveToOuterDisposeScope();
         }
 
         if (rows.dtype != ComputeDType)
@@ -157,6 +169,55 @@ internal sealed class QuantizedWeight : IDisposable
         var scale = w.abs().amax(new long[] { 1 }).div(max).clamp_min(tiny).to_type(computeDType);          // (N)
         var q = w.div(scale.to_type(ScalarType.Float32).unsqueeze(1)).round().clamp(min, max).to_type(ScalarType.Int8); // (N, K)
         return new QuantizedWeight(WeightQuantization.Int8, 0, n, k, computeDType, q, scale);
+    }
+
+    /// <summary>x (T, K) float32 contiguous → (T, N) float32 through <see cref="Int4A8Kernel"/> on the model's thread count.</summary>
+    private unsafe Tensor Int4A8MatMul(Tensor x, bool? vnni = null)
+    {
+        int tokens = checked((int)x.shape[0]), n = checked((int)OutFeatures), k = checked((int)InFeatures), groups = k / GroupSize;
+        var y = empty(tokens, n, dtype: ScalarType.Float32);                                               // (T, N)
+        var activations = empty(tokens * k, dtype: ScalarType.Int8);                                        // (T·K) xq
+        var groupScales = empty(2, tokens * groups, dtype: ScalarType.Float32);                             // sx and sx·Σ xq, (2, T·G)
+        fixed (byte* w = _weight.bytes)
+        fixed (byte* sz = _scales.bytes)
+        fixed (byte* xs = x.bytes)
+        fixed (byte* xq = activations.bytes)
+        fixed (byte* gs = groupScales.bytes)
+        fixed (byte* ys = y.bytes)
+        {
+            float* sx = (float*)gs, u = sx + (long)tokens * groups;
+            Int4A8Kernel.QuantizeActivations((float*)xs, tokens, k, GroupSize, (sbyte*)xq, sx, u);
+            Int4A8Kernel.MatMul(w, (float*)sz, (float*)sz + (long)n * groups, (sbyte*)xq, sx, u, (float*)ys,
+                tokens, n, k, GroupSize, get_num_threads(), vnni ?? Int4A8Kernel.HasVnni);
+        }
+
+        return y;
+    }
+
+    /// <summary>Test hook: the Int4A8 product of x (T, K) float32 through the VNNI or the AVX2 path.</summary>
+    internal Tensor Int4A8Forward(Tensor x, bool vnni)
+    {
+        using var scope = NewDisposeScope();
+        return Int4A8MatMul(x.to_type(ScalarType.Float32).contiguous(), vnni).MoveToOuterDisposeScope();
+    }
+
+    private static QuantizedWeight Int4A8(Tensor w, long n, long k, int group, ScalarType computeDType, Scalar tiny)
+    {
+        if (!Int4A8Kernel.IsSupported)
+        {
+            throw new PlatformNotSupportedException("int4a8 quantization needs an x64 CPU with AVX2 and FMA; use int4 or int8 on this machine.");
+        }
+
+        using var levels = 15.ToScalar();
+        using var nibble = 16.ToScalar();
+        var grouped = w.reshape(n, k / group, group);                                                        // (N, G, g)
+        var low = grouped.amin(new long[] { 2 });                                                          // (N, G)
+        var scale = grouped.amax(new long[] { 2 }).sub(low).div(levels).clamp_min(tiny);                   // (N, G)
+        var q = grouped.sub(low.unsqueeze(2)).div(scale.unsqueeze(2)).round().clamp(Scalars.Zero, levels)
+            .to_type(ScalarType.Byte).view(n, k / Int4A8Kernel.UnitFeatures, 2, Int4A8Kernel.UnitFeatures / 2); // (N, K/64, 2, 32)
+        var packed = q.select(2, 0).bitwise_or(q.select(2, 1).mul(nibble)).reshape(n, k / 2).contiguous();   // (N, K/2): low nibble j, high nibble j + 32
+        var scaleAndOffset = stack(new[] { scale, low }, 0).contiguous();                                   // (2, N, G) float32
+        return new QuantizedWeight(WeightQuantization.Int4A8, group, n, k, computeDType, packed, scaleAndOffset);
     }
 
     private static QuantizedWeight Int4(Tensor w, long n, long k, int group, ScalarType computeDType, Scalar tiny)

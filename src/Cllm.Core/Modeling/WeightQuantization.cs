@@ -1,7 +1,7 @@
 namespace Cllm.Core;
 
 /// <summary>
-/// Weight-only quantization of the attention and MLP projections for CPU inference (<c>--quantize</c>). Embeddings, norms
+/// Quantization of the attention and MLP projections for CPU inference (<c>--quantize</c>): weight-only, or 4-bit weights with 8-bit activations. Embeddings, norms
 /// and the classifier keep the model dtype. A quantized model is inference-only: training refuses it.
 /// </summary>
 public enum WeightQuantization
@@ -19,4 +19,12 @@ public enum WeightQuantization
     /// 16 stays unquantized (ATen's int8 kernel misreads it); the load summary names them.
     /// </summary>
     Int4 = 2,
+
+    /// <summary>
+    /// 4-bit weights (a scale and an offset per group of 128 or 64 input features) multiplied by 8-bit activations
+    /// quantized per token and group on every call, in integer dot products (AVX-VNNI, or AVX2 at lower speed; x64 only).
+    /// Unlike <see cref="Int4"/>, a block of T tokens costs far less than T one-token calls, which is what Jacobi blocks
+    /// need. A projection whose input size no group divides falls back as <see cref="Int4"/> does; the load summary names it.
+    /// </summary>
+    Int4A8 = 3,
 }

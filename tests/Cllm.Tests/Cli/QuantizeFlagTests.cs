@@ -32,7 +32,7 @@ public class QuantizeFlagTests
     {
         var (code, error) = await CliRunner.Run("generate", "--model", ShippedModels.Stories260K, "--prompt", "hello", "--quantize", "int3");
         Assert.Equal(1, code);
-        Assert.Equal("error: --quantize: 'int3' is not one of none, int8, int4.", error.Trim());
+        Assert.Equal("error: --quantize: 'int3' is not one of none, int8, int4, int4a8.", error.Trim());
 
         (code, error) = await CliRunner.Run("bench", "--model", "random:260k", "--quantize", "int8");
         Assert.Equal(1, code);

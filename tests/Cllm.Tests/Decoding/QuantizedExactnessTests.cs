@@ -21,6 +21,7 @@ public class QuantizedExactnessTests
     [Theory]
     [InlineData(WeightQuantization.Int8)]
     [InlineData(WeightQuantization.Int4)]
+    [InlineData(WeightQuantization.Int4A8)]
     public void GreedyJacobiAndLookaheadEqualAutoregressiveOnQuantizedRandomModels(WeightQuantization quantization)
     {
         foreach (var seed in new[] { 1, 2 })
@@ -34,9 +35,12 @@ public class QuantizedExactnessTests
             using var pretrained = PretrainedModel.Load(folder.Path, new PretrainedModelOptions { LoadTokenizer = false, Quantization = quantization });
             var model = pretrained.Model;
             Assert.Equal(quantization, model.Quantization);
-            var expectedParts = quantization == WeightQuantization.Int4
-                ? new[] { "int4 g128: 2 projections", "int4 g64: 6 projections" }                            // down_proj has K = 128, qkv, o and gate_up K = 64
-                : new[] { "int8: 8 projections" };                                                              // qkv (stacked q, k, v), o, gate_up (stacked gate, up), down per layer
+            var expectedParts = quantization switch
+            {
+                WeightQuantization.Int4 => new[] { "int4 g128: 2 projections", "int4 g64: 6 projections" },     // down_proj has K = 128, qkv, o and gate_up K = 64
+                WeightQuantization.Int4A8 => new[] { "int4a8 g128: 2 projections", "int4a8 g64: 6 projections" },
+                _ => new[] { "int8: 8 projections" },
+            };                                                              // qkv (stacked q, k, v), o, gate_up (stacked gate, up), down per layer
             Assert.All(expectedParts, part => Assert.Contains(part, pretrained.QuantizationSummary, StringComparison.Ordinal));
             var request = new DecodeRequest { PromptIds = new[] { 1, 5 + seed, 17, 33, 4 }, Options = new GenerationOptions { MaxNewTokens = 80 } };
             var ar = Decoders.Autoregressive(model).DecodeToEnd(request);
@@ -54,6 +58,7 @@ public class QuantizedExactnessTests
     [SkippableTheory]
     [InlineData(WeightQuantization.Int8)]
     [InlineData(WeightQuantization.Int4)]
+    [InlineData(WeightQuantization.Int4A8)]
     public void Stories260KParallelDecodersEqualItsQuantizedAutoregressiveDecoding(WeightQuantization quantization)
     {
         using var ar = CllmBuilder.FromCheckpoint(ShippedModels.Stories260K).WithQuantization(quantization).Build();
@@ -93,6 +98,7 @@ public class QuantizedExactnessTests
     [SkippableTheory]
     [InlineData(WeightQuantization.Int8)]
     [InlineData(WeightQuantization.Int4)]
+    [InlineData(WeightQuantization.Int4A8)]
     public void SqlCllmJacobiAndLookaheadEqualItsQuantizedAutoregressiveDecoding(WeightQuantization quantization)
     {
         string folder = ShippedModels.Folder("sql-cllm");

@@ -14,9 +14,12 @@ public class QuantizedQualityTests(ITestOutputHelper output)
 {
     // Measured: int8 +0.14%; int4 +2.4% (its attention in int4 with one group of 64 per row, MLP in int8 or float32: this
     // 64-wide model has no smaller shape to spread the error over). The 2% target holds for int8 only; int4 is held to 3%.
+    // int4a8 +6.2%: it also takes the MLP's gate/up (172x64, which int4 leaves in int8) to 4 bits, and rounds activations
+    // to 8 bits per group of 64; it is held to 7% (the 2% target is missed on this model; docs/quantization.md).
     [Theory]
     [InlineData(WeightQuantization.Int8, 0.02)]
     [InlineData(WeightQuantization.Int4, 0.03)]
+    [InlineData(WeightQuantization.Int4A8, 0.07)]
     public void Stories260KNllPerTokenStaysCloseToFloat32(WeightQuantization quantization, double bound)
     {
         var texts = File.ReadLines(Path.Combine(ShippedModels.RepositoryRoot, "samples", "data", "stories-heldout-prompts.jsonl"))

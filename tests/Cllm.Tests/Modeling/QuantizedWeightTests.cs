@@ -66,6 +66,7 @@ public class QuantizedWeightTests
     [Theory]
     [InlineData(WeightQuantization.Int8)]
     [InlineData(WeightQuantization.Int4)]
+    [InlineData(WeightQuantization.Int4A8)]
     public void InputSizesTheInt8KernelMisreadsStayUnquantized(WeightQuantization requested)
     {
         // ATen's bfloat16 int8 kernel returns infinities (T = 1) or crashes (T = 5) for K = 172 (stories260K's down_proj).
@@ -86,6 +87,7 @@ public class QuantizedWeightTests
     [InlineData(WeightQuantization.Int8, ScalarType.BFloat16, 0.03)]
     [InlineData(WeightQuantization.Int4, ScalarType.Float32, 0.15)]
     [InlineData(WeightQuantization.Int4, ScalarType.BFloat16, 0.15)]
+    [InlineData(WeightQuantization.Int4A8, ScalarType.Float32, 0.15)]
     public void QuantizedProductApproximatesTheFloatOne(WeightQuantization format, ScalarType compute, double bound)
     {
         // Expected relative error of x·Wᵀ: int8 per-row steps of ~3.5σ/127 give ~1%; int4 steps of ~5σ/15 per group give ~10%.
@@ -101,7 +103,9 @@ public class QuantizedWeightTests
         double relative = approx.sub(exact).norm().item<float>() / exact.norm().item<float>();
         Assert.InRange(relative, 1e-5, bound);                                                               // > 0: the weights really are quantized
         var reference = matmul(x, q.Dequantize().t());                                                       // the dequantized weight explains the product
-        Assert.InRange(approx.sub(reference).norm().item<float>() / reference.norm().item<float>(), 0.0, compute == ScalarType.Float32 ? 1e-5 : 1e-2);
+        // Activations rounded to bfloat16 (8 bits) or to int8 per group (int4a8: steps of max/127) add about 1%.
+        double activationBound = format == WeightQuantization.Int4A8 ? 2e-2 : compute == ScalarType.Float32 ? 1e-5 : 1e-2;
+        Assert.InRange(approx.sub(reference).norm().item<float>() / reference.norm().item<float>(), 0.0, activationBound);
     }
 
     [Theory]
@@ -109,6 +113,7 @@ public class QuantizedWeightTests
     [InlineData(WeightQuantization.Int8, ScalarType.BFloat16)]
     [InlineData(WeightQuantization.Int4, ScalarType.Float32)]
     [InlineData(WeightQuantization.Int4, ScalarType.BFloat16)]
+    [InlineData(WeightQuantization.Int4A8, ScalarType.Float32)]
     public void EachRowComesOutBitForBitAsWhenComputedAlone(WeightQuantization format, ScalarType compute)
     {
         // Jacobi verifies T tokens in one forward where autoregressive decoding computes one: the kernels must not round a
@@ -126,6 +131,70 @@ public class QuantizedWeightTests
                 Assert.True(alone.eq(together.narrow(0, i, 1)).all().item<bool>(), $"{format} {compute}: row {i} of {t} differs from the same row alone");
             }
         }
+    }
+
+    [Theory]
+    [InlineData(256, 128)]
+    [InlineData(704, 64)]    // sql-cllm's down_proj
+    [InlineData(2048, 128)]  // the grown 1B shape: the projection is split over threads
+    public void Int4A8RoundTripErrIsAtMostHalfAStepPerGroup(long k, int group)
+    {
+        using var scope = NewDisposeScope();
+        var w = Weight(1000, k, 11);                                                                        // N needs no multiple of 16
+        using var q = QuantizedWeight.Create(w, WeightQuantization.Int4A8, ScalarType.Float32);
+        Assert.Equal(WeightQuantization.Int4A8, q.Format);
+        Assert.Equal(group, q.GroupSize);
+        Assert.Equal(1000 * k / 2 + 2 * 4 * 1000 * (k / group), q.Bytes);                                   // nibbles, then float32 scale and offset per group
+        var grouped = w.reshape(1000, k / group, group);
+        using var levels = 15.0f.ToScalar();
+        var step = grouped.amax(new long[] { 2 }).sub(grouped.amin(new long[] { 2 })).div(levels).unsqueeze(2); // (N, K/g, 1)
+        var error = q.Dequantize().reshape(1000, k / group, group).sub(grouped).abs();
+        Assert.InRange(error.div(step).max().item<float>(), 0.0f, 0.5f + 1e-3f);
+    }
+
+    [Theory]
+    [InlineData(64, 96)]    // K divisible by 32 only
+    [InlineData(64, 48)]
+    public void Int4A8FallsBackToInt8WhereNoGroupOf64Or128DividesK(long n, long k)
+    {
+        using var scope = NewDisposeScope();
+        Assert.Null(Int4A8Kernel.GroupSize(k));
+        using var q = QuantizedWeight.Create(Weight(n, k, 12), WeightQuantization.Int4A8, ScalarType.BFloat16);
+        Assert.Equal(WeightQuantization.Int8, q.Format);
+    }
+
+    [SkippableTheory]
+    [InlineData(77, 128, 9)]
+    [InlineData(1000, 2048, 16)]
+    public void Int4A8VnniAndAvx2PathsGiveTheSameBits(long n, long k, int tokens)
+    {
+        // vpdpbusd and vpmaddubsw + vpmaddwd add the same four products per 32-bit lane, so a machine without AVX-VNNI gets the same model.
+        Skip.IfNot(Int4A8Kernel.HasVnni, "this CPU has no AVX-VNNI, so there is no second path to compare");
+        using var scope = NewDisposeScope();
+        using var q = QuantizedWeight.Create(Weight(n, k, 13), WeightQuantization.Int4A8, ScalarType.Float32);
+        using var generator = new Generator(14);
+        var x = randn(new long[] { tokens, k }, generator: generator);
+        var vnni = q.Int4A8Forward(x, vnni: true);
+        var avx2 = q.Int4A8Forward(x, vnni: false);
+        Assert.True(vnni.eq(avx2).all().item<bool>(), "the AVX2 path differs from the VNNI path");
+        Assert.True(vnni.eq(q.Forward(x)).all().item<bool>(), "Forward does not run the kernel it names");
+    }
+
+    [Fact]
+    public void Int4A8ActivationsSurviveZerosAndExtremes()
+    {
+        // An all-zero group has scale 0 (no NaN from 0/0); a huge value saturates nothing (its own group's scale grows).
+        using var scope = NewDisposeScope();
+        using var q = QuantizedWeight.Create(Weight(32, 128, 15), WeightQuantization.Int4A8, ScalarType.Float32);
+        var values = new float[3 * 128];
+        values[128 + 5] = 1e15f;
+        Array.Fill(values, -2.5f, 256, 128);
+        var x = tensor(values).reshape(3, 128);
+        var y = q.Forward(x);
+        var reference = matmul(x, q.Dequantize().t()).narrow(0, 1, 2);
+        Assert.Equal(0, y[0].count_nonzero().item<long>());                                                 // zeros in, zeros out
+        Assert.True(isfinite(y).all().item<bool>());
+        Assert.InRange(y.narrow(0, 1, 2).sub(reference).norm().item<float>() / reference.norm().item<float>(), 0.0, 1e-3);
     }
 
     [Fact]

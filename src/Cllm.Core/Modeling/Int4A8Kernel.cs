@@ -1,0 +1,344 @@
+using System;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using System.Threading.Tasks;
+
+namespace Cllm.Core;
+
+/// <summary>
+/// y = x·Wᵀ with 4-bit weights and 8-bit dynamic activations, in integer dot products (AVX-VNNI <c>vpdpbusd</c>; AVX2
+/// <c>vpmaddubsw</c> + <c>vpmaddwd</c> where VNNI is missing, which sums the same four products per 32-bit lane, so both
+/// give the same bits). ATen's int4 kernel converts the weights to floating point on every call, so a T-token call costs
+/// about T one-token calls; here the integer weights are unpacked once per row and multiplied by up to four tokens, and a
+/// 16-token call costs far less than 16 one-token calls (docs/quantization.md).
+/// <para>
+/// Weights, per row n and group g of <c>groupSize</c> input features: W[n, k] = q·scale[n, g] + offset[n, g], q in 0..15,
+/// packed 64 features per 32 bytes (byte j of a unit holds feature j in its low nibble and feature j + 32 in its high one).
+/// Activations, per token t and group g: x[t, k] ≈ xq·sx[t, g] with xq in −127..127 (symmetric, rounded to nearest even).
+/// Then y[t, n] = Σ_g sx[t, g]·scale[n, g]·Σ_k q·xq + Σ_g offset[n, g]·sx[t, g]·Σ_k xq. Every output depends on its own
+/// token only, computed in a fixed order: a row of a T-token call equals that token computed alone, bit for bit.
+/// </para>
+/// </summary>
+internal static unsafe class Int4A8Kernel
+{
+    /// <summary>Input features per packed unit (32 bytes).</summary>
+    public const int UnitFeatures = 64;
+
+    /// <summary>Group sizes the kernel takes, largest first: the weight group is the largest that divides K.</summary>
+    public static readonly int[] GroupSizes = { 128, 64 };
+
+    /// <summary>Whether this CPU runs the kernel (x64 with AVX2 and FMA).</summary>
+    public static bool IsSupported => Avx2.IsSupported && Fma.IsSupported;
+
+    /// <summary>Whether the CPU has AVX-VNNI (the fast path); otherwise AVX2 computes the same bits more slowly.</summary>
+    public static bool HasVnni => AvxVnni.IsSupported;
+
+    /// <summary>Below this many weights (N·K) a call runs on the calling thread: splitting it costs more than it saves.</summary>
+    private const long ParallelThreshold = 1 << 20;
+
+    /// <summary>The group size for an input size K: the largest of <see cref="GroupSizes"/> dividing K; null if none does.</summary>
+    public static int? GroupSize(long inFeatures)
+    {
+        foreach (int g in GroupSizes)
+        {
+            if (inFeatures % g == 0)
+            {
+                return g;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// x (T, K) float32 → xq (T, K), sx (T, G) and u (T, G) = sx·Σ xq per group. <paramref name="xq"/> needs T·K bytes,
+    /// <paramref name="sx"/> and <paramref name="u"/> T·G floats. Rounding is to nearest even.
+    /// </summary>
+    public static void QuantizeActivations(float* x, int tokens, int inFeatures, int groupSize, sbyte* xq, float* sx, float* u)
+    {
+        int groups = inFeatures / groupSize;
+        var limit = Vector256.Create(127f);
+        for (int t = 0; t < tokens; t++)
+        {
+            for (int g = 0; g < groups; g++)
+            {
+                long o = (long)t * inFeatures + (long)g * groupSize;
+                float* src = x + o;
+                var maxAbs = Vector256<float>.Zero;
+                for (int i = 0; i < groupSize; i += 8)
+                {
+                    maxAbs = Vector256.Max(maxAbs, Vector256.Abs(Vector256.Load(src + i)));
+                }
+
+                var half = Vector256.Max(maxAbs, Avx.Permute2x128(maxAbs, maxAbs, 1)).GetLower();
+                half = Vector128.Max(half, Sse.MoveHighToLow(half, half));
+                float max = MathF.Max(half.ToScalar(), half.GetElement(1));
+                float scale = max / 127f;
+                var inverse = Vector256.Create(max > 0f ? 127f / max : 0f);
+                var sum = Vector256<int>.Zero;
+                for (int i = 0; i < groupSize; i += 32)
+                {
+                    var q0 = RoundToInt(Vector256.Load(src + i), inverse, limit);
+                    var q1 = RoundToInt(Vector256.Load(src + i + 8), inverse, limit);
+                    var q2 = RoundToInt(Vector256.Load(src + i + 16), inverse, limit);
+                    var q3 = RoundToInt(Vector256.Load(src + i + 24), inverse, limit);
+                    sum = Avx2.Add(Avx2.Add(sum, Avx2.Add(q0, q1)), Avx2.Add(q2, q3));
+                    Vector256.Narrow(Vector256.Narrow(q0, q1), Vector256.Narrow(q2, q3)).Store(xq + o + i);
+                }
+
+                sx[t * groups + g] = scale;
+                u[t * groups + g] = scale * Vector256.Sum(sum);
+            }
+        }
+    }
+
+    /// <summary>round(x·inverse) as int32, clamped to ±127 (a rounding step past 127 cannot happen, but NaN or ∞ inputs must not wrap).</summary>
+    private static Vector256<int> RoundToInt(Vector256<float> x, Vector256<float> inverse, Vector256<float> limit)
+        => Avx.ConvertToVector256Int32(Vector256.Min(Vector256.Max(Avx.RoundToNearestInteger(x * inverse), -limit), limit));
+
+    /// <summary>
+    /// y (T, N) float32 from packed weights w (N, K/2), scale and offset (N, G) float32, and activations from
+    /// <see cref="QuantizeActivations"/>. Rows are shared out to <paramref name="threads"/> workers; <paramref name="vnni"/>
+    /// false forces the AVX2 path (tests compare the two).
+    /// </summary>
+    public static void MatMul(byte* w, float* scale, float* offset, sbyte* xq, float* sx, float* u, float* y,
+        int tokens, int outFeatures, int inFeatures, int groupSize, int threads, bool vnni)
+    {
+        var job = new Job(w, scale, offset, xq, sx, u, y, tokens, outFeatures, inFeatures, groupSize, vnni);
+        int workers = (long)outFeatures * inFeatures < ParallelThreshold ? 1 : Math.Max(1, threads);
+        if (workers == 1)
+        {
+            job.Rows(0, outFeatures);
+            return;
+        }
+
+        // Four chunks per worker, taken as workers come free: a worker that starts late (a busy core) takes fewer.
+        int chunks = 4 * workers, perChunk = (outFeatures + chunks - 1) / chunks;
+        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = workers },
+            i => job.Rows(Math.Min(outFeatures, i * perChunk), Math.Min(outFeatures, (i + 1) * perChunk)));
+    }
+
+    /// <summary>One call's pointers and sizes, shared by its workers (each writes its own rows of y).</summary>
+    private readonly struct Job
+    {
+        private readonly byte* _w;
+        private readonly float* _scale, _offset, _sx, _u, _y;
+        private readonly sbyte* _xq;
+        private readonly int _tokens, _n, _k, _groups, _unitsPerGroup;
+        private readonly bool _vnni;
+
+        public Job(byte* w, float* scale, float* offset, sbyte* xq, float* sx, float* u, float* y, int tokens, int n, int k, int groupSize, bool vnni)
+        {
+            _w = w;
+            _scale = scale;
+            _offset = offset;
+            _xq = xq;
+            _sx = sx;
+            _u = u;
+            _y = y;
+            (_tokens, _n, _k, _groups, _unitsPerGroup, _vnni) = (tokens, n, k, k / groupSize, groupSize / UnitFeatures, vnni);
+        }
+
+        /// <summary>Rows [n0, n1) of y for every token: four tokens per pass over a row's weights, then one at a time.</summary>
+        public void Rows(int n0, int n1)
+        {
+            for (int n = n0; n < n1; n++)
+            {
+                int t = 0;
+                if (n + 1 < n1 && _tokens >= 4)
+                {
+                    for (; t + 4 <= _tokens; t += 4)
+                    {
+                        TwoRowsFourTokens(n, t);
+                    }
+
+                    for (; t < _tokens; t++)
+                    {
+                        OneToken(n, t);
+                        OneToken(n + 1, t);
+                    }
+
+                    n++;
+                    continue;
+                }
+
+                for (; t + 4 <= _tokens; t += 4)
+                {
+                    FourTokens(n, t);
+                }
+
+                for (; t < _tokens; t++)
+                {
+                    OneToken(n, t);
+                }
+            }
+        }
+
+        /// <summary>Σ of four u8·s8 products per int32 lane added to acc: vpdpbusd, or the AVX2 pair that sums the same (no saturation: |15·127·2| fits 16 bits).</summary>
+        private Vector256<int> Dot(Vector256<int> acc, Vector256<byte> q, Vector256<sbyte> x)
+            => _vnni ? AvxVnni.MultiplyWideningAndAdd(acc, q, x)
+                : Avx2.Add(acc, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(q, x), Vector256<short>.One));
+
+        private void FourTokens(int n, int t)
+        {
+            var mask = Vector256.Create((byte)0x0F);
+            byte* row = _w + (long)n * (_k / 2);
+            float* scale = _scale + (long)n * _groups;
+            sbyte* x0 = _xq + (long)t * _k, x1 = x0 + _k, x2 = x1 + _k, x3 = x2 + _k;
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            for (int g = 0; g < _groups; g++)
+            {
+                // Two integer chains per token (low and high nibbles) keep eight vpdpbusd in flight; integer sums are exact in any order.
+                Vector256<int> l0 = default, l1 = default, l2 = default, l3 = default, h0 = default, h1 = default, h2 = default, h3 = default;
+                for (int unit = g * _unitsPerGroup, end = unit + _unitsPerGroup; unit < end; unit++)
+                {
+                    int k = unit * UnitFeatures;
+                    var packed = Vector256.Load(row + k / 2);
+                    var lo = Avx2.And(packed, mask);
+                    var hi = Avx2.And(Avx2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte(), mask);
+                    l0 = Dot(l0, lo, Vector256.Load(x0 + k));
+                    l1 = Dot(l1, lo, Vector256.Load(x1 + k));
+                    l2 = Dot(l2, lo, Vector256.Load(x2 + k));
+                    l3 = Dot(l3, lo, Vector256.Load(x3 + k));
+                    h0 = Dot(h0, hi, Vector256.Load(x0 + k + 32));
+                    h1 = Dot(h1, hi, Vector256.Load(x1 + k + 32));
+                    h2 = Dot(h2, hi, Vector256.Load(x2 + k + 32));
+                    h3 = Dot(h3, hi, Vector256.Load(x3 + k + 32));
+                }
+
+                float s = scale[g];
+                float* sx = _sx + t * _groups + g;
+                a0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.Add(l0, h0)), Vector256.Create(s * sx[0]), a0);
+                a1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.Add(l1, h1)), Vector256.Create(s * sx[_groups]), a1);
+                a2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.Add(l2, h2)), Vector256.Create(s * sx[2 * _groups]), a2);
+                a3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.Add(l3, h3)), Vector256.Create(s * sx[3 * _groups]), a3);
+            }
+
+            Store(n, t, a0);
+            Store(n, t + 1, a1);
+            Store(n, t + 2, a2);
+            Store(n, t + 3, a3);
+        }
+
+        /// <summary>Rows n and n + 1 for tokens t..t+3: each activation load serves two rows (the sums are FourTokens' exactly).</summary>
+        private void TwoRowsFourTokens(int n, int t)
+        {
+            var mask = Vector256.Create((byte)0x0F);
+            byte* row = _w + (long)n * (_k / 2), next = row + _k / 2;
+            float* scale = _scale + (long)n * _groups;
+            sbyte* x0 = _xq + (long)t * _k, x1 = x0 + _k, x2 = x1 + _k, x3 = x2 + _k;
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
+            for (int g = 0; g < _groups; g++)
+            {
+                Vector256<int> d0 = default, d1 = default, d2 = default, d3 = default, e0 = default, e1 = default, e2 = default, e3 = default;
+                for (int unit = g * _unitsPerGroup, end = unit + _unitsPerGroup; unit < end; unit++)
+                {
+                    int k = unit * UnitFeatures;
+                    var p = Vector256.Load(row + k / 2);
+                    var q = Vector256.Load(next + k / 2);
+                    var lo = Avx2.And(p, mask);
+                    var loNext = Avx2.And(q, mask);
+                    var x = Vector256.Load(x0 + k);
+                    d0 = Dot(d0, lo, x);
+                    e0 = Dot(e0, loNext, x);
+                    x = Vector256.Load(x1 + k);
+                    d1 = Dot(d1, lo, x);
+                    e1 = Dot(e1, loNext, x);
+                    x = Vector256.Load(x2 + k);
+                    d2 = Dot(d2, lo, x);
+                    e2 = Dot(e2, loNext, x);
+                    x = Vector256.Load(x3 + k);
+                    d3 = Dot(d3, lo, x);
+                    e3 = Dot(e3, loNext, x);
+                    var hi = Avx2.And(Avx2.ShiftRightLogical(p.AsUInt16(), 4).AsByte(), mask);
+                    var hiNext = Avx2.And(Avx2.ShiftRightLogical(q.AsUInt16(), 4).AsByte(), mask);
+                    x = Vector256.Load(x0 + k + 32);
+                    d0 = Dot(d0, hi, x);
+                    e0 = Dot(e0, hiNext, x);
+                    x = Vector256.Load(x1 + k + 32);
+                    d1 = Dot(d1, hi, x);
+                    e1 = Dot(e1, hiNext, x);
+                    x = Vector256.Load(x2 + k + 32);
+                    d2 = Dot(d2, hi, x);
+                    e2 = Dot(e2, hiNext, x);
+                    x = Vector256.Load(x3 + k + 32);
+                    d3 = Dot(d3, hi, x);
+                    e3 = Dot(e3, hiNext, x);
+                }
+
+                float s = scale[g], sNext = scale[_groups + g];
+                float* sx = _sx + t * _groups + g;
+                float sx0 = sx[0], sx1 = sx[_groups], sx2 = sx[2 * _groups], sx3 = sx[3 * _groups];
+                a0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(d0), Vector256.Create(s * sx0), a0);
+                a1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(d1), Vector256.Create(s * sx1), a1);
+                a2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(d2), Vector256.Create(s * sx2), a2);
+                a3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(d3), Vector256.Create(s * sx3), a3);
+                b0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(e0), Vector256.Create(sNext * sx0), b0);
+                b1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(e1), Vector256.Create(sNext * sx1), b1);
+                b2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(e2), Vector256.Create(sNext * sx2), b2);
+                b3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(e3), Vector256.Create(sNext * sx3), b3);
+            }
+
+            Store(n, t, a0);
+            Store(n, t + 1, a1);
+            Store(n, t + 2, a2);
+            Store(n, t + 3, a3);
+            Store(n + 1, t, b0);
+            Store(n + 1, t + 1, b1);
+            Store(n + 1, t + 2, b2);
+            Store(n + 1, t + 3, b3);
+        }
+
+        private void OneToken(int n, int t)
+        {
+            var mask = Vector256.Create((byte)0x0F);
+            byte* row = _w + (long)n * (_k / 2);
+            float* scale = _scale + (long)n * _groups;
+            sbyte* x0 = _xq + (long)t * _k;
+            Vector256<float> a0 = default;
+            for (int g = 0; g < _groups; g++)
+            {
+                Vector256<int> l0 = default, h0 = default;
+                for (int unit = g * _unitsPerGroup, end = unit + _unitsPerGroup; unit < end; unit++)
+                {
+                    int k = unit * UnitFeatures;
+                    var packed = Vector256.Load(row + k / 2);
+                    l0 = Dot(l0, Avx2.And(packed, mask), Vector256.Load(x0 + k));
+                    h0 = Dot(h0, Avx2.And(Avx2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte(), mask), Vector256.Load(x0 + k + 32));
+                }
+
+                a0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.Add(l0, h0)), Vector256.Create(scale[g] * _sx[t * _groups + g]), a0);
+            }
+
+            Store(n, t, a0);
+        }
+
+        /// <summary>y[t, n] = the lanes of acc summed, plus Σ_g offset[n, g]·u[t, g] (the offsets' share), in one fixed order.</summary>
+        private void Store(int n, int t, Vector256<float> acc)
+        {
+            float* offset = _offset + (long)n * _groups, u = _u + (long)t * _groups;
+            var c = Vector256<float>.Zero;
+            int g = 0;
+            for (; g + 8 <= _groups; g += 8)
+            {
+                c = Fma.MultiplyAdd(Vector256.Load(offset + g), Vector256.Load(u + g), c);
+            }
+
+            float tail = 0f;
+            for (; g < _groups; g++)
+            {
+                tail += offset[g] * u[g];
+            }
+
+            _y[(long)t * _n + n] = Sum(acc) + Sum(c) + tail;
+        }
+
+        /// <summary>The eight lanes summed in one fixed order (pairs, then quads).</summary>
+        private static float Sum(Vector256<float> v)
+        {
+            var four = Sse.Add(v.GetLower(), v.GetUpper());
+            var two = Sse.Add(four, Sse.MoveHighToLow(four, four));
+            return two.ToScalar() + two.GetElement(1);
+        }
+    }
+}
