@@ -212,7 +212,7 @@ internal sealed class CllmChatClient : IChatClient
         }
 
         Refuse(options, modelId);
-        var generation = new GenerationOptions
+        return new GenerationOptions
         {
             MaxNewTokens = options.MaxOutputTokens,
             Temperature = options.Temperature,
@@ -220,7 +220,6 @@ internal sealed class CllmChatClient : IChatClient
             TopP = options.TopP,
             Seed = options.Seed is { } seed ? unchecked((int)seed) : null,                       // a long seed folds to 32 bits, still deterministic
         };
-        return generation;
     }
 
     /// <summary>The ChatOptions property a <see cref="GenerationOptions"/> property comes from.</summary>
