@@ -91,8 +91,18 @@ public sealed class CllmEngine : IDisposable
     /// <summary>
     /// A request for already tokenized <paramref name="promptIds"/> (e.g. a chat template's), with <paramref name="options"/>
     /// resolved to their defaults and the model's EOS ids added unless <see cref="GenerationOptions.StopAtEos"/> is false.
+    /// Option values out of range fail here (<see cref="GenerationOptions.Validate"/>); the prompt is checked against the
+    /// model, and copied, when the request is run.
     /// </summary>
     public DecodeRequest CreateRequest(IReadOnlyList<int> promptIds, GenerationOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(promptIds);
+        options?.Validate();                                                                      // bad values fail here, not on the decode thread
+        return Compose(promptIds, options);
+    }
+
+    /// <summary>The request <see cref="CreateRequest(IReadOnlyList{int}, GenerationOptions?)"/> makes, unchecked: the caller resolves it next.</summary>
+    internal DecodeRequest Compose(IReadOnlyList<int> promptIds, GenerationOptions? options)
     {
         ArgumentNullException.ThrowIfNull(promptIds);
         options ??= new GenerationOptions();
@@ -102,17 +112,30 @@ public sealed class CllmEngine : IDisposable
             stops = EosTokenIds.Concat(stops);
         }
 
-        options.Validate();                                                                       // bad values fail here, not on the decode thread
         return new DecodeRequest { PromptIds = promptIds, Options = options with { StopTokenIds = stops.Distinct().ToArray() } };
     }
+
+    /// <summary>
+    /// <paramref name="request"/> checked against the engine's model and resolved, once per submission
+    /// (<see cref="ResolvedRequest.From"/>; <paramref name="name"/> maps property names to a front end's own).
+    /// </summary>
+    internal ResolvedRequest Resolve(DecodeRequest request, Func<string, string>? name = null)
+        => ResolvedRequest.From(request, Model.Config.VocabSize, Model.Config.MaxPositionEmbeddings, name);
 
     /// <summary>Generates a completion of <paramref name="prompt"/>.</summary>
     public DecodeResult Generate(string prompt, GenerationOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var request = CreateRequest(prompt, options);
+        ArgumentNullException.ThrowIfNull(prompt);
+        var request = Resolve(Compose(Tokenizer.Encode(prompt), options));
         Log.Prompt(_logger, prompt);
+        return Complete(request, options?.Decoder, cancellationToken);
+    }
+
+    /// <summary>Runs a resolved request to its end and detokenizes the output.</summary>
+    internal DecodeResult Complete(ResolvedRequest request, DecoderOptions? decoder, CancellationToken cancellationToken)
+    {
         var output = new List<int>();
-        foreach (var step in Run(request, options?.Decoder, cancellationToken))
+        foreach (var step in Stream(request, decoder, cancellationToken))
         {
             output.AddRange(step.Tokens);
             if (step.Stats is { } stats)
@@ -127,32 +150,43 @@ public sealed class CllmEngine : IDisposable
     /// <summary>Generates a completion, yielding text pieces as tokens are produced (UTF-8 safe).</summary>
     public IEnumerable<string> GenerateStreaming(string prompt, GenerationOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var request = CreateRequest(prompt, options);
-        var detokenizer = new StreamingDetokenizer(Tokenizer);
-        foreach (var step in Run(request, options?.Decoder, cancellationToken))
+        ArgumentNullException.ThrowIfNull(prompt);
+        var request = Resolve(Compose(Tokenizer.Encode(prompt), options));                    // bad input fails at the call
+        return Pieces(request, options?.Decoder);
+
+        IEnumerable<string> Pieces(ResolvedRequest request, DecoderOptions? decoder)
         {
-            foreach (var token in step.Tokens)
+            var detokenizer = new StreamingDetokenizer(Tokenizer);
+            foreach (var step in Stream(request, decoder, cancellationToken))               // submitted when first enumerated
             {
-                var piece = detokenizer.Push(token);
-                if (piece.Length > 0)
+                foreach (var token in step.Tokens)
                 {
-                    yield return piece;
+                    var piece = detokenizer.Push(token);
+                    if (piece.Length > 0)
+                    {
+                        yield return piece;
+                    }
                 }
             }
-        }
 
-        var rest = detokenizer.Flush();
-        if (rest.Length > 0)
-        {
-            yield return rest;
+            var rest = detokenizer.Flush();
+            if (rest.Length > 0)
+            {
+                yield return rest;
+            }
         }
     }
 
     /// <summary>
     /// Runs <paramref name="request"/> on the engine's decode thread and streams its steps to the calling thread.
     /// Requests from any number of threads are batched together (greedy outputs are those of the request alone).
+    /// The request is checked and copied here, on the calling thread; bad input throws before anything is queued.
     /// </summary>
     public IEnumerable<DecodeStep> Run(DecodeRequest request, DecoderOptions? decoder = null, CancellationToken cancellationToken = default)
+        => Stream(Resolve(request), decoder, cancellationToken);
+
+    /// <summary>As <see cref="Run(DecodeRequest, DecoderOptions?, CancellationToken)"/> for a request already resolved.</summary>
+    internal IEnumerable<DecodeStep> Stream(ResolvedRequest request, DecoderOptions? decoder, CancellationToken cancellationToken)
     {
         var reader = Submit(request, decoder, cancellationToken);
         return Drain(reader, cancellationToken);
@@ -171,8 +205,12 @@ public sealed class CllmEngine : IDisposable
         }
     }
 
-    /// <summary>The asynchronous form of <see cref="Run"/>: tensors never cross an await.</summary>
+    /// <summary>The asynchronous form of <see cref="Run(DecodeRequest, DecoderOptions?, CancellationToken)"/>: tensors never cross an await.</summary>
     public IAsyncEnumerable<DecodeStep> RunAsync(DecodeRequest request, DecoderOptions? decoder = null, CancellationToken cancellationToken = default)
+        => StreamAsync(Resolve(request), decoder, cancellationToken);
+
+    /// <summary>As <see cref="RunAsync(DecodeRequest, DecoderOptions?, CancellationToken)"/> for a request already resolved.</summary>
+    internal IAsyncEnumerable<DecodeStep> StreamAsync(ResolvedRequest request, DecoderOptions? decoder, CancellationToken cancellationToken)
     {
         var reader = Submit(request, decoder, cancellationToken);
         return Drain(reader, cancellationToken);
@@ -190,19 +228,17 @@ public sealed class CllmEngine : IDisposable
         }
     }
 
-    private ChannelReader<DecodeStep> Submit(DecodeRequest request, DecoderOptions? decoder, CancellationToken cancellationToken)
+    private ChannelReader<DecodeStep> Submit(ResolvedRequest request, DecoderOptions? decoder, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        ArgumentNullException.ThrowIfNull(request);
-        request.Validate(Model.Config.VocabSize, Model.Config.MaxPositionEmbeddings);          // bad input fails here, on the caller's thread
         // One decoder per setting (the first 64 settings seen), so that its requests share a first-token memory.
         var chosen = decoder is null ? _default : _decoders.TryGetValue(decoder, out var known) ? known
             : _decoders.Count < 64 ? _decoders.GetOrAdd(decoder, d => d.CreateDecoder(Model)) : decoder.CreateDecoder(Model);
         return Submit(request, chosen, cancellationToken);
     }
 
-    /// <summary>Queues a validated request for <paramref name="decoder"/> (batched when it is a draft-verify decoder over this model).</summary>
-    internal ChannelReader<DecodeStep> Submit(DecodeRequest request, IDecoder decoder, CancellationToken cancellationToken)
+    /// <summary>Queues a resolved request for <paramref name="decoder"/> (batched when it is a draft-verify decoder over this model).</summary>
+    internal ChannelReader<DecodeStep> Submit(ResolvedRequest request, IDecoder decoder, CancellationToken cancellationToken)
         => _worker.Submit(decoder, request, cancellationToken);
 
     public void Dispose()

@@ -56,21 +56,23 @@ internal sealed class DraftVerifyDecoder : IDecoder
     /// <inheritdoc />
     public IEnumerable<DecodeStep> Decode(DecodeRequest request, CancellationToken cancellationToken = default)
     {
-        var session = Start(request, cancellationToken);
+        var session = Start(Resolve(request), cancellationToken);                          // bad input fails here, at the call
         return Run(session);
     }
 
+    /// <summary><paramref name="request"/> checked against this decoder's model and resolved (<see cref="ResolvedRequest.From"/>).</summary>
+    internal ResolvedRequest Resolve(DecodeRequest request)
+        => ResolvedRequest.From(request, _model.Config.VocabSize, _model.Config.MaxPositionEmbeddings);
+
     /// <summary>
-    /// A validated request's session, ready to join a <see cref="DecodeBatch"/> over this decoder's model: the engine
-    /// steps many such sessions together, <see cref="Decode"/> steps one alone.
+    /// A resolved request's session, ready to join a <see cref="DecodeBatch"/> over this decoder's model: the engine
+    /// steps many such sessions together, <see cref="Decode"/> steps one alone. Nothing is checked again here.
     /// </summary>
-    internal DecodeSession Start(DecodeRequest request, CancellationToken cancellationToken)
+    internal DecodeSession Start(ResolvedRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        int context = _model.Config.MaxPositionEmbeddings;
-        request.Validate(_model.Config.VocabSize, context);
         var observers = _newObservers?.Invoke() ?? Array.Empty<IDecodeObserver>();
-        return new DecodeSession(Name, request, _newProposer(), observers, DraftAtPrefill, context, cancellationToken);
+        return new DecodeSession(Name, request, _newProposer(), observers, DraftAtPrefill, _model.Config.MaxPositionEmbeddings, cancellationToken);
     }
 
     /// <summary>

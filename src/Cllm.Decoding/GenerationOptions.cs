@@ -43,16 +43,14 @@ public sealed record GenerationOptions
     /// <summary>
     /// Throws <see cref="ArgumentOutOfRangeException"/> naming the property at fault (<see cref="MaxNewTokens"/>,
     /// <see cref="Temperature"/>, <see cref="TopK"/>, <see cref="TopP"/>) for a value out of range: every value given is
-    /// checked, greedy or not. The engine checks each request this way; front ends (the chat client, the <c>cllm</c> command)
-    /// call it too and name their own option for the property.
+    /// checked, greedy or not. The engine and the decoders make this check (with the prompt's) once when a request is
+    /// submitted, and the chat client names its own ChatOptions property there; call it to fail earlier (the <c>cllm</c>
+    /// command does, naming its flags, before the model loads).
     /// </summary>
-    public void Validate() => Validate(null);
-
-    /// <summary>As <see cref="Validate()"/>, naming each property as <paramref name="name"/> maps it (e.g. to a ChatOptions property).</summary>
-    internal void Validate(Func<string, string>? name)
+    public void Validate()
     {
-        ResolveMaxNewTokens(name);
-        ToSampling(name);
+        ResolveMaxNewTokens();
+        ToSampling();
     }
 
     /// <summary>The sampling settings these options mean (greedy unless <see cref="Temperature"/> is positive); throws for values out of range.</summary>

@@ -86,11 +86,13 @@ internal static class GenerateCommand
             {
                 var (where, text) = rows[i];
 
-                // A prompt the model cannot take (longer than its context, say) fails its own row only.
-                var request = template is null ? engine.CreateRequest(text, settings) : ChatRequest(engine, template, text, settings);
+                // A prompt the model cannot take (longer than its context, say) fails its own row only. The row is
+                // checked and resolved once; that resolved request is what runs.
+                var request = template is null ? engine.Compose(engine.Tokenizer.Encode(text), settings) : ChatRequest(engine, template, text, settings);
+                ResolvedRequest resolved;
                 try
                 {
-                    request.Validate(engine.Model.Config.VocabSize, engine.Model.Config.MaxPositionEmbeddings);
+                    resolved = engine.Resolve(request);
                 }
                 catch (ArgumentException ex)
                 {
@@ -101,7 +103,7 @@ internal static class GenerateCommand
                     continue;
                 }
 
-                var response = template is null ? engine.Generate(text, settings, cancellationToken) : GenerateChat(engine, request, settings, cancellationToken);
+                var response = engine.Complete(resolved, settings.Decoder, cancellationToken);
                 WriteLine(stream, text, response, decoderOptions);
                 Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"[{i + 1}/{rows.Count}] {response.Stats.GeneratedTokens} tokens, {response.Stats.ForwardPasses} forwards ({response.Stats.TokensPerForward:F2} tokens/forward), {response.Finish.ToString().ToLowerInvariant()}, {response.Stats.Elapsed.TotalMilliseconds:F0} ms"));
@@ -132,22 +134,7 @@ internal static class GenerateCommand
 
     /// <summary>The prompt as one user turn in <paramref name="template"/>; the template's end-of-turn ids also stop.</summary>
     private static DecodeRequest ChatRequest(CllmEngine engine, ChatTemplate template, string prompt, GenerationOptions settings)
-        => engine.CreateRequest(template.Encode(new[] { ("user", prompt) }), settings with { StopTokenIds = (settings.StopTokenIds ?? Array.Empty<int>()).Concat(template.StopTokenIds).ToArray() });
-
-    private static DecodeResult GenerateChat(CllmEngine engine, DecodeRequest request, GenerationOptions settings, CancellationToken cancellationToken)
-    {
-        var output = new List<int>();
-        foreach (var step in engine.Run(request, settings.Decoder, cancellationToken))
-        {
-            output.AddRange(step.Tokens);
-            if (step.Stats is { } stats)
-            {
-                return new DecodeResult(output, step.Finish, stats) { PromptIds = request.PromptIds, Text = engine.Tokenizer.Decode(output) };
-            }
-        }
-
-        throw new InvalidOperationException("the decoder ended without a final step.");
-    }
+        => engine.Compose(template.Encode(new[] { ("user", prompt) }), settings with { StopTokenIds = (settings.StopTokenIds ?? Array.Empty<int>()).Concat(template.StopTokenIds).ToArray() });
 
     /// <summary>The prompts with where each comes from ("--prompt" or "file:line"), for row errors.</summary>
     private static List<(string Where, string Text)> Prompts(string? prompt, string? file) => (prompt, file) switch

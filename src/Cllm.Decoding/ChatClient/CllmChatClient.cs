@@ -68,7 +68,7 @@ internal sealed class CllmChatClient : IChatClient
         var stops = new TextStopMatcher(options?.StopSequences?.ToArray() ?? Array.Empty<string>());
         var detokenizer = new StreamingDetokenizer(_engine.Tokenizer);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var steps = _engine.RunAsync(request, null, linked.Token).GetAsyncEnumerator(CancellationToken.None);
+        var steps = _engine.StreamAsync(request, null, linked.Token).GetAsyncEnumerator(CancellationToken.None);
         int generated = 0, forwards = 0;
         DecodeStats? stats = null;
         FinishReason finish = FinishReason.None;
@@ -120,7 +120,7 @@ internal sealed class CllmChatClient : IChatClient
             await steps.DisposeAsync().ConfigureAwait(false);
         }
 
-        yield return Final(request.PromptIds.Count, generated, forwards, stats, stops.Stopped ? FinishReason.Stop : finish);
+        yield return Final(request.PromptIds.Length, generated, forwards, stats, stops.Stopped ? FinishReason.Stop : finish);
     }
 
     /// <inheritdoc />
@@ -139,7 +139,8 @@ internal sealed class CllmChatClient : IChatClient
     {
     }
 
-    private DecodeRequest CreateRequest(IEnumerable<ChatMessage> messages, ChatOptions? options)
+    /// <summary>The messages rendered and the options mapped, checked and resolved once (values out of range named as ChatOptions').</summary>
+    private ResolvedRequest CreateRequest(IEnumerable<ChatMessage> messages, ChatOptions? options)
     {
         var generation = ToGenerationOptions(options, _metadata.DefaultModelId);
         var turns = new List<(string Role, string Text)>();
@@ -161,8 +162,15 @@ internal sealed class CllmChatClient : IChatClient
             throw new ArgumentException("messages is empty: give at least one message to respond to (the model would otherwise generate from nothing).", nameof(messages));
         }
 
-        return _engine.CreateRequest(_template.Encode(turns), generation with { StopTokenIds = _template.StopTokenIds });
+        return Resolve(_engine.Compose(_template.Encode(turns), generation with { StopTokenIds = _template.StopTokenIds }), _engine.Model.Config.VocabSize, _engine.Model.Config.MaxPositionEmbeddings);
     }
+
+    /// <summary>
+    /// <paramref name="request"/> (whose options came from <see cref="ToGenerationOptions"/>) checked and resolved once, as
+    /// the engine does, but naming a value out of range as the ChatOptions property it came from.
+    /// </summary>
+    internal static ResolvedRequest Resolve(DecodeRequest request, int vocabSize, int contextLength)
+        => ResolvedRequest.From(request, vocabSize, contextLength, ChatOptionsName);
 
     /// <summary>The template's role for <paramref name="message"/>: system, user or assistant; other roles (tool) are refused.</summary>
     private static string Role(ChatMessage message)
@@ -191,8 +199,8 @@ internal sealed class CllmChatClient : IChatClient
 
     /// <summary>
     /// The generation options that <paramref name="options"/> ask for: a new object, the caller's options are only read.
-    /// Unset values stay null and take <see cref="GenerationOptions"/>' defaults; values out of range fail in
-    /// <see cref="GenerationOptions.Validate()"/>, named as the ChatOptions property. Text stop sequences are matched on
+    /// Unset values stay null and take <see cref="GenerationOptions"/>' defaults; values out of range fail when the
+    /// request is resolved (<see cref="Resolve"/>), named as the ChatOptions property. Text stop sequences are matched on
     /// the text. Options that cannot be honoured throw <see cref="NotSupportedException"/> naming the property;
     /// <paramref name="modelId"/> is the only model a request may name.
     /// </summary>
@@ -204,7 +212,7 @@ internal sealed class CllmChatClient : IChatClient
         }
 
         Refuse(options, modelId);
-        var generation = new GenerationOptions
+        return new GenerationOptions
         {
             MaxNewTokens = options.MaxOutputTokens,
             Temperature = options.Temperature,
@@ -212,8 +220,6 @@ internal sealed class CllmChatClient : IChatClient
             TopP = options.TopP,
             Seed = options.Seed is { } seed ? unchecked((int)seed) : null,                       // a long seed folds to 32 bits, still deterministic
         };
-        generation.Validate(ChatOptionsName);
-        return generation;
     }
 
     /// <summary>The ChatOptions property a <see cref="GenerationOptions"/> property comes from.</summary>

@@ -15,10 +15,10 @@ internal sealed class TokenSampler
     private readonly SamplingOptions _options;
     private readonly Random _random;
 
+    /// <param name="options">Checked settings: a request's <see cref="ResolvedRequest.Sampling"/>.</param>
     public TokenSampler(SamplingOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        options.Validate();
         _options = options;
         _random = options.Seed is int seed ? new Random(Scramble(seed)) : new Random();
     }

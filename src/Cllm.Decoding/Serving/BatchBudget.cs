@@ -94,7 +94,7 @@ internal sealed class BatchBudget
             return int.MaxValue;
         }
 
-        int fixedTokens = sessions.Where(s => s.AtPrefill).Sum(s => s.Request.PromptIds.Count - 1);
+        int fixedTokens = sessions.Where(s => s.AtPrefill).Sum(s => s.Request.PromptIds.Length - 1);
         int best = 0;
         double bestRate = double.NegativeInfinity;
         foreach (int cap in Caps)

@@ -19,6 +19,7 @@ internal sealed class DecodeSession
     private readonly DecodeStats _stats;
     private readonly List<int> _sequence;                                                  // prompt, generated tokens, pending last
     private readonly IReadOnlyList<int> _view;
+    private readonly IReadOnlyList<int> _prompt;                                           // the request's own copy, boxed once
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly bool _draftAtPrefill;
     private readonly int _budget;
@@ -27,7 +28,7 @@ internal sealed class DecodeSession
     private Draft _draft = Draft.Empty;
     private bool _planned;
 
-    public DecodeSession(string decoder, DecodeRequest request, IDraftProposer proposer, IReadOnlyList<IDecodeObserver> observers, bool draftAtPrefill, int contextLength, CancellationToken cancellationToken)
+    public DecodeSession(string decoder, ResolvedRequest request, IDraftProposer proposer, IReadOnlyList<IDecodeObserver> observers, bool draftAtPrefill, int contextLength, CancellationToken cancellationToken)
     {
         Decoder = decoder;
         Request = request;
@@ -36,20 +37,21 @@ internal sealed class DecodeSession
         _observers = observers;
         _draftAtPrefill = draftAtPrefill;
         Sampler = new TokenSampler(request.Sampling);
-        int promptLength = request.PromptIds.Count;
+        int promptLength = request.PromptIds.Length;
         _budget = Math.Min(request.MaxNewTokens, contextLength - promptLength);
         _stats = new DecodeStats { PromptTokens = promptLength };
         _stop = new StopTracker(request.Stop, _budget);
         _sequence = new List<int>(promptLength + _budget + 1);
         _sequence.AddRange(request.PromptIds);
         _view = _sequence.AsReadOnly();
+        _prompt = request.PromptIds;
     }
 
     /// <summary>The decoder's name (ar, jacobi:16, …), for reports.</summary>
     public string Decoder { get; }
 
-    /// <summary>The request.</summary>
-    public DecodeRequest Request { get; }
+    /// <summary>The request, as resolved once at submission (the session checks nothing again).</summary>
+    public ResolvedRequest Request { get; }
 
     /// <summary>The request's cancellation.</summary>
     public CancellationToken CancellationToken { get; }
@@ -64,7 +66,7 @@ internal sealed class DecodeSession
     public bool AtPrefill => _step == 0;
 
     /// <summary>KV-cache slots the request can ever hold: the prompt, the budget and the deepest draft, plus the pending token.</summary>
-    public int CacheSlots => Request.PromptIds.Count + _budget + _proposer.MaxDraftTokens + 1;
+    public int CacheSlots => Request.PromptIds.Length + _budget + _proposer.MaxDraftTokens + 1;
 
     /// <summary>Tokens the next forward would verify at most without a cap: the pending token and the deepest draft still allowed.</summary>
     public int Window => 1 + Math.Max(0, Math.Min(_proposer.MaxDraftTokens, _budget - _stop.Output.Count - 1));
@@ -91,7 +93,7 @@ internal sealed class DecodeSession
             // for greedy requests (see DraftVerifyDecoder.DraftAtPrefill) and never deeper than the budget after it.
             int depth = Math.Min(left, depthCap);
             _draft = _draftAtPrefill && Sampler.IsGreedy && depth > 0 && _proposer.MaxDraftTokens > 0 ? _proposer.ProposeAtPrefill(_view, depth) : Draft.Empty;
-            return (Request.PromptIds, _draft);
+            return (_prompt, _draft);
         }
 
         _draft = _proposer.Propose(_view, Math.Min(left, depthCap));

@@ -19,7 +19,7 @@ namespace Cllm;
 /// </summary>
 internal sealed class DecodeWorker : IDisposable
 {
-    private sealed record Job(IDecoder Decoder, DecodeRequest Request, ChannelWriter<DecodeStep> Output, CancellationToken CancellationToken);
+    private sealed record Job(IDecoder Decoder, ResolvedRequest Request, ChannelWriter<DecodeStep> Output, CancellationToken CancellationToken);
 
     private sealed record Running(Job Job, DecodeSession Session, Activity? Activity);
 
@@ -45,8 +45,8 @@ internal sealed class DecodeWorker : IDisposable
         _thread.Start();
     }
 
-    /// <summary>Queues a request; its steps arrive on the returned reader, which completes (or faults) when it ends.</summary>
-    public ChannelReader<DecodeStep> Submit(IDecoder decoder, DecodeRequest request, CancellationToken cancellationToken)
+    /// <summary>Queues a request, resolved on the caller's thread; its steps arrive on the returned reader, which completes (or faults) when it ends.</summary>
+    public ChannelReader<DecodeStep> Submit(IDecoder decoder, ResolvedRequest request, CancellationToken cancellationToken)
     {
         var output = Channel.CreateUnbounded<DecodeStep>(new UnboundedChannelOptions { SingleWriter = true, SingleReader = true });
         if (!_queue.Writer.TryWrite(new Job(decoder, request, output.Writer, cancellationToken)))
@@ -187,7 +187,7 @@ internal sealed class DecodeWorker : IDisposable
         var activity = CllmTelemetry.ActivitySource.StartActivity("cllm.decode", ActivityKind.Internal, parentContext: default);
         Activity.Current = previous;
         activity?.SetTag("cllm.decoder", decoder.Name);
-        activity?.SetTag("cllm.prompt_tokens", job.Request.PromptIds.Count);
+        activity?.SetTag("cllm.prompt_tokens", job.Request.PromptIds.Length);
         running.Add(new Running(job, session, activity));
     }
 
@@ -223,11 +223,11 @@ internal sealed class DecodeWorker : IDisposable
     {
         using var activity = CllmTelemetry.ActivitySource.StartActivity("cllm.decode");
         activity?.SetTag("cllm.decoder", job.Decoder.Name);
-        activity?.SetTag("cllm.prompt_tokens", job.Request.PromptIds.Count);
+        activity?.SetTag("cllm.prompt_tokens", job.Request.PromptIds.Length);
         try
         {
             job.CancellationToken.ThrowIfCancellationRequested();
-            foreach (var step in job.Decoder.Decode(job.Request, job.CancellationToken))
+            foreach (var step in job.Decoder.Decode(job.Request.ToRequest(), job.CancellationToken))   // the caller's own decoder takes the public form
             {
                 Report(job.Decoder.Name, step, activity);
                 job.Output.TryWrite(step);                                                  // after the figures are recorded

@@ -30,13 +30,12 @@ internal sealed class EngineDecoder : IDecoder
     /// <inheritdoc />
     public IEnumerable<DecodeStep> Decode(DecodeRequest request, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(request);
-        request.Validate(_engine.Model.Config.VocabSize, _engine.Model.Config.MaxPositionEmbeddings);   // bad input fails at the call
+        var resolved = _engine.Resolve(request);                                             // bad input fails at the call, checked once
         return Run();
 
         IEnumerable<DecodeStep> Run()
         {
-            foreach (var step in _engine.Run(request, _options, cancellationToken))       // submitted when first enumerated
+            foreach (var step in _engine.Stream(resolved, _options, cancellationToken))      // submitted when first enumerated
             {
                 yield return step;
             }

@@ -44,8 +44,10 @@ public class ChatOptionsHandlingTests
     [InlineData(null, null, null, 0, "ChatOptions.MaxOutputTokens")]
     public void ValuesOutOfRangeFailInTheLibrarysValidationNamedAsChatOptions(double? temperature, float? topP, int? topK, int? maxOutputTokens, string named)
     {
+        // The chat client maps the options, then checks them once with the prompt when it resolves the request.
         var options = new ChatOptions { Temperature = (float?)temperature, TopP = topP, TopK = topK, MaxOutputTokens = maxOutputTokens };
-        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => CllmChatClient.ToGenerationOptions(options, ModelId));
+        var request = new DecodeRequest { PromptIds = new[] { 1 }, Options = CllmChatClient.ToGenerationOptions(options, ModelId) };
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => CllmChatClient.Resolve(request, vocabSize: 32, contextLength: 64));
         Assert.StartsWith($"{named} must be", ex.Message);
 
         // The same values given to the engine directly fail in the same check, named as GenerationOptions' properties.

@@ -155,7 +155,7 @@ public class BatchedDecodingTests
         var victimRequest = engine.CreateRequest(prompts[0], options with { MaxNewTokens = 200, StopAtEos = false });
         var victim = Task.Run(async () =>
         {
-            await foreach (var _ in engine.Submit(victimRequest, victimDecoder, cancel.Token).ReadAllAsync())
+            await foreach (var _ in engine.Submit(engine.Resolve(victimRequest), victimDecoder, cancel.Token).ReadAllAsync())
             {
             }
         });
@@ -178,7 +178,7 @@ public class BatchedDecodingTests
     {
         using var model = TinyLlama.Create(5);
         var decoder = Decoders.Jacobi(model, 16);
-        var sessions = Enumerable.Range(0, 16).Select(_ => decoder.Start(new DecodeRequest { PromptIds = new[] { 1, 2 }, Options = new GenerationOptions { MaxNewTokens = 64 } }, default)).ToArray();
+        var sessions = Enumerable.Range(0, 16).Select(_ => decoder.Start(decoder.Resolve(new DecodeRequest { PromptIds = new[] { 1, 2 }, Options = new GenerationOptions { MaxNewTokens = 64 } }), default)).ToArray();
         var flat = Budget((1, 1), (64, 1), (128, 2));
         var linear = Budget((1, 1), (128, 128));
         var rising = Budget((1, 1), (16, 1.3), (64, 3), (256, 12));
@@ -228,7 +228,7 @@ public class BatchedDecodingTests
     {
         using var model = TinyLlama.Create(5);
         var decoder = Decoders.Jacobi(model, 16);
-        var sessions = Enumerable.Range(0, 8).Select(_ => decoder.Start(new DecodeRequest { PromptIds = new[] { 1, 2 }, Options = new GenerationOptions { MaxNewTokens = 64 } }, default)).ToArray();
+        var sessions = Enumerable.Range(0, 8).Select(_ => decoder.Start(decoder.Resolve(new DecodeRequest { PromptIds = new[] { 1, 2 }, Options = new GenerationOptions { MaxNewTokens = 64 } }), default)).ToArray();
         foreach (bool draftsFaster in new[] { false, true })
         {
             var budget = new BatchBudget(() => new[] { new ForwardCost(1, 1, 1), new ForwardCost(64, 1, 1), new ForwardCost(128, 2, 2) });
@@ -282,11 +282,12 @@ public class BatchedDecodingTests
                 while (running.Count < 6)
                 {
                     bool sampled = random.Next(4) == 0;
-                    var session = decoders[random.Next(decoders.Length)].Start(new DecodeRequest
+                    var chosen = decoders[random.Next(decoders.Length)];
+                    var session = chosen.Start(chosen.Resolve(new DecodeRequest
                     {
                         PromptIds = Enumerable.Range(0, 1 + random.Next(12)).Select(_ => random.Next(model.Config.VocabSize)).ToArray(),
                         Options = new GenerationOptions { MaxNewTokens = 5 + random.Next(40), Temperature = sampled ? 0.8 : null, Seed = sampled ? forward : null },
-                    }, default);
+                    }), default);
                     batch.Add(session);
                     running.Add(session);
                 }
@@ -335,7 +336,7 @@ public class BatchedDecodingTests
             {
                 do
                 {
-                    var session = requests[next].Decoder.Start(requests[next].Request, default);
+                    var session = requests[next].Decoder.Start(requests[next].Decoder.Resolve(requests[next].Request), default);
                     batch.Add(session);
                     running.Add((next++, session));
                 }
