@@ -1,5 +1,6 @@
 // Prints where a forward's time goes (ms per op class per forward) at T=1 and T=16 with 128 cached tokens.
-// Usage: Cllm.Profile MODEL [THREADS] where MODEL is a checkpoint folder, random:15m or random:260k.
+// Usage: Cllm.Profile MODEL [THREADS] [DTYPE] [QUANTIZE] where MODEL is a checkpoint folder, random:15m or random:260k,
+// DTYPE float32 | bfloat16 and QUANTIZE none | int8 | int4 | int4a8 (checkpoint folders only).
 using System;
 using System.Collections.Generic;
 using System.Globalization;
@@ -12,7 +13,7 @@ using static TorchSharp.torch;
 
 if (args.Length < 1)
 {
-    Console.Error.WriteLine("usage: Cllm.Profile MODEL [THREADS]   (MODEL: a checkpoint folder, random:15m or random:260k)");
+    Console.Error.WriteLine("usage: Cllm.Profile MODEL [THREADS] [DTYPE] [QUANTIZE]   (MODEL: a checkpoint folder, random:15m or random:260k)");
     return 2;
 }
 
@@ -32,7 +33,18 @@ if (args[0].StartsWith("random:", StringComparison.OrdinalIgnoreCase))
 }
 else
 {
-    engine = CllmBuilder.FromCheckpoint(args[0]).Build();
+    var builder = CllmBuilder.FromCheckpoint(args[0]);
+    if (args.Length > 2)
+    {
+        builder = builder.WithDType(Enum.Parse<ScalarType>(args[2], ignoreCase: true));
+    }
+
+    if (args.Length > 3)
+    {
+        builder = builder.WithQuantization(Enum.Parse<WeightQuantization>(args[3], ignoreCase: true));
+    }
+
+    engine = builder.Build();
     model = engine.Model;
 }
 

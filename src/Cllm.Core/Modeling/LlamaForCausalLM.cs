@@ -360,6 +360,23 @@ public sealed class LlamaForCausalLM : nn.Module
     /// </summary>
     internal static ScalarType QuantizedComputeDType => ScalarType.BFloat16;
 
+    /// <summary>Workers of the int4a8 kernel, 0 when no projection is int4a8.</summary>
+    internal int KernelThreads { get; private set; }
+
+    /// <summary>Runs every int4a8 projection on <paramref name="threads"/> workers of its own.</summary>
+    internal void UseKernelThreads(int threads)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        foreach (var (_, projection) in QuantizedProjections)
+        {
+            if (projection.Quantized is { Format: WeightQuantization.Int4A8 } weight)
+            {
+                weight.KernelThreads = threads;
+                KernelThreads = threads;
+            }
+        }
+    }
+
     /// <summary>One line per format: how many projections and bytes each holds, and why any int4 projection fell back to int8.</summary>
     internal string QuantizationSummary()
     {
@@ -389,7 +406,7 @@ public sealed class LlamaForCausalLM : nn.Module
             fallback += $"; not quantized: {unquantized} (ATen's int8 kernel needs K % 16 = 0)";
         }
         string activations = Quantization == WeightQuantization.Int4A8
-            ? (Int4A8Kernel.HasVnni ? "int8 per token and group (AVX-VNNI)" : "int8 per token and group (AVX2; no AVX-VNNI on this CPU)")
+            ? $"int8 per token and group ({(Int4A8Kernel.HasVnni ? "AVX-VNNI" : "AVX2; no AVX-VNNI on this CPU")}, {KernelThreads} kernel threads; libtorch's own ops on 1)"
             : QuantizedComputeDType.ToString();
         return $"{Quantization} weights, activations {activations}: {string.Join("; ", parts)}{fallback}; embeddings, norms and classifier {DType}";
     }

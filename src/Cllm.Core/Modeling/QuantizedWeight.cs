@@ -47,6 +47,9 @@ internal sealed class QuantizedWeight : IDisposable
     /// <summary>Activation dtype of the kernel (inputs of another dtype are converted per call).</summary>
     public ScalarType ComputeDType { get; }
 
+    /// <summary>Workers of the int4a8 kernel (its own .NET threads, not libtorch's); set by the loader.</summary>
+    public int KernelThreads { get; set; } = 1;
+
     /// <summary>Bytes held: integers plus scales.</summary>
     public long Bytes => _weight.NumberOfElements * _weight.ElementSize + _scales.NumberOfElements * _scales.ElementSize;
 
@@ -171,7 +174,7 @@ internal sealed class QuantizedWeight : IDisposable
         return new QuantizedWeight(WeightQuantization.Int8, 0, n, k, computeDType, q, scale);
     }
 
-    /// <summary>x (T, K) float32 contiguous → (T, N) float32 through <see cref="Int4A8Kernel"/> on the model's thread count.</summary>
+    /// <summary>x (T, K) float32 contiguous → (T, N) float32 through <see cref="Int4A8Kernel"/> on <see cref="KernelThreads"/> workers.</summary>
     private unsafe Tensor Int4A8MatMul(Tensor x, bool? vnni = null)
     {
         int tokens = checked((int)x.shape[0]), n = checked((int)OutFeatures), k = checked((int)InFeatures), groups = k / GroupSize;
@@ -188,7 +191,7 @@ internal sealed class QuantizedWeight : IDisposable
             float* sx = (float*)gs, u = sx + (long)tokens * groups;
             Int4A8Kernel.QuantizeActivations((float*)xs, tokens, k, GroupSize, (sbyte*)xq, sx, u);
             Int4A8Kernel.MatMul(w, (float*)sz, (float*)sz + (long)n * groups, (sbyte*)xq, sx, u, (float*)ys,
-                tokens, n, k, GroupSize, get_num_threads(), vnni ?? Int4A8Kernel.HasVnni);
+                tokens, n, k, GroupSize, KernelThreads, vnni ?? Int4A8Kernel.HasVnni);
         }
 
         return y;

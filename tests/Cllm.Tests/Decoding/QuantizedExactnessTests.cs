@@ -138,6 +138,27 @@ public class QuantizedExactnessTests
     }
 
     [Fact]
+    public void Int4A8KernelTakesTheRequestedThreadsAndLibtorchKeepsOne()
+    {
+        // libtorch's idle OpenMP workers spin after each op and would take the cores the kernel's own workers need.
+        int before = torch.get_num_threads();
+        try
+        {
+            using var pretrained = PretrainedModel.Load(ShippedModels.Stories260K, new PretrainedModelOptions { LoadTokenizer = false, Quantization = WeightQuantization.Int4A8, Threads = 2 });
+            Assert.Equal(2, pretrained.Model.KernelThreads);
+            Assert.Equal(1, torch.get_num_threads());
+            string summary = pretrained.QuantizationSummary!;
+            Assert.Contains("int4a8 g64: 15 projections", summary, StringComparison.Ordinal);       // stacked q/k/v, o and stacked gate/up of 5 layers: K = 64
+            Assert.Contains("not quantized: down_proj 64x172 (", summary, StringComparison.Ordinal);
+            Assert.Contains("2 kernel threads", summary, StringComparison.Ordinal);
+        }
+        finally
+        {
+            torch.set_num_threads(before);
+        }
+    }
+
+    [Fact]
     public void TrainingRefusesAQuantizedModel()
     {
         using var pretrained = PretrainedModel.Load(ShippedModels.Stories260K, new PretrainedModelOptions { LoadTokenizer = false, Quantization = WeightQuantization.Int8 });
