@@ -6,7 +6,10 @@ namespace Cllm.Benchmarking;
 /// <summary>A model taking part in a benchmark, with the label its rows carry (e.g. <c>base</c>, <c>cllm</c>).</summary>
 /// <param name="Label">Row label; unique within one benchmark.</param>
 /// <param name="Model">The loaded model; the caller keeps ownership.</param>
-public sealed record BenchmarkModel(string Label, LlamaForCausalLM Model)
+/// <param name="TorchThreads">libtorch's intra-op threads while this model decodes (set before each of its requests), or
+/// null to leave them: models of one run may want different counts (an int4a8 model runs libtorch on one thread beside
+/// its kernel's workers).</param>
+public sealed record BenchmarkModel(string Label, LlamaForCausalLM Model, int? TorchThreads = null)
 {
     /// <summary>The label, checked.</summary>
     public string Label { get; } = string.IsNullOrWhiteSpace(Label) ? throw new ArgumentException("a benchmark model needs a label.", nameof(Label)) : Label;

@@ -50,9 +50,10 @@ public static class DecoderBenchmark
 
         // Warm-up: a whole request per decoder, so every forward shape it uses has been seen once (oneDNN
         // builds a kernel per shape; the first call of a shape can cost 10–100x a steady one).
-        var built = models.SelectMany(m => decoders.Select(d => (m.Label, Decoder: d.CreateDecoder(m.Model)))).ToArray();
-        foreach (var (_, decoder) in built)
+        var built = models.SelectMany(m => decoders.Select(d => (m.Label, Decoder: d.CreateDecoder(m.Model), m.TorchThreads))).ToArray();
+        foreach (var (_, decoder, threads) in built)
         {
+            UseThreads(threads);
             decoder.DecodeToEnd(requests[0], cancellationToken);
         }
 
@@ -61,7 +62,8 @@ public static class DecoderBenchmark
         {
             for (int k = 0; k < built.Length; k++)
             {
-                var (label, decoder) = built[(r + k) % built.Length];
+                var (label, decoder, threads) = built[(r + k) % built.Length];
+                UseThreads(threads);
                 var outcome = new BenchmarkOutcome(label, decoder.Name, r, decoder.DecodeToEnd(requests[r], cancellationToken));
                 outcomes.Add(outcome);
                 progress?.Report(outcome);
@@ -96,6 +98,14 @@ public static class DecoderBenchmark
         }
 
         return (rows, outcomes);
+    }
+
+    private static void UseThreads(int? threads)
+    {
+        if (threads is { } count && TorchSharp.torch.get_num_threads() != count)
+        {
+            TorchSharp.torch.set_num_threads(count);
+        }
     }
 
     private static double ArSpeed(List<BenchmarkOutcome> outcomes, string model)
