@@ -50,6 +50,12 @@ internal sealed class QuantizedWeight : IDisposable
     /// <summary>Workers of the int4a8 kernel (its own .NET threads, not libtorch's); set by the loader.</summary>
     public int KernelThreads { get; set; } = 1;
 
+    /// <summary>The integers as stored (int8 (N, K), packed int4 (N, K/2), or the unquantized weight); for tests.</summary>
+    internal Tensor Integers => _weight;
+
+    /// <summary>The scales as stored (see the field); for tests.</summary>
+    internal Tensor Scales => _scales;
+
     /// <summary>Bytes held: integers plus scales.</summary>
     public long Bytes => _weight.NumberOfElements * _weight.ElementSize + _scales.NumberOfElements * _scales.ElementSize;
 
@@ -99,13 +105,12 @@ internal sealed class QuantizedWeight : IDisposable
         long n = weight.shape[0], k = weight.shape[1];
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var w = weight.to_type(ScalarType.Float32);                                                         // (N, K)
-        using var tiny = 1e-12.ToScalar();
+        var w = weight.to_type(ScalarType.Float32).contiguous();                                            // (N, K)
         return requested switch
         {
-            WeightQuantization.Int4 when Int4GroupSize(n, k) is { } group => Int4(w, n, k, group, computeDType, tiny),
-            WeightQuantization.Int4A8 when Int4A8Kernel.GroupSize(k) is { } group => Int4A8(w, n, k, group, computeDType, tiny),
-            WeightQuantization.Int8 or WeightQuantization.Int4 or WeightQuantization.Int4A8 when Int8Fits(k) => Int8(w, n, k, computeDType, tiny),
+            WeightQuantization.Int4 when Int4GroupSize(n, k) is { } group => Int4(w, n, k, group, computeDType),
+            WeightQuantization.Int4A8 when Int4A8Kernel.GroupSize(k) is { } group => Int4A8(w, n, k, group, computeDType),
+            WeightQuantization.Int8 or WeightQuantization.Int4 or WeightQuantization.Int4A8 when Int8Fits(k) => Int8(w, n, k, computeDType),
             WeightQuantization.Int8 or WeightQuantization.Int4 or WeightQuantization.Int4A8 => new QuantizedWeight(WeightQuantization.None, 0, n, k, computeDType, w.to_type(modelDType ?? computeDType).contiguous(), empty(0, dtype: computeDType)),
             _ => throw new ArgumentOutOfRangeException(nameof(requested), requested, "expected Int8, Int4 or Int4A8."),
         };
@@ -165,13 +170,18 @@ internal sealed class QuantizedWeight : IDisposable
         _scales.Dispose();
     }
 
-    private static QuantizedWeight Int8(Tensor w, long n, long k, ScalarType computeDType, Scalar tiny)
+    private static unsafe QuantizedWeight Int8(Tensor w, long n, long k, ScalarType computeDType)
     {
-        using var max = 127.ToScalar();
-        using var min = (-127).ToScalar();
-        var scale = w.abs().amax(new long[] { 1 }).div(max).clamp_min(tiny).to_type(computeDType);          // (N)
-        var q = w.div(scale.to_type(ScalarType.Float32).unsqueeze(1)).round().clamp(min, max).to_type(ScalarType.Int8); // (N, K)
-        return new QuantizedWeight(WeightQuantization.Int8, 0, n, k, computeDType, q, scale);
+        var q = empty(n, k, dtype: ScalarType.Int8);                                                       // (N, K)
+        var scale = empty(n, dtype: ScalarType.Float32);                                                    // (N)
+        fixed (byte* source = w.bytes)
+        fixed (byte* integers = q.bytes)
+        fixed (byte* scales = scale.bytes)
+        {
+            RowQuantizer.Int8((float*)source, checked((int)n), checked((int)k), computeDType == ScalarType.BFloat16, (sbyte*)integers, (float*)scales);
+        }
+
+        return new QuantizedWeight(WeightQuantization.Int8, 0, n, k, computeDType, q, scale.to_type(computeDType));
     }
 
     /// <summary>x (T, K) float32 contiguous → (T, N) float32 through <see cref="Int4A8Kernel"/> on <see cref="KernelThreads"/> workers.</summary>
@@ -204,40 +214,37 @@ internal sealed class QuantizedWeight : IDisposable
         return Int4A8MatMul(x.to_type(ScalarType.Float32).contiguous(), vnni).MoveToOuterDisposeScope();
     }
 
-    private static QuantizedWeight Int4A8(Tensor w, long n, long k, int group, ScalarType computeDType, Scalar tiny)
+    private static unsafe QuantizedWeight Int4A8(Tensor w, long n, long k, int group, ScalarType computeDType)
     {
         if (!Int4A8Kernel.IsSupported)
         {
             throw new PlatformNotSupportedException("int4a8 quantization needs an x64 CPU with AVX2 and FMA; use int4 or int8 on this machine.");
         }
 
-        using var levels = 15.ToScalar();
-        using var nibble = 16.ToScalar();
-        var grouped = w.reshape(n, k / group, group);                                                        // (N, G, g)
-        var low = grouped.amin(new long[] { 2 });                                                          // (N, G)
-        var scale = grouped.amax(new long[] { 2 }).sub(low).div(levels).clamp_min(tiny);                   // (N, G)
-        var q = grouped.sub(low.unsqueeze(2)).div(scale.unsqueeze(2)).round().clamp(Scalars.Zero, levels)
-            .to_type(ScalarType.Byte).view(n, k / Int4A8Kernel.UnitFeatures, 2, Int4A8Kernel.UnitFeatures / 2); // (N, K/64, 2, 32)
-        var packed = q.select(2, 0).bitwise_or(q.select(2, 1).mul(nibble)).reshape(n, k / 2).contiguous();   // (N, K/2): low nibble j, high nibble j + 32
-        var scaleAndOffset = stack(new[] { scale, low }, 0).contiguous();                                   // (2, N, G) float32
+        var packed = empty(n, k / 2, dtype: ScalarType.Byte);                                              // (N, K/2): low nibble j, high nibble j + 32 of each 64
+        var scaleAndOffset = empty(2, n, k / group, dtype: ScalarType.Float32);                            // (2, N, G)
+        fixed (byte* source = w.bytes)
+        fixed (byte* integers = packed.bytes)
+        fixed (byte* scales = scaleAndOffset.bytes)
+        {
+            RowQuantizer.Int4A8((float*)source, checked((int)n), checked((int)k), group, integers, (float*)scales);
+        }
+
         return new QuantizedWeight(WeightQuantization.Int4A8, group, n, k, computeDType, packed, scaleAndOffset);
     }
 
-    private static QuantizedWeight Int4(Tensor w, long n, long k, int group, ScalarType computeDType, Scalar tiny)
+    private static unsafe QuantizedWeight Int4(Tensor w, long n, long k, int group, ScalarType computeDType)
     {
-        using var levels = 15.ToScalar();
-        using var mid = 8.ToScalar();
-        var grouped = w.reshape(n, k / group, group);                                                        // (N, K/g, g)
-        var low = grouped.amin(new long[] { 2 });                                                          // (N, K/g)
-        var high = grouped.amax(new long[] { 2 });
-        var scale = high.sub(low).div(levels).clamp_min(tiny).to_type(computeDType);           // (N, K/g)
-        var scale32 = scale.to_type(ScalarType.Float32);
-        var zero = low.add(scale32.mul(mid), Scalars.One).to_type(computeDType);                            // (N, K/g): the value of q = 8
-        var offset = zero.to_type(ScalarType.Float32).sub(scale32.mul(mid));                  // (N, K/g): the value of q = 0
-        var q = grouped.sub(offset.unsqueeze(2)).div(scale32.unsqueeze(2)).round()
-            .clamp(Scalars.Zero, levels).to_type(ScalarType.Int32).view(n, k);                            // (N, K) 0..15
+        var q = empty(n, k, dtype: ScalarType.Int32);                                                      // (N, K) 0..15
+        var scalesAndZeros = empty(k / group, n, 2, dtype: ScalarType.Float32);                            // (K/g, N, 2)
+        fixed (byte* source = w.bytes)
+        fixed (byte* integers = q.bytes)
+        fixed (byte* scales = scalesAndZeros.bytes)
+        {
+            RowQuantizer.Int4((float*)source, checked((int)n), checked((int)k), group, computeDType == ScalarType.BFloat16, (int*)integers, (float*)scales);
+        }
+
         var packed = QuantizedKernels.PackInt4(q);                                                          // (N, K/2) uint8
-        var scalesAndZeros = stack(new[] { scale.t(), zero.t() }, 2).contiguous();                          // (K/g, N, 2)
-        return new QuantizedWeight(WeightQuantization.Int4, group, n, k, computeDType, packed, scalesAndZeros);
+        return new QuantizedWeight(WeightQuantization.Int4, group, n, k, computeDType, packed, scalesAndZeros.to_type(computeDType));
     }
 }

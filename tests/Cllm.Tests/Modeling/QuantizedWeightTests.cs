@@ -197,6 +197,70 @@ public class QuantizedWeightTests
         Assert.InRange(y.narrow(0, 1, 2).sub(reference).norm().item<float>() / reference.norm().item<float>(), 0.0, 1e-3);
     }
 
+    [Theory]
+    [InlineData(WeightQuantization.Int8, ScalarType.Float32)]
+    [InlineData(WeightQuantization.Int8, ScalarType.BFloat16)]
+    [InlineData(WeightQuantization.Int4, ScalarType.Float32)]
+    [InlineData(WeightQuantization.Int4, ScalarType.BFloat16)]
+    [InlineData(WeightQuantization.Int4A8, ScalarType.Float32)]
+    public void OnePassQuantizerGivesTheTensorFormulationsBits(WeightQuantization format, ScalarType compute)
+    {
+        // The loader quantizes each row in one pass (RowQuantizer); the whole-tensor formulation below is the definition.
+        using var scope = NewDisposeScope();
+        var w = Weight(400, 256, 16).mul(Weight(400, 256, 17).exp());                                        // (N, K) heavy-tailed
+        w[3] = zeros(256);                                                                                   // an all-equal row: the smallest scale
+        w[7] = Weight(1, 256, 18).squeeze(0).abs();                                                          // all positive
+        using var q = QuantizedWeight.Create(w, format, compute);
+        Assert.Equal(format, q.Format);
+        var (integers, scales) = Reference(w, format, compute, q.GroupSize);
+        Assert.True(q.Integers.eq(integers).all().item<bool>(), $"{format} {compute}: integers differ from the tensor formulation");
+        Assert.Equal(scales.dtype, q.Scales.dtype);
+        Assert.True(q.Scales.eq(scales).all().item<bool>(), $"{format} {compute}: scales differ from the tensor formulation");
+    }
+
+    /// <summary>The quantization as whole-tensor float32 operations (how Cllm first computed it).</summary>
+    private static (Tensor Integers, Tensor Scales) Reference(Tensor weight, WeightQuantization format, ScalarType compute, int group)
+    {
+        long n = weight.shape[0], k = weight.shape[1];
+        var w = weight.to_type(ScalarType.Float32);
+        using var tiny = 1e-12.ToScalar();
+        using var levels = 15.ToScalar();
+        using var mid = 8.ToScalar();
+        using var nibble = 16.ToScalar();
+        using var max = 127.ToScalar();
+        using var min = (-127).ToScalar();
+        switch (format)
+        {
+            case WeightQuantization.Int8:
+            {
+                var scale = w.abs().amax(new long[] { 1 }).div(max).clamp_min(tiny).to_type(compute);
+                var q = w.div(scale.to_type(ScalarType.Float32).unsqueeze(1)).round().clamp(min, max).to_type(ScalarType.Int8);
+                return (q, scale);
+            }
+            case WeightQuantization.Int4:
+            {
+                var grouped = w.reshape(n, k / group, group);
+                var low = grouped.amin(new long[] { 2 });
+                var scale = grouped.amax(new long[] { 2 }).sub(low).div(levels).clamp_min(tiny).to_type(compute);
+                var scale32 = scale.to_type(ScalarType.Float32);
+                var zero = low.add(scale32.mul(mid), Scalars.One).to_type(compute);
+                var offset = zero.to_type(ScalarType.Float32).sub(scale32.mul(mid));
+                var q = grouped.sub(offset.unsqueeze(2)).div(scale32.unsqueeze(2)).round().clamp(Scalars.Zero, levels).to_type(ScalarType.Int32).view(n, k);
+                return (QuantizedKernels.PackInt4(q), stack(new[] { scale.t(), zero.t() }, 2).contiguous());
+            }
+            default:
+            {
+                var grouped = w.reshape(n, k / group, group);
+                var low = grouped.amin(new long[] { 2 });
+                var scale = grouped.amax(new long[] { 2 }).sub(low).div(levels).clamp_min(tiny);
+                var q = grouped.sub(low.unsqueeze(2)).div(scale.unsqueeze(2)).round().clamp(Scalars.Zero, levels)
+                    .to_type(ScalarType.Byte).view(n, k / 64, 2, 32);
+                var packed = q.select(2, 0).bitwise_or(q.select(2, 1).mul(nibble)).reshape(n, k / 2);
+                return (packed, stack(new[] { scale, low }, 0));
+            }
+        }
+    }
+
     [Fact]
     public void KernelSourceCompilesOncePerProcessUnderConcurrentFirstUse()
     {
