@@ -14,8 +14,9 @@ namespace Cllm;
 /// </summary>
 /// <remarks>
 /// The packed forward is <c>[bodies | pending₁ draft₁ | pending₂ draft₂ | …]</c>: first every session's uncached
-/// inputs but the last (prompts, or prompt chunks, of sessions prefilling now), then per session its pending token and its draft, so that
-/// the logits of the last Σ(1 + Dₛ) positions are all the verification needs. Every token carries its session's own
+/// inputs but the last (prompts, or prompt chunks, of sessions prefilling now), then per session its pending token (a
+/// chunk's last token) and its draft, so that the logits of the last Σ(1 + Dₛ) positions are all the verification needs
+/// (a chunk that is not its prompt's last is not verified: all its tokens are kept). Every token carries its session's own
 /// position, and the mask lets it see only its session's cached slots, earlier inputs and draft ancestors, so each
 /// session computes what it would alone (up to float rounding; see docs/serving.md). Cache slots are owned by the
 /// session that wrote them; a finished session's slots are dead until the cache is compacted, which happens when dead

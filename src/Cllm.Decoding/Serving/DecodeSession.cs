@@ -9,7 +9,8 @@ namespace Cllm;
 /// One request's side of the draft-verify loop (<see cref="DraftVerifyDecoder"/>): its proposer, observers, sampler,
 /// stops, statistics and token sequence. The loop asks it to <see cref="Plan"/> a forward (steps 1–2: the uncached inputs
 /// and a draft), runs the forwards of every session of a <see cref="DecodeBatch"/> as one, and hands each its
-/// verification to <see cref="Complete"/> (steps 6–7: observe, stop, emit). A session never touches tensors.
+/// verification to <see cref="Complete"/> (steps 6–7: observe, stop, emit). Asked to, it prefills a long prompt in chunks
+/// over several forwards that emit nothing (<see cref="Plan"/>). A session never touches tensors.
 /// </summary>
 internal sealed class DecodeSession
 {
