@@ -22,6 +22,7 @@ public sealed class CllmBuilder
     private WeightQuantization _quantization = WeightQuantization.None;
     private ILoggerFactory _loggerFactory = NullLoggerFactory.Instance;
     private int _maxBatchSize = CllmEngine.DefaultMaxBatchSize;
+    private int _prefillChunk = CllmEngine.DefaultPrefillChunk;
 
     private CllmBuilder(string path) => CheckpointPath = path;
 
@@ -149,6 +150,18 @@ public sealed class CllmBuilder
         return this;
     }
 
+    /// <summary>
+    /// Prompt tokens a request prefills per forward at most while other requests share the batch (default 64): a long
+    /// prompt joining a running batch is prefilled over several forwards, so the other requests' next tokens do not wait
+    /// for all of it. A request alone prefills its whole prompt in one forward. Outputs do not change (docs/serving.md).
+    /// </summary>
+    public CllmBuilder WithPrefillChunk(int tokens)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(tokens, 1);
+        _prefillChunk = tokens;
+        return this;
+    }
+
     /// <summary>Where load and request logs go.</summary>
     public CllmBuilder WithLoggerFactory(ILoggerFactory loggerFactory)
     {
@@ -172,6 +185,6 @@ public sealed class CllmBuilder
         {
             Log.Quantized(logger, summary);
         }
-        return new CllmEngine(pretrained, _decoder, logger, _maxBatchSize);
+        return new CllmEngine(pretrained, _decoder, logger, _maxBatchSize, _prefillChunk);
     }
 }

@@ -24,7 +24,7 @@ public sealed class CllmEngine : IDisposable
     private readonly ILogger _logger;
     private bool _disposed;
 
-    internal CllmEngine(PretrainedModel pretrained, DecoderOptions decoder, ILogger logger, int maxBatchSize = DefaultMaxBatchSize)
+    internal CllmEngine(PretrainedModel pretrained, DecoderOptions decoder, ILogger logger, int maxBatchSize = DefaultMaxBatchSize, int prefillChunk = DefaultPrefillChunk)
     {
         Model = pretrained.Model;
         Tokenizer = pretrained.Tokenizer;
@@ -36,8 +36,11 @@ public sealed class CllmEngine : IDisposable
         Decoder = new EngineDecoder(this, null, _default.Name);
         _logger = logger;
         MaxBatchSize = maxBatchSize;
-        _worker = new DecodeWorker("cllm-decode", Model, maxBatchSize, logger);
+        _worker = new DecodeWorker("cllm-decode", Model, maxBatchSize, prefillChunk, logger);
     }
+
+    /// <summary>Prompt tokens a request prefills per forward by default while other requests share the batch (<see cref="CllmBuilder.WithPrefillChunk"/>).</summary>
+    internal const int DefaultPrefillChunk = 64;
 
     /// <summary>Requests decoded together by default (<see cref="CllmBuilder.WithMaxBatchSize"/>).</summary>
     public const int DefaultMaxBatchSize = 16;

@@ -11,7 +11,7 @@ public sealed class DecodeStats
     /// <summary>Tokens generated (the stop token not counted).</summary>
     public int GeneratedTokens { get; internal set; }
 
-    /// <summary>Model forward passes, the prefill included.</summary>
+    /// <summary>Model forward passes, the prefill included (every chunk of a chunked prefill).</summary>
     public int ForwardPasses { get; internal set; }
 
     /// <summary>Wall-clock time of the whole request, prefill included.</summary>
@@ -27,10 +27,13 @@ public sealed class DecodeStats
     public double TokensPerForward => ForwardPasses == 0 ? 0 : (double)GeneratedTokens / ForwardPasses;
 
     /// <summary>Mean tokens emitted per decode step after the prefill (lookahead's "accepted per step").</summary>
-    public double AcceptedPerStep => ForwardPasses <= 1 ? 0 : (double)(GeneratedTokens - PrefillTokens) / (ForwardPasses - 1);
+    public double AcceptedPerStep => ForwardPasses <= PrefillForwards ? 0 : (double)(GeneratedTokens - PrefillTokens) / (ForwardPasses - PrefillForwards);
 
     /// <summary>Generated tokens that the prefill forward emitted: 1, or more when a draft rode on it (at most 1 after a stop).</summary>
     internal int PrefillTokens { get; set; }
+
+    /// <summary>Forward passes of the prefill: 1, or more when the engine prefilled the prompt in chunks next to other requests (docs/serving.md).</summary>
+    internal int PrefillForwards { get; set; } = 1;
 
     /// <summary>Wall-clock time from the start of the request to the end of the prefill forward (its tokens emitted); the rest of <see cref="Elapsed"/> is decoding.</summary>
     internal TimeSpan PrefillElapsed { get; set; }

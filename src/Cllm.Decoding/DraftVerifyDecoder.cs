@@ -76,20 +76,22 @@ internal sealed class DraftVerifyDecoder : IDecoder
     }
 
     /// <summary>
-    /// The loop for any number of sessions: each plans its forward (capped at <paramref name="depthCap"/> draft tokens),
-    /// one forward runs them all, each completes with its verification. Returns the step of each session, in order.
+    /// The loop for any number of sessions: each plans its forward (capped at <paramref name="depthCap"/> draft tokens,
+    /// a prompt prefilled at most <paramref name="prefillChunk"/> tokens per forward), one forward runs them all, each
+    /// completes with its verification. Returns the step of each session, in order; null for a session whose forward was
+    /// a prefill chunk that is not the last (it emitted nothing).
     /// </summary>
-    internal static DecodeStep[] Step(DecodeBatch batch, IReadOnlyList<DecodeSession> sessions, int depthCap = int.MaxValue)
+    internal static DecodeStep?[] Step(DecodeBatch batch, IReadOnlyList<DecodeSession> sessions, int depthCap = int.MaxValue, int prefillChunk = int.MaxValue)
     {
         var inputs = new IReadOnlyList<int>[sessions.Count];
         var drafts = new Draft[sessions.Count];
         for (int s = 0; s < sessions.Count; s++)
         {
-            (inputs[s], drafts[s]) = sessions[s].Plan(depthCap);                          // 1–2. inputs and draft
+            (inputs[s], drafts[s]) = sessions[s].Plan(depthCap, prefillChunk);            // 1–2. inputs and draft
         }
 
         var verified = batch.Forward(sessions, inputs, drafts);                           // 3–5. one forward, verify, keep
-        var steps = new DecodeStep[sessions.Count];
+        var steps = new DecodeStep?[sessions.Count];
         for (int s = 0; s < sessions.Count; s++)
         {
             steps[s] = sessions[s].Complete(verified[s]);                                  // 6–7. observe, stop, emit
@@ -107,7 +109,7 @@ internal sealed class DraftVerifyDecoder : IDecoder
         while (true)
         {
             session.CancellationToken.ThrowIfCancellationRequested();
-            var step = Step(batch, one)[0];
+            var step = Step(batch, one)[0]!;                                               // a whole-prompt prefill always emits
             yield return step;
             if (step.Finish != FinishReason.None)
             {

@@ -83,18 +83,19 @@ internal sealed class BatchBudget
 
     /// <summary>
     /// The draft-token cap for the next forward of <paramref name="sessions"/> over a shared cache of <paramref name="cached"/>
-    /// slots; <see cref="int.MaxValue"/> (no cap) for one session or when none drafts.
+    /// slots, prompts prefilled at most <paramref name="prefillChunk"/> tokens per forward; <see cref="int.MaxValue"/> (no
+    /// cap) for one session or when none drafts. A session on a prefill chunk that is not its last drafts and emits nothing.
     /// </summary>
-    public int DepthCap(IReadOnlyList<DecodeSession> sessions, int cached = 0)
+    public int DepthCap(IReadOnlyList<DecodeSession> sessions, int cached = 0, int prefillChunk = int.MaxValue)
     {
         ArgumentNullException.ThrowIfNull(sessions);
-        int widest = sessions.Max(s => s.Window);
+        int widest = sessions.Max(s => s.ChunkNext(prefillChunk) ? 1 : s.Window);
         if (sessions.Count == 1 || widest == 1)
         {
             return int.MaxValue;
         }
 
-        int fixedTokens = sessions.Where(s => s.AtPrefill).Sum(s => s.Request.PromptIds.Length - 1);
+        int fixedTokens = sessions.Sum(s => s.NextInputs(prefillChunk) - 1);              // prompt bodies (or chunks) of prefilling sessions
         int best = 0;
         double bestRate = double.NegativeInfinity;
         foreach (int cap in Caps)
@@ -108,6 +109,12 @@ internal sealed class BatchBudget
             int width = fixedTokens;
             foreach (var session in sessions)
             {
+                if (session.ChunkNext(prefillChunk))
+                {
+                    width += 1;                                                            // the chunk's last token, emitting nothing
+                    continue;
+                }
+
                 int w = Math.Min(session.Window, cap + 1);
                 tokens += Emitted(w);
                 width += w;

@@ -10,12 +10,13 @@ namespace Cllm;
 /// Steps 3–5 of the draft-verify loop for any number of requests at once: the sessions' planned forwards run as one
 /// packed sequence through the model, each session's draft is verified on its own rows, and one KV cache, shared by
 /// all sessions, keeps what each accepted. Ragged by construction: every session brings its own inputs (a whole prompt
-/// when it joins, else its pending token) and its own draft (chain or tree, any length, none for AR).
+/// when it joins, or a chunk of it, else its pending token) and its own draft (chain or tree, any length, none for AR).
 /// </summary>
 /// <remarks>
 /// The packed forward is <c>[bodies | pending₁ draft₁ | pending₂ draft₂ | …]</c>: first every session's uncached
-/// inputs but the last (prompts of sessions joining now), then per session its pending token and its draft, so that
-/// the logits of the last Σ(1 + Dₛ) positions are all the verification needs. Every token carries its session's own
+/// inputs but the last (prompts, or prompt chunks, of sessions prefilling now), then per session its pending token (a
+/// chunk's last token) and its draft, so that the logits of the last Σ(1 + Dₛ) positions are all the verification needs
+/// (a chunk that is not its prompt's last is not verified: all its tokens are kept). Every token carries its session's own
 /// position, and the mask lets it see only its session's cached slots, earlier inputs and draft ancestors, so each
 /// session computes what it would alone (up to float rounding; see docs/serving.md). Cache slots are owned by the
 /// session that wrote them; a finished session's slots are dead until the cache is compacted, which happens when dead
@@ -60,7 +61,7 @@ internal sealed class DecodeBatch : IDisposable
     public void Add(DecodeSession session)
     {
         ArgumentNullException.ThrowIfNull(session);
-        if (!session.AtPrefill)
+        if (!session.Fresh)
         {
             throw new ArgumentException("only a session that has not run yet can join a batch.", nameof(session));
         }
@@ -176,6 +177,16 @@ internal sealed class DecodeBatch : IDisposable
                     throw new InvalidOperationException(System.FormattableString.Invariant(
                         $"the model produced non-finite logits (NaN/Inf) at position {position}: check the weights."));
                 }
+            }
+
+            if (sessions[s].PlannedChunk)
+            {
+                // A prefill chunk that is not the last: all its tokens stay cached, nothing is verified or drawn.
+                keep.Add(bodies + first);
+                keptOwners.Add(members[s].Id);
+                members[s].Cached += inputs[s].Count;
+                results[s] = new VerifiedStep(Array.Empty<int>(), -1, Array.Empty<int>(), double.PositiveInfinity);
+                continue;
             }
 
             var own = predictions.AsSpan(first, 1 + draft.Count).ToArray();

@@ -9,7 +9,8 @@ namespace Cllm;
 /// One request's side of the draft-verify loop (<see cref="DraftVerifyDecoder"/>): its proposer, observers, sampler,
 /// stops, statistics and token sequence. The loop asks it to <see cref="Plan"/> a forward (steps 1–2: the uncached inputs
 /// and a draft), runs the forwards of every session of a <see cref="DecodeBatch"/> as one, and hands each its
-/// verification to <see cref="Complete"/> (steps 6–7: observe, stop, emit). A session never touches tensors.
+/// verification to <see cref="Complete"/> (steps 6–7: observe, stop, emit). Asked to, it prefills a long prompt in chunks
+/// over several forwards that emit nothing (<see cref="Plan"/>). A session never touches tensors.
 /// </summary>
 internal sealed class DecodeSession
 {
@@ -25,8 +26,10 @@ internal sealed class DecodeSession
     private readonly int _budget;
     private double _minMargin = double.PositiveInfinity;
     private int _step;
+    private int _prefilled;                                                                // prompt tokens cached by earlier chunks of a chunked prefill
     private Draft _draft = Draft.Empty;
     private bool _planned;
+    private int _plannedChunk;                                                             // prompt tokens of the planned forward when it is a prefill chunk, else 0
 
     public DecodeSession(string decoder, ResolvedRequest request, IDraftProposer proposer, IReadOnlyList<IDecodeObserver> observers, bool draftAtPrefill, int contextLength, CancellationToken cancellationToken)
     {
@@ -62,8 +65,20 @@ internal sealed class DecodeSession
     /// <summary>Whether the request has finished (a stop, the budget or the context).</summary>
     public bool IsFinished => _stop.Finish != FinishReason.None;
 
-    /// <summary>Whether nothing has been run yet: the next forward is the prefill.</summary>
+    /// <summary>Whether no token has been emitted yet: the next forward is the prefill, or a chunk of it.</summary>
     public bool AtPrefill => _step == 0;
+
+    /// <summary>Whether no forward has been run yet (not even a chunk of the prefill).</summary>
+    public bool Fresh => _step == 0 && _prefilled == 0 && !_planned;
+
+    /// <summary>Whether the planned forward is a prefill chunk that is not the last: it caches prompt tokens and emits nothing.</summary>
+    public bool PlannedChunk => _planned && _plannedChunk > 0;
+
+    /// <summary>Uncached inputs of the next forward under <paramref name="prefillChunk"/>: the next prefill chunk (or the rest of the prompt), else 1 (the pending token).</summary>
+    public int NextInputs(int prefillChunk) => AtPrefill ? Math.Min(_prompt.Count - _prefilled, prefillChunk) : 1;
+
+    /// <summary>Whether the next forward under <paramref name="prefillChunk"/> is a prefill chunk that emits nothing (more of the prompt follows).</summary>
+    public bool ChunkNext(int prefillChunk) => AtPrefill && _prompt.Count - _prefilled > prefillChunk;
 
     /// <summary>KV-cache slots the request can ever hold: the prompt, the budget and the deepest draft, plus the pending token.</summary>
     public int CacheSlots => Request.PromptIds.Length + _budget + _proposer.MaxDraftTokens + 1;
@@ -76,24 +91,36 @@ internal sealed class DecodeSession
 
     /// <summary>
     /// Steps 1–2: the uncached inputs (the prompt on prefill, else the pending token) and the draft after them, no deeper
-    /// than <paramref name="depthCap"/> nor than the tokens still allowed after the pending one.
+    /// than <paramref name="depthCap"/> nor than the tokens still allowed after the pending one. A prompt longer than
+    /// <paramref name="prefillChunk"/> (still uncached) is prefilled <paramref name="prefillChunk"/> tokens per forward:
+    /// such a chunk carries no draft and emits nothing; the last chunk is the prefill of the rest.
     /// </summary>
-    public (IReadOnlyList<int> Inputs, Draft Draft) Plan(int depthCap = int.MaxValue)
+    public (IReadOnlyList<int> Inputs, Draft Draft) Plan(int depthCap = int.MaxValue, int prefillChunk = int.MaxValue)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(prefillChunk, 1);
         if (_planned || IsFinished)
         {
             throw new InvalidOperationException(IsFinished ? "the request has finished." : "the planned forward has not been completed.");
         }
 
         _planned = true;
+        _plannedChunk = 0;
         int left = _budget - _stop.Output.Count - 1;                                       // tokens allowed after the pending one
         if (_step == 0)
         {
-            // Prefill: the whole prompt, its last token standing as the pending one. A draft for it rides along only
-            // for greedy requests (see DraftVerifyDecoder.DraftAtPrefill) and never deeper than the budget after it.
+            if (ChunkNext(prefillChunk))
+            {
+                // A chunk of a longer prompt: its k/v go into the cache, its last logits are not used.
+                _plannedChunk = prefillChunk;
+                _draft = Draft.Empty;
+                return (Request.PromptIds.Slice(_prefilled, prefillChunk), _draft);
+            }
+
+            // Prefill (of what earlier chunks left): its last token stands as the pending one. A draft for it rides along
+            // only for greedy requests (see DraftVerifyDecoder.DraftAtPrefill) and never deeper than the budget after it.
             int depth = Math.Min(left, depthCap);
             _draft = _draftAtPrefill && Sampler.IsGreedy && depth > 0 && _proposer.MaxDraftTokens > 0 ? _proposer.ProposeAtPrefill(_view, depth) : Draft.Empty;
-            return (_prompt, _draft);
+            return (_prefilled == 0 ? _prompt : Request.PromptIds.Slice(_prefilled, _prompt.Count - _prefilled), _draft);
         }
 
         _draft = _proposer.Propose(_view, Math.Min(left, depthCap));
@@ -102,9 +129,10 @@ internal sealed class DecodeSession
 
     /// <summary>
     /// Steps 6–7 after the forward verified the planned draft: the proposer, then the observers, learn the outcome; the
-    /// stops see the emitted tokens. Returns the step to show, carrying the finish reason and statistics when it is the last.
+    /// stops see the emitted tokens. Returns the step to show, carrying the finish reason and statistics when it is the
+    /// last; null after a prefill chunk that is not the last (it emitted nothing).
     /// </summary>
-    public DecodeStep Complete(VerifiedStep outcome)
+    public DecodeStep? Complete(VerifiedStep outcome)
     {
         if (!_planned)
         {
@@ -112,9 +140,17 @@ internal sealed class DecodeSession
         }
 
         _planned = false;
+        _stats.ForwardPasses++;
+        if (_plannedChunk > 0)
+        {
+            _prefilled += _plannedChunk;
+            _plannedChunk = 0;
+            _stats.PrefillForwards++;
+            return null;
+        }
+
         bool prefill = _step == 0;
         var draft = _draft;
-        _stats.ForwardPasses++;
         _stats.DraftedTokens += draft.Count;
         _stats.AcceptedDraftTokens += outcome.Path.Length;
         _minMargin = Math.Min(_minMargin, outcome.MinMargin);

@@ -28,17 +28,21 @@ internal sealed class DecodeWorker : IDisposable
     private readonly ILogger _logger;
     private readonly LlamaForCausalLM _model;
     private readonly int _maxBatch;
+    private readonly int _prefillChunk;
     private readonly BatchBudget _budget;
 
     /// <param name="name">The thread's name.</param>
     /// <param name="model">The engine's model: requests of decoders over it are batched.</param>
     /// <param name="maxBatchSize">Requests decoded together at most; 1 decodes one at a time.</param>
+    /// <param name="prefillChunk">Prompt tokens prefilled per forward at most while other requests share the batch (a request alone prefills its whole prompt at once).</param>
     /// <param name="logger">Request logs.</param>
-    public DecodeWorker(string name, LlamaForCausalLM model, int maxBatchSize, ILogger logger)
+    public DecodeWorker(string name, LlamaForCausalLM model, int maxBatchSize, int prefillChunk, ILogger logger)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatchSize, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(prefillChunk, 1);
         _model = model;
         _maxBatch = maxBatchSize;
+        _prefillChunk = prefillChunk;
         _logger = logger;
         _budget = BatchBudget.For(model);
         _thread = new Thread(Run) { IsBackground = true, Name = name };
@@ -105,16 +109,18 @@ internal sealed class DecodeWorker : IDisposable
                     sessions.Add(r.Session);
                 }
 
-                DecodeStep[] steps;
+                DecodeStep?[] steps;
                 try
                 {
-                    int cap = _budget.DepthCap(sessions, batch!.Length);
+                    // A long prompt joining others is prefilled in chunks, so their next tokens never wait for all of it.
+                    int chunk = sessions.Count > 1 ? _prefillChunk : int.MaxValue;
+                    int cap = _budget.DepthCap(sessions, batch!.Length, chunk);
                     long start = Stopwatch.GetTimestamp();
-                    steps = DraftVerifyDecoder.Step(batch!, sessions, cap);
+                    steps = DraftVerifyDecoder.Step(batch!, sessions, cap, chunk);
                     int emitted = 0;
                     foreach (var step in steps)
                     {
-                        emitted += step.Tokens.Count;
+                        emitted += step?.Tokens.Count ?? 0;
                     }
 
                     _budget.RecordForward(sessions.Count, cap, emitted, Stopwatch.GetElapsedTime(start).TotalSeconds);
@@ -139,9 +145,14 @@ internal sealed class DecodeWorker : IDisposable
                         _budget.Record(last.Drafted, last.Accepted);
                     }
 
-                    Report(r.Session.Decoder, steps[i], r.Activity);
-                    r.Job.Output.TryWrite(steps[i]);                                       // after the figures are recorded
-                    if (steps[i].Finish != FinishReason.None)
+                    if (steps[i] is not { } step)
+                    {
+                        continue;                                                          // a prefill chunk: nothing to show yet
+                    }
+
+                    Report(r.Session.Decoder, step, r.Activity);
+                    r.Job.Output.TryWrite(step);                                           // after the figures are recorded
+                    if (step.Finish != FinishReason.None)
                     {
                         End(r, null, batch!);
                         running.RemoveAt(i);

@@ -262,7 +262,8 @@ public class BatchedDecodingTests
     }
 
     /// <summary>
-    /// A long continuous batch (requests joining and leaving, drafts capped at random, the cache growing and compacting)
+    /// A long continuous batch (requests joining and leaving, drafts capped at random, prompts prefilled in chunks of random
+    /// size, the cache growing and compacting)
     /// leaves no tensor behind: the live count is the same at forward 50 and 600, and once the batch is disposed.
     /// </summary>
     [Fact]
@@ -292,10 +293,10 @@ public class BatchedDecodingTests
                     running.Add(session);
                 }
 
-                var steps = DraftVerifyDecoder.Step(batch, running, random.Next(2) == 0 ? random.Next(5) : int.MaxValue);
+                var steps = DraftVerifyDecoder.Step(batch, running, random.Next(2) == 0 ? random.Next(5) : int.MaxValue, prefillChunk: 1 + random.Next(8));
                 for (int i = running.Count - 1; i >= 0; i--)
                 {
-                    if (steps[i].Finish != FinishReason.None)
+                    if (steps[i] is { Finish: not FinishReason.None })
                     {
                         batch.Remove(running[i]);
                         running.RemoveAt(i);
@@ -320,10 +321,13 @@ public class BatchedDecodingTests
         Assert.Equal(before, TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount);
     }
 
-    private sealed record Outcome(List<int> Tokens, FinishReason Finish, int Forwards);
+    internal sealed record Outcome(List<int> Tokens, FinishReason Finish, int Forwards, DecodeStats Stats);
 
-    /// <summary>Steps <paramref name="requests"/> through one batch: one joins every <paramref name="joinEvery"/> forwards (0: all at once); each forward's cap comes from <paramref name="cap"/>.</summary>
-    private static Outcome[] RunBatch(LlamaForCausalLM model, IReadOnlyList<(DraftVerifyDecoder Decoder, DecodeRequest Request)> requests, int capacity, int joinEvery, Func<int> cap)
+    /// <summary>
+    /// Steps <paramref name="requests"/> through one batch: one joins every <paramref name="joinEvery"/> forwards (0: all at
+    /// once); each forward's cap comes from <paramref name="cap"/>, prompts are prefilled <paramref name="prefillChunk"/> tokens per forward at most.
+    /// </summary>
+    internal static Outcome[] RunBatch(LlamaForCausalLM model, IReadOnlyList<(DraftVerifyDecoder Decoder, DecodeRequest Request)> requests, int capacity, int joinEvery, Func<int> cap, int prefillChunk = int.MaxValue)
     {
         using var batch = new DecodeBatch(model, capacity);
         var outcomes = new Outcome?[requests.Count];
@@ -343,15 +347,20 @@ public class BatchedDecodingTests
                 while (joinEvery == 0 && next < requests.Count);
             }
 
-            var steps = DraftVerifyDecoder.Step(batch, running.Select(r => r.Session).ToArray(), cap());
+            var steps = DraftVerifyDecoder.Step(batch, running.Select(r => r.Session).ToArray(), cap(), prefillChunk);
             forwards++;
             for (int i = running.Count - 1; i >= 0; i--)
             {
                 var (index, session) = running[i];
-                tokens[index].AddRange(steps[i].Tokens);
-                if (steps[i].Stats is { } stats)
+                if (steps[i] is not { } step)
                 {
-                    outcomes[index] = new Outcome(tokens[index], steps[i].Finish, stats.ForwardPasses);
+                    continue;                                                              // a prefill chunk emits nothing
+                }
+
+                tokens[index].AddRange(step.Tokens);
+                if (step.Stats is { } stats)
+                {
+                    outcomes[index] = new Outcome(tokens[index], step.Finish, stats.ForwardPasses, stats);
                     batch.Remove(session);
                     running.RemoveAt(i);
                 }
@@ -362,7 +371,7 @@ public class BatchedDecodingTests
         return outcomes.Select(o => o!).ToArray();
     }
 
-    private static string[] Prompts(string folder, int count)
+    internal static string[] Prompts(string folder, int count)
     {
         string file = folder == "sql-cllm" ? "sql-test.jsonl" : "stories-prompts.jsonl";
         return File.ReadLines(Path.Combine(ShippedModels.RepositoryRoot, "samples", "data", file)).Take(count)
