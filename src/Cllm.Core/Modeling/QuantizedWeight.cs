@@ -126,23 +126,17 @@ internal sealed class QuantizedWeight : IDisposable
             return nn.functional.linear(x, _weight.dtype == x.dtype ? _weight : _weight.to_type(x.dtype)).MoveToOuterDisposeScope();
         }
 
-        if (Format == WeightQuantization.Int4A8)
+        var input = Format == WeightQuantization.Int4A8 ? ScalarType.Float32 : ComputeDType;              // int4a8 rounds float32 activations itself
+        if (rows.dtype != input)
         {
-            var product = Int4A8MatMul(rows.to_type(ScalarType.Float32).contiguous());                      // (T, N) float32
-            var outShape = x.shape.ToArray();
-            outShape[^1] = OutFeatures;
-            return product.to_type(x.dtype).reshape(outShape).MoveToOuterDisposeScope();
-        }
-
-        if (rows.dtype != ComputeDType)
-        {
-            rows = rows.to_type(ComputeDType);
+            rows = rows.to_type(input);
         }
 
         rows = rows.contiguous();
         var y = Format switch
         {
             WeightQuantization.Int8 => QuantizedKernels.Int8MatMul(rows, _weight, _scales),
+            WeightQuantization.Int4A8 => Int4A8MatMul(rows),
             _ => QuantizedKernels.Int4MatMul(rows, _weight, GroupSize, _scales),
         };                                                                                                  // (T, N)
         if (y.dtype != x.dtype)
