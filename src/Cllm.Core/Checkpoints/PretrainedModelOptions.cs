@@ -34,8 +34,14 @@ public sealed record PretrainedModelOptions
     public Action<torch.ScalarType>? CheckDType { get; init; }
 
     /// <summary>Checks the settings that need no file.</summary>
-    /// <exception cref="ArgumentException">A dtype other than Float32/Float16/BFloat16, fewer than one thread, or quantization off the CPU.</exception>
-    public void Validate()
+    /// <exception cref="ArgumentException">
+    /// A dtype other than Float32/Float16/BFloat16, fewer than one thread, quantization off the CPU, or Int4A8 on a CPU
+    /// without AVX2 and FMA.
+    /// </exception>
+    public void Validate() => Validate(Int4A8Kernel.IsSupported);
+
+    /// <summary><see cref="Validate()"/> with the CPU's int4a8 support given (tests check a CPU without it).</summary>
+    internal void Validate(bool int4A8Supported)
     {
         if (DType is { } dtype && dtype is not (torch.ScalarType.Float32 or torch.ScalarType.Float16 or torch.ScalarType.BFloat16))
         {
@@ -56,6 +62,11 @@ public sealed record PretrainedModelOptions
         if (Quantization != WeightQuantization.None && !Device.Trim().Equals("cpu", StringComparison.OrdinalIgnoreCase))
         {
             throw new ArgumentException($"{Quantization} quantization runs on the CPU only; the device is '{Device}'.", nameof(Quantization));
+        }
+
+        if (Quantization == WeightQuantization.Int4A8 && !int4A8Supported)
+        {
+            throw new ArgumentException("Int4A8 quantization needs an x64 CPU with AVX2 and FMA; use Int4 or Int8 on this machine.", nameof(Quantization));
         }
     }
 }

@@ -50,4 +50,15 @@ public class PretrainedModelTests
         Assert.Equal("refused", ex.Message);
         Assert.Equal(torch.ScalarType.Float32, seen);                                    // auto: the checkpoint's own dtype
     }
+
+    [Fact]
+    public void Int4A8IsRefusedByOptionValidationOnACpuWithoutAvx2()
+    {
+        var options = new PretrainedModelOptions { Quantization = WeightQuantization.Int4A8 };
+        var ex = Assert.Throws<ArgumentException>(() => options.Validate(int4A8Supported: false));
+        Assert.Equal(nameof(PretrainedModelOptions.Quantization), ex.ParamName);
+        Assert.StartsWith("Int4A8 quantization needs an x64 CPU with AVX2 and FMA", ex.Message, StringComparison.Ordinal);
+        options.Validate(int4A8Supported: true);                                         // the same options on a CPU with it
+        new PretrainedModelOptions { Quantization = WeightQuantization.Int4 }.Validate(int4A8Supported: false);
+    }
 }
