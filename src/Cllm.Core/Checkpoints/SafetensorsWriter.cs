@@ -43,17 +43,7 @@ internal static class SafetensorsWriter
 
         var items = Plan(tensors, storeAs);
         var header = BuildHeader(items, metadata);
-        AtomicFile.Write(path, stream =>
-        {
-            Span<byte> lengthField = stackalloc byte[8];
-            BinaryPrimitives.WriteUInt64LittleEndian(lengthField, (ulong)header.Length);
-            stream.Write(lengthField);
-            stream.Write(header);
-            foreach (var item in items)
-            {
-                WriteData(stream, item);
-            }
-        });
+        WriteFile(path, header, items);
     }
 
     /// <summary>
@@ -89,7 +79,12 @@ internal static class SafetensorsWriter
 
         items.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
         var header = BuildHeader(items, metadata: null);
-        AtomicFile.Write(path, stream =>
+        WriteFile(path, header, items);
+    }
+
+    /// <summary>Writes the 8-byte header length, the header and every item's bytes into <paramref name="path"/>, atomically.</summary>
+    private static void WriteFile(string path, byte[] header, List<Item> items)
+        => AtomicFile.Write(path, stream =>
         {
             Span<byte> lengthField = stackalloc byte[8];
             BinaryPrimitives.WriteUInt64LittleEndian(lengthField, (ulong)header.Length);
@@ -100,7 +95,6 @@ internal static class SafetensorsWriter
                 WriteData(stream, item);
             }
         });
-    }
 
     private static List<Item> Plan(IEnumerable<KeyValuePair<string, torch.Tensor>> tensors, torch.ScalarType? storeAs)
     {

@@ -4,7 +4,6 @@ using System.Linq;
 using System.Threading;
 using Cllm.Core;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -20,24 +19,18 @@ namespace Cllm.Training;
 /// </summary>
 public sealed class CausalLmTrainer
 {
-    private readonly LlamaForCausalLM _model;
-    private readonly ILogger _logger;
+    private readonly TrainingLoop _loop;
 
     /// <param name="model">The model to train, in place.</param>
     /// <param name="options">Run settings; validated here.</param>
     /// <param name="logger">Progress log; none by default.</param>
     public CausalLmTrainer(LlamaForCausalLM model, TrainingOptions options, ILogger? logger = null)
-    {
-        ArgumentNullException.ThrowIfNull(model);
-        ArgumentNullException.ThrowIfNull(options);
-        options.Validate();
-        _model = model;
-        Options = options;
-        _logger = logger ?? NullLogger.Instance;
-    }
+        => _loop = new TrainingLoop(model, options, logger);
 
     /// <summary>The run settings.</summary>
-    public TrainingOptions Options { get; }
+    public TrainingOptions Options => _loop.Options;
+
+    private LlamaForCausalLM Model => _loop.Model;
 
     /// <summary>Trains on <paramref name="sequences"/>; resumes, saves and cancels as <see cref="ConsistencyTrainer"/> does.</summary>
     /// <exception cref="ArgumentException">A sequence is too short, holds ids outside the vocabulary or exceeds the model's context.</exception>
@@ -54,7 +47,7 @@ public sealed class CausalLmTrainer
         int totalSteps = options.TotalSteps(sequences.Count);
         var order = new DataOrder(options.Seed, sequences.Count);
         var runState = TrainerState.Start(options, totalSteps, sequences.Count, TrainerState.Fingerprint(sequences.Select(s => s.Ids)), "causal-lm");
-        Log.CausalLmTrainingStarted(_logger, sequences.Count, totalSteps, options.BatchSize, options.GradientAccumulation, options.LearningRate, options.Seed);
+        Log.CausalLmTrainingStarted(_loop.Logger, sequences.Count, totalSteps, options.BatchSize, options.GradientAccumulation, options.LearningRate, options.Seed);
 
         var autoregressive = new AutoregressiveLoss(options.LabelSmoothing);
         (LossComponents, long) MicroBatch(long firstSlot, double scale)
@@ -64,10 +57,10 @@ public sealed class CausalLmTrainer
 
             // 1. Inputs (B, T): T = longest + EndPadding; each row continued with its last token.
             var (ids, targets, t) = BuildBatch(batch, options.EndPadding);
-            var input = tensor(ids, dtype: ScalarType.Int64, device: _model.Device).view(batch.Count, t);          // (B, T)
+            var input = tensor(ids, dtype: ScalarType.Int64, device: Model.Device).view(batch.Count, t);          // (B, T)
 
             // 2. Forward and the AR loss, one mean over every target token of the batch.
-            var logits = _model.Forward(input);                                                                  // (B, T, V)
+            var logits = Model.Forward(input);                                                                  // (B, T, V)
             var starts = options.AnswerOnlyAutoregressive ? batch.Select(s => s.AnswerStart).ToList() : null;
             var loss = autoregressive.TokenMean(logits.reshape(-1, logits.shape[2]), targets, (e, p) => e * t + p, starts);
 
@@ -77,7 +70,7 @@ public sealed class CausalLmTrainer
             return (new LossComponents(0, loss.item<float>(), 1), ids.LongLength);
         }
 
-        return new TrainingLoop(_model, options, _logger).Run(sequences.Count, runState, MicroBatch, progress, cancellationToken);
+        return _loop.Run(sequences.Count, runState, MicroBatch, progress, cancellationToken);
     }
 
     /// <summary>
@@ -113,12 +106,12 @@ public sealed class CausalLmTrainer
 
     private void CheckSequences(IReadOnlyList<CausalLmSequence> sequences)
     {
-        int context = _model.Config.MaxPositionEmbeddings;
+        int context = Model.Config.MaxPositionEmbeddings;
         for (int i = 0; i < sequences.Count; i++)
         {
             try
             {
-                sequences[i].Validate(_model.Config.VocabSize);
+                sequences[i].Validate(Model.Config.VocabSize);
                 if (sequences[i].Ids.Count + Options.EndPadding > context)
                 {
                     throw new ArgumentException($"{sequences[i].Ids.Count} tokens (+ {Options.EndPadding} end padding) exceed the model's {context} positions.");

@@ -4,7 +4,6 @@ using System.Linq;
 using System.Threading;
 using Cllm.Core;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Cllm.Training;
 
@@ -17,24 +16,18 @@ namespace Cllm.Training;
 /// </summary>
 public sealed class ConsistencyTrainer
 {
-    private readonly LlamaForCausalLM _model;
-    private readonly ILogger _logger;
+    private readonly TrainingLoop _loop;
 
     /// <param name="model">The model to train (its weights are the starting point unless a checkpoint is resumed).</param>
     /// <param name="options">Run settings; validated here.</param>
     /// <param name="logger">Progress log; none by default.</param>
     public ConsistencyTrainer(LlamaForCausalLM model, TrainingOptions options, ILogger? logger = null)
-    {
-        ArgumentNullException.ThrowIfNull(model);
-        ArgumentNullException.ThrowIfNull(options);
-        options.Validate();
-        _model = model;
-        Options = options;
-        _logger = logger ?? NullLogger.Instance;
-    }
+        => _loop = new TrainingLoop(model, options, logger);
 
     /// <summary>The run settings.</summary>
-    public TrainingOptions Options { get; }
+    public TrainingOptions Options => _loop.Options;
+
+    private LlamaForCausalLM Model => _loop.Model;
 
     /// <summary>Reads every record of <paramref name="source"/> and trains on them.</summary>
     public TrainingResult Train(ITrajectorySource source, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
@@ -70,7 +63,7 @@ public sealed class ConsistencyTrainer
         int totalSteps = options.TotalSteps(records.Count);
         var order = new DataOrder(options.Seed, records.Count);
         var runState = TrainerState.Start(options, totalSteps, records.Count, TrainerState.Fingerprint(records), objective.Consistency.Name, options.StatesPerRecord);
-        Log.TrainingStarted(_logger, objective.Consistency.Name, objective.Consistency.Distance.ToString(), objective.AutoregressiveWeight, records.Count, totalSteps, options.BatchSize, options.GradientAccumulation, options.LearningRate, options.Seed);
+        Log.TrainingStarted(_loop.Logger, objective.Consistency.Name, objective.Consistency.Distance.ToString(), objective.AutoregressiveWeight, records.Count, totalSteps, options.BatchSize, options.GradientAccumulation, options.LearningRate, options.Seed);
 
         // One micro-batch: B record slots, up to StatesPerRecord student states each, scale · (L_consistency + ω · L_AR).
         (LossComponents, long) MicroBatch(long firstSlot, double scale)
@@ -89,10 +82,10 @@ public sealed class ConsistencyTrainer
                 }
             }
 
-            return (objective.Backward(_model, new ConsistencyBatch(examples), scale), tokens);
+            return (objective.Backward(Model, new ConsistencyBatch(examples), scale), tokens);
         }
 
-        return new TrainingLoop(_model, options, _logger).Run(records.Count, runState, MicroBatch, progress, cancellationToken);
+        return _loop.Run(records.Count, runState, MicroBatch, progress, cancellationToken);
     }
 
     /// <summary>
@@ -105,7 +98,7 @@ public sealed class ConsistencyTrainer
         var options = Options;
         var objective = new JacobiForcingObjective(new AutoregressiveLoss(options.LabelSmoothing), options.AutoregressiveWeight);
         var chains = JacobiForcingSequence.Chains(records, options.NoiseWindow).Select(c => c.Select(i => records[i]).ToArray()).ToList();
-        int context = _model.Config.MaxPositionEmbeddings;
+        int context = Model.Config.MaxPositionEmbeddings;
         foreach (var chain in chains)
         {
             int positions = chain[0].PromptIds.Count + (chain.Length * chain[0].BlockLength);
@@ -118,7 +111,7 @@ public sealed class ConsistencyTrainer
         int totalSteps = options.TotalSteps(chains.Count);
         var order = new DataOrder(options.Seed, chains.Count);
         var runState = TrainerState.Start(options, totalSteps, records.Count, TrainerState.Fingerprint(records), "jacobi-forcing", options.StatesPerRecord);
-        Log.TrainingStarted(_logger, "jacobi-forcing", "soft-ce", objective.AutoregressiveWeight, chains.Count, totalSteps, options.BatchSize, options.GradientAccumulation, options.LearningRate, options.Seed);
+        Log.TrainingStarted(_loop.Logger, "jacobi-forcing", "soft-ce", objective.AutoregressiveWeight, chains.Count, totalSteps, options.BatchSize, options.GradientAccumulation, options.LearningRate, options.Seed);
 
         (LossComponents, long) MicroBatch(long firstSlot, double scale)
         {
@@ -132,10 +125,10 @@ public sealed class ConsistencyTrainer
                 tokens += sequence.Length;
             }
 
-            return (objective.Backward(_model, sequences, scale), tokens);
+            return (objective.Backward(Model, sequences, scale), tokens);
         }
 
-        return new TrainingLoop(_model, options, _logger).Run(chains.Count, runState, MicroBatch, progress, cancellationToken);
+        return _loop.Run(chains.Count, runState, MicroBatch, progress, cancellationToken);
     }
 
     /// <summary>Up to <paramref name="count"/> pairs with distinct student states (fewer when the trajectory is short).</summary>
@@ -157,8 +150,8 @@ public sealed class ConsistencyTrainer
 
     private void CheckRecords(IReadOnlyList<TrajectoryRecord> records)
     {
-        int vocab = _model.Config.VocabSize;
-        int context = _model.Config.MaxPositionEmbeddings;
+        int vocab = Model.Config.VocabSize;
+        int context = Model.Config.MaxPositionEmbeddings;
         for (int i = 0; i < records.Count; i++)
         {
             var r = records[i];

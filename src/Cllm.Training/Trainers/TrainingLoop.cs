@@ -5,6 +5,7 @@ using System.Linq;
 using System.Threading;
 using Cllm.Core;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -30,13 +31,26 @@ internal sealed class TrainingLoop
     private readonly ILogger _logger;
     private readonly List<(string Name, Parameter Parameter)> _parameters;
 
-    public TrainingLoop(LlamaForCausalLM model, TrainingOptions options, ILogger logger)
+    /// <summary>The loop of a trainer's <paramref name="model"/> (trained in place) under <paramref name="options"/>, validated here.</summary>
+    public TrainingLoop(LlamaForCausalLM model, TrainingOptions options, ILogger? logger)
     {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
         _model = model;
         _options = options;
-        _logger = logger;
+        _logger = logger ?? NullLogger.Instance;
         _parameters = model.named_parameters().Select(p => (p.name, p.parameter)).ToList();
     }
+
+    /// <summary>The model trained in place.</summary>
+    public LlamaForCausalLM Model => _model;
+
+    /// <summary>The run settings.</summary>
+    public TrainingOptions Options => _options;
+
+    /// <summary>The progress log (a null logger when none was given).</summary>
+    public ILogger Logger => _logger;
 
     /// <summary>Runs <paramref name="runState"/>.TotalSteps steps over <paramref name="examples"/> examples.</summary>
     public TrainingResult Run(int examples, TrainerState runState, MicroBatchStep microBatch, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
