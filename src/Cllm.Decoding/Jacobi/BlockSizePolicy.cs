@@ -102,6 +102,18 @@ internal sealed class BlockSizePolicy
         return new BlockSizePolicy(ForwardCostCurve.Measure(model, sizes, past: past, rounds: 10, warmup: 3));
     }
 
+    /// <summary>Whether any block forward has been recorded (before that, choices rest on the prior alone).</summary>
+    public bool Measured
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _draftedForwards > 0;
+            }
+        }
+    }
+
     /// <summary>The largest block size the policy may choose.</summary>
     public int MaxBlockSize => _sizes[^1];
 

@@ -61,13 +61,30 @@ public sealed record MultiblockOptions : DecoderOptions
 
     /// <summary>
     /// With <see cref="Auto"/>, n, K and P are chosen now from the model's forward-cost curve (measured once per model) and
-    /// the decoder is named after them (multiblock:auto=16x2x0.85x0).
+    /// the decoder is named after them (multiblock:auto=16x2x0.85x0); each request then runs that plan or jacobi:auto, as
+    /// the model's measured acceptance says (<see cref="MultiblockGate"/>).
     /// </summary>
     private protected override DraftVerifyDecoder Build(LlamaForCausalLM model)
     {
-        var options = Auto ? MultiblockPlan.For(model, this) : this;
-        string name = Auto ? $"multiblock:auto={options.Spec}" : Label;
         var firstTokens = new JacobiFirstTokens();
-        return new DraftVerifyDecoder(model, name, () => new MultiblockProposer(options, firstTokens));
+        if (!Auto)
+        {
+            return new DraftVerifyDecoder(model, Label, () => new MultiblockProposer(this, firstTokens));
+        }
+
+        return Build(model, MultiblockPlan.For(model, this), BlockSizePolicy.For(model), firstTokens);
+    }
+
+    /// <summary>multiblock:auto over a given plan and block-size policy (the model's own, or a test's).</summary>
+    internal static DraftVerifyDecoder Build(LlamaForCausalLM model, MultiblockOptions plan, BlockSizePolicy policy, JacobiFirstTokens firstTokens)
+    {
+        var gate = new MultiblockGate(policy, plan.BlockSize);
+        var jacobi = new JacobiOptions { AutoBlockSize = true, InitialGuess = plan.InitialGuess, Seed = plan.Seed };
+        int maxDraft = Math.Max(plan.MaxDraftTokens, policy.MaxBlockSize - 1);
+        return new DraftVerifyDecoder(model, $"multiblock:auto={plan.Spec}", () => new GatedMultiblockProposer(
+            gate,
+            () => new MultiblockProposer(plan, firstTokens),
+            () => new JacobiProposer(jacobi, () => gate.Policy, firstTokens),
+            maxDraft));
     }
 }

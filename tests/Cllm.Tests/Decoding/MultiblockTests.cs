@@ -92,6 +92,59 @@ public class MultiblockTests
     }
 
     [Fact]
+    public void AutoRunsThePlanOnlyWhileTheMeasuredAcceptanceFillsItsBlocks()
+    {
+        // A curve where a 16-token forward costs 1.3 one-token forwards: blocks pay only when guesses are accepted.
+        static BlockSizePolicy Policy() => new(new[] { (1, 1.0), (2, 1.05), (4, 1.1), (8, 1.2), (16, 1.3), (32, 1.5) }
+            .Select(p => new ForwardCost(p.Item1, p.Item2, p.Item2)).ToArray());
+        static BlockSizePolicy Fed(int emitted)
+        {
+            var policy = Policy();
+            for (int i = 0; i < 64; i++)
+            {
+                policy.RecordForward(16, 16, emitted, firstOfBlock: i % 4 == 0);
+            }
+
+            return policy;
+        }
+
+        // Nothing measured yet: jacobi:auto, whose requests teach the policy.
+        var fresh = new MultiblockGate(Policy(), 16);
+        Assert.DoesNotContain(true, Enumerable.Range(0, 16).Select(_ => fresh.Admit()));
+
+        // Every guess accepted: the plan, except one request in 8 (jacobi:auto keeps measuring).
+        var fills = new MultiblockGate(Fed(16), 16);
+        var admitted = Enumerable.Range(0, 64).Select(_ => fills.Admit()).ToArray();
+        Assert.Equal(64 - (64 / MultiblockGate.ProbeEvery), admitted.Count(a => a));
+        Assert.All(admitted.Where((_, i) => (i + 1) % MultiblockGate.ProbeEvery == 0), a => Assert.False(a));
+
+        // Nothing accepted (a model like the Jacobi Forcing one at 0.97B): never the plan.
+        var rejects = new MultiblockGate(Fed(1), 16);
+        Assert.DoesNotContain(true, Enumerable.Range(0, 64).Select(_ => rejects.Admit()));
+
+        // Either way the decoder is exact, and a request runs one proposer from start to end.
+        using var model = TinyLlama.Create(4);
+        var ar = Decoders.Autoregressive(model);
+        var plan = new MultiblockOptions { BlockSize = 16, Blocks = 2, PoolSize = 2 };
+        foreach (int emitted in new[] { 16, 1 })
+        {
+            var decoder = MultiblockOptions.Build(model, plan, Fed(emitted), new JacobiFirstTokens());
+            foreach (var prompt in new[] { new[] { 1, 5, 17, 33, 4, 5, 17 }, new[] { 3, 4, 3, 4, 3, 4 }, new[] { 2, 9, 9, 9 } })
+            {
+                var request = new DecodeRequest { PromptIds = prompt, Options = new GenerationOptions { MaxNewTokens = 40 } };
+                var expected = ar.DecodeToEnd(request);
+                Assert.True(expected.Stats.MinLogitMargin > 1e-4, $"near-tie {expected.Stats.MinLogitMargin}");
+                Assert.Equal(expected.OutputIds, decoder.DecodeToEnd(request).OutputIds);
+            }
+        }
+
+        var proposer = new GatedMultiblockProposer(fills, () => new MultiblockProposer(plan), () => throw new InvalidOperationException("not this one"), plan.MaxDraftTokens);
+        Assert.Null(proposer.RunsMultiblock);
+        proposer.Propose(new[] { 1, 2, 3 }, 8);
+        Assert.True(proposer.RunsMultiblock);
+    }
+
+    [Fact]
     public void TheAutoPlanSpendsTheForwardBudgetOfTheCostCurve()
     {
         static IReadOnlyList<ForwardCost> Curve(params (int Tokens, double Cost)[] points) => points.Select(p => new ForwardCost(p.Tokens, p.Cost, p.Cost)).ToArray();
