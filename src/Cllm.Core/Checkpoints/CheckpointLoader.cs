@@ -51,31 +51,52 @@ internal static class CheckpointLoader
         CheckShapesAndTypes(sources, targets);
 
         using var noGrad = torch.no_grad();
+        int quantizedTensors = 0;
         foreach (var (name, target) in targets)
         {
             var (file, _) = sources[name];
-            using var scope = torch.NewDisposeScope();
-            var tensor = file.ReadTensor(name);
-            if (torch.is_floating_point(tensor.dtype) && !IsFinite(tensor))
-            {
-                // NaN or infinite weights would only surface later as garbage output.
-                throw new CheckpointException(file.Path, $"tensor '{name}' holds NaN or infinite values; the weights are corrupt");
-            }
-
             if (target.device.type == DeviceType.META)
             {
-                // A quantized projection: its float weight exists only here, one tensor at a time.
+                // A quantized projection: its float weight exists only here, a block of rows at a time.
                 if (model is not LlamaForCausalLM llama)
                 {
                     throw new CheckpointException(file.Path, $"tensor '{name}' has no storage in the model (a meta-device parameter)");
                 }
 
-                llama.LoadQuantizedWeight(name, tensor);
+                long rows = file.Tensors[name].Shape[0];
+                for (long start = 0; start < rows; start += QuantizedWeightBuilder.BlockRows)
+                {
+                    using var blockScope = torch.NewDisposeScope();
+                    var block = Finite(file, name, file.ReadRows(name, start, Math.Min(QuantizedWeightBuilder.BlockRows, rows - start)));
+                    llama.LoadQuantizedWeight(name, block, start);
+                }
+
+                if (++quantizedTensors % TrimEvery == 0)
+                {
+                    NativeHeap.Trim();                                                         // the blocks' freed pages
+                }
+
                 continue;
             }
 
-            target.copy_(tensor);
+            using var scope = torch.NewDisposeScope();
+            target.copy_(Finite(file, name, file.ReadTensor(name)));
         }
+    }
+
+    /// <summary>Quantized tensors loaded between two trims of the C heap (<see cref="NativeHeap"/>).</summary>
+    private const int TrimEvery = 8;
+
+    /// <summary><paramref name="tensor"/> (of <paramref name="name"/> in <paramref name="file"/>), refused when it holds NaN or infinite values.</summary>
+    private static torch.Tensor Finite(SafetensorsFile file, string name, torch.Tensor tensor)
+    {
+        if (torch.is_floating_point(tensor.dtype) && !IsFinite(tensor))
+        {
+            // NaN or infinite weights would only surface later as garbage output.
+            throw new CheckpointException(file.Path, $"tensor '{name}' holds NaN or infinite values; the weights are corrupt");
+        }
+
+        return tensor;
     }
 
     /// <summary>

@@ -113,12 +113,33 @@ internal sealed class SafetensorsFile
     /// <paramref name="convertTo"/>. The caller owns (and disposes) the result.
     /// </summary>
     /// <exception cref="CheckpointException">No such tensor, or the file changed or cannot be read.</exception>
-    public torch.Tensor ReadTensor(string name, torch.ScalarType? convertTo = null)
+    public torch.Tensor ReadTensor(string name, torch.ScalarType? convertTo = null) => ReadRows(name, 0, null, convertTo);
+
+    /// <summary>
+    /// As <see cref="ReadTensor"/>, rows [<paramref name="start"/>, start + <paramref name="count"/>) of the first dimension
+    /// only (all of them for a null count): a large weight can be read a block of rows at a time.
+    /// </summary>
+    /// <exception cref="CheckpointException">No such tensor, or the file changed or cannot be read.</exception>
+    public torch.Tensor ReadRows(string name, long start, long? count, torch.ScalarType? convertTo = null)
     {
         ArgumentNullException.ThrowIfNull(name);
         if (!_tensors.TryGetValue(name, out var entry))
         {
             throw new CheckpointException(Path, $"no tensor named '{name}'");
+        }
+
+        var shape = (long[])entry.ShapeArray.Clone();
+        long rows = shape.Length == 0 ? 1 : shape[0];
+        long take = count ?? rows - start;
+        if (start < 0 || take < 0 || start + take > rows || (shape.Length == 0 && (start, take) != (0, 1)))
+        {
+            throw new ArgumentOutOfRangeException(nameof(start), $"rows {start}..{start + take} are outside tensor '{name}' of {rows} rows.");
+        }
+
+        long rowBytes = (entry.End - entry.Begin) / Math.Max(1, rows);
+        if (shape.Length > 0)
+        {
+            shape[0] = take;
         }
 
         using var stream = OpenRead(Path);
@@ -127,10 +148,10 @@ internal sealed class SafetensorsFile
             throw new CheckpointException(Path, $"file changed since it was opened (was {FileLength} bytes, now {stream.Length})");
         }
 
-        var tensor = torch.empty(entry.ShapeArray, dtype: entry.ScalarType);
+        var tensor = torch.empty(shape, dtype: entry.ScalarType);
         try
         {
-            stream.Position = DataOffset + entry.Begin;
+            stream.Position = DataOffset + entry.Begin + (start * rowBytes);
             ReadInto(tensor, stream);
             if (convertTo is { } type && type != entry.ScalarType)
             {

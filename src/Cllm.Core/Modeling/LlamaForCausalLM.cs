@@ -332,11 +332,11 @@ public sealed class LlamaForCausalLM : nn.Module
     private Dictionary<string, Projection>? _quantizedProjections;
 
     /// <summary>
-    /// Quantizes the float tensor <paramref name="weight"/> (N, K) of the Hugging Face projection weight <paramref name="name"/>
-    /// (<c>model.layers.0.self_attn.q_proj.weight</c>, …) into the projection that holds it; a stacked projection is quantized
-    /// once all its parts have arrived.
+    /// Quantizes the float rows <paramref name="weight"/> (R, K), from row <paramref name="firstRow"/> of the Hugging Face
+    /// projection weight <paramref name="name"/> (<c>model.layers.0.self_attn.q_proj.weight</c>, …), into the projection that
+    /// holds it; the projection is in use once all its rows (of all its stacked parts) have arrived.
     /// </summary>
-    internal void LoadQuantizedWeight(string name, Tensor weight)
+    internal void LoadQuantizedWeight(string name, Tensor weight, long firstRow = 0)
     {
         foreach (var (ownName, projection) in QuantizedProjections)
         {
@@ -344,7 +344,7 @@ public sealed class LlamaForCausalLM : nn.Module
             {
                 if (hfName == name)
                 {
-                    projection.LoadQuantizedRows(offset, weight, QuantizedComputeDType);
+                    projection.LoadQuantizedRows(offset + firstRow, weight, QuantizedComputeDType);
                     return;
                 }
             }

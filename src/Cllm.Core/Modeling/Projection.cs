@@ -25,8 +25,7 @@ internal sealed class Projection : nn.Module<Tensor, Tensor>
 
     private readonly WeightQuantization _requested;
     private QuantizedWeight? _quantized;
-    private Tensor? _staged;                 // (N, K) float rows of a stacked quantized weight still being loaded
-    private long _stagedRows;
+    private QuantizedWeightBuilder? _building;   // a quantized weight whose rows are still being loaded
 
     /// <summary>
     /// in → out features, out = the sum of <paramref name="parts"/>' rows when given (name, rows) per stacked Hugging Face
@@ -103,8 +102,8 @@ internal sealed class Projection : nn.Module<Tensor, Tensor>
 
     /// <summary>
     /// Takes <paramref name="weight"/> (R, K), rows [<paramref name="offset"/>, offset + R) of the float weight, and quantizes
-    /// the whole weight (activations in <paramref name="computeDType"/>) once every row has arrived; until then the rows
-    /// wait in a float buffer of this projection's shape (one projection's worth: the loader reads parts in order).
+    /// them now into the weight's final storage (activations in <paramref name="computeDType"/>); the weight is in use once
+    /// every row has arrived (the loader sends a stacked projection's parts, and a large part, a block of rows at a time).
     /// </summary>
     internal void LoadQuantizedRows(long offset, Tensor weight, ScalarType computeDType)
     {
@@ -119,30 +118,15 @@ internal sealed class Projection : nn.Module<Tensor, Tensor>
             throw new ArgumentException($"rows {offset}.. of shape {string.Join('x', weight.shape)} do not fit the projection's {n}x{k}.", nameof(weight));
         }
 
-        if (offset == 0 && weight.shape[0] == n)
+        _building ??= new QuantizedWeightBuilder(n, k, _requested, computeDType, _weightT.dtype);
+        _building.Add(offset, weight);
+        if (_building.Complete)
         {
-            Quantize(weight, computeDType);
-            return;
+            _quantized?.Dispose();
+            _quantized = _building.Build();
+            _building.Dispose();
+            _building = null;
         }
-
-        using var scope = NewDisposeScope();
-        _staged ??= zeros(n, k, dtype: weight.dtype).DetachFromDisposeScope();
-        _staged.narrow(0, offset, weight.shape[0]).copy_(weight);
-        _stagedRows += weight.shape[0];
-        if (_stagedRows == n)
-        {
-            Quantize(_staged, computeDType);
-            _staged.Dispose();
-            _staged = null;
-            _stagedRows = 0;
-        }
-    }
-
-    private void Quantize(Tensor weight, ScalarType computeDType)
-    {
-        var quantized = QuantizedWeight.Create(weight, _requested, computeDType, _weightT.dtype);
-        _quantized?.Dispose();
-        _quantized = quantized;
     }
 
     /// <summary>x: (…, K) → (…, N).</summary>
@@ -209,8 +193,8 @@ internal sealed class Projection : nn.Module<Tensor, Tensor>
         {
             _quantized?.Dispose();
             _quantized = null;
-            _staged?.Dispose();
-            _staged = null;
+            _building?.Dispose();
+            _building = null;
         }
 
         base.Dispose(disposing);

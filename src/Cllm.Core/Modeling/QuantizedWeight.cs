@@ -21,7 +21,7 @@ internal sealed class QuantizedWeight : IDisposable
     private readonly Tensor _weight;     // int8 (N, K), packed int4 (N, K/2) uint8, or unquantized (N, K) in the model dtype
     private readonly Tensor _scales;     // int8: (N); int4: (K/g, N, 2) scale and zero; int4a8: (2, N, K/g) float32 scale and offset; unquantized: empty
 
-    private QuantizedWeight(WeightQuantization format, int groupSize, long outFeatures, long inFeatures, ScalarType computeDType, Tensor weight, Tensor scales)
+    internal QuantizedWeight(WeightQuantization format, int groupSize, long outFeatures, long inFeatures, ScalarType computeDType, Tensor weight, Tensor scales)
     {
         Format = format;
         GroupSize = groupSize;
@@ -102,18 +102,9 @@ internal sealed class QuantizedWeight : IDisposable
             throw new ArgumentException($"the quantized kernels compute in Float32 or BFloat16, not {computeDType}.", nameof(computeDType));
         }
 
-        long n = weight.shape[0], k = weight.shape[1];
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        var w = weight.to_type(ScalarType.Float32).contiguous();                                            // (N, K)
-        return requested switch
-        {
-            WeightQuantization.Int4 when Int4GroupSize(n, k) is { } group => Int4(w, n, k, group, computeDType),
-            WeightQuantization.Int4A8 when Int4A8Kernel.GroupSize(k) is { } group => Int4A8(w, n, k, group, computeDType),
-            WeightQuantization.Int8 or WeightQuantization.Int4 or WeightQuantization.Int4A8 when Int8Fits(k) => Int8(w, n, k, computeDType),
-            WeightQuantization.Int8 or WeightQuantization.Int4 or WeightQuantization.Int4A8 => new QuantizedWeight(WeightQuantization.None, 0, n, k, computeDType, w.to_type(modelDType ?? computeDType).contiguous(), empty(0, dtype: computeDType)),
-            _ => throw new ArgumentOutOfRangeException(nameof(requested), requested, "expected Int8, Int4 or Int4A8."),
-        };
+        using var builder = new QuantizedWeightBuilder(weight.shape[0], weight.shape[1], requested, computeDType, modelDType ?? computeDType);
+        builder.Add(0, weight);
+        return builder.Build();
     }
 
     /// <summary>x: (…, K) any float dtype → (…, N) in x's dtype.</summary>
@@ -164,20 +155,6 @@ internal sealed class QuantizedWeight : IDisposable
         _scales.Dispose();
     }
 
-    private static unsafe QuantizedWeight Int8(Tensor w, long n, long k, ScalarType computeDType)
-    {
-        var q = empty(n, k, dtype: ScalarType.Int8);                                                       // (N, K)
-        var scale = empty(n, dtype: ScalarType.Float32);                                                    // (N)
-        fixed (byte* source = w.bytes)
-        fixed (byte* integers = q.bytes)
-        fixed (byte* scales = scale.bytes)
-        {
-            RowQuantizer.Int8((float*)source, checked((int)n), checked((int)k), computeDType == ScalarType.BFloat16, (sbyte*)integers, (float*)scales);
-        }
-
-        return new QuantizedWeight(WeightQuantization.Int8, 0, n, k, computeDType, q, scale.to_type(computeDType));
-    }
-
     /// <summary>x (T, K) float32 contiguous → (T, N) float32 through <see cref="Int4A8Kernel"/> on <see cref="KernelThreads"/> workers.</summary>
     private unsafe Tensor Int4A8MatMul(Tensor x, bool? vnni = null)
     {
@@ -206,39 +183,5 @@ internal sealed class QuantizedWeight : IDisposable
     {
         using var scope = NewDisposeScope();
         return Int4A8MatMul(x.to_type(ScalarType.Float32).contiguous(), vnni).MoveToOuterDisposeScope();
-    }
-
-    private static unsafe QuantizedWeight Int4A8(Tensor w, long n, long k, int group, ScalarType computeDType)
-    {
-        if (!Int4A8Kernel.IsSupported)
-        {
-            throw new PlatformNotSupportedException("int4a8 quantization needs an x64 CPU with AVX2 and FMA; use int4 or int8 on this machine.");
-        }
-
-        var packed = empty(n, k / 2, dtype: ScalarType.Byte);                                              // (N, K/2): low nibble j, high nibble j + 32 of each 64
-        var scaleAndOffset = empty(2, n, k / group, dtype: ScalarType.Float32);                            // (2, N, G)
-        fixed (byte* source = w.bytes)
-        fixed (byte* integers = packed.bytes)
-        fixed (byte* scales = scaleAndOffset.bytes)
-        {
-            RowQuantizer.Int4A8((float*)source, checked((int)n), checked((int)k), group, integers, (float*)scales);
-        }
-
-        return new QuantizedWeight(WeightQuantization.Int4A8, group, n, k, computeDType, packed, scaleAndOffset);
-    }
-
-    private static unsafe QuantizedWeight Int4(Tensor w, long n, long k, int group, ScalarType computeDType)
-    {
-        var q = empty(n, k, dtype: ScalarType.Int32);                                                      // (N, K) 0..15
-        var scalesAndZeros = empty(k / group, n, 2, dtype: ScalarType.Float32);                            // (K/g, N, 2)
-        fixed (byte* source = w.bytes)
-        fixed (byte* integers = q.bytes)
-        fixed (byte* scales = scalesAndZeros.bytes)
-        {
-            RowQuantizer.Int4((float*)source, checked((int)n), checked((int)k), group, computeDType == ScalarType.BFloat16, (int*)integers, (float*)scales);
-        }
-
-        var packed = QuantizedKernels.PackInt4(q);                                                          // (N, K/2) uint8
-        return new QuantizedWeight(WeightQuantization.Int4, group, n, k, computeDType, packed, scalesAndZeros.to_type(computeDType));
     }
 }

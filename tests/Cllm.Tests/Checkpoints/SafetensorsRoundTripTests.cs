@@ -39,6 +39,29 @@ public class SafetensorsRoundTripTests
     }
 
     [Fact]
+    public void ABlockOfRowsReadsAsThatSliceOfTheWholeTensor()
+    {
+        using var folder = new TempFolder();
+        using var scope = torch.NewDisposeScope();
+        var source = torch.randn(new long[] { 10, 3, 2 }, generator: new torch.Generator(43));
+        var path = folder.File("x.safetensors");
+        SafetensorsWriter.Write(path, new Dictionary<string, torch.Tensor> { ["w"] = source }, torch.ScalarType.BFloat16);
+        var file = SafetensorsFile.Open(path);
+        var whole = file.ReadTensor("w");
+        foreach (var (start, count) in new[] { (0L, 10L), (3L, 4L), (9L, 1L), (10L, 0L) })
+        {
+            var rows = file.ReadRows("w", start, count);
+            Assert.Equal(new[] { count, 3L, 2L }, rows.shape);
+            Assert.True(rows.Equals(whole.narrow(0, start, count)), $"rows {start}..{start + count}");
+        }
+
+        Assert.True(file.ReadRows("w", 6, null, torch.ScalarType.Float32).Equals(whole.narrow(0, 6, 4).to_type(torch.ScalarType.Float32)));
+        Assert.Equal(new long[] { 10, 3, 2 }, file.Tensors["w"].Shape);                     // the header is not changed by a partial read
+        Assert.Throws<System.ArgumentOutOfRangeException>(() => file.ReadRows("w", 8, 3));
+        Assert.Throws<System.ArgumentOutOfRangeException>(() => file.ReadRows("w", -1, 1));
+    }
+
+    [Fact]
     public void EveryDtypeRoundTripsExactly()
     {
         using var folder = new TempFolder();

@@ -218,6 +218,51 @@ public class QuantizedWeightTests
         Assert.True(q.Scales.eq(scales).all().item<bool>(), $"{format} {compute}: scales differ from the tensor formulation");
     }
 
+    [Fact]
+    public void Int4PackingIsPerBlockOf64Rows()
+    {
+        // QuantizedWeightBuilder packs blocks of rows as they arrive: that is only the whole weight's packing if ATen packs
+        // each 64-row block on its own (the last one may be shorter).
+        using var scope = NewDisposeScope();
+        using var fifteen = 15.ToScalar();
+        var q = Weight(208, 128, 21).mul(Weight(208, 128, 22)).abs().mul(Scalars.Two).floor().clamp(Scalars.Zero, fifteen).to_type(ScalarType.Int32);
+        Assert.True(q.max().item<int>() >= 8, "the values span the nibble");
+        var whole = QuantizedKernels.PackInt4(q);
+        var blocks = cat(new[] { 0L, 64, 128, 192 }.Select(start => QuantizedKernels.PackInt4(q.narrow(0, start, Math.Min(64, 208 - start)))).ToArray(), 0);
+        Assert.True(whole.shape.SequenceEqual(blocks.shape) && whole.eq(blocks).all().item<bool>(), "the packing is not per block of 64 rows");
+    }
+
+    [Theory]
+    [InlineData(WeightQuantization.Int8, ScalarType.Float32)]
+    [InlineData(WeightQuantization.Int4, ScalarType.Float32)]
+    [InlineData(WeightQuantization.Int4, ScalarType.BFloat16)]
+    [InlineData(WeightQuantization.Int4A8, ScalarType.Float32)]
+    public void RowsAddedInPiecesInAnyOrderGiveTheWholeWeightsBits(WeightQuantization format, ScalarType compute)
+    {
+        // Pieces as a stacked projection's parts and a large part's row blocks arrive: unaligned to the 64-row packing
+        // blocks and aligned, larger than one builder block (1024 rows), in shuffled order.
+        using var scope = NewDisposeScope();
+        var w = Weight(2128, 128, 23);
+        using var whole = QuantizedWeight.Create(w, format, compute);
+        long[] cuts = { 0, 40, 64, 1200, 1216, 2100, 2128 };
+        using var builder = new QuantizedWeightBuilder(2128, 128, format, compute, compute);
+        foreach (int piece in new[] { 3, 0, 5, 2, 4, 1 })
+        {
+            Assert.False(builder.Complete);
+            builder.Add(cuts[piece], w.narrow(0, cuts[piece], cuts[piece + 1] - cuts[piece]));
+        }
+
+        Assert.True(builder.Complete);
+        using var pieces = builder.Build();
+        Assert.Equal((format, whole.GroupSize), (pieces.Format, pieces.GroupSize));
+        Assert.True(pieces.Integers.eq(whole.Integers).all().item<bool>(), $"{format}: integers differ");
+        Assert.True(pieces.Scales.eq(whole.Scales).all().item<bool>(), $"{format}: scales differ");
+
+        using var partial = new QuantizedWeightBuilder(64, 128, format, compute, compute);
+        partial.Add(0, w.narrow(0, 0, 32));
+        Assert.Throws<InvalidOperationException>(() => partial.Build());
+    }
+
     /// <summary>The quantization as whole-tensor float32 operations (how Cllm first computed it).</summary>
     private static (Tensor Integers, Tensor Scales) Reference(Tensor weight, WeightQuantization format, ScalarType compute, int group)
     {
