@@ -50,6 +50,8 @@ internal static class TrainCommand
         var labelSmoothing = new Option<double?>("--label-smoothing") { Description = Invariant($"Label smoothing ε of the AR loss (default {reference.LabelSmoothing})") };
         var objective = new Option<string?>("--objective") { Description = "cllm | jacobi-forcing (default cllm): the CLLM consistency objective, or Jacobi Forcing (progressive-noise blocks packed with their fixed points, docs/jacobi-forcing.md)" };
         var noiseWindow = new Option<int?>("--noise-window") { Description = Invariant($"Jacobi Forcing: blocks per progressive noise window and packed sequence (default {reference.NoiseWindow})") };
+        var minNoise = new Option<double?>("--min-noise") { Description = Invariant($"Jacobi Forcing: the lowest noise level of a window, in [0, 1] (default {reference.MinNoise}; the reference's --min_noisy_ratio)") };
+        var maxNoise = new Option<double?>("--max-noise") { Description = Invariant($"Jacobi Forcing: the highest noise level of a window, in [--min-noise, 1] (default {reference.MaxNoise}; the reference's --max_noisy_ratio)") };
         var cleanPrefix = new Option<bool>("--clean-prefix") { Description = "Jacobi Forcing: noisy blocks see the earlier fixed points instead of the earlier noisy blocks (the single-block decoder's situation)" };
         var resume = new Option<bool>("--resume") { Description = "Continue from the newest checkpoint in --output" };
         var saveEvery = new Option<int?>("--save-every") { Description = Invariant($"Checkpoint every K steps, 0 = only at the end (default {reference.SaveEvery})") };
@@ -58,7 +60,7 @@ internal static class TrainCommand
         var placement = new PlacementArguments();
         var command = new Command("train", "Consistency-train a model into a CLLM on Jacobi trajectories (global or local consistency + ω × AR loss).")
         {
-            data, preset, consistency, distance, arWeight, answerOnly, goldLabels, labelSmoothing, lr, epochs, maxSteps, batch, states, accumulation, seed, resume, saveEvery, keepCheckpoints, objective, noiseWindow, cleanPrefix,
+            data, preset, consistency, distance, arWeight, answerOnly, goldLabels, labelSmoothing, lr, epochs, maxSteps, batch, states, accumulation, seed, resume, saveEvery, keepCheckpoints, objective, noiseWindow, minNoise, maxNoise, cleanPrefix,
         };
         model.AddTo(command);
         output.AddTo(command);
@@ -88,6 +90,8 @@ internal static class TrainCommand
             {
                 Objective = parse.GetValue(objective) is { } o ? ParseObjective(o) : start.Objective,
                 NoiseWindow = parse.GetValue(noiseWindow) is { } w ? (w >= 1 ? w : throw new ArgumentException($"--noise-window: {w} must be ≥ 1.")) : start.NoiseWindow,
+                MinNoise = parse.GetValue(minNoise) ?? start.MinNoise,
+                MaxNoise = parse.GetValue(maxNoise) ?? start.MaxNoise,
                 CleanPrefix = parse.GetValue(cleanPrefix),
                 Consistency = parse.GetValue(consistency) is { } c ? ParseConsistency(c) : start.Consistency,
                 Distance = parse.GetValue(distance) is { } d ? ParseDistance(d) : start.Distance,

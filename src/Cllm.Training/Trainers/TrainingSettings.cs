@@ -109,8 +109,8 @@ internal sealed record TrainingSettings
         if (Objective == "jacobi-forcing")
         {
             pairs.Add(("--noise-window", NoiseWindow.ToString(CultureInfo.InvariantCulture), now.NoiseWindow.ToString(CultureInfo.InvariantCulture)));
-            pairs.Add(("TrainingOptions.MinNoise", F(MinNoise), F(now.MinNoise)));
-            pairs.Add(("TrainingOptions.MaxNoise", F(MaxNoise), F(now.MaxNoise)));
+            pairs.Add(("--min-noise", F(MinNoise), F(now.MinNoise)));
+            pairs.Add(("--max-noise", F(MaxNoise), F(now.MaxNoise)));
             pairs.Add(("--clean-prefix", CleanPrefix ? "true" : "false", now.CleanPrefix ? "true" : "false"));
         }
 

@@ -113,8 +113,8 @@ public class BadInputResumeTests
         foreach (var (options, named) in new (TrainingOptions, string)[]
         {
             (jf with { NoiseWindow = 4 }, "--noise-window"),
-            (jf with { MinNoise = 0.2 }, "MinNoise"),
-            (jf with { MaxNoise = 0.8 }, "MaxNoise"),
+            (jf with { MinNoise = 0.2 }, "--min-noise"),
+            (jf with { MaxNoise = 0.8 }, "--max-noise"),
             (jf with { CleanPrefix = true }, "--clean-prefix"),
         })
         {

@@ -128,4 +128,17 @@ public class BadInputTrainTests
         var line = Assert.Single(ModelCopies.Lines(error));
         Assert.Contains("--keep-checkpoints", line);
     }
+
+    [SkippableTheory]
+    [InlineData("--min-noise", "1.5")]
+    [InlineData("--max-noise", "-0.2")]
+    public async Task ABadNoiseLevelIsRefusedNamingTheFlagBeforeTheModelLoads(string flag, string value)
+    {
+        using var temp = new TempFolder();
+        var (code, error) = await CliRunner.Run("train", "--model", temp.File("no-model"), "--data", temp.File("none.jsonl"), "--output", temp.File("run"), "--objective", "jacobi-forcing", flag, value);
+
+        Assert.Equal(1, code);
+        var line = Assert.Single(ModelCopies.Lines(error));
+        Assert.Contains(flag, line);
+    }
 }
