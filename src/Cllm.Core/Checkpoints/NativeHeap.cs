@@ -7,7 +7,7 @@ namespace Cllm.Core;
 /// Gives the C heap's free pages back to the operating system (glibc's <c>malloc_trim</c>). Quantizing a checkpoint while
 /// loading allocates and frees float blocks of a few megabytes between long-lived integer tensors; glibc serves such sizes
 /// from its heap and keeps the freed ones, so resident memory grew by about 0.8 GB over a 6.5B model's int4 load
-/// (docs/quantization.md). Trimming after each quantized tensor keeps it at the weights. No-op off glibc.
+/// (docs/quantization.md). The loader trims every few quantized tensors, which keeps it near the weights. No-op off glibc.
 /// </summary>
 internal static class NativeHeap
 {

@@ -97,11 +97,6 @@ internal sealed class QuantizedWeight : IDisposable
             throw new ArgumentException($"expected a 2-D float weight, got {weight.dtype} of {weight.dim()} dimensions.", nameof(weight));
         }
 
-        if (computeDType is not (ScalarType.Float32 or ScalarType.BFloat16))
-        {
-            throw new ArgumentException($"the quantized kernels compute in Float32 or BFloat16, not {computeDType}.", nameof(computeDType));
-        }
-
         using var builder = new QuantizedWeightBuilder(weight.shape[0], weight.shape[1], requested, computeDType, modelDType ?? computeDType);
         builder.Add(0, weight);
         return builder.Build();
