@@ -61,7 +61,7 @@ internal sealed class PeerSetup : IDisposable
                 var model = RandomModels.Create(modelSpec, dtype: dtype);
                 owned.Add(model);
                 var folder = Path.Combine(scratch, "hf");
-                CheckpointWriter.Save(model, model.Config, folder, copyTokenizerFrom: null, storeAs: torch.ScalarType.Float32);
+                model.Save(folder, copyTokenizerFrom: null, storeAs: torch.ScalarType.Float32);
                 var randomGgufs = PeerGguf.Make(folder, placeholderVocabulary: true, ggufTypes, scratch, threads);
                 Directory.Delete(folder, recursive: true);
                 var random = new Random(1234);

@@ -38,7 +38,7 @@ foreach (var task in tasks)
     identical += same ? 1 : 0;
     Console.WriteLine($"{task.Question}\n  SQL     {j.Text.Trim()}\n  equals the reference SQL: {(ok ? "yes" : "NO, reference: " + task.Sql)}");
     Console.WriteLine($"  AR      {a.Stats.TokensPerForward:F2} tokens/forward; Jacobi {j.Stats.TokensPerForward:F2} tokens/forward "
-        + $"({j.Stats.Jacobi?.IterationsPerBlock:F1} iterations per block), same output as AR: {(same ? "yes" : "NO")}\n");
+        + $"({j.Stats.IterationsPerBlock:F1} iterations per block), same output as AR: {(same ? "yes" : "NO")}\n");
 }
 
 Console.WriteLine($"{correct}/{tasks.Count} equal the reference SQL; Jacobi output = AR output on {identical}/{tasks.Count}");

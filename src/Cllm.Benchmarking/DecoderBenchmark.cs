@@ -129,7 +129,7 @@ public static class DecoderBenchmark
             double seconds = stats.Sum(s => s.Elapsed.TotalSeconds);
             int decodeTokens = tokens - stats.Sum(s => s.PrefillTokens);
             double decodeSeconds = seconds - stats.Sum(s => s.PrefillElapsed.TotalSeconds);
-            var withBlocks = stats.Select(s => s.Jacobi).OfType<JacobiStats>().Where(j => j.BlockIterations.Count > 0).ToList();
+            var withBlocks = stats.Where(s => s.BlockIterations.Count > 0).ToList();
             var blocks = withBlocks.SelectMany(j => j.BlockIterations).ToList();
             double exact = ar.Count == 0 || !greedy
                 ? double.NaN

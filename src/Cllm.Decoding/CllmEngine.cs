@@ -244,6 +244,12 @@ public sealed class CllmEngine : IDisposable
     internal ChannelReader<DecodeStep> Submit(ResolvedRequest request, IDecoder decoder, CancellationToken cancellationToken)
         => _worker.Submit(decoder, request, cancellationToken);
 
+    /// <summary>
+    /// This engine as a Microsoft.Extensions.AI <see cref="Microsoft.Extensions.AI.IChatClient"/> (the engine stays owned
+    /// by the caller): chat messages go through the model's chat template, and each response runs on the engine.
+    /// </summary>
+    public Microsoft.Extensions.AI.IChatClient AsChatClient() => new CllmChatClient(this);
+
     public void Dispose()
     {
         if (_disposed)

@@ -1,8 +1,10 @@
 using System;
+using System.Collections.Generic;
+using System.Linq;
 
 namespace Cllm;
 
-/// <summary>Per-request figures: what was produced, how many forward passes it took; per-strategy figures in <see cref="Jacobi"/>.</summary>
+/// <summary>Per-request figures: what was produced, how many forward passes it took; Jacobi decoders' block figures in <see cref="BlockIterations"/>, <see cref="FastForwarded"/> and <see cref="Stationary"/>.</summary>
 public sealed class DecodeStats
 {
     /// <summary>Prompt length in tokens.</summary>
@@ -41,8 +43,26 @@ public sealed class DecodeStats
     /// <summary>Generated tokens per second.</summary>
     public double TokensPerSecond => Elapsed.TotalSeconds <= 0 ? 0 : GeneratedTokens / Elapsed.TotalSeconds;
 
-    /// <summary>Jacobi decoders only: how the blocks converged; null for other decoders.</summary>
-    public JacobiStats? Jacobi { get; internal set; }
+    /// <summary>
+    /// Jacobi decoders: forward passes spent on each block (its iterations), in order; the prefill is the first block's
+    /// first iteration when that block's draft rode on it, else no block's. Empty for other decoders.
+    /// </summary>
+    public IReadOnlyList<int> BlockIterations { get; internal set; } = Array.Empty<int>();
+
+    /// <summary>Jacobi decoders: mean iterations per block (0 without blocks).</summary>
+    public double IterationsPerBlock => BlockIterations.Count == 0 ? 0 : BlockIterations.Average();
+
+    /// <summary>
+    /// Jacobi decoders: the paper's fast-forwarded count, the mean growth per iteration of the block prefix that already
+    /// equals the fixed point, averaged over blocks (1.0 when every iteration fixes one token; 0 without blocks).
+    /// </summary>
+    public double FastForwarded { get; internal set; }
+
+    /// <summary>
+    /// Jacobi decoders: the paper's stationary tokens, tokens that reached their final value while some token before them
+    /// was still wrong and never changed again, summed over the request's blocks.
+    /// </summary>
+    public int Stationary { get; internal set; }
 
     /// <summary>
     /// Greedy only: the smallest gap between the best and second-best logit over the positions that

@@ -89,7 +89,7 @@ internal static class PretrainCommand
             model.eval();
             if (parse.GetValue(save) is { } target)
             {
-                CheckpointWriter.Save(model, config, target, Path.Combine(dir, "tokenizer"), null);
+                model.Save(target, Path.Combine(dir, "tokenizer"));
                 Console.WriteLine($"saved {target}");
             }
 

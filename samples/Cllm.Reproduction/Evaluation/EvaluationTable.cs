@@ -31,7 +31,7 @@ public static class EvaluationTable
             var run = evaluator.Score(setups[i].Decoder.Label, tasks, mine);
             int ownAr = ArOf(setups[i].ModelName);
             double equal = ownAr < 0 ? double.NaN : Enumerable.Range(0, mine.Count).Count(r => mine[r].OutputIds.SequenceEqual(results[ownAr][r].OutputIds)) / (double)mine.Count;
-            var jacobi = stats.Select(s => s.Jacobi).OfType<JacobiStats>().Where(j => j.BlockIterations.Count > 0).ToList();
+            var jacobi = stats.Where(s => s.BlockIterations.Count > 0).ToList();
             long tokens = stats.Sum(s => (long)s.GeneratedTokens);
             long forwards = stats.Sum(s => (long)s.ForwardPasses);
             double seconds = stats.Sum(s => s.Elapsed.TotalSeconds);

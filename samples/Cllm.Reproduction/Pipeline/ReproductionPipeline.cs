@@ -174,7 +174,7 @@ public sealed class ReproductionPipeline
         var dev = SqlTaskJsonl.Read(Path.Combine(DataDir, "sql-dev.jsonl")).Take(s.PretrainDevTasks).ToList();
         var run = new SqlEvaluator(encoder, scorer).Run(model, DecoderOptions.Autoregressive, dev, cancellationToken: cancellationToken);
         Log(Invariant($"[base] dev execution accuracy {100 * run.Score.ExecutionAccuracy:F1}%, exact match {100 * run.Score.ExactMatchAccuracy:F1}% ({dev.Count} tasks)"));
-        CheckpointWriter.Save(model, config, BaseDir, TokenizerDir, storeAs: null);
+        model.Save(BaseDir, TokenizerDir);
         return new PretrainSummary
         {
             Shape = s.Shape.ToString(),
@@ -213,11 +213,11 @@ public sealed class ReproductionPipeline
         string path = Path.Combine(TrajectoryDir, "trajectories.jsonl");
         Directory.CreateDirectory(TrajectoryDir);
         int every = Math.Max(1, prompts.Count / 20);
-        var summary = collector.CollectToFile(path, new SyncProgress<CollectionProgress>(p =>
+        var summary = collector.CollectToFile(path, new SyncProgress<CollectionSummary>(p =>
         {
-            if (p.PromptsDone % every == 0 || p.PromptsDone == p.PromptsTotal)
+            if (p.PromptsDone % every == 0 || p.PromptsDone == p.Prompts)
             {
-                Log(Invariant($"[trajectories] {p.PromptsDone}/{p.PromptsTotal} prompts, {p.Totals.BlocksWritten} records, {p.Totals.TokensPerForward:F2} tokens/forward, {p.Totals.Elapsed.TotalSeconds:F0} s"));
+                Log(Invariant($"[trajectories] {p.PromptsDone}/{p.Prompts} prompts, {p.BlocksWritten} records, {p.TokensPerForward:F2} tokens/forward, {p.Elapsed.TotalSeconds:F0} s"));
             }
         }), cancellationToken);
         var records = new JsonlTrajectorySource(path).Read(cancellationToken).ToList();
@@ -275,7 +275,7 @@ public sealed class ReproductionPipeline
         var losses = result.Losses.ToList();
         Directory.Delete(checkpoints, recursive: true);
 
-        CheckpointWriter.Save(model, model.Config, CllmDir, BaseDir, storeAs: null);
+        model.Save(CllmDir, BaseDir);
         var first = LossComponents.Mean(losses.Take(Math.Min(20, losses.Count)).ToList());
         var last = LossComponents.Mean(losses.TakeLast(Math.Min(20, losses.Count)).ToList());
         return new CllmTrainingReport

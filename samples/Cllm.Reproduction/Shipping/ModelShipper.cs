@@ -40,7 +40,7 @@ public static class ModelShipper
         {
             string target = Path.Combine(modelsDir, name);
             using var original = ModelFolder.Load(Path.Combine(pipelineDir, source));
-            CheckpointWriter.Save(original, original.Config, target, Path.Combine(pipelineDir, source), storeAs);
+            original.Save(target, Path.Combine(pipelineDir, source), storeAs);
             using var shipped = ModelFolder.Load(target);
             var reference = evaluator.Run(original, DecoderOptions.Autoregressive, test);
             var ar = evaluator.Run(shipped, DecoderOptions.Autoregressive, test);

@@ -158,7 +158,7 @@ internal static class CollectCommand
                 summary = collector.CollectToFile(path, new Reporter(p =>
                 {
                     task.Value = p.PromptsDone;
-                    task.Description = string.Create(CultureInfo.InvariantCulture, $"{p.PromptsDone}/{p.PromptsTotal} prompts, {p.Totals.BlocksWritten} blocks");
+                    task.Description = string.Create(CultureInfo.InvariantCulture, $"{p.PromptsDone}/{p.Prompts} prompts, {p.BlocksWritten} blocks");
                 }), cancellationToken);
                 task.Value = task.MaxValue;
             });
@@ -166,13 +166,13 @@ internal static class CollectCommand
     }
 
     /// <summary>One line per decoded prompt when stderr is not a terminal.</summary>
-    private static string Line(CollectionProgress p)
+    private static string Line(CollectionSummary p)
     {
-        var last = p.LastPrompt;
+        var last = p.LastPrompt!;
         string what = last.TooLong
             ? "too long for the model's context, skipped"
             : string.Create(CultureInfo.InvariantCulture, $"{last.Records.Count} blocks written, {last.BlocksDropped} dropped, {last.TokensGenerated} tokens in {last.ForwardPasses} forwards{(last.ReachedEos ? ", EOS" : string.Empty)}");
-        return string.Create(CultureInfo.InvariantCulture, $"[{p.PromptsDone}/{p.PromptsTotal}] data_{last.PromptIndex}: {what}, {last.Elapsed.TotalMilliseconds:F0} ms");
+        return string.Create(CultureInfo.InvariantCulture, $"[{p.PromptsDone}/{p.Prompts}] data_{last.PromptIndex}: {what}, {last.Elapsed.TotalMilliseconds:F0} ms");
     }
 
     private static void Report(CollectionSummary s, string path)
@@ -201,8 +201,8 @@ internal static class CollectCommand
     private static string OnOff(bool value) => value ? "on" : "off";
 
     /// <summary>Reports synchronously on the collecting thread (Progress&lt;T&gt; would post to the thread pool).</summary>
-    private sealed class Reporter(Action<CollectionProgress> report) : IProgress<CollectionProgress>
+    private sealed class Reporter(Action<CollectionSummary> report) : IProgress<CollectionSummary>
     {
-        public void Report(CollectionProgress value) => report(value);
+        public void Report(CollectionSummary value) => report(value);
     }
 }

@@ -173,11 +173,10 @@ internal static class GenerateCommand
 
             if (decoder is JacobiOptions)
             {
-                var jacobi = s.Jacobi ?? JacobiStats.Empty;
-                WriteIds(json, "iterations", jacobi.BlockIterations);
-                json.WriteNumber("iterations_per_block", Math.Round(jacobi.IterationsPerBlock, 4));
-                json.WriteNumber("fast_forwarded", Math.Round(jacobi.FastForwarded, 4));
-                json.WriteNumber("stationary", jacobi.Stationary);
+                WriteIds(json, "iterations", s.BlockIterations);
+                json.WriteNumber("iterations_per_block", Math.Round(s.IterationsPerBlock, 4));
+                json.WriteNumber("fast_forwarded", Math.Round(s.FastForwarded, 4));
+                json.WriteNumber("stationary", s.Stationary);
             }
             else if (decoder is LookaheadOptions or MultiblockOptions)
             {

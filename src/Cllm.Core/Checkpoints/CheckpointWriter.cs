@@ -9,7 +9,7 @@ namespace Cllm.Core;
 /// Saves a TorchSharp model with Hugging Face names as a Hugging Face model folder that transformers and
 /// <see cref="HfModelDirectory"/> can load.
 /// </summary>
-public static class CheckpointWriter
+internal static class CheckpointWriter
 {
     /// <summary>
     /// Writes <c>model.safetensors</c> (every <c>state_dict()</c> entry; a tied model simply has no

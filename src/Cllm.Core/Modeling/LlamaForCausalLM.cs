@@ -134,6 +134,20 @@ public sealed class LlamaForCausalLM : nn.Module
         base.train(on);
     }
 
+    /// <summary>
+    /// Saves this model as a Hugging Face folder that transformers and <see cref="PretrainedModel.Load"/> read:
+    /// <c>model.safetensors</c>, <c>config.json</c>, <c>generation_config.json</c>, and the tokenizer files copied from
+    /// <paramref name="copyTokenizerFrom"/> (with its <c>generation_config.json</c>, when it has one). Each file is written
+    /// atomically (temporary file, flush, rename); existing files are replaced.
+    /// </summary>
+    /// <param name="outputDir">Target folder; created if missing.</param>
+    /// <param name="copyTokenizerFrom">A model folder to copy the tokenizer from; null copies nothing.</param>
+    /// <param name="storeAs">Floating type to store the weights in (e.g. BFloat16); null keeps each tensor's type.</param>
+    /// <exception cref="ArgumentException">The config cannot be written for its model type, or <paramref name="storeAs"/> is not a floating type.</exception>
+    /// <exception cref="CheckpointException">The tokenizer source holds no tokenizer, or a file cannot be written.</exception>
+    public void Save(string outputDir, string? copyTokenizerFrom = null, ScalarType? storeAs = null)
+        => CheckpointWriter.Save(this, Config, outputDir, copyTokenizerFrom, storeAs);
+
     /// <summary>Allocates a KV cache for this model holding up to <paramref name="capacity"/> positions.</summary>
     public KvCache CreateCache(int capacity, int batch = 1) => new(Config, capacity, batch, DType, Device);
 

@@ -290,10 +290,10 @@ internal sealed class CllmChatClient : IChatClient
             AdditionalCounts = new AdditionalPropertiesDictionary<long>
             {
                 ["ForwardPasses"] = stats?.ForwardPasses ?? forwards,
-                ["JacobiIterations"] = stats?.Jacobi?.BlockIterations.Sum() ?? 0,
+                ["JacobiIterations"] = stats?.BlockIterations.Sum() ?? 0,
                 ["TokensPerForwardX1000"] = (long)Math.Round(1000.0 * generated / Math.Max(1, stats?.ForwardPasses ?? forwards)),
-                ["FastForwardedX1000"] = (long)Math.Round(1000.0 * (stats?.Jacobi?.FastForwarded ?? 0)),
-                ["StationaryTokens"] = stats?.Jacobi?.Stationary ?? 0,
+                ["FastForwardedX1000"] = (long)Math.Round(1000.0 * (stats?.FastForwarded ?? 0)),
+                ["StationaryTokens"] = stats?.Stationary ?? 0,
             },
         };
         return new ChatResponseUpdate(ChatRole.Assistant, new List<AIContent> { new UsageContent(usage) })
@@ -304,7 +304,7 @@ internal sealed class CllmChatClient : IChatClient
             {
                 ["cllm.decoder"] = _engine.Decoder.Name,
                 ["cllm.tokens_per_forward"] = (double)generated / Math.Max(1, stats?.ForwardPasses ?? forwards),
-                ["cllm.fast_forwarded"] = stats?.Jacobi?.FastForwarded ?? 0,
+                ["cllm.fast_forwarded"] = stats?.FastForwarded ?? 0,
                 ["cllm.finish_reason"] = finish.ToString().ToLowerInvariant(),
             },
         };

@@ -10,7 +10,7 @@ namespace Cllm;
 /// requests, generated tokens, forward passes, tokens per forward, Jacobi iterations per block and request duration,
 /// tagged with the decoder label.
 /// </summary>
-public static class CllmTelemetry
+internal static class CllmTelemetry
 {
     /// <summary>The meter and activity source name.</summary>
     public const string Name = "Cllm";
@@ -35,7 +35,7 @@ public static class CllmTelemetry
         ForwardPasses.Add(stats.ForwardPasses, tag);
         TokensPerForward.Record(stats.TokensPerForward, tag);
         Duration.Record(stats.Elapsed.TotalSeconds, tag);
-        foreach (var iterations in stats.Jacobi?.BlockIterations ?? Array.Empty<int>())
+        foreach (var iterations in stats.BlockIterations)
         {
             Iterations.Record(iterations, tag);
         }

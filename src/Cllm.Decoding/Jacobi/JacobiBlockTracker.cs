@@ -7,7 +7,7 @@ namespace Cllm;
 /// Follows the Jacobi blocks of one request from the loop's verification outcomes: a block opens with the pending token
 /// and a chain draft of its n − 1 guesses, each forward commits the accepted guesses, and the block is complete once n
 /// tokens are known. Reports every block's trajectory (y(0) … y*) to <c>onBlock</c> and, when the request ends, sets
-/// <see cref="DecodeStats.Jacobi"/> (an unfinished last block counts as an incomplete block).
+/// <see cref="DecodeStats.BlockIterations"/> (an unfinished last block counts as an incomplete block).
 /// </summary>
 internal sealed class JacobiBlockTracker : IDecodeObserver
 {
@@ -86,7 +86,9 @@ internal sealed class JacobiBlockTracker : IDecodeObserver
             Finish(complete: false);
         }
 
-        stats.Jacobi = new JacobiStats(_blockIterations.ToArray(), _blockIterations.Count == 0 ? 0 : _fastForwardSum / _blockIterations.Count, _stationary);
+        stats.BlockIterations = _blockIterations.ToArray();
+        stats.FastForwarded = _blockIterations.Count == 0 ? 0 : _fastForwardSum / _blockIterations.Count;
+        stats.Stationary = _stationary;
     }
 
     private void Finish(bool complete)

@@ -47,6 +47,6 @@ public sealed record JacobiOptions : DecoderOptions
         return new DraftVerifyDecoder(model, Label, () => new JacobiProposer(this, shared, firstTokens), Observers);
     }
 
-    /// <summary>Jacobi requests report their block statistics (<see cref="DecodeStats.Jacobi"/>).</summary>
+    /// <summary>Jacobi requests report their block statistics (<see cref="DecodeStats.BlockIterations"/>).</summary>
     private static IReadOnlyList<IDecodeObserver> Observers() => new IDecodeObserver[] { new JacobiBlockTracker() };
 }

@@ -9,7 +9,7 @@ namespace Cllm;
 /// is committed, and the model's predictions for the rest (the Jacobi update, conditioned on possibly
 /// wrong tokens) become the next guesses. The block ends at its fixed point; the prediction after its
 /// last token is the next block's first token, so no forward is spent on confirmation alone. It holds only its
-/// guessing state; block trajectories and <see cref="JacobiStats"/> come from <see cref="JacobiBlockTracker"/>, an
+/// guessing state; block trajectories and block statistics come from <see cref="JacobiBlockTracker"/>, an
 /// observer of the loop.
 /// <para>
 /// At prefill. The first block can ride on the prefill forward, starting at the prompt's last token, but only with a

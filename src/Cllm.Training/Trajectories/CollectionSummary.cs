@@ -2,7 +2,7 @@ using System;
 
 namespace Cllm.Training;
 
-/// <summary>Totals of a collection run.</summary>
+/// <summary>Totals of a collection run: returned at its end, and reported after each decoded prompt as the totals so far.</summary>
 public sealed record CollectionSummary
 {
     /// <summary>Prompts in this shard.</summary>
@@ -16,6 +16,12 @@ public sealed record CollectionSummary
 
     /// <summary>Prompts skipped because the model's context has no room for a block after them.</summary>
     public int PromptsTooLong { get; init; }
+
+    /// <summary>Prompts of the shard finished so far: collected, resumed or too long.</summary>
+    public int PromptsDone => PromptsCollected + PromptsResumed + PromptsTooLong;
+
+    /// <summary>The prompt this run decoded last (null before the first).</summary>
+    public PromptTrajectories? LastPrompt { get; init; }
 
     /// <summary>Bytes of an interrupted last prompt removed from the end of the output before resuming.</summary>
     public long TruncatedBytes { get; init; }
@@ -53,6 +59,7 @@ public sealed record CollectionSummary
         ArgumentNullException.ThrowIfNull(prompt);
         return this with
         {
+            LastPrompt = prompt,
             PromptsCollected = PromptsCollected + (prompt.TooLong ? 0 : 1),
             PromptsTooLong = PromptsTooLong + (prompt.TooLong ? 1 : 0),
             BlocksWritten = BlocksWritten + prompt.Records.Count,

@@ -113,9 +113,9 @@ public sealed class JacobiTrajectoryCollector : ITrajectorySource
     /// known) model fingerprint is refused.
     /// </summary>
     /// <param name="path">The JSONL output (created if missing).</param>
-    /// <param name="progress">Called synchronously after each decoded prompt.</param>
+    /// <param name="progress">Called synchronously after each decoded prompt, with the totals so far.</param>
     /// <param name="cancellationToken">Stops between forward passes; everything already written stays valid.</param>
-    public CollectionSummary CollectToFile(string path, IProgress<CollectionProgress>? progress = null, CancellationToken cancellationToken = default)
+    public CollectionSummary CollectToFile(string path, IProgress<CollectionSummary>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         var clock = Stopwatch.StartNew();
@@ -123,7 +123,6 @@ public sealed class JacobiTrajectoryCollector : ITrajectorySource
         var stamp = CollectionStamp.From(Options) with { Model = Fingerprint };
         var (complete, truncated) = TrajectoryResume.Prepare(path, _prompts, Options.BlockSize, Options.Shard, stamp);
         var summary = new CollectionSummary { Prompts = shard.Count, PromptsResumed = complete.Count, TruncatedBytes = truncated };
-        int done = complete.Count;
         using var writer = new JsonlTrajectoryWriter(path, append: true) { Stamp = stamp };
         foreach (int i in shard)
         {
@@ -135,7 +134,7 @@ public sealed class JacobiTrajectoryCollector : ITrajectorySource
             var result = CollectPrompt(i, cancellationToken);
             writer.WritePrompt(result.Records);
             summary = summary.Add(result) with { Elapsed = clock.Elapsed };
-            progress?.Report(new CollectionProgress(++done, shard.Count, result, summary));
+            progress?.Report(summary);
         }
 
         return summary with { Elapsed = clock.Elapsed };

@@ -175,7 +175,7 @@ public sealed class GgufExportTests : IDisposable
     {
         var folder = Path.Combine(_dir, "random");
         using var model = TinyLlama.Create(seed: 1, TinyLlama.Config(vocab: 300, tied: false));
-        CheckpointWriter.Save(model, model.Config, folder, copyTokenizerFrom: null, storeAs: torch.ScalarType.Float32);
+        model.Save(folder, copyTokenizerFrom: null, storeAs: torch.ScalarType.Float32);
         var error = Assert.Throws<CheckpointException>(() => GgufExporter.Export(folder, Path.Combine(_dir, "x.gguf")));
         Assert.Contains("no tokenizer.model or tokenizer.json", error.Message, StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(_dir, "x.gguf")));

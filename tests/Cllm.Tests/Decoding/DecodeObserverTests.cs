@@ -21,7 +21,7 @@ public class DecodeObserverTests
         Assert.Equal(ar.OutputIds, result.OutputIds);
         Assert.Equal(result.Stats.DraftedTokens, result.Stats.AcceptedDraftTokens);
         Assert.True(result.Stats.ForwardPasses <= 1 + (40 + Oracle.Depth) / (Oracle.Depth + 1), $"{result.Stats.ForwardPasses} forwards");
-        Assert.Null(result.Stats.Jacobi);
+        Assert.Empty(result.Stats.BlockIterations);
     }
 
     [Fact]
@@ -46,7 +46,7 @@ public class DecodeObserverTests
             Assert.Same(result.Stats, watcher.Finished);
             var last = watcher.Outcomes[^1];
             Assert.Equal(request.PromptIds.Concat(result.OutputIds), last.Take(request.PromptIds.Count + result.OutputIds.Count));
-            Assert.Null(result.Stats.Jacobi);                                            // only a JacobiBlockTracker sets it
+            Assert.Empty(result.Stats.BlockIterations);                                            // only a JacobiBlockTracker sets it
         }
     }
 

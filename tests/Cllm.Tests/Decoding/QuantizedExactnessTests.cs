@@ -29,7 +29,7 @@ public class QuantizedExactnessTests
             using var folder = new TempFolder();
             using (var source = TinyLlama.Create(seed))
             {
-                CheckpointWriter.Save(source, source.Config, folder.Path, copyTokenizerFrom: null, torch.ScalarType.Float32);
+                source.Save(folder.Path, copyTokenizerFrom: null, torch.ScalarType.Float32);
             }
 
             using var pretrained = PretrainedModel.Load(folder.Path, new PretrainedModelOptions { LoadTokenizer = false, Quantization = quantization });

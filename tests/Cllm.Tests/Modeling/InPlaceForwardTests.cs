@@ -199,7 +199,7 @@ public sealed class InPlaceForwardTests : IDisposable
         using var model = Model(kind);
         using var scope = NewDisposeScope();
         var output = _folder.File("saved");
-        CheckpointWriter.Save(model, model.Config, output, copyTokenizerFrom: null, storeAs: null);
+        model.Save(output, copyTokenizerFrom: null, storeAs: null);
 
         // The file holds exactly the Hugging Face names, each the rows of the fused (K, N) parameter it came from, transposed back.
         var file = SafetensorsFile.Open(Path.Combine(output, HfModelDirectory.SingleWeightsFileName));

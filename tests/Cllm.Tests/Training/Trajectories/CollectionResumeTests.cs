@@ -82,9 +82,9 @@ public sealed class CollectionResumeTests : IDisposable
         var path = _folder.File("traj.jsonl");
         Collector().CollectToFile(path);
         var bytes = File.ReadAllBytes(path);
-        var progress = new List<CollectionProgress>();
+        var progress = new List<CollectionSummary>();
 
-        var summary = Collector().CollectToFile(path, new SynchronousProgress<CollectionProgress>(progress.Add));
+        var summary = Collector().CollectToFile(path, new SynchronousProgress<CollectionSummary>(progress.Add));
 
         Assert.Equal(bytes, File.ReadAllBytes(path));
         Assert.Equal(TrajectoryFixtures.Prompts.Count, summary.PromptsResumed);
@@ -96,11 +96,11 @@ public sealed class CollectionResumeTests : IDisposable
     [Fact]
     public void ProgressIsReportedAfterEachPrompt()
     {
-        var progress = new List<CollectionProgress>();
-        Collector().CollectToFile(_folder.File("traj.jsonl"), new SynchronousProgress<CollectionProgress>(progress.Add));
-        Assert.Equal(Enumerable.Range(0, TrajectoryFixtures.Prompts.Count), progress.Select(p => p.LastPrompt.PromptIndex));
+        var progress = new List<CollectionSummary>();
+        Collector().CollectToFile(_folder.File("traj.jsonl"), new SynchronousProgress<CollectionSummary>(progress.Add));
+        Assert.Equal(Enumerable.Range(0, TrajectoryFixtures.Prompts.Count), progress.Select(p => p.LastPrompt!.PromptIndex));
         Assert.Equal(Enumerable.Range(1, TrajectoryFixtures.Prompts.Count), progress.Select(p => p.PromptsDone));
-        Assert.All(progress, p => Assert.Equal(TrajectoryFixtures.Prompts.Count, p.PromptsTotal));
+        Assert.All(progress, p => Assert.Equal(TrajectoryFixtures.Prompts.Count, p.Prompts));
     }
 
     [Theory]
