@@ -79,7 +79,7 @@ internal static class CollectCommand
             }
 
             var summary = Console.IsErrorRedirected
-                ? collector.CollectToFile(path, new Reporter(p => Console.Error.WriteLine(Line(p))), cancellationToken)
+                ? collector.CollectToFile(path, new SyncProgress<CollectionSummary>(p => Console.Error.WriteLine(Line(p))), cancellationToken)
                 : WithProgressBar(collector, path, total, cancellationToken);
             Report(summary, path);
             return 0;
@@ -155,7 +155,7 @@ internal static class CollectCommand
             .Start(context =>
             {
                 var task = context.AddTask("prompts", maxValue: Math.Max(1, total));
-                summary = collector.CollectToFile(path, new Reporter(p =>
+                summary = collector.CollectToFile(path, new SyncProgress<CollectionSummary>(p =>
                 {
                     task.Value = p.PromptsDone;
                     task.Description = string.Create(CultureInfo.InvariantCulture, $"{p.PromptsDone}/{p.Prompts} prompts, {p.BlocksWritten} blocks");
@@ -199,10 +199,4 @@ internal static class CollectCommand
     private static string Ids(IReadOnlyList<int> ids) => ids.Count == 0 ? "none" : string.Join(',', ids.Select(i => i.ToString(CultureInfo.InvariantCulture)));
 
     private static string OnOff(bool value) => value ? "on" : "off";
-
-    /// <summary>Reports synchronously on the collecting thread (Progress&lt;T&gt; would post to the thread pool).</summary>
-    private sealed class Reporter(Action<CollectionSummary> report) : IProgress<CollectionSummary>
-    {
-        public void Report(CollectionSummary value) => report(value);
-    }
 }

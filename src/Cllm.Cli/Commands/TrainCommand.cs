@@ -196,7 +196,7 @@ internal static class TrainCommand
                 .Start(ctx =>
                 {
                     var task = ctx.AddTask("starting", maxValue: steps);
-                    var progress = new Reporter(p =>
+                    var progress = new SyncProgress<TrainingProgress>(p =>
                     {
                         task.Value = p.Step;
                         task.Description = Markup.Escape(Describe(p));
@@ -209,7 +209,7 @@ internal static class TrainCommand
             // A line every 2% of the run, and at least every 30 seconds.
             int every = Math.Max(1, steps / 50);
             var sinceLine = System.Diagnostics.Stopwatch.StartNew();
-            var progress = new Reporter(p =>
+            var progress = new SyncProgress<TrainingProgress>(p =>
             {
                 if (p.Step % every == 0 || p.Step == p.TotalSteps || p.Checkpoint is not null || sinceLine.Elapsed.TotalSeconds >= 30)
                 {
@@ -269,10 +269,4 @@ internal static class TrainCommand
     private static string F(double value) => value.ToString("F4", CultureInfo.InvariantCulture);
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
-
-    /// <summary>Runs the callback on the training thread (System.Progress would post to the thread pool).</summary>
-    private sealed class Reporter(Action<TrainingProgress> report) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => report(value);
-    }
 }
