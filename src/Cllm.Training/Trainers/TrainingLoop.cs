@@ -214,3 +214,131 @@ internal sealed class TrainingLoop
         return folder;
     }
 }
+
+/// <summary>
+/// Linear warm-up then cosine decay, a pure function of the step (so resuming needs no scheduler state). As in
+/// Hugging Face's cosine schedule the decay reaches its floor one step after the last; unlike it, whose first step
+/// has learning rate 0, step s of the warm-up uses (s + 1)/warmup of the peak.
+/// </summary>
+internal sealed class LearningRateSchedule
+{
+    /// <param name="peak">Learning rate after warm-up.</param>
+    /// <param name="totalSteps">Optimizer steps in the run.</param>
+    /// <param name="warmupSteps">Steps of linear warm-up.</param>
+    /// <param name="minRatio">The decay ends at this fraction of <paramref name="peak"/>.</param>
+    public LearningRateSchedule(double peak, int totalSteps, int warmupSteps, double minRatio = 0)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(peak);
+        ArgumentOutOfRangeException.ThrowIfLessThan(totalSteps, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(warmupSteps);
+        ArgumentOutOfRangeException.ThrowIfNegative(minRatio);
+        Peak = peak;
+        TotalSteps = totalSteps;
+        WarmupSteps = Math.Min(warmupSteps, totalSteps);
+        MinRatio = minRatio;
+    }
+
+    /// <summary>
+    /// The schedule of <paramref name="options"/> over <paramref name="totalSteps"/> steps: warm-up of
+    /// <see cref="TrainingOptions.WarmupSteps"/>, or of the warm-up ratio of the steps rounded up.
+    /// </summary>
+    public static LearningRateSchedule From(TrainingOptions options, int totalSteps)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return new LearningRateSchedule(options.LearningRate, totalSteps, options.WarmupSteps ?? (int)Math.Ceiling(options.WarmupRatio * totalSteps), options.MinLearningRateRatio);
+    }
+
+    /// <summary>Peak learning rate.</summary>
+    public double Peak { get; }
+
+    /// <summary>Steps in the run.</summary>
+    public int TotalSteps { get; }
+
+    /// <summary>Warm-up steps.</summary>
+    public int WarmupSteps { get; }
+
+    /// <summary>Final fraction of the peak.</summary>
+    public double MinRatio { get; }
+
+    /// <summary>Learning rate of optimizer step <paramref name="step"/> (0-based).</summary>
+    public double At(int step)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(step);
+        if (step < WarmupSteps)
+        {
+            return Peak * (step + 1) / WarmupSteps;
+        }
+
+        int decaySteps = TotalSteps - WarmupSteps;
+        double progress = decaySteps <= 0 ? 1 : Math.Min(1.0, (double)(step - WarmupSteps) / decaySteps);
+        double cosine = 0.5 * (1 + Math.Cos(Math.PI * progress));
+        return Peak * (MinRatio + (1 - MinRatio) * cosine);
+    }
+}
+
+/// <summary>
+/// The run's data order as a pure function of (seed, position), so a resumed run sees exactly the examples and state
+/// draws an uninterrupted run would. Example slot g (micro-batch m = step·K + k holds slots m·B … m·B + B − 1) is
+/// record <c>perm(g / N)[g mod N]</c>, where <c>perm(e)</c> is a seeded shuffle of the N records for epoch e; its
+/// trajectory state is drawn with a generator seeded from (seed, g).
+/// </summary>
+internal sealed class DataOrder
+{
+    private readonly int _seed;
+    private readonly int _records;
+    private int _epoch = -1;
+    private int[] _permutation = Array.Empty<int>();
+
+    public DataOrder(int seed, int records)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(records, 1);
+        _seed = seed;
+        _records = records;
+    }
+
+    /// <summary>The record at example slot <paramref name="slot"/>.</summary>
+    public int RecordAt(long slot)
+    {
+        int epoch = checked((int)(slot / _records));
+        if (epoch != _epoch)
+        {
+            _permutation = Shuffle(epoch);
+            _epoch = epoch;
+        }
+
+        return _permutation[slot % _records];
+    }
+
+    /// <summary>The generator that draws trajectory states for example slot <paramref name="slot"/>.</summary>
+    public Random StateRandom(long slot) => new(Mix(_seed, 0x5EED_57A7E, slot));
+
+    private int[] Shuffle(int epoch)
+    {
+        var order = new int[_records];
+        for (int i = 0; i < order.Length; i++)
+        {
+            order[i] = i;
+        }
+
+        var random = new Random(Mix(_seed, 0x0DE_50DE, epoch));
+        for (int i = order.Length - 1; i > 0; i--)
+        {
+            int j = random.Next(i + 1);
+            (order[i], order[j]) = (order[j], order[i]);
+        }
+
+        return order;
+    }
+
+    /// <summary>A SplitMix64-style mix of three values into a non-negative 31-bit seed.</summary>
+    private static int Mix(long a, long b, long c)
+    {
+        ulong x = unchecked((ulong)a * 0x9E3779B97F4A7C15UL ^ (ulong)b * 0xBF58476D1CE4E5B9UL ^ (ulong)c * 0x94D049BB133111EBUL);
+        x ^= x >> 30;
+        x = unchecked(x * 0xBF58476D1CE4E5B9UL);
+        x ^= x >> 27;
+        x = unchecked(x * 0x94D049BB133111EBUL);
+        x ^= x >> 31;
+        return (int)(x & 0x7FFFFFFF);
+    }
+}
