@@ -20,11 +20,12 @@ internal sealed class TokenSampler
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
+        IsGreedy = options.IsGreedy;
         _random = options.Seed is int seed ? new Random(Scramble(seed)) : new Random();
     }
 
     /// <summary>True when tokens are chosen by argmax.</summary>
-    public bool IsGreedy => _options.IsGreedy;
+    public bool IsGreedy { get; }
 
     /// <summary>
     /// A seed for <see cref="Random"/> far from the seeds of <paramref name="seed"/>'s neighbours (SplitMix64's finaliser).
