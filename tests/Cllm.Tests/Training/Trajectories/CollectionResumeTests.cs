@@ -103,6 +103,24 @@ public sealed class CollectionResumeTests : IDisposable
         Assert.All(progress, p => Assert.Equal(TrajectoryFixtures.Prompts.Count, p.Prompts));
     }
 
+    [Fact]
+    public void ProgressAfterAResumeCountsTheResumedPromptsAsDone()
+    {
+        var full = _folder.File("full.jsonl");
+        Collector().CollectToFile(full);
+        var resumed = _folder.File("resumed.jsonl");
+        File.WriteAllBytes(resumed, File.ReadAllBytes(full)[..PromptEnd(full, 0)]);       // the first prompt is complete
+        var progress = new List<CollectionSummary>();
+
+        var summary = Collector().CollectToFile(resumed, new SynchronousProgress<CollectionSummary>(progress.Add));
+
+        Assert.Equal(1, summary.PromptsResumed);
+        Assert.Equal(Enumerable.Range(2, TrajectoryFixtures.Prompts.Count - 1), progress.Select(p => p.PromptsDone));
+        Assert.Equal(Enumerable.Range(1, TrajectoryFixtures.Prompts.Count - 1), progress.Select(p => p.LastPrompt!.PromptIndex));
+        Assert.Equal(TrajectoryFixtures.Prompts.Count, summary.PromptsDone);
+        Assert.Same(progress[^1].LastPrompt, summary.LastPrompt);
+    }
+
     [Theory]
     [InlineData(2)]
     [InlineData(3)]
