@@ -27,4 +27,20 @@ public class JacobiExactnessTests
             Assert.Equal(jacobi.Stats.BlockIterations.Sum() + 1, jacobi.Stats.ForwardPasses);
         }
     }
+
+    [Fact]
+    public void TheBlockFiguresArriveInTheStatsOfJacobiRequestsOnly()
+    {
+        using var model = TinyLlama.Create(7);
+        var request = new DecodeRequest { PromptIds = new[] { 1, 9, 17, 33 }, Options = new GenerationOptions { MaxNewTokens = 48 } };
+        var jacobi = Decoders.Jacobi(model, 8).DecodeToEnd(request).Stats;
+        var ar = Decoders.Autoregressive(model).DecodeToEnd(request).Stats;
+
+        Assert.NotEmpty(jacobi.BlockIterations);
+        Assert.Equal(jacobi.BlockIterations.Average(), jacobi.IterationsPerBlock, 12);
+        Assert.InRange(jacobi.FastForwarded, 1.0, 8.0);                                   // every iteration fixes at least one token of its block
+        Assert.InRange(jacobi.Stationary, 0, jacobi.GeneratedTokens);
+        Assert.Empty(ar.BlockIterations);
+        Assert.Equal((0.0, 0.0, 0), (ar.IterationsPerBlock, ar.FastForwarded, ar.Stationary));
+    }
 }
