@@ -139,17 +139,26 @@ internal static unsafe class Int4A8Kernel
             (_tokens, _n, _k, _groups, _unitsPerGroup, _vnni) = (tokens, n, k, k / groupSize, groupSize / UnitFeatures, vnni);
         }
 
-        /// <summary>Rows [n0, n1) of y for every token: four tokens per pass over a row's weights, then one at a time.</summary>
+        /// <summary>
+        /// Rows [n0, n1) of y for every token: two rows at a time, four tokens per pass over their weights, then two, then
+        /// one. The first pass over a row pair prefetches the next pair's weights, so the loads that follow find them in
+        /// cache instead of waiting on memory (without it the kernel ran at 55–65% of its arithmetic rate).
+        /// </summary>
         public void Rows(int n0, int n1)
         {
             for (int n = n0; n < n1; n++)
             {
                 int t = 0;
-                if (n + 1 < n1 && _tokens >= 4)
+                if (n + 1 < n1 && _tokens >= 2)
                 {
                     for (; t + 4 <= _tokens; t += 4)
                     {
                         TwoRowsFourTokens(n, t);
+                    }
+
+                    for (; t + 2 <= _tokens; t += 2)
+                    {
+                        TwoRowsTwoTokens(n, t);
                     }
 
                     for (; t < _tokens; t++)
@@ -227,6 +236,7 @@ internal static unsafe class Int4A8Kernel
             byte* row = _w + (long)n * (_k / 2), next = row + _k / 2;
             float* scale = _scale + (long)n * _groups;
             sbyte* x0 = _xq + (long)t * _k, x1 = x0 + _k, x2 = x1 + _k, x3 = x2 + _k;
+            bool prefetch = t == 0;
             Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
             for (int g = 0; g < _groups; g++)
             {
@@ -234,6 +244,11 @@ internal static unsafe class Int4A8Kernel
                 for (int unit = g * _unitsPerGroup, end = unit + _unitsPerGroup; unit < end; unit++)
                 {
                     int k = unit * UnitFeatures;
+                    if (prefetch)
+                    {
+                        Sse.Prefetch0(row + _k + k);                                              // the next row pair: one line per unit covers its K bytes
+                    }
+
                     var p = Vector256.Load(row + k / 2);
                     var q = Vector256.Load(next + k / 2);
                     var lo = Avx2.And(p, mask);
@@ -287,6 +302,59 @@ internal static unsafe class Int4A8Kernel
             Store(n + 1, t + 1, b1);
             Store(n + 1, t + 2, b2);
             Store(n + 1, t + 3, b3);
+        }
+
+        /// <summary>Rows n and n + 1 for tokens t and t + 1: the weights unpacked once for both tokens, each output's arithmetic OneToken's exactly.</summary>
+        private void TwoRowsTwoTokens(int n, int t)
+        {
+            var mask = Vector256.Create((byte)0x0F);
+            byte* row = _w + (long)n * (_k / 2), next = row + _k / 2;
+            float* scale = _scale + (long)n * _groups;
+            sbyte* x0 = _xq + (long)t * _k, x1 = x0 + _k;
+            bool prefetch = t == 0;
+            Vector256<float> a0 = default, a1 = default, b0 = default, b1 = default;
+            for (int g = 0; g < _groups; g++)
+            {
+                Vector256<int> la0 = default, ha0 = default, la1 = default, ha1 = default, lb0 = default, hb0 = default, lb1 = default, hb1 = default;
+                for (int unit = g * _unitsPerGroup, end = unit + _unitsPerGroup; unit < end; unit++)
+                {
+                    int k = unit * UnitFeatures;
+                    if (prefetch)
+                    {
+                        Sse.Prefetch0(row + _k + k);
+                    }
+
+                    var p = Vector256.Load(row + k / 2);
+                    var q = Vector256.Load(next + k / 2);
+                    var lo = Avx2.And(p, mask);
+                    var hi = Avx2.And(Avx2.ShiftRightLogical(p.AsUInt16(), 4).AsByte(), mask);
+                    var loNext = Avx2.And(q, mask);
+                    var hiNext = Avx2.And(Avx2.ShiftRightLogical(q.AsUInt16(), 4).AsByte(), mask);
+                    var x = Vector256.Load(x0 + k);
+                    la0 = Dot(la0, lo, x);
+                    lb0 = Dot(lb0, loNext, x);
+                    x = Vector256.Load(x0 + k + 32);
+                    ha0 = Dot(ha0, hi, x);
+                    hb0 = Dot(hb0, hiNext, x);
+                    x = Vector256.Load(x1 + k);
+                    la1 = Dot(la1, lo, x);
+                    lb1 = Dot(lb1, loNext, x);
+                    x = Vector256.Load(x1 + k + 32);
+                    ha1 = Dot(ha1, hi, x);
+                    hb1 = Dot(hb1, hiNext, x);
+                }
+
+                float sx0 = _sx[t * _groups + g], sx1 = _sx[(t + 1) * _groups + g];
+                a0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.Add(la0, ha0)), Vector256.Create(scale[g] * sx0), a0);
+                a1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.Add(la1, ha1)), Vector256.Create(scale[g] * sx1), a1);
+                b0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.Add(lb0, hb0)), Vector256.Create(scale[_groups + g] * sx0), b0);
+                b1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.Add(lb1, hb1)), Vector256.Create(scale[_groups + g] * sx1), b1);
+            }
+
+            Store(n, t, a0);
+            Store(n, t + 1, a1);
+            Store(n + 1, t, b0);
+            Store(n + 1, t + 1, b1);
         }
 
         private void OneToken(int n, int t)
