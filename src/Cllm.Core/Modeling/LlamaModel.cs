@@ -195,12 +195,28 @@ internal sealed class LlamaAttention : nn.Module
         // folded into its time axis, (B, H, T, D) → (B, Hkv, g·T, D); the mask bias comes repeated g times.
         int g = _heads / _kvHeads;
         var qf = q.reshape(b, _kvHeads, g * t, _headDim);
-        var y = nn.functional.scaled_dot_product_attention(qf, k, v, attn_mask: maskBias); // (B, Hkv, g·T, D)
+        var y = Attend(qf, k, v, maskBias);                                              // (B, Hkv, g·T, D)
         y = y.reshape(b, _heads, t, _headDim).transpose(1, 2).reshape(b, t, _heads * _headDim);
         ForwardProfiler.Add(ForwardOp.Attention, ref mark);
         var output = _oProj.forward(y).MoveToOuterDisposeScope();
         ForwardProfiler.Add(ForwardOp.OProjection, ref mark);
         return output;
+    }
+
+    /// <summary>
+    /// Scaled dot-product attention of q (B, Hkv, g·T, D) over k, v (B, Hkv, S, D). On the CPU in bfloat16/float16 it runs
+    /// on float32 copies and returns the input's dtype: ATen's CPU kernel is slower in 16 bits than in 32 at these sizes
+    /// (0.97B shape, 22 layers: 3.2 → 1.6–2.1 ms per one-token forward, 14.0 → 10.0–11.7 ms per 16-token one).
+    /// </summary>
+    private static Tensor Attend(Tensor q, Tensor k, Tensor v, Tensor? maskBias)
+    {
+        if (q.dtype is not (ScalarType.BFloat16 or ScalarType.Float16) || q.device_type != DeviceType.CPU)
+        {
+            return nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: maskBias);
+        }
+
+        var y = nn.functional.scaled_dot_product_attention(q.to(ScalarType.Float32), k.to(ScalarType.Float32), v.to(ScalarType.Float32), attn_mask: maskBias?.to(ScalarType.Float32));
+        return y.to(q.dtype);
     }
 
     /// <summary>
@@ -224,7 +240,7 @@ internal sealed class LlamaAttention : nn.Module
             s.QueryBufferT!.copy_(s.QueriesBTHD!);
         }
 
-        var y = nn.functional.scaled_dot_product_attention(s.Queries, k, v, attn_mask: maskBias); // (B, Hkv, g·T, D)
+        var y = Attend(s.Queries, k, v, maskBias);                                       // (B, Hkv, g·T, D)
         Tensor attention;                                                                // (B·T, H·D)
         if (s.T == 1)
         {

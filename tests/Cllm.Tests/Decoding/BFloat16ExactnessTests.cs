@@ -83,6 +83,7 @@ public class BFloat16ExactnessTests
         var type = CheckpointDType.Parse(dtype)!.Value;
         using var temp = new TempFolder();
         using var loaded = PretrainedModel.Load(Folder(model, temp), new PretrainedModelOptions { DType = type });
+        float largest = 0f;
         foreach (var prompt in Prompts(model))
         {
             using var scope = NewDisposeScope();
@@ -94,8 +95,10 @@ public class BFloat16ExactnessTests
             float diff = (block - rows).abs().max().item<float>();
             _output.WriteLine($"{model} {dtype} '{prompt[..Math.Min(24, prompt.Length)]}': max |block − one-token logit| {diff:G3}");
             Assert.True(diff < (type == ScalarType.Float32 ? 1e-4f : Noise), $"{model} {dtype}: block and one-token logits differ by {diff}");
-            Assert.True(diff > 0f || type == ScalarType.Float32, "bfloat16 block and one-token forwards agreed bit for bit; the near-tie rule above could be tightened");
+            largest = Math.Max(largest, diff);
         }
+
+        Assert.True(largest > 0f || type == ScalarType.Float32, "bfloat16 block and one-token forwards agreed bit for bit on every prompt; the near-tie rule above could be tightened");
     }
 
     private static DecodeRequest Request(int[] promptIds, int tokens) => new() { PromptIds = promptIds, Options = new GenerationOptions { MaxNewTokens = tokens } };
