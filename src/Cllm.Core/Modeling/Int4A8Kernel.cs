@@ -103,8 +103,16 @@ internal static unsafe class Int4A8Kernel
     /// </summary>
     public static void MatMul(byte* w, float* scale, float* offset, sbyte* xq, float* sx, float* u, float* y,
         int tokens, int outFeatures, int inFeatures, int groupSize, int threads, bool vnni)
+        => MatMul(w, scale, offset, xq, sx, u, new Output(y, null, false), tokens, outFeatures, inFeatures, groupSize, threads, vnni);
+
+    /// <summary>
+    /// As above, into <paramref name="output"/> (T, N): float32 or bfloat16, written or added to. Each value is rounded and
+    /// added as ATen would after a float32 product: bfloat16 by round-to-nearest-even, a sum in float32 rounded once.
+    /// </summary>
+    public static void MatMul(byte* w, float* scale, float* offset, sbyte* xq, float* sx, float* u, Output output,
+        int tokens, int outFeatures, int inFeatures, int groupSize, int threads, bool vnni)
     {
-        var job = new Job(w, scale, offset, xq, sx, u, y, tokens, outFeatures, inFeatures, groupSize, vnni);
+        var job = new Job(w, scale, offset, xq, sx, u, output, tokens, outFeatures, inFeatures, groupSize, vnni);
         int workers = (long)outFeatures * inFeatures < ParallelThreshold ? 1 : Math.Max(1, threads);
         if (workers == 1)
         {
@@ -118,16 +126,42 @@ internal static unsafe class Int4A8Kernel
             i => job.Rows(Math.Min(outFeatures, i * perChunk), Math.Min(outFeatures, (i + 1) * perChunk)));
     }
 
+    /// <summary>Where a call's (T, N) results go: float32 (<c>F32</c>) or bfloat16 (<c>BF16</c>, as raw bits), replaced or added to.</summary>
+    public readonly struct Output(float* f32, ushort* bf16, bool accumulate)
+    {
+        public float* F32 { get; } = f32;
+
+        public ushort* BF16 { get; } = bf16;
+
+        public bool Accumulate { get; } = accumulate;
+    }
+
+    /// <summary>float32 → bfloat16 bits, rounding to nearest even (NaN → 0x7FC0), as c10's conversion does.</summary>
+    internal static ushort ToBFloat16(float value)
+    {
+        if (float.IsNaN(value))
+        {
+            return 0x7FC0;
+        }
+
+        uint bits = BitConverter.SingleToUInt32Bits(value);
+        return (ushort)((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16);
+    }
+
+    /// <summary>bfloat16 bits → float32 (exact).</summary>
+    internal static float FromBFloat16(ushort bits) => BitConverter.UInt32BitsToSingle((uint)bits << 16);
+
     /// <summary>One call's pointers and sizes, shared by its workers (each writes its own rows of y).</summary>
     private readonly struct Job
     {
         private readonly byte* _w;
-        private readonly float* _scale, _offset, _sx, _u, _y;
+        private readonly float* _scale, _offset, _sx, _u;
+        private readonly Output _y;
         private readonly sbyte* _xq;
         private readonly int _tokens, _n, _k, _groups, _unitsPerGroup;
         private readonly bool _vnni;
 
-        public Job(byte* w, float* scale, float* offset, sbyte* xq, float* sx, float* u, float* y, int tokens, int n, int k, int groupSize, bool vnni)
+        public Job(byte* w, float* scale, float* offset, sbyte* xq, float* sx, float* u, Output y, int tokens, int n, int k, int groupSize, bool vnni)
         {
             _w = w;
             _scale = scale;
@@ -398,7 +432,21 @@ internal static unsafe class Int4A8Kernel
                 tail += offset[g] * u[g];
             }
 
-            _y[(long)t * _n + n] = Sum(acc) + Sum(c) + tail;
+            float value = Sum(acc) + Sum(c) + tail;
+            long i = (long)t * _n + n;
+            if (_y.BF16 is not null)
+            {
+                ushort rounded = ToBFloat16(value);
+                _y.BF16[i] = _y.Accumulate ? ToBFloat16(FromBFloat16(_y.BF16[i]) + FromBFloat16(rounded)) : rounded;
+            }
+            else if (_y.Accumulate)
+            {
+                _y.F32[i] += value;
+            }
+            else
+            {
+                _y.F32[i] = value;
+            }
         }
 
         /// <summary>The eight lanes summed in one fixed order (pairs, then quads).</summary>

@@ -174,6 +174,11 @@ internal sealed class Projection : nn.Module<Tensor, Tensor>
             return;
         }
 
+        if (QuantizedOrThrow.TryForwardInto(x, output, accumulate))
+        {
+            return;
+        }
+
         using var y = QuantizedOrThrow.Forward(x);
         if (accumulate)
         {

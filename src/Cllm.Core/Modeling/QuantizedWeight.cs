@@ -1,6 +1,7 @@
 using System;
 using System.Globalization;
 using System.Linq;
+using System.Runtime.InteropServices;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -148,6 +149,67 @@ internal sealed class QuantizedWeight : IDisposable
     {
         _weight.Dispose();
         _scales.Dispose();
+    }
+
+    /// <summary>
+    /// Int4A8 only, without a tensor in between: output (T, N) = (or +=, <paramref name="accumulate"/>) x (T, K) · Wᵀ, both
+    /// contiguous float32 or bfloat16 on the CPU, with the bits <see cref="Forward"/> followed by <c>copy_</c> or
+    /// <c>add_</c> gives. A one-token step's projection thus skips four conversions and three tensors per call. False
+    /// (nothing done) for other formats, dtypes or layouts.
+    /// </summary>
+    internal unsafe bool TryForwardInto(Tensor x, Tensor output, bool accumulate)
+    {
+        bool bf16 = x.dtype == ScalarType.BFloat16;
+        if (Format != WeightQuantization.Int4A8 || x.dtype != output.dtype || !(bf16 || x.dtype == ScalarType.Float32)
+            || x.device_type != DeviceType.CPU || output.device_type != DeviceType.CPU || x.dim() != 2 || output.dim() != 2
+            || x.shape[1] != InFeatures || output.shape[1] != OutFeatures || output.shape[0] != x.shape[0]
+            || !x.is_contiguous() || !output.is_contiguous())
+        {
+            return false;
+        }
+
+        int tokens = checked((int)x.shape[0]), n = checked((int)OutFeatures), k = checked((int)InFeatures), groups = k / GroupSize;
+        var xq = (sbyte*)NativeMemory.Alloc((nuint)((long)tokens * k));                     // (T·K)
+        var sx = (float*)NativeMemory.Alloc((nuint)(2L * tokens * groups * sizeof(float)));  // sx, then u: (2, T·G)
+        var row = bf16 ? (float*)NativeMemory.Alloc((nuint)((long)k * sizeof(float))) : null;  // one token's activations as float32
+        try
+        {
+            float* u = sx + (long)tokens * groups;
+            fixed (byte* w = _weight.bytes)
+            fixed (byte* sz = _scales.bytes)
+            fixed (byte* xs = x.bytes)
+            fixed (byte* ys = output.bytes)
+            {
+                if (bf16)
+                {
+                    for (int t = 0; t < tokens; t++)
+                    {
+                        ushort* source = (ushort*)xs + (long)t * k;
+                        for (int i = 0; i < k; i++)
+                        {
+                            row[i] = Int4A8Kernel.FromBFloat16(source[i]);
+                        }
+
+                        Int4A8Kernel.QuantizeActivations(row, 1, k, GroupSize, xq + (long)t * k, sx + (long)t * groups, u + (long)t * groups);
+                    }
+                }
+                else
+                {
+                    Int4A8Kernel.QuantizeActivations((float*)xs, tokens, k, GroupSize, xq, sx, u);
+                }
+
+                var into = bf16 ? new Int4A8Kernel.Output(null, (ushort*)ys, accumulate) : new Int4A8Kernel.Output((float*)ys, null, accumulate);
+                Int4A8Kernel.MatMul(w, (float*)sz, (float*)sz + (long)n * groups, xq, sx, u, into, tokens, n, k, GroupSize, KernelThreads, Int4A8Kernel.HasVnni);
+            }
+        }
+        finally
+        {
+            NativeMemory.Free(xq);
+            NativeMemory.Free(sx);
+            NativeMemory.Free(row);
+        }
+
+        return true;
     }
 
     /// <summary>x (T, K) float32 contiguous → (T, N) float32 through <see cref="Int4A8Kernel"/> on <see cref="KernelThreads"/> workers.</summary>

@@ -180,6 +180,34 @@ public class QuantizedWeightTests
         Assert.True(vnni.eq(q.Forward(x)).all().item<bool>(), "Forward does not run the kernel it names");
     }
 
+    [Theory]
+    [InlineData(ScalarType.BFloat16, 1)]
+    [InlineData(ScalarType.BFloat16, 3)]
+    [InlineData(ScalarType.BFloat16, 16)]
+    [InlineData(ScalarType.Float32, 1)]
+    [InlineData(ScalarType.Float32, 7)]
+    public void Int4A8IntoAnOutputGivesTheBitsOfForwardThenCopyOrAdd(ScalarType dtype, int tokens)
+    {
+        // The projection's direct path (no tensors between) rounds and adds as ATen's to_type, copy_ and add_ would.
+        using var scope = NewDisposeScope();
+        using var q = QuantizedWeight.Create(Weight(330, 640, 16), WeightQuantization.Int4A8, dtype);
+        using var generator = new Generator(17);
+        var x = randn(new long[] { tokens, 640 }, generator: generator).to_type(dtype);
+        var start = randn(new long[] { tokens, 330 }, generator: generator).to_type(dtype);
+        var y = q.Forward(x);
+
+        var replaced = start.clone();
+        Assert.True(q.TryForwardInto(x, replaced, accumulate: false));
+        Assert.True(replaced.eq(y).all().item<bool>(), "the written output differs from Forward");
+
+        var added = start.clone();
+        Assert.True(q.TryForwardInto(x, added, accumulate: true));
+        using var one = 1.ToScalar();
+        Assert.True(added.eq(start.clone().add_(y, one)).all().item<bool>(), "the accumulated output differs from Forward + add_");
+
+        Assert.False(q.TryForwardInto(x, start.t(), accumulate: false) && tokens != 330);                    // another layout: not taken
+    }
+
     [Fact]
     public void Int4A8ActivationsSurviveZerosAndExtremes()
     {
