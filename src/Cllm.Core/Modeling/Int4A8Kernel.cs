@@ -97,17 +97,11 @@ internal static unsafe class Int4A8Kernel
         => Avx.ConvertToVector256Int32(Vector256.Min(Vector256.Max(Avx.RoundToNearestInteger(x * inverse), -limit), limit));
 
     /// <summary>
-    /// y (T, N) float32 from packed weights w (N, K/2), scale and offset (N, G) float32, and activations from
-    /// <see cref="QuantizeActivations"/>. Rows are shared out to <paramref name="threads"/> workers; <paramref name="vnni"/>
-    /// false forces the AVX2 path (tests compare the two).
-    /// </summary>
-    public static void MatMul(byte* w, float* scale, float* offset, sbyte* xq, float* sx, float* u, float* y,
-        int tokens, int outFeatures, int inFeatures, int groupSize, int threads, bool vnni)
-        => MatMul(w, scale, offset, xq, sx, u, new Output(y, null, false), tokens, outFeatures, inFeatures, groupSize, threads, vnni);
-
-    /// <summary>
-    /// As above, into <paramref name="output"/> (T, N): float32 or bfloat16, written or added to. Each value is rounded and
-    /// added as ATen would after a float32 product: bfloat16 by round-to-nearest-even, a sum in float32 rounded once.
+    /// (T, N) from packed weights w (N, K/2), scale and offset (N, G) float32, and activations from
+    /// <see cref="QuantizeActivations"/>, into <paramref name="output"/>: float32 or bfloat16, written or added to. Each value
+    /// is rounded and added as ATen would after a float32 product: bfloat16 by round-to-nearest-even, a sum in float32
+    /// rounded once. Rows are shared out to <paramref name="threads"/> workers; <paramref name="vnni"/> false forces the
+    /// AVX2 path (tests compare the two).
     /// </summary>
     public static void MatMul(byte* w, float* scale, float* offset, sbyte* xq, float* sx, float* u, Output output,
         int tokens, int outFeatures, int inFeatures, int groupSize, int threads, bool vnni)

@@ -168,45 +168,11 @@ internal sealed class QuantizedWeight : IDisposable
             return false;
         }
 
-        int tokens = checked((int)x.shape[0]), n = checked((int)OutFeatures), k = checked((int)InFeatures), groups = k / GroupSize;
-        var xq = (sbyte*)NativeMemory.Alloc((nuint)((long)tokens * k));                     // (T·K)
-        var sx = (float*)NativeMemory.Alloc((nuint)(2L * tokens * groups * sizeof(float)));  // sx, then u: (2, T·G)
-        var row = bf16 ? (float*)NativeMemory.Alloc((nuint)((long)k * sizeof(float))) : null;  // one token's activations as float32
-        try
+        fixed (byte* xs = x.bytes)
+        fixed (byte* ys = output.bytes)
         {
-            float* u = sx + (long)tokens * groups;
-            fixed (byte* w = _weight.bytes)
-            fixed (byte* sz = _scales.bytes)
-            fixed (byte* xs = x.bytes)
-            fixed (byte* ys = output.bytes)
-            {
-                if (bf16)
-                {
-                    for (int t = 0; t < tokens; t++)
-                    {
-                        ushort* source = (ushort*)xs + (long)t * k;
-                        for (int i = 0; i < k; i++)
-                        {
-                            row[i] = Int4A8Kernel.FromBFloat16(source[i]);
-                        }
-
-                        Int4A8Kernel.QuantizeActivations(row, 1, k, GroupSize, xq + (long)t * k, sx + (long)t * groups, u + (long)t * groups);
-                    }
-                }
-                else
-                {
-                    Int4A8Kernel.QuantizeActivations((float*)xs, tokens, k, GroupSize, xq, sx, u);
-                }
-
-                var into = bf16 ? new Int4A8Kernel.Output(null, (ushort*)ys, accumulate) : new Int4A8Kernel.Output((float*)ys, null, accumulate);
-                Int4A8Kernel.MatMul(w, (float*)sz, (float*)sz + (long)n * groups, xq, sx, u, into, tokens, n, k, GroupSize, KernelThreads, Int4A8Kernel.HasVnni);
-            }
-        }
-        finally
-        {
-            NativeMemory.Free(xq);
-            NativeMemory.Free(sx);
-            NativeMemory.Free(row);
+            var into = bf16 ? new Int4A8Kernel.Output(null, (ushort*)ys, accumulate) : new Int4A8Kernel.Output((float*)ys, null, accumulate);
+            Int4A8Into(xs, bf16, checked((int)x.shape[0]), into, Int4A8Kernel.HasVnni);
         }
 
         return true;
@@ -215,24 +181,61 @@ internal sealed class QuantizedWeight : IDisposable
     /// <summary>x (T, K) float32 contiguous → (T, N) float32 through <see cref="Int4A8Kernel"/> on <see cref="KernelThreads"/> workers.</summary>
     private unsafe Tensor Int4A8MatMul(Tensor x, bool? vnni = null)
     {
-        int tokens = checked((int)x.shape[0]), n = checked((int)OutFeatures), k = checked((int)InFeatures), groups = k / GroupSize;
-        var y = empty(tokens, n, dtype: ScalarType.Float32);                                               // (T, N)
-        var activations = empty(tokens * k, dtype: ScalarType.Int8);                                        // (T·K) xq
-        var groupScales = empty(2, tokens * groups, dtype: ScalarType.Float32);                             // sx and sx·Σ xq, (2, T·G)
-        fixed (byte* w = _weight.bytes)
-        fixed (byte* sz = _scales.bytes)
+        int tokens = checked((int)x.shape[0]);
+        var y = empty(tokens, OutFeatures, dtype: ScalarType.Float32);                                    // (T, N)
         fixed (byte* xs = x.bytes)
-        fixed (byte* xq = activations.bytes)
-        fixed (byte* gs = groupScales.bytes)
         fixed (byte* ys = y.bytes)
         {
-            float* sx = (float*)gs, u = sx + (long)tokens * groups;
-            Int4A8Kernel.QuantizeActivations((float*)xs, tokens, k, GroupSize, (sbyte*)xq, sx, u);
-            Int4A8Kernel.MatMul(w, (float*)sz, (float*)sz + (long)n * groups, (sbyte*)xq, sx, u, (float*)ys,
-                tokens, n, k, GroupSize, KernelThreads, vnni ?? Int4A8Kernel.HasVnni);
+            Int4A8Into(xs, bf16: false, tokens, new Int4A8Kernel.Output((float*)ys, null, accumulate: false), vnni ?? Int4A8Kernel.HasVnni);
         }
 
         return y;
+    }
+
+    /// <summary>
+    /// The Int4A8 product of <paramref name="tokens"/> contiguous rows of K activations at <paramref name="xs"/> (float32, or
+    /// bfloat16 bits when <paramref name="bf16"/>) into <paramref name="into"/>: the activations rounded to int8 per group in
+    /// native scratch memory, then the kernel.
+    /// </summary>
+    private unsafe void Int4A8Into(byte* xs, bool bf16, int tokens, Int4A8Kernel.Output into, bool vnni)
+    {
+        int n = checked((int)OutFeatures), k = checked((int)InFeatures), groups = k / GroupSize;
+        var xq = (sbyte*)NativeMemory.Alloc((nuint)((long)tokens * k));                                    // (T·K)
+        var sx = (float*)NativeMemory.Alloc((nuint)(2L * tokens * groups * sizeof(float)));                 // sx, then u = sx·Σ xq: (2, T·G)
+        var row = bf16 ? (float*)NativeMemory.Alloc((nuint)((long)k * sizeof(float))) : null;              // one token's activations as float32
+        try
+        {
+            float* u = sx + (long)tokens * groups;
+            if (bf16)
+            {
+                for (int t = 0; t < tokens; t++)
+                {
+                    ushort* source = (ushort*)xs + (long)t * k;
+                    for (int i = 0; i < k; i++)
+                    {
+                        row[i] = Int4A8Kernel.FromBFloat16(source[i]);
+                    }
+
+                    Int4A8Kernel.QuantizeActivations(row, 1, k, GroupSize, xq + (long)t * k, sx + (long)t * groups, u + (long)t * groups);
+                }
+            }
+            else
+            {
+                Int4A8Kernel.QuantizeActivations((float*)xs, tokens, k, GroupSize, xq, sx, u);
+            }
+
+            fixed (byte* w = _weight.bytes)
+            fixed (byte* sz = _scales.bytes)
+            {
+                Int4A8Kernel.MatMul(w, (float*)sz, (float*)sz + (long)n * groups, xq, sx, u, into, tokens, n, k, GroupSize, KernelThreads, vnni);
+            }
+        }
+        finally
+        {
+            NativeMemory.Free(xq);
+            NativeMemory.Free(sx);
+            NativeMemory.Free(row);
+        }
     }
 
     /// <summary>Test hook: the Int4A8 product of x (T, K) float32 through the VNNI or the AVX2 path.</summary>
