@@ -23,6 +23,7 @@ public sealed class LlamaForCausalLM : nn.Module
 
     private readonly RotaryEmbedding _rope;
     private readonly Tensor _causal;        // (MaskRows, P + MaskRows) additive, P = rotary positions: row i sees columns ≤ P + i
+    private readonly ScalarType _maskDType; // attention's compute dtype (LlamaAttention.ComputeDType): the masks are made in it
     private readonly Tensor _width, _eps;   // (1, 1) float32: the norms' divisor C and epsilon, for the in-place forward
     private readonly Dictionary<string, IReadOnlyList<(string Name, long Offset, long Rows)>> _projectionParameters; // own name → Hugging Face parts
     private ForwardWorkspace? _step;        // the (B, T) = (1, 1) workspace, kept between decode steps
@@ -89,7 +90,8 @@ public sealed class LlamaForCausalLM : nn.Module
         using var scope = NewDisposeScope();
         int positions = _rope.MaxPositions;
         var allowed = ones(MaskRows, positions + MaskRows, dtype: ScalarType.Bool, device: Device).tril(positions);
-        _causal = zeros(allowed.shape, dtype: dtype, device: Device).masked_fill(allowed.logical_not(), Scalars.NegativeInfinity).DetachFromDisposeScope();
+        _maskDType = LlamaAttention.ComputeDType(dtype, Device.type);
+        _causal = zeros(allowed.shape, dtype: _maskDType, device: Device).masked_fill(allowed.logical_not(), Scalars.NegativeInfinity).DetachFromDisposeScope();
         using var width = ((double)config.HiddenSize).ToScalar();
         using var eps = config.RmsNormEps.ToScalar();
         _width = full(1, 1, width, dtype: ScalarType.Float32, device: Device).DetachFromDisposeScope();
@@ -250,7 +252,7 @@ public sealed class LlamaForCausalLM : nn.Module
     }
 
     /// <summary>
-    /// The additive attention bias (g·T, P + T) in the model dtype, repeated for the g = H/Hkv query heads per KV head:
+    /// The additive attention bias (g·T, P + T) in attention's compute dtype, repeated for the g = H/Hkv query heads per KV head:
     /// from <paramref name="mask"/> (T, P + T) bool, else causal (a slice of a table made once for T ≤ 64); null for one
     /// causal token.
     /// </summary>
@@ -259,7 +261,7 @@ public sealed class LlamaForCausalLM : nn.Module
         Tensor? bias = null;
         if (mask is not null)
         {
-            bias = zeros(mask.shape, dtype: DType, device: Device).masked_fill(mask.logical_not(), Scalars.NegativeInfinity);
+            bias = zeros(mask.shape, dtype: _maskDType, device: Device).masked_fill(mask.logical_not(), Scalars.NegativeInfinity);
         }
         else if (t > 1 && t <= MaskRows && past <= _rope.MaxPositions)
         {
@@ -268,7 +270,7 @@ public sealed class LlamaForCausalLM : nn.Module
         else if (t > 1)
         {
             var causal = CausalMask(t, past, Device);
-            bias = zeros(causal.shape, dtype: DType, device: Device).masked_fill(causal.logical_not(), Scalars.NegativeInfinity);
+            bias = zeros(causal.shape, dtype: _maskDType, device: Device).masked_fill(causal.logical_not(), Scalars.NegativeInfinity);
         }
 
         int g = Config.NumAttentionHeads / Config.NumKeyValueHeads;

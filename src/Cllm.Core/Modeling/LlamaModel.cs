@@ -204,19 +204,26 @@ internal sealed class LlamaAttention : nn.Module
     }
 
     /// <summary>
-    /// Scaled dot-product attention of q (B, Hkv, g·T, D) over k, v (B, Hkv, S, D). On the CPU in bfloat16/float16 it runs
-    /// on float32 copies and returns the input's dtype: ATen's CPU kernel is slower in 16 bits than in 32 at these sizes
-    /// (0.97B shape, 22 layers: 3.2 → 1.6–2.1 ms per one-token forward, 14.0 → 10.0–11.7 ms per 16-token one).
+    /// The dtype attention computes in for a model of <paramref name="dtype"/> on <paramref name="device"/>: float32 for
+    /// bfloat16/float16 on the CPU, where ATen's kernel is slower in 16 bits than in 32 at these sizes (0.97B shape, 22
+    /// layers: 3.2 → 1.6–2.1 ms per one-token forward, 14.0 → 10.0–11.7 ms per 16-token one); else the model's own.
+    /// </summary>
+    internal static ScalarType ComputeDType(ScalarType dtype, DeviceType device)
+        => dtype is ScalarType.BFloat16 or ScalarType.Float16 && device == DeviceType.CPU ? ScalarType.Float32 : dtype;
+
+    /// <summary>
+    /// Scaled dot-product attention of q (B, Hkv, g·T, D) over k, v (B, Hkv, S, D) in <see cref="ComputeDType"/>, returned in
+    /// q's dtype; the mask bias comes in that dtype already (the model makes it so, once per forward).
     /// </summary>
     private static Tensor Attend(Tensor q, Tensor k, Tensor v, Tensor? maskBias)
     {
-        if (q.dtype is not (ScalarType.BFloat16 or ScalarType.Float16) || q.device_type != DeviceType.CPU)
+        var compute = ComputeDType(q.dtype, q.device_type);
+        if (compute == q.dtype)
         {
             return nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: maskBias);
         }
 
-        var y = nn.functional.scaled_dot_product_attention(q.to(ScalarType.Float32), k.to(ScalarType.Float32), v.to(ScalarType.Float32), attn_mask: maskBias?.to(ScalarType.Float32));
-        return y.to(q.dtype);
+        return nn.functional.scaled_dot_product_attention(q.to(compute), k.to(compute), v.to(compute), attn_mask: maskBias).to(q.dtype);
     }
 
     /// <summary>
