@@ -6,9 +6,9 @@ using System.Threading.Tasks;
 namespace Cllm.Core;
 
 /// <summary>
-/// y = x·Wᵀ with 4-bit weights and 8-bit dynamic activations, in integer dot products (AVX-VNNI <c>vpdpbusd</c>; AVX2
-/// <c>vpmaddubsw</c> + <c>vpmaddwd</c> where VNNI is missing, which sums the same four products per 32-bit lane, so both
-/// give the same bits). ATen's int4 kernel converts the weights to floating point on every call, so a T-token call costs
+/// y = x·Wᵀ with 4-bit weights and 8-bit dynamic activations, in integer dot products (<see cref="Int4A8Path"/>: AVX-512
+/// VNNI in the native kernel, AVX-VNNI, or AVX2 <c>vpmaddubsw</c> + <c>vpmaddwd</c>, which sums the same four products per
+/// 32-bit lane, so all give the same bits). ATen's int4 kernel converts the weights to floating point on every call, so a T-token call costs
 /// about T one-token calls; here the integer weights are unpacked once per row and multiplied by up to four tokens, and a
 /// 16-token call costs far less than 16 one-token calls (docs/quantization.md).
 /// <para>
@@ -30,8 +30,25 @@ internal static unsafe class Int4A8Kernel
     /// <summary>Whether this CPU runs the kernel (x64 with AVX2 and FMA).</summary>
     public static bool IsSupported => Avx2.IsSupported && Fma.IsSupported;
 
-    /// <summary>Whether the CPU has AVX-VNNI (the fast path); otherwise AVX2 computes the same bits more slowly.</summary>
-    public static bool HasVnni => AvxVnni.IsSupported;
+    /// <summary>The fastest path this machine runs: AVX-512 VNNI where the native kernel loads, else AVX-VNNI, else AVX2.</summary>
+    public static Int4A8Path Best { get; } = NativeKernels.Int4A8Rows != null ? Int4A8Path.Avx512Vnni
+        : AvxVnni.IsSupported ? Int4A8Path.AvxVnni : Int4A8Path.Avx2;
+
+    /// <summary>Whether this machine runs <paramref name="path"/>.</summary>
+    public static bool Runs(Int4A8Path path) => path switch
+    {
+        Int4A8Path.Avx512Vnni => NativeKernels.Int4A8Rows != null,
+        Int4A8Path.AvxVnni => AvxVnni.IsSupported,
+        _ => IsSupported,
+    };
+
+    /// <summary>The path in the load message, with why a faster one is not used.</summary>
+    public static string Describe() => Best switch
+    {
+        Int4A8Path.Avx512Vnni => "AVX-512 VNNI, native kernel",
+        Int4A8Path.AvxVnni => $"AVX-VNNI; no AVX-512 VNNI kernel: {NativeKernels.Missing}",
+        _ => $"AVX2; no AVX-VNNI, no AVX-512 VNNI kernel: {NativeKernels.Missing}",
+    };
 
     /// <summary>Below this many weights (N·K) a call runs on the calling thread: splitting it costs more than it saves.</summary>
     private const long ParallelThreshold = 1 << 20;
@@ -100,13 +117,18 @@ internal static unsafe class Int4A8Kernel
     /// (T, N) from packed weights w (N, K/2), scale and offset (N, G) float32, and activations from
     /// <see cref="QuantizeActivations"/>, into <paramref name="output"/>: float32 or bfloat16, written or added to. Each value
     /// is rounded and added as ATen would after a float32 product: bfloat16 by round-to-nearest-even, a sum in float32
-    /// rounded once. Rows are shared out to <paramref name="threads"/> workers; <paramref name="vnni"/> false forces the
-    /// AVX2 path (tests compare the two).
+    /// rounded once. Rows are shared out to <paramref name="threads"/> workers on <paramref name="path"/> (one
+    /// <see cref="Runs"/> says this machine runs; tests compare them).
     /// </summary>
     public static void MatMul(byte* w, float* scale, float* offset, sbyte* xq, float* sx, float* u, Output output,
-        int tokens, int outFeatures, int inFeatures, int groupSize, int threads, bool vnni)
+        int tokens, int outFeatures, int inFeatures, int groupSize, int threads, Int4A8Path path)
     {
-        var job = new Job(w, scale, offset, xq, sx, u, output, tokens, outFeatures, inFeatures, groupSize, vnni);
+        if (!Runs(path))
+        {
+            throw new PlatformNotSupportedException($"the Int4A8 kernel's {path} path does not run here");
+        }
+
+        var job = new Job(w, scale, offset, xq, sx, u, output, tokens, outFeatures, inFeatures, groupSize, path);
         int workers = (long)outFeatures * inFeatures < ParallelThreshold ? 1 : Math.Max(1, threads);
         if (workers == 1)
         {
@@ -153,9 +175,10 @@ internal static unsafe class Int4A8Kernel
         private readonly Output _y;
         private readonly sbyte* _xq;
         private readonly int _tokens, _n, _k, _groups, _unitsPerGroup;
-        private readonly bool _vnni;
+        private readonly int _groupSize;
+        private readonly bool _vnni, _native;
 
-        public Job(byte* w, float* scale, float* offset, sbyte* xq, float* sx, float* u, Output y, int tokens, int n, int k, int groupSize, bool vnni)
+        public Job(byte* w, float* scale, float* offset, sbyte* xq, float* sx, float* u, Output y, int tokens, int n, int k, int groupSize, Int4A8Path path)
         {
             _w = w;
             _scale = scale;
@@ -164,19 +187,33 @@ internal static unsafe class Int4A8Kernel
             _sx = sx;
             _u = u;
             _y = y;
-            (_tokens, _n, _k, _groups, _unitsPerGroup, _vnni) = (tokens, n, k, k / groupSize, groupSize / UnitFeatures, vnni);
+            (_tokens, _n, _k, _groups, _unitsPerGroup, _groupSize) = (tokens, n, k, k / groupSize, groupSize / UnitFeatures, groupSize);
+            (_vnni, _native) = (path == Int4A8Path.AvxVnni, path == Int4A8Path.Avx512Vnni);
         }
 
         /// <summary>
         /// Rows [n0, n1) of y for every token: two rows at a time, four tokens per pass over their weights, then two, then
-        /// one. The first pass over a row pair prefetches the next pair's weights, so the loads that follow find them in
+        /// one (a one-token call: two rows per pass). The first pass over a row pair prefetches the next pair's weights, so the loads that follow find them in
         /// cache instead of waiting on memory (without it the kernel ran at 55–65% of its arithmetic rate).
         /// </summary>
         public void Rows(int n0, int n1)
         {
+            if (_native)
+            {
+                NativeKernels.Int4A8Rows(_w, _scale, _offset, _xq, _sx, _u, _y.F32, _y.BF16, _y.Accumulate ? 1 : 0, _tokens, _n, _k, _groupSize, n0, n1);
+                return;
+            }
+
             for (int n = n0; n < n1; n++)
             {
                 int t = 0;
+                if (n + 1 < n1 && _tokens == 1)
+                {
+                    TwoRowsOneToken(n);
+                    n++;
+                    continue;
+                }
+
                 if (n + 1 < n1 && _tokens >= 2)
                 {
                     for (; t + 4 <= _tokens; t += 4)
@@ -383,6 +420,38 @@ internal static unsafe class Int4A8Kernel
             Store(n, t + 1, a1);
             Store(n + 1, t, b0);
             Store(n + 1, t + 1, b1);
+        }
+
+        /// <summary>Rows n and n + 1 for a one-token call (the decode step): OneToken's arithmetic, with the next pair prefetched.</summary>
+        private void TwoRowsOneToken(int n)
+        {
+            var mask = Vector256.Create((byte)0x0F);
+            byte* row = _w + (long)n * (_k / 2), next = row + _k / 2;
+            float* scale = _scale + (long)n * _groups;
+            Vector256<float> a0 = default, b0 = default;
+            for (int g = 0; g < _groups; g++)
+            {
+                Vector256<int> la = default, ha = default, lb = default, hb = default;
+                for (int unit = g * _unitsPerGroup, end = unit + _unitsPerGroup; unit < end; unit++)
+                {
+                    int k = unit * UnitFeatures;
+                    Sse.Prefetch0(row + _k + k);
+                    var p = Vector256.Load(row + k / 2);
+                    var q = Vector256.Load(next + k / 2);
+                    var x = Vector256.Load(_xq + k);
+                    la = Dot(la, Avx2.And(p, mask), x);
+                    lb = Dot(lb, Avx2.And(q, mask), x);
+                    x = Vector256.Load(_xq + k + 32);
+                    ha = Dot(ha, Avx2.And(Avx2.ShiftRightLogical(p.AsUInt16(), 4).AsByte(), mask), x);
+                    hb = Dot(hb, Avx2.And(Avx2.ShiftRightLogical(q.AsUInt16(), 4).AsByte(), mask), x);
+                }
+
+                a0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.Add(la, ha)), Vector256.Create(scale[g] * _sx[g]), a0);
+                b0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.Add(lb, hb)), Vector256.Create(scale[_groups + g] * _sx[g]), b0);
+            }
+
+            Store(n, 0, a0);
+            Store(n + 1, 0, b0);
         }
 
         private void OneToken(int n, int t)

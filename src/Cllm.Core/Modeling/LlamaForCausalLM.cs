@@ -422,7 +422,7 @@ public sealed class LlamaForCausalLM : nn.Module
             fallback += $"; not quantized: {unquantized} (ATen's int8 kernel needs K % 16 = 0)";
         }
         string activations = Quantization == WeightQuantization.Int4A8
-            ? $"int8 per token and group ({(Int4A8Kernel.HasVnni ? "AVX-VNNI" : "AVX2; no AVX-VNNI on this CPU")}, {KernelThreads} kernel threads; libtorch's own ops on 1)"
+            ? $"int8 per token and group ({Int4A8Kernel.Describe()}; {KernelThreads} kernel threads; libtorch's own ops on 1)"
             : QuantizedComputeDType.ToString();
         return $"{Quantization} weights, activations {activations}: {string.Join("; ", parts)}{fallback}; embeddings, norms and classifier {DType}";
     }

@@ -123,7 +123,7 @@ internal sealed class QuantizedWeight : IDisposable
         var y = Format switch
         {
             WeightQuantization.Int8 => QuantizedKernels.Int8MatMul(rows, _weight, _scales),
-            WeightQuantization.Int4A8 => Int4A8MatMul(rows),
+            WeightQuantization.Int4A8 => Int4A8MatMul(rows, Int4A8Kernel.Best),
             _ => QuantizedKernels.Int4MatMul(rows, _weight, GroupSize, _scales),
         };                                                                                                  // (T, N)
         if (y.dtype != x.dtype)
@@ -172,21 +172,21 @@ internal sealed class QuantizedWeight : IDisposable
         fixed (byte* ys = output.bytes)
         {
             var into = bf16 ? new Int4A8Kernel.Output(null, (ushort*)ys, accumulate) : new Int4A8Kernel.Output((float*)ys, null, accumulate);
-            Int4A8Into(xs, bf16, checked((int)x.shape[0]), into, Int4A8Kernel.HasVnni);
+            Int4A8Into(xs, bf16, checked((int)x.shape[0]), into, Int4A8Kernel.Best);
         }
 
         return true;
     }
 
     /// <summary>x (T, K) float32 contiguous → (T, N) float32 through <see cref="Int4A8Kernel"/> on <see cref="KernelThreads"/> workers.</summary>
-    private unsafe Tensor Int4A8MatMul(Tensor x, bool? vnni = null)
+    private unsafe Tensor Int4A8MatMul(Tensor x, Int4A8Path path)
     {
         int tokens = checked((int)x.shape[0]);
         var y = empty(tokens, OutFeatures, dtype: ScalarType.Float32);                                    // (T, N)
         fixed (byte* xs = x.bytes)
         fixed (byte* ys = y.bytes)
         {
-            Int4A8Into(xs, bf16: false, tokens, new Int4A8Kernel.Output((float*)ys, null, accumulate: false), vnni ?? Int4A8Kernel.HasVnni);
+            Int4A8Into(xs, bf16: false, tokens, new Int4A8Kernel.Output((float*)ys, null, accumulate: false), path);
         }
 
         return y;
@@ -197,7 +197,7 @@ internal sealed class QuantizedWeight : IDisposable
     /// bfloat16 bits when <paramref name="bf16"/>) into <paramref name="into"/>: the activations rounded to int8 per group in
     /// native scratch memory, then the kernel.
     /// </summary>
-    private unsafe void Int4A8Into(byte* xs, bool bf16, int tokens, Int4A8Kernel.Output into, bool vnni)
+    private unsafe void Int4A8Into(byte* xs, bool bf16, int tokens, Int4A8Kernel.Output into, Int4A8Path path)
     {
         int n = checked((int)OutFeatures), k = checked((int)InFeatures), groups = k / GroupSize;
         var xq = (sbyte*)NativeMemory.Alloc((nuint)((long)tokens * k));                                    // (T·K)
@@ -227,7 +227,7 @@ internal sealed class QuantizedWeight : IDisposable
             fixed (byte* w = _weight.bytes)
             fixed (byte* sz = _scales.bytes)
             {
-                Int4A8Kernel.MatMul(w, (float*)sz, (float*)sz + (long)n * groups, xq, sx, u, into, tokens, n, k, GroupSize, KernelThreads, vnni);
+                Int4A8Kernel.MatMul(w, (float*)sz, (float*)sz + (long)n * groups, xq, sx, u, into, tokens, n, k, GroupSize, KernelThreads, path);
             }
         }
         finally
@@ -238,10 +238,10 @@ internal sealed class QuantizedWeight : IDisposable
         }
     }
 
-    /// <summary>Test hook: the Int4A8 product of x (T, K) float32 through the VNNI or the AVX2 path.</summary>
-    internal Tensor Int4A8Forward(Tensor x, bool vnni)
+    /// <summary>Test hook: the Int4A8 product of x (T, K) float32 through one kernel path.</summary>
+    internal Tensor Int4A8Forward(Tensor x, Int4A8Path path)
     {
         using var scope = NewDisposeScope();
-        return Int4A8MatMul(x.to_type(ScalarType.Float32).contiguous(), vnni).MoveToOuterDisposeScope();
+        return Int4A8MatMul(x.to_type(ScalarType.Float32).contiguous(), path).MoveToOuterDisposeScope();
     }
 }

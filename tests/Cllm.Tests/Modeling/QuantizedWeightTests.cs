@@ -164,20 +164,46 @@ public class QuantizedWeightTests
     }
 
     [SkippableTheory]
-    [InlineData(77, 128, 9)]
-    [InlineData(1000, 2048, 16)]
-    public void Int4A8VnniAndAvx2PathsGiveTheSameBits(long n, long k, int tokens)
+    [InlineData(nameof(Int4A8Path.AvxVnni), 77, 128, 9)]
+    [InlineData(nameof(Int4A8Path.AvxVnni), 1000, 2048, 16)]
+    [InlineData(nameof(Int4A8Path.Avx512Vnni), 77, 128, 9)]
+    [InlineData(nameof(Int4A8Path.Avx512Vnni), 1000, 2048, 16)]
+    [InlineData(nameof(Int4A8Path.Avx512Vnni), 64, 192, 7)]      // groups of 64, three per row
+    [InlineData(nameof(Int4A8Path.Avx512Vnni), 5, 1024, 1)]      // an odd row count (a single row left after the pairs)
+    [InlineData(nameof(Int4A8Path.Avx512Vnni), 33, 2048, 6)]
+    public void Int4A8PathsGiveTheSameBits(string pathName, long n, long k, int tokens)
     {
-        // vpdpbusd and vpmaddubsw + vpmaddwd add the same four products per 32-bit lane, so a machine without AVX-VNNI gets the same model.
-        Skip.IfNot(Int4A8Kernel.HasVnni, "this CPU has no AVX-VNNI, so there is no second path to compare");
+        var path = Enum.Parse<Int4A8Path>(pathName);
+        // vpdpbusd (256 or 512 bits) and vpmaddubsw + vpmaddwd add the same four products per 32-bit lane and the float steps
+        // are the same, so a machine without VNNI, or without the native library, gets the same model.
+        Skip.IfNot(Int4A8Kernel.Runs(path), $"this machine does not run the {path} path, so there is no second path to compare");
         using var scope = NewDisposeScope();
         using var q = QuantizedWeight.Create(Weight(n, k, 13), WeightQuantization.Int4A8, ScalarType.Float32);
         using var generator = new Generator(14);
         var x = randn(new long[] { tokens, k }, generator: generator);
-        var vnni = q.Int4A8Forward(x, vnni: true);
-        var avx2 = q.Int4A8Forward(x, vnni: false);
-        Assert.True(vnni.eq(avx2).all().item<bool>(), "the AVX2 path differs from the VNNI path");
-        Assert.True(vnni.eq(q.Forward(x)).all().item<bool>(), "Forward does not run the kernel it names");
+        var fast = q.Int4A8Forward(x, path);
+        var avx2 = q.Int4A8Forward(x, Int4A8Path.Avx2);
+        Assert.True(fast.eq(avx2).all().item<bool>(), $"the AVX2 path differs from the {path} path");
+        Assert.True(q.Int4A8Forward(x, Int4A8Kernel.Best).eq(q.Forward(x)).all().item<bool>(), "Forward does not run the kernel it names");
+    }
+
+    [Fact]
+    public void ThisLinuxX64MachineRunsTheNativeKernelWhereItsCpuHasAvx512Vnni()
+    {
+        // The build compiles libcllm_native where a C compiler is found; CI machines have one, so a CPU with AVX-512 VNNI
+        // must run it: a missing library is a build defect here, not a fallback.
+        bool cpuHas = System.Runtime.Intrinsics.X86.Avx512BW.VL.IsSupported
+            && (System.Runtime.Intrinsics.X86.X86Base.CpuId(7, 0).Ecx & (1 << 11)) != 0;
+        if (cpuHas && OperatingSystem.IsLinux())
+        {
+            Assert.True(Int4A8Kernel.Runs(Int4A8Path.Avx512Vnni), $"the native kernel does not run: {NativeKernels.Missing}");
+            Assert.Equal(Int4A8Path.Avx512Vnni, Int4A8Kernel.Best);
+        }
+        else
+        {
+            Assert.False(Int4A8Kernel.Runs(Int4A8Path.Avx512Vnni));
+            Assert.NotNull(NativeKernels.Missing);
+        }
     }
 
     [Theory]
