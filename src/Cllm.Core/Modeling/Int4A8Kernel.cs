@@ -15,8 +15,10 @@ namespace Cllm.Core;
 /// Weights, per row n and group g of <c>groupSize</c> input features: W[n, k] = q·scale[n, g] + offset[n, g], q in 0..15,
 /// packed 64 features per 32 bytes (byte j of a unit holds feature j in its low nibble and feature j + 32 in its high one).
 /// Activations, per token t and group g: x[t, k] ≈ xq·sx[t, g] with xq in −127..127 (symmetric, rounded to nearest even).
-/// Then y[t, n] = Σ_g sx[t, g]·scale[n, g]·Σ_k q·xq + Σ_g offset[n, g]·sx[t, g]·Σ_k xq. Every output depends on its own
-/// token only, computed in a fixed order: a row of a T-token call equals that token computed alone, bit for bit.
+/// Then y[t, n] = Σ_g sx[t, g]·scale[n, g]·Σ_k q·xq + Σ_g offset[n, g]·sx[t, g]·Σ_k xq, computed as: per group the exact
+/// integer sum Σ_k q·xq, then a = fma(sum, scale·sx, a) in order of g (one float chain per output, so lanes and outputs
+/// may be reduced however is fastest), and o = Σ_g offset·u as one FMA chain in order of g; y = a + o (<c>Store</c>). Every output depends on its
+/// own token only, in that fixed order: a row of a T-token call equals that token computed alone, bit for bit.
 /// </para>
 /// </summary>
 internal static unsafe class Int4A8Kernel
@@ -259,7 +261,7 @@ internal static unsafe class Int4A8Kernel
             byte* row = _w + (long)n * (_k / 2);
             float* scale = _scale + (long)n * _groups;
             sbyte* x0 = _xq + (long)t * _k, x1 = x0 + _k, x2 = x1 + _k, x3 = x2 + _k;
-            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            float a0 = 0f, a1 = 0f, a2 = 0f, a3 = 0f;
             for (int g = 0; g < _groups; g++)
             {
                 // Two integer chains per token (low and high nibbles) keep eight vpdpbusd in flight; integer sums are exact in any order.
@@ -282,10 +284,10 @@ internal static unsafe class Int4A8Kernel
 
                 float s = scale[g];
                 float* sx = _sx + t * _groups + g;
-                a0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.Add(l0, h0)), Vector256.Create(s * sx[0]), a0);
-                a1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.Add(l1, h1)), Vector256.Create(s * sx[_groups]), a1);
-                a2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.Add(l2, h2)), Vector256.Create(s * sx[2 * _groups]), a2);
-                a3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.Add(l3, h3)), Vector256.Create(s * sx[3 * _groups]), a3);
+                a0 = MathF.FusedMultiplyAdd(Vector256.Sum(Avx2.Add(l0, h0)), s * sx[0], a0);
+                a1 = MathF.FusedMultiplyAdd(Vector256.Sum(Avx2.Add(l1, h1)), s * sx[_groups], a1);
+                a2 = MathF.FusedMultiplyAdd(Vector256.Sum(Avx2.Add(l2, h2)), s * sx[2 * _groups], a2);
+                a3 = MathF.FusedMultiplyAdd(Vector256.Sum(Avx2.Add(l3, h3)), s * sx[3 * _groups], a3);
             }
 
             Store(n, t, a0);
@@ -302,7 +304,7 @@ internal static unsafe class Int4A8Kernel
             float* scale = _scale + (long)n * _groups;
             sbyte* x0 = _xq + (long)t * _k, x1 = x0 + _k, x2 = x1 + _k, x3 = x2 + _k;
             bool prefetch = t == 0;
-            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
+            float a0 = 0f, a1 = 0f, a2 = 0f, a3 = 0f, b0 = 0f, b1 = 0f, b2 = 0f, b3 = 0f;
             for (int g = 0; g < _groups; g++)
             {
                 Vector256<int> d0 = default, d1 = default, d2 = default, d3 = default, e0 = default, e1 = default, e2 = default, e3 = default;
@@ -349,14 +351,14 @@ internal static unsafe class Int4A8Kernel
                 float s = scale[g], sNext = scale[_groups + g];
                 float* sx = _sx + t * _groups + g;
                 float sx0 = sx[0], sx1 = sx[_groups], sx2 = sx[2 * _groups], sx3 = sx[3 * _groups];
-                a0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(d0), Vector256.Create(s * sx0), a0);
-                a1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(d1), Vector256.Create(s * sx1), a1);
-                a2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(d2), Vector256.Create(s * sx2), a2);
-                a3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(d3), Vector256.Create(s * sx3), a3);
-                b0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(e0), Vector256.Create(sNext * sx0), b0);
-                b1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(e1), Vector256.Create(sNext * sx1), b1);
-                b2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(e2), Vector256.Create(sNext * sx2), b2);
-                b3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(e3), Vector256.Create(sNext * sx3), b3);
+                a0 = MathF.FusedMultiplyAdd(Vector256.Sum(d0), s * sx0, a0);
+                a1 = MathF.FusedMultiplyAdd(Vector256.Sum(d1), s * sx1, a1);
+                a2 = MathF.FusedMultiplyAdd(Vector256.Sum(d2), s * sx2, a2);
+                a3 = MathF.FusedMultiplyAdd(Vector256.Sum(d3), s * sx3, a3);
+                b0 = MathF.FusedMultiplyAdd(Vector256.Sum(e0), sNext * sx0, b0);
+                b1 = MathF.FusedMultiplyAdd(Vector256.Sum(e1), sNext * sx1, b1);
+                b2 = MathF.FusedMultiplyAdd(Vector256.Sum(e2), sNext * sx2, b2);
+                b3 = MathF.FusedMultiplyAdd(Vector256.Sum(e3), sNext * sx3, b3);
             }
 
             Store(n, t, a0);
@@ -377,7 +379,7 @@ internal static unsafe class Int4A8Kernel
             float* scale = _scale + (long)n * _groups;
             sbyte* x0 = _xq + (long)t * _k, x1 = x0 + _k;
             bool prefetch = t == 0;
-            Vector256<float> a0 = default, a1 = default, b0 = default, b1 = default;
+            float a0 = 0f, a1 = 0f, b0 = 0f, b1 = 0f;
             for (int g = 0; g < _groups; g++)
             {
                 Vector256<int> la0 = default, ha0 = default, la1 = default, ha1 = default, lb0 = default, hb0 = default, lb1 = default, hb1 = default;
@@ -410,10 +412,10 @@ internal static unsafe class Int4A8Kernel
                 }
 
                 float sx0 = _sx[t * _groups + g], sx1 = _sx[(t + 1) * _groups + g];
-                a0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.Add(la0, ha0)), Vector256.Create(scale[g] * sx0), a0);
-                a1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.Add(la1, ha1)), Vector256.Create(scale[g] * sx1), a1);
-                b0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.Add(lb0, hb0)), Vector256.Create(scale[_groups + g] * sx0), b0);
-                b1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.Add(lb1, hb1)), Vector256.Create(scale[_groups + g] * sx1), b1);
+                a0 = MathF.FusedMultiplyAdd(Vector256.Sum(Avx2.Add(la0, ha0)), scale[g] * sx0, a0);
+                a1 = MathF.FusedMultiplyAdd(Vector256.Sum(Avx2.Add(la1, ha1)), scale[g] * sx1, a1);
+                b0 = MathF.FusedMultiplyAdd(Vector256.Sum(Avx2.Add(lb0, hb0)), scale[_groups + g] * sx0, b0);
+                b1 = MathF.FusedMultiplyAdd(Vector256.Sum(Avx2.Add(lb1, hb1)), scale[_groups + g] * sx1, b1);
             }
 
             Store(n, t, a0);
@@ -428,7 +430,7 @@ internal static unsafe class Int4A8Kernel
             var mask = Vector256.Create((byte)0x0F);
             byte* row = _w + (long)n * (_k / 2), next = row + _k / 2;
             float* scale = _scale + (long)n * _groups;
-            Vector256<float> a0 = default, b0 = default;
+            float a0 = 0f, b0 = 0f;
             for (int g = 0; g < _groups; g++)
             {
                 Vector256<int> la = default, ha = default, lb = default, hb = default;
@@ -446,8 +448,8 @@ internal static unsafe class Int4A8Kernel
                     hb = Dot(hb, Avx2.And(Avx2.ShiftRightLogical(q.AsUInt16(), 4).AsByte(), mask), x);
                 }
 
-                a0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.Add(la, ha)), Vector256.Create(scale[g] * _sx[g]), a0);
-                b0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.Add(lb, hb)), Vector256.Create(scale[_groups + g] * _sx[g]), b0);
+                a0 = MathF.FusedMultiplyAdd(Vector256.Sum(Avx2.Add(la, ha)), scale[g] * _sx[g], a0);
+                b0 = MathF.FusedMultiplyAdd(Vector256.Sum(Avx2.Add(lb, hb)), scale[_groups + g] * _sx[g], b0);
             }
 
             Store(n, 0, a0);
@@ -460,7 +462,7 @@ internal static unsafe class Int4A8Kernel
             byte* row = _w + (long)n * (_k / 2);
             float* scale = _scale + (long)n * _groups;
             sbyte* x0 = _xq + (long)t * _k;
-            Vector256<float> a0 = default;
+            float a0 = 0f;
             for (int g = 0; g < _groups; g++)
             {
                 Vector256<int> l0 = default, h0 = default;
@@ -472,30 +474,23 @@ internal static unsafe class Int4A8Kernel
                     h0 = Dot(h0, Avx2.And(Avx2.ShiftRightLogical(packed.AsUInt16(), 4).AsByte(), mask), Vector256.Load(x0 + k + 32));
                 }
 
-                a0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.Add(l0, h0)), Vector256.Create(scale[g] * _sx[t * _groups + g]), a0);
+                a0 = MathF.FusedMultiplyAdd(Vector256.Sum(Avx2.Add(l0, h0)), scale[g] * _sx[t * _groups + g], a0);
             }
 
             Store(n, t, a0);
         }
 
-        /// <summary>y[t, n] = the lanes of acc summed, plus Σ_g offset[n, g]·u[t, g] (the offsets' share), in one fixed order.</summary>
-        private void Store(int n, int t, Vector256<float> acc)
+        /// <summary>y[t, n] = the products' share <paramref name="acc"/> + o, o = Σ_g offset[n, g]·u[t, g] (the offsets' share) as one FMA chain in order of g.</summary>
+        private void Store(int n, int t, float acc)
         {
             float* offset = _offset + (long)n * _groups, u = _u + (long)t * _groups;
-            var c = Vector256<float>.Zero;
-            int g = 0;
-            for (; g + 8 <= _groups; g += 8)
+            float o = 0f;
+            for (int g = 0; g < _groups; g++)
             {
-                c = Fma.MultiplyAdd(Vector256.Load(offset + g), Vector256.Load(u + g), c);
+                o = MathF.FusedMultiplyAdd(offset[g], u[g], o);
             }
 
-            float tail = 0f;
-            for (; g < _groups; g++)
-            {
-                tail += offset[g] * u[g];
-            }
-
-            float value = Sum(acc) + Sum(c) + tail;
+            float value = acc + o;
             long i = (long)t * _n + n;
             if (_y.BF16 is not null)
             {
@@ -510,14 +505,6 @@ internal static unsafe class Int4A8Kernel
             {
                 _y.F32[i] = value;
             }
-        }
-
-        /// <summary>The eight lanes summed in one fixed order (pairs, then quads).</summary>
-        private static float Sum(Vector256<float> v)
-        {
-            var four = Sse.Add(v.GetLower(), v.GetUpper());
-            var two = Sse.Add(four, Sse.MoveHighToLow(four, four));
-            return two.ToScalar() + two.GetElement(1);
         }
     }
 }

@@ -1,27 +1,31 @@
-// Int4A8 rows with AVX-512 VNNI (vpdpbusd on 512 bits), the same arithmetic as Int4A8Kernel.cs, bit for bit.
+// Int4A8 rows with AVX-512 VNNI (vpdpbusd on 512 bits): the arithmetic of Int4A8Kernel.cs, bit for bit.
 //
 // .NET 10 exposes vpdpbusd only as AVX-VNNI (VEX, 256 bits) or AVX10.1; CPUs with AVX-512 VNNI but neither (AMD Zen 4,
-// Intel Ice Lake to Sapphire Rapids) would run the kernel's AVX2 fallback, three instructions per 32 products. Here one
-// instruction does 64: a packed unit (32 bytes, 64 features) becomes one register, low nibbles in its lower half and
-// high nibbles in its upper half, against the unit's 64 activation bytes, so lanes 0-7 hold the C# kernel's low-nibble
-// sums and lanes 8-15 its high-nibble sums. Integer sums are exact; every float step (the per-group FMA into eight lanes,
-// the offsets' share, the lane sums, the rounding to bfloat16) is the C# kernel's, in its order. Build with
+// Intel Ice Lake to Sapphire Rapids) would run the managed kernel's AVX2 path, three instructions per 32 products. Here
+// one instruction does 64: a packed unit (32 bytes, 64 features) becomes one register, low nibbles in its lower half
+// and high nibbles in its upper half, against the unit's 64 activation bytes.
+//
+// Per output (row n, token t) the arithmetic is the managed kernel's: for each group g in order, the exact integer sum
+// of the group's products, a = fma(float(sum), scale[n, g] * sx[t, g], a) and o = fma(offset[n, g], u[t, g], o); then
+// y = a + o, rounded as Store does. Integer sums are exact in any order, so the lanes may be added however is fastest: eight outputs
+// are reduced together (reduce8) and their float steps run in the eight lanes of one register. Build with
 // -ffp-contract=off so the compiler fuses nothing the C# code does not.
 #include <immintrin.h>
 #include <stdint.h>
-
-#define MAX_TOKENS 4
+#include <stdlib.h>
 
 typedef struct
 {
-    const uint8_t* w;
-    const float* scale;
-    const float* offset;
-    const int8_t* xq;
-    const float* sx;
-    const float* u;
-    float* y_f32;
-    uint16_t* y_bf16;
+    const uint8_t* w;        // (N, K/2) packed
+    const float* scale;      // (N, G)
+    const float* offset;     // (N, G)
+    const int8_t* xq;        // (T, K)
+    const float* sx;         // (T, G)
+    const float* sxt;        // (G, T): sx transposed, so four tokens' scales of a group are one load
+    const float* u;          // (T, G)
+    const float* ut;         // (G, T): u transposed
+    float* y_f32;            // (T, N), or null
+    uint16_t* y_bf16;        // (T, N) bfloat16 bits, or null
     int accumulate, tokens, n, k, groups, units_per_group;
 } job;
 
@@ -45,32 +49,9 @@ static inline float from_bf16(uint16_t bits)
     return f;
 }
 
-// The eight lanes summed as the C# kernel does: halves, then pairs, then the last two.
-static inline float sum8(__m256 v)
+// y[t, n] = value (the products' share plus the offsets'), rounded and written or added as Store does.
+static inline void store(const job* j, int n, int t, float value)
 {
-    __m128 four = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    __m128 two = _mm_add_ps(four, _mm_movehl_ps(four, four));
-    return _mm_cvtss_f32(two) + _mm_cvtss_f32(_mm_shuffle_ps(two, two, 1));
-}
-
-static inline void store(const job* j, int n, int t, __m256 acc)
-{
-    const float* offset = j->offset + (int64_t)n * j->groups;
-    const float* u = j->u + (int64_t)t * j->groups;
-    __m256 c = _mm256_setzero_ps();
-    int g = 0;
-    for (; g + 8 <= j->groups; g += 8)
-    {
-        c = _mm256_fmadd_ps(_mm256_loadu_ps(offset + g), _mm256_loadu_ps(u + g), c);
-    }
-
-    float tail = 0.0f;
-    for (; g < j->groups; g++)
-    {
-        tail += offset[g] * u[g];
-    }
-
-    float value = sum8(acc) + sum8(c) + tail;
     int64_t i = (int64_t)t * j->n + n;
     if (j->y_bf16)
     {
@@ -94,26 +75,95 @@ static inline __m512i unpack(const uint8_t* p, __m512i shifts, __m512i mask)
     return _mm512_and_si512(_mm512_srlv_epi16(both, shifts), mask);
 }
 
-// Rows n..n+R-1 (R = 1 or 2) for tokens t..t+T-1 (T = 1..4); R and T are constants where this is inlined.
-static inline __attribute__((always_inline)) void block(const job* j, int n, int t, const int R, const int T, int prefetch)
+// Eight vectors of 16 int32 lanes -> their eight sums, in lanes [d0, d2, d4, d6, d1, d3, d5, d7].
+static inline __m256i reduce8(__m512i d0, __m512i d1, __m512i d2, __m512i d3, __m512i d4, __m512i d5, __m512i d6, __m512i d7)
+{
+    // 128-bit blocks 0-1 of u0 hold d0 (its two halves added), blocks 2-3 hold d1; likewise u1..u3.
+    __m512i u0 = _mm512_add_epi32(_mm512_shuffle_i64x2(d0, d1, 0x44), _mm512_shuffle_i64x2(d0, d1, 0xEE));
+    __m512i u1 = _mm512_add_epi32(_mm512_shuffle_i64x2(d2, d3, 0x44), _mm512_shuffle_i64x2(d2, d3, 0xEE));
+    __m512i u2 = _mm512_add_epi32(_mm512_shuffle_i64x2(d4, d5, 0x44), _mm512_shuffle_i64x2(d4, d5, 0xEE));
+    __m512i u3 = _mm512_add_epi32(_mm512_shuffle_i64x2(d6, d7, 0x44), _mm512_shuffle_i64x2(d6, d7, 0xEE));
+    // Per block: [sum of u0's block, u1's, u2's, u3's].
+    __m512i v0 = _mm512_add_epi32(_mm512_unpacklo_epi32(u0, u1), _mm512_unpackhi_epi32(u0, u1));
+    __m512i v1 = _mm512_add_epi32(_mm512_unpacklo_epi32(u2, u3), _mm512_unpackhi_epi32(u2, u3));
+    __m512i w = _mm512_add_epi32(_mm512_unpacklo_epi64(v0, v1), _mm512_unpackhi_epi64(v0, v1));
+    // Blocks 0 + 1 are d0, d2, d4, d6; blocks 2 + 3 are d1, d3, d5, d7.
+    __m512i z = _mm512_add_epi32(w, _mm512_shuffle_i32x4(w, w, 0xB1));
+    return _mm512_castsi512_si256(_mm512_shuffle_i32x4(z, z, 0x08));
+}
+
+// Rows n, n+1 and tokens t..t+count-1 (count 2..8, a constant where inlined): the outputs' values into a[16], lane
+// order per four tokens [r0t0, r0t2, r1t0, r1t2, r0t1, r0t3, r1t1, r1t3] (reduce8's; missing tokens' lanes are zero).
+static inline __attribute__((always_inline)) void pair_block(const job* j, int n, int t, const int count, int prefetch, float* a)
+{
+    const int q = (count + 3) / 4;
+    const __m512i mask = _mm512_set1_epi8(0x0F);
+    const __m512i shifts = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(4), 1);
+    const __m256i tokenLanes = _mm256_setr_epi32(0, 2, 0, 2, 1, 3, 1, 3);
+    const int64_t rowBytes = j->k / 2;
+    const uint8_t* row = j->w + (int64_t)n * rowBytes;
+    const int8_t* x = j->xq + (int64_t)t * j->k;
+    __m256 acc[2] = { _mm256_setzero_ps(), _mm256_setzero_ps() }, off[2] = { _mm256_setzero_ps(), _mm256_setzero_ps() };
+    for (int g = 0; g < j->groups; g++)
+    {
+        __m512i d[2][8];
+        for (int r = 0; r < 2; r++)
+            for (int i = 0; i < 8; i++)
+                d[r][i] = _mm512_setzero_si512();
+
+        for (int unit = g * j->units_per_group, end = unit + j->units_per_group; unit < end; unit++)
+        {
+            int k = unit * 64;
+            if (prefetch)
+            {
+                _mm_prefetch((const char*)(row + 2 * rowBytes + k), _MM_HINT_T0);   // the next pair: a line per unit covers its K bytes
+            }
+
+            __m512i w0 = unpack(row + k / 2, shifts, mask);
+            __m512i w1 = unpack(row + rowBytes + k / 2, shifts, mask);
+            for (int i = 0; i < count; i++)
+            {
+                __m512i xi = _mm512_loadu_si512((const void*)(x + (int64_t)i * j->k + k));
+                d[0][i] = _mm512_dpbusd_epi32(d[0][i], w0, xi);
+                d[1][i] = _mm512_dpbusd_epi32(d[1][i], w1, xi);
+            }
+        }
+
+        __m256 rows = _mm256_blend_ps(_mm256_set1_ps(j->scale[(int64_t)n * j->groups + g]),
+            _mm256_set1_ps(j->scale[(int64_t)(n + 1) * j->groups + g]), 0xCC);
+        __m256 offsets = _mm256_blend_ps(_mm256_set1_ps(j->offset[(int64_t)n * j->groups + g]),
+            _mm256_set1_ps(j->offset[(int64_t)(n + 1) * j->groups + g]), 0xCC);
+        for (int h = 0; h < q; h++)
+        {
+            __m256i sums = reduce8(d[0][4 * h], d[0][4 * h + 1], d[0][4 * h + 2], d[0][4 * h + 3],
+                d[1][4 * h], d[1][4 * h + 1], d[1][4 * h + 2], d[1][4 * h + 3]);
+            __m256 tokens = _mm256_permutevar8x32_ps(
+                _mm256_castps128_ps256(_mm_loadu_ps(j->sxt + (int64_t)g * j->tokens + t + 4 * h)), tokenLanes);
+            acc[h] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_mul_ps(rows, tokens), acc[h]);
+            __m256 us = _mm256_permutevar8x32_ps(
+                _mm256_castps128_ps256(_mm_loadu_ps(j->ut + (int64_t)g * j->tokens + t + 4 * h)), tokenLanes);
+            off[h] = _mm256_fmadd_ps(offsets, us, off[h]);
+        }
+    }
+
+    for (int h = 0; h < q; h++)
+    {
+        _mm256_storeu_ps(a + 8 * h, _mm256_add_ps(acc[h], off[h]));
+    }
+}
+
+// Rows n..n+R-1 (R = 1 or 2) for one token t: the same steps, one output at a time.
+static void rows_one_token(const job* j, int n, int R, int t, int prefetch)
 {
     const __m512i mask = _mm512_set1_epi8(0x0F);
     const __m512i shifts = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(4), 1);
     const int64_t rowBytes = j->k / 2;
     const uint8_t* row = j->w + (int64_t)n * rowBytes;
     const int8_t* x = j->xq + (int64_t)t * j->k;
-    __m256 acc[2][MAX_TOKENS];
-    for (int r = 0; r < R; r++)
-        for (int i = 0; i < T; i++)
-            acc[r][i] = _mm256_setzero_ps();
-
+    float a0 = 0.0f, a1 = 0.0f, o0 = 0.0f, o1 = 0.0f;
     for (int g = 0; g < j->groups; g++)
     {
-        __m512i d[2][MAX_TOKENS];
-        for (int r = 0; r < R; r++)
-            for (int i = 0; i < T; i++)
-                d[r][i] = _mm512_setzero_si512();
-
+        __m512i d0 = _mm512_setzero_si512(), d1 = _mm512_setzero_si512();
         for (int unit = g * j->units_per_group, end = unit + j->units_per_group; unit < end; unit++)
         {
             int k = unit * 64;
@@ -122,51 +172,70 @@ static inline __attribute__((always_inline)) void block(const job* j, int n, int
                 _mm_prefetch((const char*)(row + R * rowBytes + k / 2 * R), _MM_HINT_T0);
             }
 
-            __m512i w0 = unpack(row + k / 2, shifts, mask);
-            __m512i w1 = R == 2 ? unpack(row + rowBytes + k / 2, shifts, mask) : w0;
-            for (int i = 0; i < T; i++)
+            __m512i xi = _mm512_loadu_si512((const void*)(x + k));
+            d0 = _mm512_dpbusd_epi32(d0, unpack(row + k / 2, shifts, mask), xi);
+            if (R == 2)
             {
-                __m512i xi = _mm512_loadu_si512((const void*)(x + (int64_t)i * j->k + k));
-                d[0][i] = _mm512_dpbusd_epi32(d[0][i], w0, xi);
-                if (R == 2)
-                {
-                    d[1][i] = _mm512_dpbusd_epi32(d[1][i], w1, xi);
-                }
+                d1 = _mm512_dpbusd_epi32(d1, unpack(row + rowBytes + k / 2, shifts, mask), xi);
             }
         }
 
-        for (int r = 0; r < R; r++)
+        float sxg = j->sx[(int64_t)t * j->groups + g], ug = j->u[(int64_t)t * j->groups + g];
+        a0 = __builtin_fmaf((float)_mm512_reduce_add_epi32(d0), j->scale[(int64_t)n * j->groups + g] * sxg, a0);
+        o0 = __builtin_fmaf(j->offset[(int64_t)n * j->groups + g], ug, o0);
+        if (R == 2)
         {
-            float s = j->scale[(int64_t)(n + r) * j->groups + g];
-            for (int i = 0; i < T; i++)
-            {
-                __m256i lh = _mm256_add_epi32(_mm512_castsi512_si256(d[r][i]), _mm512_extracti64x4_epi64(d[r][i], 1));
-                float ss = s * j->sx[(int64_t)(t + i) * j->groups + g];
-                acc[r][i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(lh), _mm256_set1_ps(ss), acc[r][i]);
-            }
+            a1 = __builtin_fmaf((float)_mm512_reduce_add_epi32(d1), j->scale[(int64_t)(n + 1) * j->groups + g] * sxg, a1);
+            o1 = __builtin_fmaf(j->offset[(int64_t)(n + 1) * j->groups + g], ug, o1);
         }
     }
 
-    for (int r = 0; r < R; r++)
-        for (int i = 0; i < T; i++)
-            store(j, n + r, t + i, acc[r][i]);
+    store(j, n, t, a0 + o0);
+    if (R == 2)
+    {
+        store(j, n + 1, t, a1 + o1);
+    }
 }
 
-static void rows_for(const job* j, int n, int R)
+// Stores a pair_block's shares for rows n, n+1 and tokens t..t+count-1.
+static inline void store_pair_block(const job* j, int n, int t, int count, const float* a)
 {
-    int t = 0;
-    for (; t + 4 <= j->tokens; t += 4)
+    for (int lane = 0; lane < 16; lane++)
     {
-        if (R == 2) block(j, n, t, 2, 4, t == 0); else block(j, n, t, 1, 4, 0);
+        int token = t + 4 * (lane >> 3) + (lane & 1) * 2 + ((lane >> 2) & 1);
+        if (token < t + count)
+        {
+            store(j, n + ((lane >> 1) & 1), token, a[lane]);
+        }
+    }
+}
+
+// Rows n, n+1 for every token: eight tokens per pass over their weights, then what is left in one pass (a one-token
+// call, the decode step, takes the simpler one-token pass).
+static void row_pair(const job* j, int n)
+{
+    float a[16];
+    int t = 0;
+    for (; t + 8 <= j->tokens; t += 8)
+    {
+        pair_block(j, n, t, 8, t == 0, a);
+        store_pair_block(j, n, t, 8, a);
     }
 
-    switch (j->tokens - t)
+    int left = j->tokens - t, prefetch = t == 0;
+    switch (left)
     {
-        case 3: if (R == 2) block(j, n, t, 2, 3, t == 0); else block(j, n, t, 1, 3, 0); break;
-        case 2: if (R == 2) block(j, n, t, 2, 2, t == 0); else block(j, n, t, 1, 2, 0); break;
-        case 1: if (R == 2) block(j, n, t, 2, 1, t == 0); else block(j, n, t, 1, 1, 0); break;
-        default: break;
+        case 7: pair_block(j, n, t, 7, prefetch, a); break;
+        case 6: pair_block(j, n, t, 6, prefetch, a); break;
+        case 5: pair_block(j, n, t, 5, prefetch, a); break;
+        case 4: pair_block(j, n, t, 4, prefetch, a); break;
+        case 3: pair_block(j, n, t, 3, prefetch, a); break;
+        case 2: pair_block(j, n, t, 2, prefetch, a); break;
+        case 1: rows_one_token(j, n, 2, t, prefetch); return;
+        default: return;
     }
+
+    store_pair_block(j, n, t, left, a);
 }
 
 // Rows [n0, n1) of y for every token, two rows at a time (the first pass over a pair prefetches the next pair).
@@ -175,16 +244,33 @@ void cllm_int4a8_rows(const uint8_t* w, const float* scale, const float* offset,
     const float* u, float* y_f32, uint16_t* y_bf16, int accumulate, int tokens, int out_features, int in_features,
     int group_size, int n0, int n1)
 {
-    job j = { w, scale, offset, xq, sx, u, y_f32, y_bf16, accumulate, tokens, out_features, in_features,
-              in_features / group_size, group_size / 64 };
+    int groups = in_features / group_size;
+    size_t size = (size_t)tokens * groups + 8;                                    // + 8: a four-token load past the last token
+    float* sxt = (float*)calloc(2 * size, sizeof(float));
+    if (!sxt)
+    {
+        abort();
+    }
+
+    float* ut = sxt + size;
+    for (int t = 0; t < tokens; t++)
+        for (int g = 0; g < groups; g++)
+        {
+            sxt[(int64_t)g * tokens + t] = sx[(int64_t)t * groups + g];
+            ut[(int64_t)g * tokens + t] = u[(int64_t)t * groups + g];
+        }
+
+    job j = { w, scale, offset, xq, sx, sxt, u, ut, y_f32, y_bf16, accumulate, tokens, out_features, in_features, groups,
+              group_size / 64 };
     int n = n0;
     for (; n + 1 < n1; n += 2)
     {
-        rows_for(&j, n, 2);
+        row_pair(&j, n);
     }
 
-    if (n < n1)
-    {
-        rows_for(&j, n, 1);
-    }
+    for (; n < n1; n++)
+        for (int t = 0; t < tokens; t++)
+            rows_one_token(&j, n, 1, t, 0);
+
+    free(sxt);
 }
