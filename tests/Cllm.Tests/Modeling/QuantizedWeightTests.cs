@@ -187,23 +187,25 @@ public class QuantizedWeightTests
         Assert.True(q.Int4A8Forward(x, Int4A8Kernel.Best).eq(q.Forward(x)).all().item<bool>(), "Forward does not run the kernel it names");
     }
 
-    [Fact]
+    [SkippableFact]
     public void ThisLinuxX64MachineRunsTheNativeKernelWhereItsCpuHasAvx512Vnni()
     {
-        // The build compiles libcllm_native where a C compiler is found; CI machines have one, so a CPU with AVX-512 VNNI
-        // must run it: a missing library is a build defect here, not a fallback.
+        // The build compiles libcllm_native where a C compiler is found (.ci/run installs one), and says so in Cllm.Core's
+        // metadata. Built and a CPU with AVX-512 VNNI: the native kernel must run, or the benchmarks measure the fallback.
+        bool built = typeof(Int4A8Kernel).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), false)
+            .Cast<System.Reflection.AssemblyMetadataAttribute>().Any(a => a.Key == "CllmNativeKernelBuilt" && a.Value == "true");
         bool cpuHas = System.Runtime.Intrinsics.X86.Avx512BW.VL.IsSupported
             && (System.Runtime.Intrinsics.X86.X86Base.CpuId(7, 0).Ecx & (1 << 11)) != 0;
-        if (cpuHas && OperatingSystem.IsLinux())
-        {
-            Assert.True(Int4A8Kernel.Runs(Int4A8Path.Avx512Vnni), $"the native kernel does not run: {NativeKernels.Missing}");
-            Assert.Equal(Int4A8Path.Avx512Vnni, Int4A8Kernel.Best);
-        }
-        else
+        if (!cpuHas || !OperatingSystem.IsLinux())
         {
             Assert.False(Int4A8Kernel.Runs(Int4A8Path.Avx512Vnni));
             Assert.NotNull(NativeKernels.Missing);
+            return;
         }
+
+        Skip.IfNot(built, "this build found no C compiler, so libcllm_native was not built (the managed kernel runs, same bits)");
+        Assert.True(Int4A8Kernel.Runs(Int4A8Path.Avx512Vnni), $"the native kernel does not run: {NativeKernels.Missing}");
+        Assert.Equal(Int4A8Path.Avx512Vnni, Int4A8Kernel.Best);
     }
 
     [Theory]
