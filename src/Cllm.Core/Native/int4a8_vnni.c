@@ -21,7 +21,7 @@ typedef struct
     const float* offset;     // (N, G)
     const int8_t* xq;        // (T, K)
     const float* sx;         // (T, G)
-    const float* sxt;        // (G, T): sx transposed, so four tokens' scales of a group are one load
+    const float* sxt;        // (G, T): sx transposed, so four tokens' scales of a group are one load; null for one token
     const float* u;          // (T, G)
     const float* ut;         // (G, T): u transposed
     float* y_f32;            // (T, N), or null
@@ -244,16 +244,14 @@ void cllm_int4a8_rows(const uint8_t* w, const float* scale, const float* offset,
     const float* u, float* y_f32, uint16_t* y_bf16, int accumulate, int tokens, int out_features, int in_features,
     int group_size, int n0, int n1)
 {
+    // The block passes read four tokens' scales of a group in one load, so they take sx and u transposed (G, T). A
+    // one-token call (the decode step) needs neither copy; without memory for them every output takes the one-token
+    // pass, which computes the same bits.
     int groups = in_features / group_size;
     size_t size = (size_t)tokens * groups + 8;                                    // + 8: a four-token load past the last token
-    float* sxt = (float*)calloc(2 * size, sizeof(float));
-    if (!sxt)
-    {
-        abort();
-    }
-
-    float* ut = sxt + size;
-    for (int t = 0; t < tokens; t++)
+    float* sxt = tokens >= 2 ? (float*)calloc(2 * size, sizeof(float)) : NULL;
+    float* ut = sxt ? sxt + size : NULL;
+    for (int t = 0; sxt && t < tokens; t++)
         for (int g = 0; g < groups; g++)
         {
             sxt[(int64_t)g * tokens + t] = sx[(int64_t)t * groups + g];
@@ -265,7 +263,15 @@ void cllm_int4a8_rows(const uint8_t* w, const float* scale, const float* offset,
     int n = n0;
     for (; n + 1 < n1; n += 2)
     {
-        row_pair(&j, n);
+        if (sxt)
+        {
+            row_pair(&j, n);
+        }
+        else
+        {
+            for (int t = 0; t < tokens; t++)
+                rows_one_token(&j, n, 2, t, t == 0);
+        }
     }
 
     for (; n < n1; n++)
