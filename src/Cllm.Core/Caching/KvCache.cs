@@ -16,6 +16,8 @@ public sealed class KvCache : IDisposable
     private readonly Tensor[] _values;
     private readonly ScalarType _dtype;
     private readonly Device? _device;
+    private readonly int _kvHeads, _headDim;
+    private nint[]? _data;                 // per layer: keys' then values' storage address, for CachedAttention (CPU, bfloat16)
     private bool _disposed;
 
     public KvCache(LlamaConfig config, int capacity, int batch = 1, ScalarType dtype = ScalarType.Float32, Device? device = null)
@@ -27,6 +29,8 @@ public sealed class KvCache : IDisposable
         Batch = batch;
         _dtype = dtype;
         _device = device;
+        _kvHeads = config.NumKeyValueHeads;
+        _headDim = config.HeadDim;
         _keys = new Tensor[config.NumHiddenLayers];
         _values = new Tensor[config.NumHiddenLayers];
         for (int i = 0; i < _keys.Length; i++)
@@ -58,6 +62,54 @@ public sealed class KvCache : IDisposable
         _keys[layer].narrow(2, Length, t).copy_(k);
         _values[layer].narrow(2, Length, t).copy_(v);
         return (_keys[layer].narrow(2, 0, Length + t), _values[layer].narrow(2, 0, Length + t));
+    }
+
+    /// <summary>
+    /// <see cref="Write(int, Tensor, Tensor, long)"/> for <see cref="CachedAttention"/> (CPU, bfloat16, no tensor
+    /// made): key (b, t, j, d) of the new tokens at <c>k[(b·T + t)·row + j·D + d]</c>, values alike at v. Returns the
+    /// addresses of this layer's (B, Hkv, Capacity, D) key and value storage.
+    /// </summary>
+    internal unsafe (nint Keys, nint Values) Write(int layer, ushort* k, ushort* v, long row, long batch, int t)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_dtype != ScalarType.BFloat16 || batch != Batch)
+        {
+            throw new InvalidOperationException($"this KV cache holds {Batch} × {_dtype}; the forward writes {batch} × BFloat16.");
+        }
+
+        if (_data is null)
+        {
+            var data = new nint[2 * _keys.Length];
+            for (int i = 0; i < _keys.Length; i++)
+            {
+                fixed (byte* keys = _keys[i].bytes)
+                fixed (byte* values = _values[i].bytes)
+                {
+                    (data[2 * i], data[2 * i + 1]) = ((nint)keys, (nint)values);
+                }
+            }
+
+            _data = data;
+        }
+
+        ushort* keyData = (ushort*)_data[2 * layer];
+        ushort* valueData = (ushort*)_data[2 * layer + 1];
+        long bytes = (long)_headDim * sizeof(ushort);
+        for (int b = 0; b < Batch; b++)
+        {
+            for (int j = 0; j < _kvHeads; j++)
+            {
+                long to = ((long)(b * _kvHeads + j) * Capacity + Length) * _headDim;
+                for (int i = 0; i < t; i++, to += _headDim)
+                {
+                    long from = ((long)b * t + i) * row + (long)j * _headDim;
+                    Buffer.MemoryCopy(k + from, keyData + to, bytes, bytes);
+                    Buffer.MemoryCopy(v + from, valueData + to, bytes, bytes);
+                }
+            }
+        }
+
+        return (_data[2 * layer], _data[2 * layer + 1]);
     }
 
     /// <summary>Throws unless <paramref name="tokens"/> more positions fit.</summary>
@@ -129,6 +181,7 @@ public sealed class KvCache : IDisposable
         }
 
         Capacity = capacity;
+        _data = null;
 
         Tensor Regrow(Tensor old)
         {

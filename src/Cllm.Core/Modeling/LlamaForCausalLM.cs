@@ -192,19 +192,26 @@ public sealed class LlamaForCausalLM : nn.Module
         sin = positions is null ? sin.narrow(0, past, t) : sin.index_select(0, positions);
         cos = cos.unsqueeze(1);                                                           // (T, 1, D)
         sin = sin.unsqueeze(1);
-        var bias = MaskBias(mask, t, past);                                               // (g·T, P + T) or null
+        bool inPlace = !training && !is_grad_enabled();
+        int attentionWorkers = inPlace ? AttentionWorkers : 0;
+        var bias = MaskBias(mask, t, past, repeat: attentionWorkers == 0);                // (g·T or T, P + T) or null
         ForwardProfiler.Add(ForwardOp.Setup, ref mark);
         Tensor logits;
-        if (!training && !is_grad_enabled())
+        if (inPlace)
         {
             // Eval mode without autograd: the same modules in place, in buffers kept between steps of one token and between
             // blocks of one size (up to MaskRows), else made for this forward. Training mode keeps the autograd arithmetic even
             // under no_grad, so that a trainer's teacher forward (no_grad) and its student forward (autograd) compute the same
             // logits bit for bit.
             bool kept = b == 1 && t <= MaskRows;
-            var work = kept ? TakeWorkspace(t) : new ForwardWorkspace(Config, DType, Device, b, t, _width, _eps);
+            var work = kept ? TakeWorkspace(t, attentionWorkers) : new ForwardWorkspace(Config, DType, Device, b, t, _width, _eps, attentionWorkers);
             try
             {
+                if (attentionWorkers > 0)
+                {
+                    UseMask(work, bias);
+                }
+
                 var h = _model.ForwardInPlace(inputIds, work, cos, sin, bias, cache, rows, ref mark); // (B·T', C)
                 logits = h.matmul(_lmHead?.WeightT ?? _model.EmbeddingT).view(b, rows, -1);   // (B, T', V)
             }
@@ -238,17 +245,39 @@ public sealed class LlamaForCausalLM : nn.Module
     /// The kept (1, <paramref name="t"/>) workspace, taken so that a concurrent forward makes its own, or a new one of normal
     /// tensors (updated in place with or without inference mode) outside any dispose scope.
     /// </summary>
-    private ForwardWorkspace TakeWorkspace(int t)
+    private ForwardWorkspace TakeWorkspace(int t, int attentionWorkers)
     {
         var kept = Interlocked.Exchange(ref t == 1 ? ref _step : ref _block, null);
-        if (kept is not null && kept.T == t)
+        if (kept is not null && kept.T == t && kept.AttentionWorkers == attentionWorkers)
         {
             return kept;
         }
 
         kept?.Dispose();
         using var normal = inference_mode(false);
-        return new ForwardWorkspace(Config, DType, Device, 1, t, _width, _eps).Detach();
+        return new ForwardWorkspace(Config, DType, Device, 1, t, _width, _eps, attentionWorkers).Detach();
+    }
+
+    /// <summary>
+    /// Threads of <see cref="CachedAttention"/> in the forward without autograd: the int4a8 kernel's workers, or one, where it
+    /// supports this model (bfloat16 on the CPU); 0 = ATen's attention.
+    /// </summary>
+    internal int AttentionWorkers => CachedAttention.Supports(DType, Device.type, Config.HeadDim) ? Math.Max(1, KernelThreads) : 0;
+
+    /// <summary>Points <paramref name="work"/> at <paramref name="bias"/> (T, S) float32, made contiguous in this forward's scope; none when null.</summary>
+    private static unsafe void UseMask(ForwardWorkspace work, Tensor? bias)
+    {
+        if (bias is null)
+        {
+            (work.MaskData, work.MaskRow) = (0, 0);
+            return;
+        }
+
+        var rows = bias.is_contiguous() ? bias : bias.contiguous();
+        fixed (byte* data = rows.bytes)
+        {
+            (work.MaskData, work.MaskRow) = ((nint)data, rows.shape[1]);
+        }
     }
 
     /// <summary>
@@ -256,7 +285,7 @@ public sealed class LlamaForCausalLM : nn.Module
     /// from <paramref name="mask"/> (T, P + T) bool, else causal (a slice of a table made once for T ≤ 64); null for one
     /// causal token.
     /// </summary>
-    private Tensor? MaskBias(Tensor? mask, int t, int past)
+    private Tensor? MaskBias(Tensor? mask, int t, int past, bool repeat)
     {
         Tensor? bias = null;
         if (mask is not null)
@@ -274,7 +303,7 @@ public sealed class LlamaForCausalLM : nn.Module
         }
 
         int g = Config.NumAttentionHeads / Config.NumKeyValueHeads;
-        return bias is not null && g > 1 ? bias.repeat(g, 1) : bias;
+        return bias is not null && g > 1 && repeat ? bias.repeat(g, 1) : bias;
     }
 
     /// <summary>

@@ -1,5 +1,7 @@
 using System;
 using System.Diagnostics;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
@@ -240,6 +242,14 @@ internal sealed class LlamaAttention : nn.Module
         s.Rolled.mul_(sin);
         s.QK.mul_(cos).add_(s.Rolled, Scalars.One);
         ForwardProfiler.Add(ForwardOp.Rope, ref mark);
+        if (s.AttentionWorkers > 0)
+        {
+            AttendOnTheCpu(s, cache, ref mark);
+            _oProj.ForwardInto(s.Attention!, x, accumulate: true);                       // x += o_proj(y)
+            ForwardProfiler.Add(ForwardOp.OProjection, ref mark);
+            return;
+        }
+
         var (k, v) = cache is null ? (s.Keys, s.Values) : cache.Write(_layerIndex, s.Keys, s.Values, s.T); // (B, Hkv, S, D)
         ForwardProfiler.Add(ForwardOp.CacheWrite, ref mark);
         if (s.T > 1)
@@ -262,6 +272,34 @@ internal sealed class LlamaAttention : nn.Module
         ForwardProfiler.Add(ForwardOp.Attention, ref mark);
         _oProj.ForwardInto(attention, x, accumulate: true);                              // x += o_proj(y)
         ForwardProfiler.Add(ForwardOp.OProjection, ref mark);
+    }
+
+    /// <summary>
+    /// The cache write and attention of <see cref="ForwardInPlace"/> through <see cref="CachedAttention"/>, reading the rotated
+    /// queries, keys and values from s.Qkv (B·T, (H + 2Hkv)·D) and writing y into s.Attention (B·T, H·D).
+    /// </summary>
+    private unsafe void AttendOnTheCpu(ForwardWorkspace s, KvCache? cache, ref long mark)
+    {
+        long row = (long)(s.H + 2 * s.Hkv) * s.D;
+        ushort* qkv = (ushort*)s.QkvData;
+        ushort* keys = qkv + (long)s.H * s.D;
+        ushort* values = keys + (long)s.Hkv * s.D;
+        long kvBatch = s.T * row, kvHead = s.D, kvRow = row;                          // without a cache: the new tokens' own
+        int length = s.T;
+        if (cache is not null)
+        {
+            var (k, v) = cache.Write(_layerIndex, keys, values, row, s.B, s.T);
+            keys = (ushort*)k;
+            values = (ushort*)v;
+            (kvHead, kvRow) = ((long)cache.Capacity * s.D, s.D);
+            kvBatch = s.Hkv * kvHead;
+            length = cache.Length + s.T;
+        }
+
+        ForwardProfiler.Add(ForwardOp.CacheWrite, ref mark);
+        CachedAttention.Run(qkv, row, keys, values, kvBatch, kvHead, kvRow, (float*)s.MaskData, s.MaskRow, (ushort*)s.AttentionData,
+            checked((int)s.B), s.T, length, s.H, s.Hkv, s.D, s.AttentionWorkers);
+        ForwardProfiler.Add(ForwardOp.Attention, ref mark);
     }
 }
 
@@ -312,11 +350,13 @@ internal sealed class RmsNorm : nn.Module<Tensor, Tensor>
     [ComponentName(Name = "weight")]
     private readonly Parameter _weight;
     private readonly Scalar _eps;
+    private readonly float _epsilon;        // the same, for the bfloat16 CPU kernel
 
     public RmsNorm(long dim, double eps, ScalarType dtype = ScalarType.Float32) : base(nameof(RmsNorm))
     {
         _weight = new Parameter(ones(dim, dtype: dtype));
         _eps = eps.ToScalar();
+        _epsilon = (float)eps;
         RegisterComponents();
     }
 
@@ -344,6 +384,13 @@ internal sealed class RmsNorm : nn.Module<Tensor, Tensor>
     /// </summary>
     internal Tensor ForwardInto(Tensor x, Tensor? into, ForwardWorkspace work)
     {
+        if (work.AttentionWorkers > 0 && work.Hidden % 8 == 0)
+        {
+            var y = into ?? empty_like(x);
+            NormalizeBFloat16Rows(x, y, work.Hidden);
+            return y;
+        }
+
         if (work.Float32)
         {
             var r = x.pow(Scalars.Two).sum(1, keepdim: true).div_(work.Width).add_(work.Eps, Scalars.One).rsqrt_();   // (N, 1)
@@ -354,6 +401,41 @@ internal sealed class RmsNorm : nn.Module<Tensor, Tensor>
         var r32 = x32.pow(Scalars.Two).sum(1, keepdim: true).div_(work.Width).add_(work.Eps, Scalars.One).rsqrt_();
         var normed = x32.mul_(r32);
         return (into is null ? normed.to_type(x.dtype) : into.copy_(normed)).mul_(_weight);
+    }
+
+    /// <summary>
+    /// The bfloat16 CPU form (where <see cref="CachedAttention"/> runs), row by row so that a row's bits never depend on the
+    /// others: per row of x (N, C) contiguous, s = Σ x² (lane i mod 8 in order, then the lanes pairwise), r = 1 / √(s / C + eps),
+    /// y = bf16(bf16(x·r)·weight), as <see cref="forward"/> rounds.
+    /// </summary>
+    private unsafe void NormalizeBFloat16Rows(Tensor x, Tensor y, int width)
+    {
+        fixed (byte* xBytes = x.bytes)
+        fixed (byte* yBytes = y.bytes)
+        fixed (byte* wBytes = _weight.bytes)
+        {
+            ushort* w = (ushort*)wBytes;
+            long rows = x.numel() / width;
+            for (long r = 0; r < rows; r++)
+            {
+                ushort* xs = (ushort*)xBytes + r * width;
+                ushort* ys = (ushort*)yBytes + r * width;
+                var sum = Vector256<float>.Zero;
+                for (int i = 0; i < width; i += 8)
+                {
+                    var v = BFloat16Vectors.Widen(xs + i);
+                    sum = Fma.MultiplyAdd(v, v, sum);
+                }
+
+                float squares = ((sum[0] + sum[1]) + (sum[2] + sum[3])) + ((sum[4] + sum[5]) + (sum[6] + sum[7]));
+                var scale = Vector256.Create(1f / MathF.Sqrt(squares / width + _epsilon));
+                for (int i = 0; i < width; i += 8)
+                {
+                    var normed = BFloat16Vectors.RoundHigh(BFloat16Vectors.Widen(xs + i) * scale).AsSingle();
+                    BFloat16Vectors.Store(normed * BFloat16Vectors.Widen(w + i), ys + i);
+                }
+            }
+        }
     }
 
     protected override void Dispose(bool disposing)
@@ -550,12 +632,17 @@ internal sealed class ForwardWorkspace : IDisposable
     public readonly int T;
     public readonly int H, Hkv, G, D, Hidden;
     public readonly bool Float32;           // the model dtype is float32 (reading a tensor's dtype is a native call)
+    public readonly int AttentionWorkers;   // > 0: attention through CachedAttention on this many threads, else ATen's
+    public readonly nint QkvData, AttentionData; // their addresses, for CachedAttention
+    public nint MaskData;                   // this forward's (T, S) float32 mask bias, 0 when none (CachedAttention only)
+    public long MaskRow;                    // its row stride
 
     /// <summary>The norms' divisor C and epsilon as (1, 1) float32 tensors, owned by the model (a tensor operand is cheaper than a Scalar).</summary>
     public readonly Tensor Width, Eps;
 
-    public ForwardWorkspace(LlamaConfig config, ScalarType dtype, Device device, long b, int t, Tensor width, Tensor eps)
+    public unsafe ForwardWorkspace(LlamaConfig config, ScalarType dtype, Device device, long b, int t, Tensor width, Tensor eps, int attentionWorkers = 0)
     {
+        AttentionWorkers = attentionWorkers;
         B = b;
         T = t;
         H = config.NumAttentionHeads;
@@ -582,6 +669,7 @@ internal sealed class ForwardWorkspace : IDisposable
         if (t == 1)
         {
             Queries = qkv.narrow(2, 0, H).view(b, Hkv, G, D);                                                      // (B, 1, H, D) is (B, Hkv, g, D)
+            Attention = attentionWorkers > 0 ? empty(new[] { n, (long)H * D }, dtype: dtype, device: device) : null;
         }
         else
         {
@@ -596,6 +684,14 @@ internal sealed class ForwardWorkspace : IDisposable
         GateUp = empty(new[] { n, 2L * intermediate }, dtype: dtype, device: device);
         Gate = GateUp.narrow(1, 0, intermediate);
         Up = GateUp.narrow(1, intermediate, intermediate);
+        if (attentionWorkers > 0)
+        {
+            fixed (byte* qkvData = Qkv.bytes)
+            fixed (byte* attentionData = Attention!.bytes)
+            {
+                (QkvData, AttentionData) = ((nint)qkvData, (nint)attentionData);
+            }
+        }
     }
 
     private Tensor?[] Tensors => new[] { Normed, Qkv, QK, QKLow, QKHigh, Rolled, RolledLow, RolledHigh, Keys, Values, QueriesBTHD, QueryBufferT, Queries, AttentionBufferT, Attention, GateUp, Gate, Up };

@@ -13,8 +13,8 @@ namespace Cllm.Tests.Decoding;
 
 /// <summary>
 /// bfloat16 as an inference path of its own. A block forward (T = n) and a one-token forward (T = 1) of the same
-/// positions do not round alike in bfloat16: libtorch's CPU kernels accumulate a (T, C)·(C, N) product in another order
-/// for T = 1 than for T = n, and every activation is rounded to 8 significant bits, so the logits of a Jacobi or
+/// positions need not round alike in bfloat16: libtorch's CPU kernels may accumulate a (T, C)·(C, N) product in another
+/// order for T = 1 than for T = n (attention is Cllm's own, row by row, and does not), and every activation is rounded to 8 significant bits, so the logits of a Jacobi or
 /// lookahead verification differ from autoregressive decoding's by a few bfloat16 ulps (measured: up to 0.25 on
 /// stories260K, whose logits are ~10, where one ulp is 0.0625; float32 differs by ~2e-5). Logits are themselves
 /// bfloat16 values made float32, so exact top-2 ties are common (one or two per 48 tokens on stories260K). Under
@@ -74,11 +74,16 @@ public class BFloat16ExactnessTests
         Assert.True(comparedTokens >= NewTokens, $"only {comparedTokens} tokens were chosen clear of near-ties: the comparison would be vacuous");
     }
 
+    /// <summary>
+    /// On the CPU a bfloat16 model attends row by row (CachedAttention), so block and one-token forwards differ only where
+    /// libtorch's bfloat16 matmul sums in another order for T = 1 than for T = n: not at stories260K's sizes (bit for bit on
+    /// every prompt, <paramref name="bitForBit"/>), but at the grown sql-cllm's (the sentinel: the near-tie rule is still needed).
+    /// </summary>
     [Theory]
-    [InlineData("stories260K", "bfloat16")]
-    [InlineData("sql-cllm@512x6", "bfloat16")]
-    [InlineData("stories260K", "float32")]
-    public void Block_and_one_token_forwards_agree_within_the_noise_bound(string model, string dtype)
+    [InlineData("stories260K", "bfloat16", true)]
+    [InlineData("sql-cllm@512x6", "bfloat16", false)]
+    [InlineData("stories260K", "float32", false)]
+    public void Block_and_one_token_forwards_agree_within_the_noise_bound(string model, string dtype, bool bitForBit)
     {
         var type = CheckpointDType.Parse(dtype)!.Value;
         using var temp = new TempFolder();
@@ -98,7 +103,14 @@ public class BFloat16ExactnessTests
             largest = Math.Max(largest, diff);
         }
 
-        Assert.True(largest > 0f || type == ScalarType.Float32, "bfloat16 block and one-token forwards agreed bit for bit on every prompt; the near-tie rule above could be tightened");
+        if (bitForBit)
+        {
+            Assert.Equal(0f, largest);
+        }
+        else
+        {
+            Assert.True(largest > 0f || type == ScalarType.Float32, "bfloat16 block and one-token forwards agreed bit for bit on every prompt; the near-tie rule above could be tightened");
+        }
     }
 
     private static DecodeRequest Request(int[] promptIds, int tokens) => new() { PromptIds = promptIds, Options = new GenerationOptions { MaxNewTokens = tokens } };
