@@ -138,8 +138,9 @@ internal static unsafe class Int4A8Kernel
             return;
         }
 
-        // Four chunks per worker, taken as workers come free: a worker that starts late (a busy core) takes fewer.
-        int chunks = 4 * workers, perChunk = (outFeatures + chunks - 1) / chunks;
+        // Four chunks per worker, taken as workers come free: a worker that starts late (a busy core) takes fewer. Chunks
+        // are whole blocks of 16 rows (the native kernel's for up to 16 tokens).
+        int chunks = 4 * workers, perChunk = ((outFeatures + chunks - 1) / chunks + 15) / 16 * 16;
         Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = workers },
             i => job.Rows(Math.Min(outFeatures, i * perChunk), Math.Min(outFeatures, (i + 1) * perChunk)));
     }

@@ -49,6 +49,22 @@ static inline float from_bf16(uint16_t bits)
     return f;
 }
 
+// Sixteen float32 values -> bfloat16 bits, as to_bf16 rounds each.
+static inline __m256i round16(__m512 v)
+{
+    __m512i bits = _mm512_castps_si512(v);
+    __m512i r = _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(bits, _mm512_set1_epi32(0x7FFF)),
+        _mm512_and_si512(_mm512_srli_epi32(bits, 16), _mm512_set1_epi32(1))), 16);
+    r = _mm512_mask_mov_epi32(r, _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), _mm512_set1_epi32(0x7FC0));
+    return _mm512_cvtepi32_epi16(r);
+}
+
+// Sixteen bfloat16 bits -> float32 (exact).
+static inline __m512 widen16(__m256i h)
+{
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
 // y[t, n] = value (the products' share plus the offsets'), rounded and written or added as Store does.
 static inline void store(const job* j, int n, int t, float value)
 {
@@ -238,6 +254,117 @@ static void row_pair(const job* j, int n)
     store_pair_block(j, n, t, left, a);
 }
 
+// Sixteen outputs of token t (rows n..n+15, the lanes of v) rounded and written or added as store does.
+static inline void store16(const job* j, int n, int t, __m512 v)
+{
+    int64_t i = (int64_t)t * j->n + n;
+    if (j->y_bf16)
+    {
+        __m256i rounded = round16(v);
+        if (j->accumulate)
+        {
+            rounded = round16(_mm512_add_ps(widen16(_mm256_loadu_si256((const __m256i*)(j->y_bf16 + i))), widen16(rounded)));
+        }
+
+        _mm256_storeu_si256((__m256i*)(j->y_bf16 + i), rounded);
+    }
+    else
+    {
+        _mm512_storeu_ps(j->y_f32 + i, j->accumulate ? _mm512_add_ps(_mm512_loadu_ps(j->y_f32 + i), v) : v);
+    }
+}
+
+// Rows n..n+15 for every token of a call of at most 16, one row per lane: no reduction across lanes at all. Each
+// packed unit of the sixteen rows is transposed so that register d holds bytes 4d..4d+3 of every row (features 4d..4d+3
+// in its low nibbles, 32+4d..32+4d+3 in its high ones), and one vpdpbusd adds four products to each row's sum against
+// four activation bytes broadcast. The float steps are the same per output, in the lanes.
+static void rows16(const job* j, int n, int t0, int tokens)
+{
+    const int groups = j->groups;
+    const int64_t rowBytes = j->k / 2;
+    const __m512i nibble = _mm512_set1_epi8(0x0F);
+    const __m512i low = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13), high = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
+    const __m512i rowGroups = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+        _mm512_set1_epi32(groups));
+    const uint8_t* rows = j->w + (int64_t)n * rowBytes;
+    __m512 a[16], o[16];
+    for (int t = 0; t < tokens; t++)
+    {
+        a[t] = _mm512_setzero_ps();
+        o[t] = _mm512_setzero_ps();
+    }
+
+    for (int g = 0; g < groups; g++)
+    {
+        __m512i s[16];                                                                 // set by the group's first unit
+        for (int first = g * j->units_per_group, unit = first, end = unit + j->units_per_group; unit < end; unit++)
+        {
+            // z[i]: row i's 32 bytes in the lower half, row i + 8's in the upper; then an 8 x 8 dword transpose per half.
+            const uint8_t* p = rows + unit * 32;
+            // The next block of sixteen rows, read in order: 16 · K/2 bytes over K/64 units, 512 bytes per unit.
+            const uint8_t* next = rows + 16 * rowBytes + (int64_t)unit * 512;
+            for (int i = 0; i < 8; i++)
+                _mm_prefetch((const char*)(next + 64 * i), _MM_HINT_T0);
+
+            __m512i z[8], w[16];
+            for (int i = 0; i < 8; i++)
+                z[i] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i*)(p + i * rowBytes))),
+                    _mm256_loadu_si256((const __m256i*)(p + (i + 8) * rowBytes)), 1);
+
+            __m512i e0 = _mm512_unpacklo_epi32(z[0], z[1]), e1 = _mm512_unpackhi_epi32(z[0], z[1]);
+            __m512i e2 = _mm512_unpacklo_epi32(z[2], z[3]), e3 = _mm512_unpackhi_epi32(z[2], z[3]);
+            __m512i e4 = _mm512_unpacklo_epi32(z[4], z[5]), e5 = _mm512_unpackhi_epi32(z[4], z[5]);
+            __m512i e6 = _mm512_unpacklo_epi32(z[6], z[7]), e7 = _mm512_unpackhi_epi32(z[6], z[7]);
+            __m512i u[8] = {
+                _mm512_unpacklo_epi64(e0, e2), _mm512_unpackhi_epi64(e0, e2), _mm512_unpacklo_epi64(e1, e3), _mm512_unpackhi_epi64(e1, e3),
+                _mm512_unpacklo_epi64(e4, e6), _mm512_unpackhi_epi64(e4, e6), _mm512_unpacklo_epi64(e5, e7), _mm512_unpackhi_epi64(e5, e7) };
+            for (int d = 0; d < 4; d++)
+            {
+                __m512i lower = _mm512_permutex2var_epi64(u[d], low, u[d + 4]);    // dword d of rows 0..15
+                __m512i upper = _mm512_permutex2var_epi64(u[d], high, u[d + 4]);   // dword d + 4
+                w[2 * d] = _mm512_and_si512(lower, nibble);
+                w[2 * d + 1] = _mm512_and_si512(_mm512_srli_epi16(lower, 4), nibble);
+                w[8 + 2 * d] = _mm512_and_si512(upper, nibble);
+                w[8 + 2 * d + 1] = _mm512_and_si512(_mm512_srli_epi16(upper, 4), nibble);
+            }
+
+            const int8_t* x = j->xq + (int64_t)t0 * j->k + unit * 64;
+            for (int t = 0; t < tokens; t++, x += j->k)
+            {
+                // Four independent chains (one per d), added at the end: integer sums, exact in any order.
+                __m512i part[4];
+                for (int d = 0; d < 4; d++)
+                {
+                    int32_t lo, hi, lo4, hi4;
+                    __builtin_memcpy(&lo, x + 4 * d, 4);
+                    __builtin_memcpy(&hi, x + 32 + 4 * d, 4);
+                    __builtin_memcpy(&lo4, x + 16 + 4 * d, 4);
+                    __builtin_memcpy(&hi4, x + 48 + 4 * d, 4);
+                    __m512i sum = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[2 * d], _mm512_set1_epi32(lo));
+                    sum = _mm512_dpbusd_epi32(sum, w[2 * d + 1], _mm512_set1_epi32(hi));
+                    sum = _mm512_dpbusd_epi32(sum, w[8 + 2 * d], _mm512_set1_epi32(lo4));
+                    part[d] = _mm512_dpbusd_epi32(sum, w[8 + 2 * d + 1], _mm512_set1_epi32(hi4));
+                }
+
+                __m512i total = _mm512_add_epi32(_mm512_add_epi32(part[0], part[1]), _mm512_add_epi32(part[2], part[3]));
+                s[t] = unit == first ? total : _mm512_add_epi32(s[t], total);
+            }
+        }
+
+        __m512 scales = _mm512_i32gather_ps(rowGroups, j->scale + (int64_t)n * groups + g, 4);
+        __m512 offsets = _mm512_i32gather_ps(rowGroups, j->offset + (int64_t)n * groups + g, 4);
+        for (int t = 0; t < tokens; t++)
+        {
+            int64_t tg = (int64_t)(t0 + t) * groups + g;
+            a[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[t]), _mm512_mul_ps(scales, _mm512_set1_ps(j->sx[tg])), a[t]);
+            o[t] = _mm512_fmadd_ps(offsets, _mm512_set1_ps(j->u[tg]), o[t]);
+        }
+    }
+
+    for (int t = 0; t < tokens; t++)
+        store16(j, n, t0 + t, _mm512_add_ps(a[t], o[t]));
+}
+
 // Rows [n0, n1) of y for every token, two rows at a time (the first pass over a pair prefetches the next pair).
 __attribute__((visibility("default")))
 void cllm_int4a8_rows(const uint8_t* w, const float* scale, const float* offset, const int8_t* xq, const float* sx,
@@ -261,6 +388,13 @@ void cllm_int4a8_rows(const uint8_t* w, const float* scale, const float* offset,
     job j = { w, scale, offset, xq, sx, sxt, u, ut, y_f32, y_bf16, accumulate, tokens, out_features, in_features, groups,
               group_size / 64 };
     int n = n0;
+    if (tokens >= 2)
+    {
+        for (; n + 16 <= n1; n += 16)
+            for (int t = 0; t < tokens; t += 16)
+                rows16(&j, n, t, tokens - t < 16 ? tokens - t : 16);
+    }
+
     for (; n + 1 < n1; n += 2)
     {
         if (sxt)

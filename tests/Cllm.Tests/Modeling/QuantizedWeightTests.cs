@@ -171,6 +171,9 @@ public class QuantizedWeightTests
     [InlineData(nameof(Int4A8Path.Avx512Vnni), 64, 192, 7)]      // groups of 64, three per row
     [InlineData(nameof(Int4A8Path.Avx512Vnni), 5, 1024, 1)]      // an odd row count (a single row left after the pairs)
     [InlineData(nameof(Int4A8Path.Avx512Vnni), 33, 2048, 6)]
+    [InlineData(nameof(Int4A8Path.Avx512Vnni), 40, 256, 1)]      // a one-token call: rows in pairs
+    [InlineData(nameof(Int4A8Path.Avx512Vnni), 40, 256, 2)]      // blocks of 16 rows, 8 rows left in pairs
+    [InlineData(nameof(Int4A8Path.Avx512Vnni), 48, 256, 37)]     // tokens 16 + 16 + 5 per block of 16 rows
     public void Int4A8PathsGiveTheSameBits(string pathName, long n, long k, int tokens)
     {
         var path = Enum.Parse<Int4A8Path>(pathName);
