@@ -18,12 +18,14 @@ internal static class StressCommand
         var seconds = new Option<double>("--seconds") { Description = "How long the decoding threads run", DefaultValueFactory = _ => 30 };
         var maxNew = new Option<int>("--max-new-tokens") { Description = "Tokens per request", DefaultValueFactory = _ => 32 };
         var threads = new ThreadArguments();
+        var placement = new PlacementArguments();
         var command = new Command("stress", "Decode on several threads and serve concurrent chat requests while a thread churns managed garbage; every output must equal the sequential one (exit 1 otherwise).")
         {
             prompts, decoders, workers, chats, seconds, maxNew,
         };
         model.AddTo(command);
         threads.AddTo(command);
+        placement.AddTo(command, quantize: true);
         command.SetAction((parse, cancellationToken) => System.Threading.Tasks.Task.FromResult(CliErrors.Run(parse, () =>
         {
             int? threadCount = threads.Apply(parse);
@@ -46,7 +48,8 @@ internal static class StressCommand
             var texts = parse.GetValue(prompts) is { } file
                 ? PromptFile.Read(file)
                 : new() { "Once upon a time", "The little dog", "One day, a girl named Sue", "Tom had a red ball" };
-            var builder = CllmBuilder.FromCheckpoint(model.Folder(parse));
+            string folder = model.Folder(parse);
+            var builder = placement.ApplyTo(parse, CllmBuilder.FromCheckpoint(folder), folder);
             if (threadCount is { } count)
             {
                 builder.WithThreads(count);

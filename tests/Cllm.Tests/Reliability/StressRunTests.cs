@@ -37,6 +37,10 @@ public class StressRunTests
         var (code, error) = await CliRunner.Run("dev", "stress", "--model", ShippedModels.Stories260K, "--seconds", "2", "--chat-requests", "6", "--decoders", "ar,jacobi:8", "--threads", "1");
         Assert.True(code == 0, error);
 
+        // bfloat16 with int4a8 weights: the CPU attention, norms and integer kernel under the same concurrency.
+        (code, error) = await CliRunner.Run("dev", "stress", "--model", ShippedModels.Stories260K, "--seconds", "2", "--chat-requests", "6", "--decoders", "ar,jacobi:8,lookahead", "--dtype", "bfloat16", "--quantize", "int4a8");
+        Assert.True(code == 0, error);
+
         (code, error) = await CliRunner.Run("dev", "stress", "--model", ShippedModels.Stories260K, "--seconds", "0");
         Assert.Equal(1, code);
         Assert.Contains("--seconds", error, StringComparison.Ordinal);
