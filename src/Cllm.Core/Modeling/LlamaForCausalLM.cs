@@ -213,7 +213,9 @@ public sealed class LlamaForCausalLM : nn.Module
                 }
 
                 var h = _model.ForwardInPlace(inputIds, work, cos, sin, bias, cache, rows, ref mark); // (B·T', C)
-                logits = h.matmul(_lmHead?.WeightT ?? _model.EmbeddingT).view(b, rows, -1);   // (B, T', V)
+                var classifier = _lmHead?.WeightT ?? _model.EmbeddingT;                   // (C, V)
+                logits = attentionWorkers > 0 ? Classify(h, classifier, b, rows, attentionWorkers)
+                    : h.matmul(classifier).view(b, rows, -1);                                // (B, T', V)
             }
             finally
             {
@@ -263,6 +265,21 @@ public sealed class LlamaForCausalLM : nn.Module
     /// supports this model (bfloat16 on the CPU); 0 = ATen's attention.
     /// </summary>
     internal int AttentionWorkers => CachedAttention.Supports(DType, Device.type, Config.HeadDim) ? Math.Max(1, KernelThreads) : 0;
+
+    /// <summary>h (B·T', C) · classifier (C, V) through <see cref="ClassifierKernel"/>: float32 logits (B, T', V) of bfloat16 values.</summary>
+    private static unsafe Tensor Classify(Tensor h, Tensor classifier, long b, int rows, int workers)
+    {
+        int width = checked((int)classifier.shape[0]), vocabulary = checked((int)classifier.shape[1]);
+        var logits = empty(new[] { b, rows, (long)vocabulary }, dtype: ScalarType.Float32, device: h.device);
+        fixed (byte* hs = h.bytes)
+        fixed (byte* ws = classifier.bytes)
+        fixed (byte* ys = logits.bytes)
+        {
+            ClassifierKernel.Run((ushort*)hs, checked((int)(b * rows)), width, (ushort*)ws, vocabulary, (float*)ys, workers);
+        }
+
+        return logits;
+    }
 
     /// <summary>Points <paramref name="work"/> at <paramref name="bias"/> (T, S) float32, made contiguous in this forward's scope; none when null.</summary>
     private static unsafe void UseMask(ForwardWorkspace work, Tensor? bias)
