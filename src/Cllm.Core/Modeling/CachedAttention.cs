@@ -26,10 +26,14 @@ internal static unsafe class CachedAttention
     /// <summary>Work (multiply-adds) below which one thread runs the call.</summary>
     private const long ParallelThreshold = 1 << 18;
 
-    /// <summary>Whether a model of <paramref name="dtype"/> on <paramref name="device"/> with head size <paramref name="headDim"/> attends here.</summary>
-    public static bool Supports(TorchSharp.torch.ScalarType dtype, TorchSharp.DeviceType device, int headDim)
+    /// <summary>
+    /// Whether a model of <paramref name="dtype"/> on <paramref name="device"/> with head size <paramref name="headDim"/> and
+    /// hidden size <paramref name="hidden"/> runs the bfloat16 CPU kernels: this attention, the row-by-row RMSNorm (eight
+    /// features per step) and <see cref="ClassifierKernel"/>.
+    /// </summary>
+    public static bool Supports(TorchSharp.torch.ScalarType dtype, TorchSharp.DeviceType device, int headDim, int hidden)
         => dtype == TorchSharp.torch.ScalarType.BFloat16 && device == TorchSharp.DeviceType.CPU
-           && headDim % Lanes == 0 && headDim <= 256 && Avx2.IsSupported && Fma.IsSupported;
+           && headDim % Lanes == 0 && headDim <= 256 && hidden % Lanes == 0 && Avx2.IsSupported && Fma.IsSupported;
 
     /// <summary>
     /// q: element (b, t, h, d) at <c>q[(b·T + t)·qRow + h·D + d]</c>; keys and values: (b, j, s, d) at
@@ -69,7 +73,7 @@ internal static unsafe class CachedAttention
         private readonly ushort* _q, _keys, _values, _y;
         private readonly float* _mask;
         private readonly long _qRow, _kvBatch, _kvHead, _kvRow, _maskRow;
-        private readonly int _t, _s, _h, _hkv, _d, _g, _sPad;
+        private readonly int _t, _s, _h, _d, _g, _sPad;
         private readonly float _scale;
 
         public Job(ushort* q, long qRow, ushort* keys, ushort* values, long kvBatch, long kvHead, long kvRow, float* mask,
@@ -81,7 +85,7 @@ internal static unsafe class CachedAttention
             _mask = mask;
             _y = y;
             (_qRow, _kvBatch, _kvHead, _kvRow, _maskRow) = (qRow, kvBatch, kvHead, kvRow, maskRow);
-            (_t, _s, _h, _hkv, _d, _g) = (t, s, h, hkv, d, h / hkv);
+            (_t, _s, _h, _d, _g) = (t, s, h, d, h / hkv);
             _sPad = (s + Lanes - 1) / Lanes * Lanes;
             _scale = 1f / MathF.Sqrt(d);
         }
@@ -325,6 +329,5 @@ internal static unsafe class CachedAttention
             sc.Store(scores + c);
             return sc;
         }
-
     }
 }

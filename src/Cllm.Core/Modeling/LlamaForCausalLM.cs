@@ -193,8 +193,8 @@ public sealed class LlamaForCausalLM : nn.Module
         cos = cos.unsqueeze(1);                                                           // (T, 1, D)
         sin = sin.unsqueeze(1);
         bool inPlace = !training && !is_grad_enabled();
-        int attentionWorkers = inPlace ? AttentionWorkers : 0;
-        var bias = MaskBias(mask, t, past, repeat: attentionWorkers == 0);                // (g·T or T, P + T) or null
+        int bfloat16Workers = inPlace ? BFloat16Workers : 0;
+        var bias = MaskBias(mask, t, past, repeat: bfloat16Workers == 0);                // (g·T or T, P + T) or null
         ForwardProfiler.Add(ForwardOp.Setup, ref mark);
         Tensor logits;
         if (inPlace)
@@ -204,17 +204,17 @@ public sealed class LlamaForCausalLM : nn.Module
             // under no_grad, so that a trainer's teacher forward (no_grad) and its student forward (autograd) compute the same
             // logits bit for bit.
             bool kept = b == 1 && t <= MaskRows;
-            var work = kept ? TakeWorkspace(t, attentionWorkers) : new ForwardWorkspace(Config, DType, Device, b, t, _width, _eps, attentionWorkers);
+            var work = kept ? TakeWorkspace(t, bfloat16Workers) : new ForwardWorkspace(Config, DType, Device, b, t, _width, _eps, bfloat16Workers);
             try
             {
-                if (attentionWorkers > 0)
+                if (bfloat16Workers > 0)
                 {
                     UseMask(work, bias);
                 }
 
                 var h = _model.ForwardInPlace(inputIds, work, cos, sin, bias, cache, rows, ref mark); // (B·T', C)
                 var classifier = _lmHead?.WeightT ?? _model.EmbeddingT;                   // (C, V)
-                logits = attentionWorkers > 0 ? Classify(h, classifier, b, rows, attentionWorkers)
+                logits = bfloat16Workers > 0 ? Classify(h, classifier, b, rows, bfloat16Workers)
                     : h.matmul(classifier).view(b, rows, -1);                                // (B, T', V)
             }
             finally
@@ -247,24 +247,25 @@ public sealed class LlamaForCausalLM : nn.Module
     /// The kept (1, <paramref name="t"/>) workspace, taken so that a concurrent forward makes its own, or a new one of normal
     /// tensors (updated in place with or without inference mode) outside any dispose scope.
     /// </summary>
-    private ForwardWorkspace TakeWorkspace(int t, int attentionWorkers)
+    private ForwardWorkspace TakeWorkspace(int t, int bfloat16Workers)
     {
         var kept = Interlocked.Exchange(ref t == 1 ? ref _step : ref _block, null);
-        if (kept is not null && kept.T == t && kept.AttentionWorkers == attentionWorkers)
+        if (kept is not null && kept.T == t && kept.BFloat16Workers == bfloat16Workers)
         {
             return kept;
         }
 
         kept?.Dispose();
         using var normal = inference_mode(false);
-        return new ForwardWorkspace(Config, DType, Device, 1, t, _width, _eps, attentionWorkers).Detach();
+        return new ForwardWorkspace(Config, DType, Device, 1, t, _width, _eps, bfloat16Workers).Detach();
     }
 
     /// <summary>
-    /// Threads of <see cref="CachedAttention"/> in the forward without autograd: the int4a8 kernel's workers, or one, where it
-    /// supports this model (bfloat16 on the CPU); 0 = ATen's attention.
+    /// Threads of the bfloat16 CPU kernels in the forward without autograd (<see cref="CachedAttention"/>, the row-by-row
+    /// RMSNorm, <see cref="ClassifierKernel"/>): the int4a8 kernel's workers, or one, where they support this model; 0 =
+    /// ATen's ops.
     /// </summary>
-    internal int AttentionWorkers => CachedAttention.Supports(DType, Device.type, Config.HeadDim) ? Math.Max(1, KernelThreads) : 0;
+    internal int BFloat16Workers => CachedAttention.Supports(DType, Device.type, Config.HeadDim, Config.HiddenSize) ? Math.Max(1, KernelThreads) : 0;
 
     /// <summary>h (B·T', C) · classifier (C, V) through <see cref="ClassifierKernel"/>: float32 logits (B, T', V) of bfloat16 values.</summary>
     private static unsafe Tensor Classify(Tensor h, Tensor classifier, long b, int rows, int workers)

@@ -242,7 +242,7 @@ internal sealed class LlamaAttention : nn.Module
         s.Rolled.mul_(sin);
         s.QK.mul_(cos).add_(s.Rolled, Scalars.One);
         ForwardProfiler.Add(ForwardOp.Rope, ref mark);
-        if (s.AttentionWorkers > 0)
+        if (s.BFloat16Workers > 0)
         {
             AttendOnTheCpu(s, cache, ref mark);
             _oProj.ForwardInto(s.Attention!, x, accumulate: true);                       // x += o_proj(y)
@@ -298,7 +298,7 @@ internal sealed class LlamaAttention : nn.Module
 
         ForwardProfiler.Add(ForwardOp.CacheWrite, ref mark);
         CachedAttention.Run(qkv, row, keys, values, kvBatch, kvHead, kvRow, (float*)s.MaskData, s.MaskRow, (ushort*)s.AttentionData,
-            checked((int)s.B), s.T, length, s.H, s.Hkv, s.D, s.AttentionWorkers);
+            checked((int)s.B), s.T, length, s.H, s.Hkv, s.D, s.BFloat16Workers);
         ForwardProfiler.Add(ForwardOp.Attention, ref mark);
     }
 }
@@ -384,7 +384,7 @@ internal sealed class RmsNorm : nn.Module<Tensor, Tensor>
     /// </summary>
     internal Tensor ForwardInto(Tensor x, Tensor? into, ForwardWorkspace work)
     {
-        if (work.AttentionWorkers > 0 && work.Hidden % 8 == 0)
+        if (work.BFloat16Workers > 0)
         {
             var y = into ?? empty_like(x);
             NormalizeBFloat16Rows(x, y, work.Hidden);
@@ -632,17 +632,17 @@ internal sealed class ForwardWorkspace : IDisposable
     public readonly int T;
     public readonly int H, Hkv, G, D, Hidden;
     public readonly bool Float32;           // the model dtype is float32 (reading a tensor's dtype is a native call)
-    public readonly int AttentionWorkers;   // > 0: attention through CachedAttention on this many threads, else ATen's
-    public readonly nint QkvData, AttentionData; // their addresses, for CachedAttention
+    public readonly int BFloat16Workers;    // > 0: attention, norms and classifier in the bfloat16 CPU kernels on this many threads, else ATen's
+    public readonly nint QkvData, AttentionData; // their addresses, for CachedAttention (bfloat16 kernels only)
     public nint MaskData;                   // this forward's (T, S) float32 mask bias, 0 when none (CachedAttention only)
     public long MaskRow;                    // its row stride
 
     /// <summary>The norms' divisor C and epsilon as (1, 1) float32 tensors, owned by the model (a tensor operand is cheaper than a Scalar).</summary>
     public readonly Tensor Width, Eps;
 
-    public unsafe ForwardWorkspace(LlamaConfig config, ScalarType dtype, Device device, long b, int t, Tensor width, Tensor eps, int attentionWorkers = 0)
+    public unsafe ForwardWorkspace(LlamaConfig config, ScalarType dtype, Device device, long b, int t, Tensor width, Tensor eps, int bfloat16Workers = 0)
     {
-        AttentionWorkers = attentionWorkers;
+        BFloat16Workers = bfloat16Workers;
         B = b;
         T = t;
         H = config.NumAttentionHeads;
@@ -669,7 +669,7 @@ internal sealed class ForwardWorkspace : IDisposable
         if (t == 1)
         {
             Queries = qkv.narrow(2, 0, H).view(b, Hkv, G, D);                                                      // (B, 1, H, D) is (B, Hkv, g, D)
-            Attention = attentionWorkers > 0 ? empty(new[] { n, (long)H * D }, dtype: dtype, device: device) : null;
+            Attention = bfloat16Workers > 0 ? empty(new[] { n, (long)H * D }, dtype: dtype, device: device) : null;
         }
         else
         {
@@ -684,7 +684,7 @@ internal sealed class ForwardWorkspace : IDisposable
         GateUp = empty(new[] { n, 2L * intermediate }, dtype: dtype, device: device);
         Gate = GateUp.narrow(1, 0, intermediate);
         Up = GateUp.narrow(1, intermediate, intermediate);
-        if (attentionWorkers > 0)
+        if (bfloat16Workers > 0)
         {
             fixed (byte* qkvData = Qkv.bytes)
             fixed (byte* attentionData = Attention!.bytes)
