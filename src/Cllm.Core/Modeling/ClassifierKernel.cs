@@ -34,7 +34,7 @@ internal static unsafe class ClassifierKernel
 
             for (; i < count; i++)
             {
-                hf[i] = BitConverter.UInt32BitsToSingle((uint)h[i] << 16);
+                hf[i] = Int4A8Kernel.FromBFloat16(h[i]);
             }
 
             var job = new Job(hf, n, c, w, v, logits);
@@ -80,12 +80,6 @@ internal static unsafe class ClassifierKernel
                     float* ht = h + (long)t * c;
                     for (int k = 0; k < c; k++, row += v)
                     {
-                        if (count == TokensPerPass)
-                        {
-                            AccumulateFour(row, acc, width, ht[k], ht[c + k], ht[2 * c + k], ht[3 * c + k]);
-                            continue;
-                        }
-
                         for (int q = 0; q < count; q++)
                         {
                             Accumulate(row, acc + q * width, width, ht[(long)q * c + k]);
@@ -104,7 +98,7 @@ internal static unsafe class ClassifierKernel
 
                         for (; j < width; j++)
                         {
-                            to[j] = BitConverter.UInt32BitsToSingle((uint)Int4A8Kernel.ToBFloat16(from[j]) << 16);
+                            to[j] = Int4A8Kernel.FromBFloat16(Int4A8Kernel.ToBFloat16(from[j]));
                         }
                     }
                 }
@@ -112,33 +106,6 @@ internal static unsafe class ClassifierKernel
             finally
             {
                 NativeMemory.AlignedFree(acc);
-            }
-        }
-
-        /// <summary><see cref="Accumulate"/> for four tokens (accumulators width apart), each row's weights widened once.</summary>
-        private static void AccumulateFour(ushort* row, float* acc, int width, float x0, float x1, float x2, float x3)
-        {
-            Vector256<float> v0 = Vector256.Create(x0), v1 = Vector256.Create(x1), v2 = Vector256.Create(x2), v3 = Vector256.Create(x3);
-            float* a1 = acc + width;
-            float* a2 = a1 + width;
-            float* a3 = a2 + width;
-            int j = 0;
-            for (; j + Lanes <= width; j += Lanes)
-            {
-                var wj = BFloat16Vectors.Widen(row + j);
-                Fma.MultiplyAdd(v0, wj, Vector256.Load(acc + j)).Store(acc + j);
-                Fma.MultiplyAdd(v1, wj, Vector256.Load(a1 + j)).Store(a1 + j);
-                Fma.MultiplyAdd(v2, wj, Vector256.Load(a2 + j)).Store(a2 + j);
-                Fma.MultiplyAdd(v3, wj, Vector256.Load(a3 + j)).Store(a3 + j);
-            }
-
-            for (; j < width; j++)
-            {
-                float wj = BitConverter.UInt32BitsToSingle((uint)row[j] << 16);
-                acc[j] = MathF.FusedMultiplyAdd(x0, wj, acc[j]);
-                a1[j] = MathF.FusedMultiplyAdd(x1, wj, a1[j]);
-                a2[j] = MathF.FusedMultiplyAdd(x2, wj, a2[j]);
-                a3[j] = MathF.FusedMultiplyAdd(x3, wj, a3[j]);
             }
         }
 
@@ -160,7 +127,7 @@ internal static unsafe class ClassifierKernel
 
             for (; j < width; j++)
             {
-                acc[j] = MathF.FusedMultiplyAdd(x, BitConverter.UInt32BitsToSingle((uint)row[j] << 16), acc[j]);
+                acc[j] = MathF.FusedMultiplyAdd(x, Int4A8Kernel.FromBFloat16(row[j]), acc[j]);
             }
         }
     }
