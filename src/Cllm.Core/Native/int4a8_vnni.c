@@ -21,7 +21,7 @@ typedef struct
     const float* offset;     // (N, G)
     const int8_t* xq;        // (T, K)
     const float* sx;         // (T, G)
-    const float* sxt;        // (G, T): sx transposed, so four tokens' scales of a group are one load; null for one token
+    const float* sxt;        // (G, T): sx transposed, so four tokens' scales of a group are one load; null unless row pairs take pair_block
     const float* u;          // (T, G)
     const float* ut;         // (G, T): u transposed
     float* y_f32;            // (T, N), or null
@@ -274,7 +274,7 @@ static inline void store16(const job* j, int n, int t, __m512 v)
     }
 }
 
-// Rows n..n+15 for every token of a call of at most 16, one row per lane: no reduction across lanes at all. Each
+// Rows n..n+15 for tokens t0..t0+tokens-1 (at most 16), one row per lane: no reduction across lanes at all. Each
 // packed unit of the sixteen rows is transposed so that register d holds bytes 4d..4d+3 of every row (features 4d..4d+3
 // in its low nibbles, 32+4d..32+4d+3 in its high ones), and one vpdpbusd adds four products to each row's sum against
 // four activation bytes broadcast. The float steps are the same per output, in the lanes.
@@ -371,21 +371,8 @@ void cllm_int4a8_rows(const uint8_t* w, const float* scale, const float* offset,
     const float* u, float* y_f32, uint16_t* y_bf16, int accumulate, int tokens, int out_features, int in_features,
     int group_size, int n0, int n1)
 {
-    // The block passes read four tokens' scales of a group in one load, so they take sx and u transposed (G, T). A
-    // one-token call (the decode step) needs neither copy; without memory for them every output takes the one-token
-    // pass, which computes the same bits.
     int groups = in_features / group_size;
-    size_t size = (size_t)tokens * groups + 8;                                    // + 8: a four-token load past the last token
-    float* sxt = tokens >= 2 ? (float*)calloc(2 * size, sizeof(float)) : NULL;
-    float* ut = sxt ? sxt + size : NULL;
-    for (int t = 0; sxt && t < tokens; t++)
-        for (int g = 0; g < groups; g++)
-        {
-            sxt[(int64_t)g * tokens + t] = sx[(int64_t)t * groups + g];
-            ut[(int64_t)g * tokens + t] = u[(int64_t)t * groups + g];
-        }
-
-    job j = { w, scale, offset, xq, sx, sxt, u, ut, y_f32, y_bf16, accumulate, tokens, out_features, in_features, groups,
+    job j = { w, scale, offset, xq, sx, NULL, u, NULL, y_f32, y_bf16, accumulate, tokens, out_features, in_features, groups,
               group_size / 64 };
     int n = n0;
     if (tokens >= 2)
@@ -395,6 +382,21 @@ void cllm_int4a8_rows(const uint8_t* w, const float* scale, const float* offset,
                 rows16(&j, n, t, tokens - t < 16 ? tokens - t : 16);
     }
 
+    // Row pairs left after the blocks read four tokens' scales of a group in one load, so they take sx and u transposed
+    // (G, T), made only when such pairs are left. A one-token call (the decode step) needs neither copy; without memory
+    // for them every output takes the one-token pass, which computes the same bits.
+    size_t size = (size_t)tokens * groups + 8;                                    // + 8: a four-token load past the last token
+    float* sxt = tokens >= 2 && n + 1 < n1 ? (float*)calloc(2 * size, sizeof(float)) : NULL;
+    float* ut = sxt ? sxt + size : NULL;
+    for (int t = 0; sxt && t < tokens; t++)
+        for (int g = 0; g < groups; g++)
+        {
+            sxt[(int64_t)g * tokens + t] = sx[(int64_t)t * groups + g];
+            ut[(int64_t)g * tokens + t] = u[(int64_t)t * groups + g];
+        }
+
+    j.sxt = sxt;
+    j.ut = ut;
     for (; n + 1 < n1; n += 2)
     {
         if (sxt)
