@@ -7,7 +7,7 @@ using System.IO;
 using System.Linq;
 using System.Threading;
 using Cllm.Cli;
-using Cllm.Tools;
+using Cllm.Core;
 using TorchSharp;
 
 namespace Cllm.Benchmarks;
@@ -32,20 +32,25 @@ internal static class LoadBenchmark
         var threads = new Option<int>("--threads") { Description = "Threads of the batched servers (libtorch and llama.cpp alike)", DefaultValueFactory = _ => 2 };
         var serialThreads = new Option<int>("--serial-threads") { Description = "Threads of the one-at-a-time engine (1: the engine's default below 100M parameters)", DefaultValueFactory = _ => 1 };
         var dtype = new Option<string>("--dtype") { Description = "Cllm weights: float32 or bfloat16 (llama.cpp gets an F32 or F16 GGUF)", DefaultValueFactory = _ => "float32" };
+        var quantize = new Option<string>("--quantize") { Description = "Cllm projections: none, int8, int4 or int4a8", DefaultValueFactory = _ => "none" };
         var peer = new Option<bool>("--peer") { Description = "Also run llama.cpp's BatchedExecutor AR (LLamaSharp)" };
+        var ggufType = new Option<string?>("--gguf-type") { Description = "llama.cpp's weights with --peer: f32, f16, q8_0 or q4_0 (default: f32 for float32, f16 for bfloat16)" };
+        var ggufDir = new Option<string?>("--gguf-dir") { Description = "Keep the GGUF here and reuse it when present (default: a temporary folder)" };
         var command = new Command("load", "Closed-loop load: serial engine vs batched AR vs batched Jacobi (vs llama.cpp BatchedExecutor AR).")
         {
-            model, prompts, clients, perClient, maxNew, decoder, threads, serialThreads, dtype, peer,
+            model, prompts, clients, perClient, maxNew, decoder, threads, serialThreads, dtype, quantize, peer, ggufType, ggufDir,
         };
         command.SetAction(parse => CliErrors.Run(parse, () => Run(parse.GetValue(model)!, parse.GetValue(prompts)!, parse.GetValue(clients)!, parse.GetValue(perClient),
-            parse.GetValue(maxNew), parse.GetValue(decoder)!, parse.GetValue(threads), parse.GetValue(serialThreads), parse.GetValue(dtype)!, parse.GetValue(peer))));
+            parse.GetValue(maxNew), parse.GetValue(decoder)!, parse.GetValue(threads), parse.GetValue(serialThreads), parse.GetValue(dtype)!, parse.GetValue(quantize)!,
+            parse.GetValue(peer), parse.GetValue(ggufType), parse.GetValue(ggufDir))));
         return command;
     }
 
     /// <summary>One request's outcome: its prompt index, ids, latency and time to first token.</summary>
     private sealed record Outcome(int Prompt, int[] Ids, TimeSpan Latency, TimeSpan FirstToken);
 
-    private static int Run(string modelDir, string promptsFile, string clientList, int perClient, int maxNewTokens, string decoderSpec, int threads, int serialThreads, string dtypeName, bool peer)
+    private static int Run(string modelDir, string promptsFile, string clientList, int perClient, int maxNewTokens, string decoderSpec, int threads, int serialThreads,
+        string dtypeName, string quantizeName, bool peer, string? ggufTypeName, string? ggufDir)
     {
         var counts = clientList.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(c => int.TryParse(c, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n >= 1 ? n : throw new FormatException($"--clients: '{c}' is not a positive whole number.")).ToArray();
@@ -53,37 +58,38 @@ internal static class LoadBenchmark
         ArgumentOutOfRangeException.ThrowIfLessThan(maxNewTokens, 1, "--max-new-tokens");
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1, "--threads");
         ArgumentOutOfRangeException.ThrowIfLessThan(serialThreads, 1, "--serial-threads");
-        var dtype = dtypeName switch
-        {
-            "float32" => torch.ScalarType.Float32,
-            "bfloat16" => torch.ScalarType.BFloat16,
-            _ => throw new FormatException($"--dtype: '{dtypeName}' is neither float32 nor bfloat16."),
-        };
+        var dtype = PeerFormats.ParseDType(dtypeName);
+        var quantization = PeerFormats.ParseQuantizations(quantizeName) is [var q] ? q : throw new ArgumentException("--quantize: give one of none, int8, int4, int4a8.");
+        var ggufType = ggufTypeName is null ? (dtype == torch.ScalarType.Float32 ? LlamaWeightType.F32 : LlamaWeightType.F16)
+            : PeerFormats.ParseGgufTypes(ggufTypeName) is [var g] ? g : throw new ArgumentException("--gguf-type: give one of f32, f16, q8_0, q4_0.");
         var drafting = DecoderOptions.Parse(decoderSpec);
         var texts = PromptFile.Read(promptsFile);
         int maxClients = counts.Max();
 
-        // libtorch's thread count is process-wide: each run sets its own (Serial, Batched) before it starts.
-        CllmEngine Engine(int batch) => CllmBuilder.FromCheckpoint(modelDir).WithDType(dtype).UseDecoder(drafting).WithMaxBatchSize(batch).Build();
-        using var serial = Engine(1);
-        using var batched = Engine(maxClients);
+        // libtorch's thread count is process-wide: each run sets its own (Serial, Batched) before it starts. An int4a8
+        // model's kernel has workers of its own, fixed when it loads, and libtorch stays on one thread beside them.
+        bool ownWorkers = quantization == WeightQuantization.Int4A8;
+        CllmEngine Engine(int batch, int engineThreads) => CllmBuilder.FromCheckpoint(modelDir).WithDType(dtype).WithQuantization(quantization)
+            .WithThreads(engineThreads).UseDecoder(drafting).WithMaxBatchSize(batch).Build();
+        using var serial = Engine(1, serialThreads);
+        using var batched = Engine(maxClients, threads);
         var options = new GenerationOptions { MaxNewTokens = maxNewTokens };
         var requests = texts.Select(t => batched.CreateRequest(t, options)).ToArray();
         (List<Outcome>, TimeSpan) Serial(IReadOnlyList<IReadOnlyList<int>> plan)
         {
-            torch.set_num_threads(serialThreads);
+            torch.set_num_threads(ownWorkers ? 1 : serialThreads);
             return Clients(serial, requests, plan, null);
         }
 
         (List<Outcome>, TimeSpan) Batched(IReadOnlyList<IReadOnlyList<int>> plan, DecoderOptions? decoder)
         {
-            torch.set_num_threads(threads);
+            torch.set_num_threads(ownWorkers ? 1 : threads);
             return Clients(batched, requests, plan, decoder);
         }
 
         var config = batched.Model.Config;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{modelDir}: {batched.Model.ParameterCount / 1e6:0.#}M parameters, {dtypeName}; threads: serial {serialThreads}, batched {threads}; closed-loop clients {string.Join(",", counts)} × {perClient} requests × ≤{maxNewTokens} new tokens, greedy; drafting decoder {drafting.Label}"));
+            $"{modelDir}: {batched.Model.ParameterCount / 1e6:0.#}M parameters, {PeerFormats.Label(dtype, quantization)}; threads: serial {serialThreads}, batched {threads}; closed-loop clients {string.Join(",", counts)} × {perClient} requests × ≤{maxNewTokens} new tokens, greedy; drafting decoder {drafting.Label}"));
 
         // Warm-up: a request on each side, and two at once on the batched engine (its forward-cost curve is measured then).
         var two = new[] { new[] { 0 }, new[] { 1 % requests.Length } };
@@ -95,16 +101,23 @@ internal static class LoadBenchmark
         string? scratch = null;
         if (peer)
         {
-            scratch = Directory.CreateTempSubdirectory("cllm-load-").FullName;
-            var gguf = Path.Combine(scratch, "model.gguf");
-            GgufExporter.Export(modelDir, gguf, dtype == torch.ScalarType.Float32 ? GgufFileType.F32 : GgufFileType.F16);
+            if (ggufDir is null)
+            {
+                scratch = Directory.CreateTempSubdirectory("cllm-load-").FullName;
+            }
+            else
+            {
+                Directory.CreateDirectory(ggufDir);
+            }
+
+            var (_, gguf) = PeerGguf.Make(modelDir, placeholderVocabulary: false, new[] { ggufType }, ggufDir ?? scratch!, threads, reuse: ggufDir is not null)[0];
             llama = new LlamaSharpBatched(gguf, threads, maxClients, config.MaxPositionEmbeddings);
         }
 
         try
         {
             var alone = new Dictionary<int, int[]>();
-            var header = string.Format(CultureInfo.InvariantCulture, "{0,3} {1,-30} {2,9} {3,10} {4,9} {5,9} {6,9} {7,9} {8,8}",
+            var header = string.Format(CultureInfo.InvariantCulture, "{0,3} {1,-35} {2,9} {3,10} {4,9} {5,9} {6,9} {7,9} {8,8}",
                 "N", "server", "tok/s", "vs serial", "lat p50", "lat p95", "ttft p50", "ttft p95", "exact");
             Console.WriteLine();
             Console.WriteLine("tok/s = all generated tokens / wall time; latency and time to first token in ms from the moment a request is sent; exact = equal to the same prompt served alone");
@@ -130,7 +143,8 @@ internal static class LoadBenchmark
                 {
                     var ids = requests.Select(r => r.PromptIds).ToArray();
                     var (done, wall) = llama.Run(ids, plan, maxNewTokens, requests[0].Options.StopTokenIds ?? Array.Empty<int>());
-                    rows.Add(("llama.cpp BatchedExecutor ar", done.Select(d => new Outcome(d.Request, d.Ids, d.Latency, d.FirstToken)).ToList(), wall, dtype == torch.ScalarType.Float32));
+                    bool comparable = dtype == torch.ScalarType.Float32 && quantization == WeightQuantization.None && ggufType == LlamaWeightType.F32;
+                    rows.Add(($"llama.cpp BatchedExecutor ar {PeerFormats.Label(ggufType)}", done.Select(d => new Outcome(d.Request, d.Ids, d.Latency, d.FirstToken)).ToList(), wall, comparable));
                 }
 
                 double serialRate = Rate(serialOut, serialWall);
@@ -138,7 +152,7 @@ internal static class LoadBenchmark
                 {
                     int equal = outcomes.Count(o => alone.TryGetValue(o.Prompt, out var ids) && ids.SequenceEqual(o.Ids));
                     allExact &= !check || equal == outcomes.Count;
-                    Console.WriteLine(string.Format(CultureInfo.InvariantCulture, "{0,3} {1,-30} {2,9:F1} {3,9:F2}x {4,9:F0} {5,9:F0} {6,9:F0} {7,9:F0} {8,8}",
+                    Console.WriteLine(string.Format(CultureInfo.InvariantCulture, "{0,3} {1,-35} {2,9:F1} {3,9:F2}x {4,9:F0} {5,9:F0} {6,9:F0} {7,9:F0} {8,8}",
                         n, name, Rate(outcomes, wall), Rate(outcomes, wall) / serialRate,
                         Percentile(outcomes.Select(o => o.Latency.TotalMilliseconds), 0.5), Percentile(outcomes.Select(o => o.Latency.TotalMilliseconds), 0.95),
                         Percentile(outcomes.Select(o => o.FirstToken.TotalMilliseconds), 0.5), Percentile(outcomes.Select(o => o.FirstToken.TotalMilliseconds), 0.95),
