@@ -52,6 +52,7 @@ internal static class TrainCommand
         var noiseWindow = new Option<int?>("--noise-window") { Description = Invariant($"Jacobi Forcing: blocks per progressive noise window and packed sequence (default {reference.NoiseWindow})") };
         var minNoise = new Option<double?>("--min-noise") { Description = Invariant($"Jacobi Forcing: the lowest noise level of a window, in [0, 1] (default {reference.MinNoise}; the reference's --min_noisy_ratio)") };
         var maxNoise = new Option<double?>("--max-noise") { Description = Invariant($"Jacobi Forcing: the highest noise level of a window, in [--min-noise, 1] (default {reference.MaxNoise}; the reference's --max_noisy_ratio)") };
+        var noiseSchedule = new Option<string?>("--noise-schedule") { Description = "Jacobi Forcing: linear (default: the progressive levels of a block's place in its window) or random (a level drawn from [--min-noise, --max-noise] at every visit)" };
         var cleanPrefix = new Option<bool>("--clean-prefix") { Description = "Jacobi Forcing: noisy blocks see the earlier fixed points instead of the earlier noisy blocks (the single-block decoder's situation)" };
         var resume = new Option<bool>("--resume") { Description = "Continue from the newest checkpoint in --output" };
         var saveEvery = new Option<int?>("--save-every") { Description = Invariant($"Checkpoint every K steps, 0 = only at the end (default {reference.SaveEvery})") };
@@ -60,7 +61,7 @@ internal static class TrainCommand
         var placement = new PlacementArguments();
         var command = new Command("train", "Consistency-train a model into a CLLM on Jacobi trajectories (global or local consistency + ω × AR loss).")
         {
-            data, preset, consistency, distance, arWeight, answerOnly, goldLabels, labelSmoothing, lr, epochs, maxSteps, batch, states, accumulation, seed, resume, saveEvery, keepCheckpoints, objective, noiseWindow, minNoise, maxNoise, cleanPrefix,
+            data, preset, consistency, distance, arWeight, answerOnly, goldLabels, labelSmoothing, lr, epochs, maxSteps, batch, states, accumulation, seed, resume, saveEvery, keepCheckpoints, objective, noiseWindow, minNoise, maxNoise, noiseSchedule, cleanPrefix,
         };
         model.AddTo(command);
         output.AddTo(command);
@@ -92,6 +93,13 @@ internal static class TrainCommand
                 NoiseWindow = parse.GetValue(noiseWindow) is { } w ? (w >= 1 ? w : throw new ArgumentException($"--noise-window: {w} must be ≥ 1.")) : start.NoiseWindow,
                 MinNoise = parse.GetValue(minNoise) ?? start.MinNoise,
                 MaxNoise = parse.GetValue(maxNoise) ?? start.MaxNoise,
+                RandomNoise = parse.GetValue(noiseSchedule)?.Trim().ToLowerInvariant() switch
+                {
+                    null => start.RandomNoise,
+                    "linear" => false,
+                    "random" => true,
+                    var other => throw new FormatException($"--noise-schedule: '{other}' is not linear or random."),
+                },
                 CleanPrefix = parse.GetValue(cleanPrefix),
                 Consistency = parse.GetValue(consistency) is { } c ? ParseConsistency(c) : start.Consistency,
                 Distance = parse.GetValue(distance) is { } d ? ParseDistance(d) : start.Distance,
@@ -185,7 +193,7 @@ internal static class TrainCommand
             ? Invariant($"checkpoints: at the end (and on Ctrl+C) into {options.OutputDirectory}/checkpoint-<step>, {Kept(options.KeepCheckpoints)}.")
             : Invariant($"checkpoints: every {options.SaveEvery} steps into {options.OutputDirectory}/checkpoint-<step>, {Kept(options.KeepCheckpoints)}."));
         int steps = options.TotalSteps(records);
-        console.MarkupLine(Invariant($"[bold]{Markup.Escape(pretrained.Directory)}[/]: {parameters:N0} parameters; {records.Count:N0} records ({records.Sum(r => r.Trajectory.Count - 1):N0} non-final states), {steps:N0} steps of {options.BatchSize} × {options.GradientAccumulation}, {(options.Objective == TrainingObjective.JacobiForcing ? Invariant($"Jacobi Forcing (noise window {options.NoiseWindow}, one packed sequence of up to {options.NoiseWindow} blocks per batch slot)") : Invariant($"{options.Consistency.ToString().ToLowerInvariant()} consistency ({options.Distance}) on {options.StatesPerRecord} state(s) per record"))} + {options.AutoregressiveWeight} × AR, lr {options.LearningRate}"));
+        console.MarkupLine(Invariant($"[bold]{Markup.Escape(pretrained.Directory)}[/]: {parameters:N0} parameters; {records.Count:N0} records ({records.Sum(r => r.Trajectory.Count - 1):N0} non-final states), {steps:N0} steps of {options.BatchSize} × {options.GradientAccumulation}, {(options.Objective == TrainingObjective.JacobiForcing ? Invariant($"Jacobi Forcing (noise window {options.NoiseWindow}, {(options.RandomNoise ? "random" : "linear")} noise levels {options.MinNoise}–{options.MaxNoise}, one packed sequence of up to {options.NoiseWindow} blocks per batch slot)") : Invariant($"{options.Consistency.ToString().ToLowerInvariant()} consistency ({options.Distance}) on {options.StatesPerRecord} state(s) per record"))} + {options.AutoregressiveWeight} × AR, lr {options.LearningRate}"));
 
         var trainer = new ConsistencyTrainer(llm, options);
         TrainingResult? result = null;

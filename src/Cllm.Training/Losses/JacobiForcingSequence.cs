@@ -196,16 +196,20 @@ internal sealed class JacobiForcingSequence
 
     /// <summary>
     /// The sequence of <paramref name="chain"/> (consecutive blocks of one prompt, see <see cref="Chains"/>): the first
-    /// block's context, each block's state nearest its progressive target, and the fixed points.
+    /// block's context, each block's state nearest its progressive target (or, with <paramref name="randomNoise"/>, a
+    /// target drawn from it uniformly in [min, max] per block), and the fixed points.
     /// </summary>
-    public static JacobiForcingSequence FromChain(IReadOnlyList<TrajectoryRecord> chain, int window, double minNoise, double maxNoise, bool answerOnly, bool cleanPrefix = false)
+    public static JacobiForcingSequence FromChain(IReadOnlyList<TrajectoryRecord> chain, int window, double minNoise, double maxNoise, bool answerOnly, bool cleanPrefix = false, Random? randomNoise = null)
     {
         ArgumentNullException.ThrowIfNull(chain);
         var noisy = new List<IReadOnlyList<int>>(chain.Count);
         var clean = new List<IReadOnlyList<int>>(chain.Count);
         foreach (var record in chain)
         {
-            noisy.Add(record.Trajectory[ProgressiveNoise.Select(record, ProgressiveNoise.Target(record.BlockIndex, window, minNoise, maxNoise))]);
+            double target = randomNoise is null
+                ? ProgressiveNoise.Target(record.BlockIndex, window, minNoise, maxNoise)
+                : minNoise + ((maxNoise - minNoise) * randomNoise.NextDouble());
+            noisy.Add(record.Trajectory[ProgressiveNoise.Select(record, target)]);
             clean.Add(record.FixedPoint);
         }
 

@@ -120,7 +120,8 @@ public sealed class ConsistencyTrainer
             for (int j = 0; j < options.BatchSize; j++)
             {
                 var chain = chains[order.RecordAt(firstSlot + j)];
-                var sequence = JacobiForcingSequence.FromChain(chain, options.NoiseWindow, options.MinNoise, options.MaxNoise, options.AnswerOnlyAutoregressive, options.CleanPrefix);
+                var sequence = JacobiForcingSequence.FromChain(chain, options.NoiseWindow, options.MinNoise, options.MaxNoise, options.AnswerOnlyAutoregressive, options.CleanPrefix,
+                    options.RandomNoise ? order.StateRandom(firstSlot + j) : null);
                 sequences.Add(sequence);
                 tokens += sequence.Length;
             }

@@ -48,6 +48,14 @@ public sealed record TrainingOptions
     public double MaxNoise { get; init; } = 1;
 
     /// <summary>
+    /// Jacobi Forcing: draw each block's target noise uniformly from [<see cref="MinNoise"/>, <see cref="MaxNoise"/>]
+    /// anew at every visit (the paper's "random" schedule) instead of the progressive level of its place in the window.
+    /// A prompt whose answer fills fewer blocks than the window then still trains at every noise level over the epochs.
+    /// The draws are a function of the seed and the example slot, so a resumed run draws the same.
+    /// </summary>
+    public bool RandomNoise { get; init; }
+
+    /// <summary>
     /// Jacobi Forcing: a noisy block sees the earlier blocks' fixed points instead of their noisy states (the mask of the
     /// reference's single-block trainer; the default is its multiblock trainer's noisy prefix). The single-block Jacobi
     /// decoder always iterates a block after a clean context.

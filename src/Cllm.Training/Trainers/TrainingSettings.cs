@@ -21,6 +21,8 @@ internal sealed record TrainingSettings
 
     public bool CleanPrefix { get; init; }
 
+    public bool RandomNoise { get; init; }
+
     public string Consistency { get; init; } = string.Empty;
 
     public string Distance { get; init; } = string.Empty;
@@ -62,6 +64,7 @@ internal sealed record TrainingSettings
         MinNoise = options.MinNoise,
         MaxNoise = options.MaxNoise,
         CleanPrefix = options.CleanPrefix,
+        RandomNoise = options.RandomNoise,
         Consistency = Text(options.Consistency),
         Distance = Text(options.Distance),
         Positions = options.Positions.ToString(),
@@ -112,6 +115,7 @@ internal sealed record TrainingSettings
             pairs.Add(("--min-noise", F(MinNoise), F(now.MinNoise)));
             pairs.Add(("--max-noise", F(MaxNoise), F(now.MaxNoise)));
             pairs.Add(("--clean-prefix", CleanPrefix ? "true" : "false", now.CleanPrefix ? "true" : "false"));
+            pairs.Add(("--noise-schedule", RandomNoise ? "random" : "linear", now.RandomNoise ? "random" : "linear"));
         }
 
         foreach (var (name, saved, current) in pairs)

@@ -116,6 +116,7 @@ public class BadInputResumeTests
             (jf with { MinNoise = 0.2 }, "--min-noise"),
             (jf with { MaxNoise = 0.8 }, "--max-noise"),
             (jf with { CleanPrefix = true }, "--clean-prefix"),
+            (jf with { RandomNoise = true }, "--noise-schedule"),
         })
         {
             var difference = jfReference.Difference(TrainingSettings.From(options));

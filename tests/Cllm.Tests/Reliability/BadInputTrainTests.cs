@@ -132,7 +132,8 @@ public class BadInputTrainTests
     [SkippableTheory]
     [InlineData("--min-noise", "1.5")]
     [InlineData("--max-noise", "-0.2")]
-    public async Task ABadNoiseLevelIsRefusedNamingTheFlagBeforeTheModelLoads(string flag, string value)
+    [InlineData("--noise-schedule", "cosine")]
+    public async Task ABadNoiseSettingIsRefusedNamingTheFlagBeforeTheModelLoads(string flag, string value)
     {
         using var temp = new TempFolder();
         var (code, error) = await CliRunner.Run("train", "--model", temp.File("no-model"), "--data", temp.File("none.jsonl"), "--output", temp.File("run"), "--objective", "jacobi-forcing", flag, value);

@@ -80,6 +80,28 @@ public class JacobiForcingLayoutTests
     }
 
     [Fact]
+    public void RandomScheduleDrawsEachBlocksLevelFromTheRangeAtEveryVisit()
+    {
+        // One-block chains (an answer shorter than the window): the linear schedule gives block 0 the same state at every
+        // visit; the random one draws a level from [0.2, 0.8] per visit, so the states of noise 0.75, 0.5 and 0.25 (1, 2,
+        // 3) all come up, and never the initial guess (1) or the fixed point (0).
+        var record = Prompt("data_0", new[] { 1, 5, 6 }, 1)[0];
+        int Noisy(JacobiForcingSequence s) => Array.FindIndex(record.Trajectory.ToArray(), state => state.SequenceEqual(Enumerable.Range(0, 4).Select(t => (int)s.Ids[s.NoisyRow(0, t)])));
+        var linear = Enumerable.Range(0, 50).Select(_ => Noisy(JacobiForcingSequence.FromChain(new[] { record }, 4, 0.2, 0.8, answerOnly: false))).Distinct().ToArray();
+        Assert.Equal(new[] { 3 }, linear);                                          // target 0.2 → noise 0.25
+
+        var random = new Random(5);
+        var drawn = Enumerable.Range(0, 200).Select(_ => Noisy(JacobiForcingSequence.FromChain(new[] { record }, 4, 0.2, 0.8, answerOnly: false, randomNoise: random))).ToArray();
+        Assert.Equal(new[] { 1, 2, 3 }, drawn.Distinct().Order());
+        Assert.All(new[] { 1, 2, 3 }, state => Assert.InRange(drawn.Count(d => d == state), 30, 120));
+
+        // The same generator state draws the same levels; a range of one level draws that level.
+        var again = new Random(5);
+        Assert.Equal(drawn, Enumerable.Range(0, 200).Select(_ => Noisy(JacobiForcingSequence.FromChain(new[] { record }, 4, 0.2, 0.8, answerOnly: false, randomNoise: again))));
+        Assert.All(Enumerable.Range(0, 20), _ => Assert.Equal(2, Noisy(JacobiForcingSequence.FromChain(new[] { record }, 4, 0.5, 0.5, answerOnly: false, randomNoise: random))));
+    }
+
+    [Fact]
     public void ChainsFollowConsecutiveBlocksOfOnePromptAndEndAtWindowBoundaries()
     {
         var a = Prompt("data_0", new[] { 1, 5, 6 }, 5);

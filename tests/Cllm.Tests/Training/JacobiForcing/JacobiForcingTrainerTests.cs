@@ -98,10 +98,30 @@ public class JacobiForcingTrainerTests
         Assert.True(MaxDifference(together, sum) < 1e-5 * Math.Max(1, scale));
     }
 
-    [Fact]
-    public void CancellationSavesTheCompletedStepsAndResumeEndsWithTheUninterruptedWeights()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void CancellationSavesTheCompletedStepsAndResumeEndsWithTheUninterruptedWeights(bool randomNoise)
         => ResumeContract.CancelAndResumeEndsWithTheUninterruptedWeights(
-            () => Model(), () => Model(seed: 99), Options, (m, o, p, c) => new ConsistencyTrainer(m, o).Train(Records.Value, p, c), cancelAt: 6);
+            () => Model(), () => Model(seed: 99), output => Options(output) with { RandomNoise = randomNoise },
+            (m, o, p, c) => new ConsistencyTrainer(m, o).Train(Records.Value, p, c), cancelAt: 6);
+
+    [Fact]
+    public void RandomScheduleTrainsOnOtherStatesThanTheLinearOne()
+    {
+        // Same seed, same data order: only the noisy states differ, so the weights after a few steps differ.
+        Dictionary<string, float[]> Train(bool random)
+        {
+            using var model = Model();
+            new ConsistencyTrainer(model, Options() with { MaxSteps = 3, RandomNoise = random }).Train(Records.Value);
+            using var scope = NewDisposeScope();
+            return model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().contiguous().view(-1).data<float>().ToArray());
+        }
+
+        var linear = Train(false);
+        Assert.Equal(0, MaxDifference(linear, Train(false)));
+        Assert.True(MaxDifference(linear, Train(true)) > 1e-6);
+    }
 
     [Fact]
     public void ResumeRefusesAChangedObjectiveOrNoiseWindow()
@@ -122,6 +142,9 @@ public class JacobiForcingTrainerTests
         var prefix = Options(folder.Path) with { MaxSteps = 4, Resume = true, CleanPrefix = true };
         error = Assert.Throws<InvalidOperationException>(() => new ConsistencyTrainer(again, prefix).Train(Records.Value));
         Assert.Contains("--clean-prefix is true", error.Message, StringComparison.Ordinal);
+        var schedule = Options(folder.Path) with { MaxSteps = 4, Resume = true, RandomNoise = true };
+        error = Assert.Throws<InvalidOperationException>(() => new ConsistencyTrainer(again, schedule).Train(Records.Value));
+        Assert.Contains("--noise-schedule is random, the checkpoint's run used linear", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
