@@ -7,12 +7,19 @@ namespace Cllm;
 
 /// <summary>
 /// How many draft tokens each request of a batch may verify per forward: the cap d that maximises expected emitted
-/// tokens per unit of forward cost, Σₛ E(min(wₛ, d + 1)) / cost(prefill tokens + Σₛ min(wₛ, d + 1)), where wₛ is the
-/// window a request would verify uncapped (1 for AR), cost comes from the model's measured forward-cost curve (plus the
-/// attention of the new tokens over the batch's whole shared cache, which a one-sequence curve does not see) and E
-/// from the acceptance seen so far. As the batch grows the tokens it already carries make extra draft tokens dearer,
-/// so Jacobi blocks shrink, and d = 0 (batched AR) is chosen when no draft pays. One request alone is never capped: it
-/// decodes exactly as it would on an idle engine.
+/// tokens per unit of forward cost, Σₛ E(min(wₛ, d + 1)) / cost(Σₛ min(wₛ, d + 1)), where wₛ is the window a request
+/// would verify uncapped (1 for AR), cost comes from the model's measured forward-cost curve (plus the attention of the
+/// new tokens over the batch's whole shared cache, which a one-sequence curve does not see) and E from the acceptance
+/// seen so far. As the batch grows the tokens it already carries make extra draft tokens dearer, so Jacobi blocks
+/// shrink, and d = 0 (batched AR) is chosen when no draft pays. One request alone is never capped: it decodes exactly as
+/// it would on an idle engine.
+/// <para>
+/// Prompt tokens riding in the same forward (requests joining) are paid for whatever d is, so they do not dilute the
+/// drafts' cost: the drafts are charged what they add to that wider forward, cost(P + Σ min(wₛ, d + 1)) − cost(P + S)
+/// for P prompt tokens and S requests, on top of the S rows' own cost(S). In a wide forward a token costs the curve's
+/// steeper, compute-bound slope, so fewer drafts pay there; charged the forward's average cost instead, drafts rode on
+/// every prefill that joined a loaded engine and cost more than they gained.
+/// </para>
 /// </summary>
 /// <remarks>
 /// Acceptance: a chain forward over W tokens (the pending token and W − 1 drafted) that accepted A emits 1 + min(A, w − 1)
@@ -24,7 +31,8 @@ namespace Cllm;
 /// The model of cost can be wrong (a small model's forward is dominated by per-op overhead the curve does not separate
 /// from the batch's masks and bookkeeping), so the choice is also checked against what the clock says: per batch size
 /// (in powers of two: 2–3, 4–7, 8–15, …), the emitted tokens per second of forwards that drafted and of forwards that did
-/// not (batched AR) are tracked, prefills included (requests join whichever is chosen), and while drafting measures
+/// not (batched AR) are tracked, forwards carrying prompt tokens left out (a prefill costs up to ten decode steps and
+/// would swamp either mean), and while drafting measures
 /// slower than AR at this batch size the budget chooses AR, probing a draft every
 /// <see cref="ProbeInterval"/>th forward (and AR every <see cref="ProbeInterval"/>th forward while drafting wins,
 /// more often until both have <see cref="MinRateSamples"/> samples). A loaded engine so never settles below batched AR.
@@ -96,6 +104,9 @@ internal sealed class BatchBudget
         }
 
         int fixedTokens = sessions.Sum(s => s.NextInputs(prefillChunk) - 1);              // prompt bodies (or chunks) of prefilling sessions
+        int arWidth = fixedTokens + sessions.Count;                                        // the forward without drafts
+        double arCost = Cost(arWidth) + AttentionCost(arWidth, cached);
+        double rowsAlone = Cost(sessions.Count) + AttentionCost(sessions.Count, cached);   // its rows without the prompt tokens
         int best = 0;
         double bestRate = double.NegativeInfinity;
         foreach (int cap in Caps)
@@ -120,7 +131,7 @@ internal sealed class BatchBudget
                 width += w;
             }
 
-            double rate = tokens / (Cost(width) + AttentionCost(width, cached));
+            double rate = tokens / (rowsAlone + Cost(width) + AttentionCost(width, cached) - arCost);   // = tokens / cost(width) without prompt tokens
             if (rate > bestRate * (1 + 1e-9))
             {
                 (best, bestRate) = (cap, rate);
@@ -148,11 +159,12 @@ internal sealed class BatchBudget
 
     /// <summary>
     /// Records what one forward of <paramref name="sessions"/> requests under <paramref name="cap"/> (the value
-    /// <see cref="DepthCap"/> gave) achieved: <paramref name="emitted"/> tokens in <paramref name="seconds"/>.
+    /// <see cref="DepthCap"/> gave) achieved: <paramref name="emitted"/> tokens in <paramref name="seconds"/>; a forward
+    /// that carried prompt tokens (<paramref name="prefill"/>) is not a sample of either rate.
     /// </summary>
-    public void RecordForward(int sessions, int cap, int emitted, double seconds)
+    public void RecordForward(int sessions, int cap, int emitted, double seconds, bool prefill = false)
     {
-        if (cap == int.MaxValue || sessions < 2 || seconds <= 0)
+        if (cap == int.MaxValue || sessions < 2 || seconds <= 0 || prefill)
         {
             return;
         }

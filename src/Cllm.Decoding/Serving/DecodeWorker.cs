@@ -115,6 +115,12 @@ internal sealed class DecodeWorker : IDisposable
                     // A long prompt joining others is prefilled in chunks, so their next tokens never wait for all of it.
                     int chunk = sessions.Count > 1 ? _prefillChunk : int.MaxValue;
                     int cap = _budget.DepthCap(sessions, batch!.Length, chunk);
+                    bool prefill = false;
+                    foreach (var session in sessions)
+                    {
+                        prefill |= session.NextInputs(chunk) > 1;
+                    }
+
                     long start = Stopwatch.GetTimestamp();
                     steps = DraftVerifyDecoder.Step(batch!, sessions, cap, chunk);
                     int emitted = 0;
@@ -123,7 +129,7 @@ internal sealed class DecodeWorker : IDisposable
                         emitted += step?.Tokens.Count ?? 0;
                     }
 
-                    _budget.RecordForward(sessions.Count, cap, emitted, Stopwatch.GetElapsedTime(start).TotalSeconds);
+                    _budget.RecordForward(sessions.Count, cap, emitted, Stopwatch.GetElapsedTime(start).TotalSeconds, prefill);
                 }
                 catch (Exception ex)
                 {

@@ -219,6 +219,41 @@ public class BatchedDecodingTests
     }
 
     /// <summary>
+    /// Prompt tokens riding in a forward do not make drafts look cheap: on a curve where every token costs the same, no
+    /// draft pays, with or without a 200-token prompt joining (charged the wide forward's average cost, they would);
+    /// on a curve that steepens with the tokens, a prefill never raises the cap.
+    /// </summary>
+    [Fact]
+    public void APrefillInTheForwardDoesNotMakeDraftsCheaper()
+    {
+        using var model = TinyLlama.Create(5);
+        var decoder = Decoders.Jacobi(model, 16);
+        DecodeSession Start(int promptLength) => decoder.Start(decoder.Resolve(new DecodeRequest
+        {
+            PromptIds = Enumerable.Range(0, promptLength).Select(i => 1 + (i % 90)).ToArray(),
+            Options = new GenerationOptions { MaxNewTokens = 64 },
+        }), default);
+        var decoding = new[] { Start(1), Start(1) };                                     // one-token prompts: no prompt body
+        var joined = new[] { decoding[0], decoding[1], Start(201) };                     // and a 200-token prompt body
+        var linear = Budget((1, 1), (256, 256));
+        var steepening = Budget((1, 1), (16, 1.3), (64, 3), (256, 12));
+        for (int i = 0; i < 20; i++)
+        {
+            linear.Record(drafted: 15, accepted: i % 8);
+            steepening.Record(drafted: 15, accepted: i % 8);
+        }
+
+        Assert.Equal(0, linear.DepthCap(decoding));
+        Assert.Equal(0, linear.DepthCap(joined));
+        int without = steepening.DepthCap(decoding), with = steepening.DepthCap(joined);
+        Assert.True(without > 0, $"the steepening curve gave cap {without} without a prompt");
+        Assert.True(with <= without, $"a joining prompt raised the cap from {without} to {with}");
+
+        static BatchBudget Budget(params (int Tokens, double Cost)[] curve)
+            => new(() => curve.Select(c => new ForwardCost(c.Tokens, c.Cost, c.Cost)).ToArray());
+    }
+
+    /// <summary>
     /// The clock overrides the cost model: where the curve says drafts are free but forwards that drafted measure fewer
     /// tokens per second than batched AR at that batch size, the budget chooses AR (drafting only on its probes); where
     /// drafting measures faster, it keeps the model's cap (AR only on its probes). Other batch sizes are judged apart.
@@ -245,6 +280,19 @@ public class BatchedDecodingTests
                 int cap = budget.DepthCap(four);
                 choices.Add(cap);
                 budget.RecordForward(4, cap, emitted: cap == 0 ? 4 : 40, seconds: cap == 0 ? 0.001 : draftsFaster ? 0.005 : 0.02);  // AR 4000 tok/s; drafts 8000 or 2000
+            }
+
+            // Forwards that carried prompt tokens are no sample of either rate: a run of them, drafting fast, changes nothing.
+            for (int i = 0; i < 50; i++)
+            {
+                budget.RecordForward(4, 15, emitted: 400, seconds: 0.001, prefill: true);
+            }
+
+            for (int i = 0; i < 100; i++)
+            {
+                int cap = budget.DepthCap(four);
+                choices.Add(cap);
+                budget.RecordForward(4, cap, emitted: cap == 0 ? 4 : 40, seconds: cap == 0 ? 0.001 : draftsFaster ? 0.005 : 0.02);
             }
 
             var settled = choices.Skip(40).ToList();
