@@ -91,7 +91,8 @@ public sealed class ConsistencyTrainer
     /// <summary>
     /// Jacobi Forcing on the same loop: an example slot is a chain of consecutive blocks of one prompt (at most one noise
     /// window, <see cref="JacobiForcingSequence.Chains"/>), packed into one sequence; a micro-batch is B such sequences.
-    /// The noisy states are a pure function of the records, so the data order alone fixes what a resumed run sees.
+    /// The noisy states are a function of the records (and, with <see cref="TrainingOptions.RandomNoise"/>, of the
+    /// slot's generator), so the data order alone fixes what a resumed run sees.
     /// </summary>
     private TrainingResult TrainJacobiForcing(IReadOnlyList<TrajectoryRecord> records, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
     {
