@@ -263,9 +263,10 @@ public sealed class LlamaForCausalLM : nn.Module
     /// <summary>
     /// Threads of the bfloat16 CPU kernels in the forward without autograd (<see cref="CachedAttention"/>, the row-by-row
     /// RMSNorm, <see cref="ClassifierKernel"/>): the int4a8 kernel's workers, or one, where they support this model; 0 =
-    /// ATen's ops.
+    /// ATen's ops. Other dtypes answer before the kernels' own check, so a float32 step never enters their code.
     /// </summary>
-    internal int BFloat16Workers => CachedAttention.Supports(DType, Device.type, Config.HeadDim, Config.HiddenSize) ? Math.Max(1, KernelThreads) : 0;
+    internal int BFloat16Workers
+        => DType == ScalarType.BFloat16 && CachedAttention.Supports(DType, Device.type, Config.HeadDim, Config.HiddenSize) ? Math.Max(1, KernelThreads) : 0;
 
     /// <summary>h (B·T', C) · classifier (C, V) through <see cref="ClassifierKernel"/>: float32 logits (B, T', V) of bfloat16 values.</summary>
     private static unsafe Tensor Classify(Tensor h, Tensor classifier, long b, int rows, int workers)
