@@ -258,5 +258,18 @@ internal sealed class BatchBudget
         return (double)tokens * cached * _attentionShare * perToken;
     }
 
-    private (int[] Sizes, double[] Costs) Load() => ForwardCostCurve.Relative(_measure());
+    /// <summary>
+    /// The measured curve, made non-decreasing (a wider forward never costs less; a curve measured on a busy machine can
+    /// dip): the drafts are charged a difference of two costs, which must not come out negative.
+    /// </summary>
+    private (int[] Sizes, double[] Costs) Load()
+    {
+        var (sizes, costs) = ForwardCostCurve.Relative(_measure());
+        for (int i = 1; i < costs.Length; i++)
+        {
+            costs[i] = Math.Max(costs[i], costs[i - 1]);
+        }
+
+        return (sizes, costs);
+    }
 }

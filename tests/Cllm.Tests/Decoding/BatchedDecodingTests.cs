@@ -249,6 +249,19 @@ public class BatchedDecodingTests
         Assert.True(without > 0, $"the steepening curve gave cap {without} without a prompt");
         Assert.True(with <= without, $"a joining prompt raised the cap from {without} to {with}");
 
+        // A curve that dips (measured on a busy machine) is read as its non-decreasing hull: the drafts beside a prompt
+        // are never charged a negative cost.
+        var dipping = Budget((1, 1), (64, 3), (128, 2.5));
+        var hull = Budget((1, 1), (64, 3), (128, 3));
+        for (int i = 0; i < 20; i++)
+        {
+            dipping.Record(drafted: 15, accepted: i % 8);
+            hull.Record(drafted: 15, accepted: i % 8);
+        }
+
+        Assert.Equal(hull.Cost(200), dipping.Cost(200), 9);
+        Assert.Equal(hull.DepthCap(joined), dipping.DepthCap(joined));
+
         static BatchBudget Budget(params (int Tokens, double Cost)[] curve)
             => new(() => curve.Select(c => new ForwardCost(c.Tokens, c.Cost, c.Cost)).ToArray());
     }
