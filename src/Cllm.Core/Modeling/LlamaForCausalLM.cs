@@ -28,6 +28,7 @@ public sealed class LlamaForCausalLM : nn.Module
     private readonly Dictionary<string, IReadOnlyList<(string Name, long Offset, long Rows)>> _projectionParameters; // own name → Hugging Face parts
     private ForwardWorkspace? _step;        // the (B, T) = (1, 1) workspace, kept between decode steps
     private ForwardWorkspace? _block;       // the last (1, T) workspace with 1 < T ≤ MaskRows, kept between block steps
+    private readonly bool _bfloat16Kernels; // the bfloat16 CPU kernels support this model (dtype, device and shape are fixed)
 
     /// <summary>Longest forward whose causal mask is a slice of <see cref="_causal"/>; longer ones build theirs.</summary>
     private const int MaskRows = 64;
@@ -55,6 +56,7 @@ public sealed class LlamaForCausalLM : nn.Module
         DType = dtype;
         Device = device ?? CPU;
         Quantization = quantization;
+        _bfloat16Kernels = CachedAttention.Supports(dtype, Device.type, config.HeadDim, config.HiddenSize);
         if (quantization != WeightQuantization.None && Device.type != DeviceType.CPU)
         {
             throw new ArgumentException($"{quantization} quantization runs on the CPU only, not on {Device}.", nameof(device));
@@ -263,10 +265,9 @@ public sealed class LlamaForCausalLM : nn.Module
     /// <summary>
     /// Threads of the bfloat16 CPU kernels in the forward without autograd (<see cref="CachedAttention"/>, the row-by-row
     /// RMSNorm, <see cref="ClassifierKernel"/>): the int4a8 kernel's workers, or one, where they support this model; 0 =
-    /// ATen's ops. Other dtypes answer before the kernels' own check, so a float32 step never enters their code.
+    /// ATen's ops.
     /// </summary>
-    internal int BFloat16Workers
-        => DType == ScalarType.BFloat16 && CachedAttention.Supports(DType, Device.type, Config.HeadDim, Config.HiddenSize) ? Math.Max(1, KernelThreads) : 0;
+    internal int BFloat16Workers => _bfloat16Kernels ? Math.Max(1, KernelThreads) : 0;
 
     /// <summary>h (B·T', C) · classifier (C, V) through <see cref="ClassifierKernel"/>: float32 logits (B, T', V) of bfloat16 values.</summary>
     private static unsafe Tensor Classify(Tensor h, Tensor classifier, long b, int rows, int workers)
