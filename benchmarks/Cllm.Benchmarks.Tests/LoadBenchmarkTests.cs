@@ -42,13 +42,35 @@ public sealed class LoadBenchmarkTests : IDisposable
         var root = LlamaCppExactnessTests.RepositoryRoot().FullName;
         var (exit, text, _) = ConsoleCapture.Run(
             "load", "--model", Path.Combine(root, "samples", "models", "sql-cllm"), "--prompts", Path.Combine(root, "samples", "data", "sql-test.jsonl"),
-            "--clients", "1,3", "--requests-per-client", "1", "--max-new-tokens", "16", "--threads", "1", "--peer");
+            "--clients", "1,3", "--requests-per-client", "1", "--max-new-tokens", "16", "--threads", "1", "--peer", "--prefix-sharing", "both");
         Assert.True(exit == 0, text);
         Assert.Contains("exact: every batched Cllm output equals the same prompt served alone.", text, StringComparison.Ordinal);
-        foreach (var server in new[] { "cllm serial jacobi:16", "cllm batched ar", "cllm batched jacobi:16", "llama.cpp BatchedExecutor ar" })
+        var servers = new[]
+        {
+            "cllm serial jacobi:16", "cllm batched ar, no sharing", "cllm batched jacobi:16, no sharing", "cllm batched ar, shared prefixes",
+            "cllm batched jacobi:16, shared prefixes", "llama.cpp BatchedExecutor ar",
+        };
+        foreach (var server in servers)
         {
             Assert.Equal(2, text.Split('\n').Count(line => line.Contains(server, StringComparison.Ordinal)));
         }
+
+        // Without sharing nothing is reused; the serial engine never shares.
+        var rows = text.Split('\n').Where(line => line.TrimStart() is [>= '0' and <= '9', ..]).ToArray();
+        Assert.Equal(12, rows.Length);
+        Assert.All(rows.Where(line => line.Contains("no sharing", StringComparison.Ordinal) || line.Contains("serial", StringComparison.Ordinal)),
+            line => Assert.Contains(" 0% ", line, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void LoadCommandRefusesAnUnknownPrefixSharingMode()
+    {
+        var root = LlamaCppExactnessTests.RepositoryRoot().FullName;
+        var (exit, text, error) = ConsoleCapture.Run(
+            "load", "--model", Path.Combine(root, "samples", "models", "sql-cllm"), "--prompts", Path.Combine(root, "samples", "data", "sql-test.jsonl"),
+            "--prefix-sharing", "sometimes");
+        Assert.NotEqual(0, exit);
+        Assert.Contains("--prefix-sharing: 'sometimes' is not one of on, off, both.", text + error, StringComparison.Ordinal);
     }
 
     private static string[] Prompts(int count)

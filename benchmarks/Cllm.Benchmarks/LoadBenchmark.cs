@@ -36,21 +36,22 @@ internal static class LoadBenchmark
         var peer = new Option<bool>("--peer") { Description = "Also run llama.cpp's BatchedExecutor AR (LLamaSharp)" };
         var ggufType = new Option<string?>("--gguf-type") { Description = "llama.cpp's weights with --peer: f32, f16, q8_0 or q4_0 (default: f32 for float32, f16 for bfloat16)" };
         var ggufDir = new Option<string?>("--gguf-dir") { Description = "Keep the GGUF here and reuse it when present (default: a temporary folder)" };
+        var sharing = new Option<string>("--prefix-sharing") { Description = "Batched servers reuse a prompt prefix cached for another request: on, off, or both (each batched server twice)", DefaultValueFactory = _ => "on" };
         var command = new Command("load", "Closed-loop load: serial engine vs batched AR vs batched Jacobi (vs llama.cpp BatchedExecutor AR).")
         {
-            model, prompts, clients, perClient, maxNew, decoder, threads, serialThreads, dtype, quantize, peer, ggufType, ggufDir,
+            model, prompts, clients, perClient, maxNew, decoder, threads, serialThreads, dtype, quantize, peer, ggufType, ggufDir, sharing,
         };
         command.SetAction(parse => CliErrors.Run(parse, () => Run(parse.GetValue(model)!, parse.GetValue(prompts)!, parse.GetValue(clients)!, parse.GetValue(perClient),
             parse.GetValue(maxNew), parse.GetValue(decoder)!, parse.GetValue(threads), parse.GetValue(serialThreads), parse.GetValue(dtype)!, parse.GetValue(quantize)!,
-            parse.GetValue(peer), parse.GetValue(ggufType), parse.GetValue(ggufDir))));
+            parse.GetValue(peer), parse.GetValue(ggufType), parse.GetValue(ggufDir), parse.GetValue(sharing)!)));
         return command;
     }
 
-    /// <summary>One request's outcome: its prompt index, ids, latency and time to first token.</summary>
-    private sealed record Outcome(int Prompt, int[] Ids, TimeSpan Latency, TimeSpan FirstToken);
+    /// <summary>One request's outcome: its prompt index, ids, latency, time to first token, and its prompt tokens (all, and those reused from another request's cached prefix).</summary>
+    private sealed record Outcome(int Prompt, int[] Ids, TimeSpan Latency, TimeSpan FirstToken, int PromptTokens, int ReusedTokens);
 
     private static int Run(string modelDir, string promptsFile, string clientList, int perClient, int maxNewTokens, string decoderSpec, int threads, int serialThreads,
-        string dtypeName, string quantizeName, bool peer, string? ggufTypeName, string? ggufDir)
+        string dtypeName, string quantizeName, bool peer, string? ggufTypeName, string? ggufDir, string sharingName)
     {
         var counts = clientList.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(c => int.TryParse(c, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n >= 1 ? n : throw new FormatException($"--clients: '{c}' is not a positive whole number.")).ToArray();
@@ -63,16 +64,24 @@ internal static class LoadBenchmark
         var ggufType = ggufTypeName is null ? (dtype == torch.ScalarType.Float32 ? LlamaWeightType.F32 : LlamaWeightType.F16)
             : PeerFormats.ParseGgufTypes(ggufTypeName) is [var g] ? g : throw new ArgumentException("--gguf-type: give one of f32, f16, q8_0, q4_0.");
         var drafting = DecoderOptions.Parse(decoderSpec);
+        bool[] shareModes = sharingName switch
+        {
+            "on" => new[] { true },
+            "off" => new[] { false },
+            "both" => new[] { false, true },
+            _ => throw new ArgumentException($"--prefix-sharing: '{sharingName}' is not one of on, off, both."),
+        };
         var texts = PromptFile.Read(promptsFile);
         int maxClients = counts.Max();
 
         // libtorch's thread count is process-wide: each run sets its own (Serial, Batched) before it starts. An int4a8
         // model's kernel has workers of its own, fixed when it loads, and libtorch stays on one thread beside them.
         bool ownWorkers = quantization == WeightQuantization.Int4A8;
-        CllmEngine Engine(int batch, int engineThreads) => CllmBuilder.FromCheckpoint(modelDir).WithDType(dtype).WithQuantization(quantization)
-            .WithThreads(engineThreads).UseDecoder(drafting).WithMaxBatchSize(batch).Build();
-        using var serial = Engine(1, serialThreads);
-        using var batched = Engine(maxClients, threads);
+        CllmEngine Engine(int batch, int engineThreads, bool share) => CllmBuilder.FromCheckpoint(modelDir).WithDType(dtype).WithQuantization(quantization)
+            .WithThreads(engineThreads).UseDecoder(drafting).WithMaxBatchSize(batch).WithPrefixSharing(share).Build();
+        using var serial = Engine(1, serialThreads, false);
+        var engines = shareModes.Select(share => (Share: share, Engine: Engine(maxClients, threads, share))).ToArray();
+        var batched = engines[0].Engine;
         var options = new GenerationOptions { MaxNewTokens = maxNewTokens };
         var requests = texts.Select(t => batched.CreateRequest(t, options)).ToArray();
         (List<Outcome>, TimeSpan) Serial(IReadOnlyList<IReadOnlyList<int>> plan)
@@ -81,21 +90,24 @@ internal static class LoadBenchmark
             return Clients(serial, requests, plan, null);
         }
 
-        (List<Outcome>, TimeSpan) Batched(IReadOnlyList<IReadOnlyList<int>> plan, DecoderOptions? decoder)
+        (List<Outcome>, TimeSpan) Batched(CllmEngine engine, IReadOnlyList<IReadOnlyList<int>> plan, DecoderOptions? decoder)
         {
             torch.set_num_threads(ownWorkers ? 1 : threads);
-            return Clients(batched, requests, plan, decoder);
+            return Clients(engine, requests, plan, decoder);
         }
 
         var config = batched.Model.Config;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{modelDir}: {batched.Model.ParameterCount / 1e6:0.#}M parameters, {PeerFormats.Label(dtype, quantization)}; threads: serial {serialThreads}, batched {threads}; closed-loop clients {string.Join(",", counts)} × {perClient} requests × ≤{maxNewTokens} new tokens, greedy; drafting decoder {drafting.Label}"));
+            $"{modelDir}: {batched.Model.ParameterCount / 1e6:0.#}M parameters, {PeerFormats.Label(dtype, quantization)}; threads: serial {serialThreads}, batched {threads}; closed-loop clients {string.Join(",", counts)} × {perClient} requests × ≤{maxNewTokens} new tokens, greedy; drafting decoder {drafting.Label}; prefix sharing {sharingName}"));
 
         // Warm-up: a request on each side, and two at once on the batched engine (its forward-cost curve is measured then).
         var two = new[] { new[] { 0 }, new[] { 1 % requests.Length } };
         Serial(two);
-        Batched(two, DecoderOptions.Autoregressive);
-        Batched(two, null);
+        foreach (var (_, engine) in engines)
+        {
+            Batched(engine, two, DecoderOptions.Autoregressive);
+            Batched(engine, two, null);
+        }
 
         LlamaSharpBatched? llama = null;
         string? scratch = null;
@@ -117,10 +129,10 @@ internal static class LoadBenchmark
         try
         {
             var alone = new Dictionary<int, int[]>();
-            var header = string.Format(CultureInfo.InvariantCulture, "{0,3} {1,-35} {2,9} {3,10} {4,9} {5,9} {6,9} {7,9} {8,8}",
-                "N", "server", "tok/s", "vs serial", "lat p50", "lat p95", "ttft p50", "ttft p95", "exact");
+            var header = string.Format(CultureInfo.InvariantCulture, "{0,3} {1,-42} {2,9} {3,10} {4,9} {5,9} {6,9} {7,9} {8,7} {9,8}",
+                "N", "server", "tok/s", "vs serial", "lat p50", "lat p95", "ttft p50", "ttft p95", "reused", "exact");
             Console.WriteLine();
-            Console.WriteLine("tok/s = all generated tokens / wall time; latency and time to first token in ms from the moment a request is sent; exact = equal to the same prompt served alone");
+            Console.WriteLine("tok/s = all generated tokens / wall time; latency and time to first token in ms from the moment a request is sent; reused = prompt tokens taken from another request's cached prefix; exact = equal to the same prompt served alone");
             Console.WriteLine(header);
             Console.WriteLine(new string('-', header.Length));
             bool allExact = true;
@@ -135,16 +147,20 @@ internal static class LoadBenchmark
                 }
 
                 rows.Add(($"cllm serial {drafting.Label}", serialOut, serialWall, false));
-                var (arOut, arWall) = Batched(plan, DecoderOptions.Autoregressive);
-                rows.Add(("cllm batched ar", arOut, arWall, true));
-                var (jOut, jWall) = Batched(plan, null);
-                rows.Add(($"cllm batched {drafting.Label}", jOut, jWall, true));
+                foreach (var (share, engine) in engines)
+                {
+                    string suffix = shareModes.Length > 1 ? (share ? ", shared prefixes" : ", no sharing") : "";
+                    var (arOut, arWall) = Batched(engine, plan, DecoderOptions.Autoregressive);
+                    rows.Add(($"cllm batched ar{suffix}", arOut, arWall, true));
+                    var (jOut, jWall) = Batched(engine, plan, null);
+                    rows.Add(($"cllm batched {drafting.Label}{suffix}", jOut, jWall, true));
+                }
                 if (llama is not null)
                 {
                     var ids = requests.Select(r => r.PromptIds).ToArray();
                     var (done, wall) = llama.Run(ids, plan, maxNewTokens, requests[0].Options.StopTokenIds ?? Array.Empty<int>());
                     bool comparable = dtype == torch.ScalarType.Float32 && quantization == WeightQuantization.None && ggufType == LlamaWeightType.F32;
-                    rows.Add(($"llama.cpp BatchedExecutor ar {PeerFormats.Label(ggufType)}", done.Select(d => new Outcome(d.Request, d.Ids, d.Latency, d.FirstToken)).ToList(), wall, comparable));
+                    rows.Add(($"llama.cpp BatchedExecutor ar {PeerFormats.Label(ggufType)}", done.Select(d => new Outcome(d.Request, d.Ids, d.Latency, d.FirstToken, requests[d.Request].PromptIds.Count, 0)).ToList(), wall, comparable));
                 }
 
                 double serialRate = Rate(serialOut, serialWall);
@@ -152,10 +168,11 @@ internal static class LoadBenchmark
                 {
                     int equal = outcomes.Count(o => alone.TryGetValue(o.Prompt, out var ids) && ids.SequenceEqual(o.Ids));
                     allExact &= !check || equal == outcomes.Count;
-                    Console.WriteLine(string.Format(CultureInfo.InvariantCulture, "{0,3} {1,-35} {2,9:F1} {3,9:F2}x {4,9:F0} {5,9:F0} {6,9:F0} {7,9:F0} {8,8}",
+                    Console.WriteLine(string.Format(CultureInfo.InvariantCulture, "{0,3} {1,-42} {2,9:F1} {3,9:F2}x {4,9:F0} {5,9:F0} {6,9:F0} {7,9:F0} {8,6:F0}% {9,8}",
                         n, name, Rate(outcomes, wall), Rate(outcomes, wall) / serialRate,
                         Percentile(outcomes.Select(o => o.Latency.TotalMilliseconds), 0.5), Percentile(outcomes.Select(o => o.Latency.TotalMilliseconds), 0.95),
                         Percentile(outcomes.Select(o => o.FirstToken.TotalMilliseconds), 0.5), Percentile(outcomes.Select(o => o.FirstToken.TotalMilliseconds), 0.95),
+                        100.0 * outcomes.Sum(o => o.ReusedTokens) / Math.Max(1, outcomes.Sum(o => o.PromptTokens)),
                         check ? $"{equal}/{outcomes.Count}" : "-"));
                 }
             }
@@ -165,6 +182,11 @@ internal static class LoadBenchmark
         }
         finally
         {
+            foreach (var (_, engine) in engines)
+            {
+                engine.Dispose();
+            }
+
             llama?.Dispose();
             if (scratch is not null)
             {
@@ -185,6 +207,7 @@ internal static class LoadBenchmark
                 var sent = clock.Elapsed;
                 TimeSpan? first = null;
                 var ids = new List<int>();
+                int reused = 0;
                 foreach (var step in engine.Run(requests[p], decoder))
                 {
                     if (first is null && step.Tokens.Count > 0)
@@ -193,12 +216,13 @@ internal static class LoadBenchmark
                     }
 
                     ids.AddRange(step.Tokens);
+                    reused = step.Stats?.CachedPromptTokens ?? reused;
                 }
 
                 var latency = clock.Elapsed - sent;
                 lock (outcomes)
                 {
-                    outcomes.Add(new Outcome(p, ids.ToArray(), latency, first ?? latency));
+                    outcomes.Add(new Outcome(p, ids.ToArray(), latency, first ?? latency, requests[p].PromptIds.Count, reused));
                 }
             }
         })).ToList();

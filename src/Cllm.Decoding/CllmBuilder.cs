@@ -23,6 +23,7 @@ public sealed class CllmBuilder
     private ILoggerFactory _loggerFactory = NullLoggerFactory.Instance;
     private int _maxBatchSize = CllmEngine.DefaultMaxBatchSize;
     private int _prefillChunk = CllmEngine.DefaultPrefillChunk;
+    private bool _sharePrefixes = true;
 
     private CllmBuilder(string path) => CheckpointPath = path;
 
@@ -162,6 +163,18 @@ public sealed class CllmBuilder
         return this;
     }
 
+    /// <summary>
+    /// Whether a request joining the batch reuses the cached keys and values of a prompt prefix it shares with another
+    /// request in it (default on): requests that begin with the same system prompt, instructions or schema compute that
+    /// part once. Outputs do not change (docs/serving.md); <see cref="DecodeStats.CachedPromptTokens"/> tells how many
+    /// prompt tokens a request reused.
+    /// </summary>
+    public CllmBuilder WithPrefixSharing(bool enabled)
+    {
+        _sharePrefixes = enabled;
+        return this;
+    }
+
     /// <summary>Where load and request logs go.</summary>
     public CllmBuilder WithLoggerFactory(ILoggerFactory loggerFactory)
     {
@@ -185,6 +198,6 @@ public sealed class CllmBuilder
         {
             Log.Quantized(logger, summary);
         }
-        return new CllmEngine(pretrained, _decoder, logger, _maxBatchSize, _prefillChunk);
+        return new CllmEngine(pretrained, _decoder, logger, _maxBatchSize, _prefillChunk, _sharePrefixes);
     }
 }

@@ -24,7 +24,7 @@ public sealed class CllmEngine : IDisposable
     private readonly ILogger _logger;
     private bool _disposed;
 
-    internal CllmEngine(PretrainedModel pretrained, DecoderOptions decoder, ILogger logger, int maxBatchSize = DefaultMaxBatchSize, int prefillChunk = DefaultPrefillChunk)
+    internal CllmEngine(PretrainedModel pretrained, DecoderOptions decoder, ILogger logger, int maxBatchSize = DefaultMaxBatchSize, int prefillChunk = DefaultPrefillChunk, bool sharePrefixes = true)
     {
         Model = pretrained.Model;
         Tokenizer = pretrained.Tokenizer;
@@ -36,7 +36,7 @@ public sealed class CllmEngine : IDisposable
         Decoder = new EngineDecoder(this, null, _default.Name);
         _logger = logger;
         MaxBatchSize = maxBatchSize;
-        _worker = new DecodeWorker("cllm-decode", Model, maxBatchSize, prefillChunk, logger);
+        _worker = new DecodeWorker("cllm-decode", Model, maxBatchSize, prefillChunk, sharePrefixes, logger);
     }
 
     /// <summary>Prompt tokens a request prefills per forward by default while other requests share the batch (<see cref="CllmBuilder.WithPrefillChunk"/>).</summary>

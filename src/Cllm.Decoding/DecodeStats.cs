@@ -10,6 +10,12 @@ public sealed class DecodeStats
     /// <summary>Prompt length in tokens.</summary>
     public int PromptTokens { get; internal set; }
 
+    /// <summary>
+    /// Prompt tokens this request did not compute: their keys and values were already in the engine's cache, computed
+    /// for another request of the batch with the same prompt prefix (docs/serving.md). 0 for a request decoded alone.
+    /// </summary>
+    public int CachedPromptTokens { get; internal set; }
+
     /// <summary>Tokens generated (the stop token not counted).</summary>
     public int GeneratedTokens { get; internal set; }
 

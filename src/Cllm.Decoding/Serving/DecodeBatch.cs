@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Collections.Immutable;
 using Cllm.Core;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -22,6 +23,14 @@ namespace Cllm;
 /// session that wrote them; a finished session's slots are dead until the cache is compacted, which happens when dead
 /// slots outnumber live ones or room is short. With one session owning the whole cache and a chain draft, the forward
 /// is exactly the single-request one (default positions, causal mask).
+/// <para>
+/// Shared prompt prefixes: a session joining with a prompt that begins as a cached prompt of the batch does not compute
+/// that part again. Its rows also see the first L slots of the session that holds it (the same tokens at the same
+/// positions, so the same keys and values), and its own slots start at position L. A holder that finishes while others
+/// still see its prefix keeps its prompt's slots (retained) until the last of them leaves; the rest of its slots die.
+/// Prefixes are taken only from a holder's own prompt slots (never from a session that shares itself), and at most the
+/// prompt's length − 1, so every session computes its own last prompt token.
+/// </para>
 /// </remarks>
 internal sealed class DecodeBatch : IDisposable
 {
@@ -29,22 +38,42 @@ internal sealed class DecodeBatch : IDisposable
     {
         public required int Id { get; init; }
 
+        public required ImmutableArray<int> Prompt { get; init; }
+
         public int Cached { get; set; }                                                    // live cache slots the session owns
+
+        public int SharedFrom { get; init; } = -1;                                         // the holder whose first Shared slots the session sees, −1 for none
+
+        public int Shared { get; init; }
+
+        public int Position => Shared + Cached;                                            // the position of the session's next cached token
     }
 
+    /// <summary>A holder's prompt slots that sharers see: live sessions that share from nobody, and retained ones.</summary>
+    private sealed record Holder(ImmutableArray<int> Prompt, int Length);
+
+    /// <summary>Shared prefixes shorter than this are not worth the bookkeeping.</summary>
+    private const int MinSharedPrefix = 4;
+
     private readonly LlamaForCausalLM _model;
+    private readonly bool _sharePrefixes;
     private readonly Dictionary<DecodeSession, Member> _members = new();
-    private readonly List<int> _owners = new();                                            // per cache slot: its session's id, −1 once that session left
+    private readonly Dictionary<int, int> _sharers = new();                               // per holder id: live sessions that see its prefix
+    private readonly Dictionary<int, Holder> _retained = new();                           // holders that left while shared: their prompt slots stay
+    private readonly List<int> _owners = new();                                            // per cache slot: its session's id, −1 once dead
+    private readonly List<int> _positions = new();                                         // per cache slot: its token's position
     private KvCache _cache;
     private int _dead;
     private int _nextId;
 
     /// <param name="model">The model; all sessions must decode with it.</param>
     /// <param name="capacity">Initial cache slots; the cache grows when sessions need more.</param>
-    public DecodeBatch(LlamaForCausalLM model, int capacity)
+    /// <param name="sharePrefixes">Whether a joining session reuses the cached slots of a prompt prefix it shares with another.</param>
+    public DecodeBatch(LlamaForCausalLM model, int capacity, bool sharePrefixes = true)
     {
         ArgumentNullException.ThrowIfNull(model);
         _model = model;
+        _sharePrefixes = sharePrefixes;
         _cache = model.CreateCache(Math.Max(1, capacity));
     }
 
@@ -66,7 +95,52 @@ internal sealed class DecodeBatch : IDisposable
             throw new ArgumentException("only a session that has not run yet can join a batch.", nameof(session));
         }
 
-        _members.Add(session, new Member { Id = _nextId++ });
+        var prompt = session.Request.PromptIds;
+        var (holder, shared) = _sharePrefixes ? LongestSharedPrefix(prompt) : (-1, 0);
+        _members.Add(session, new Member { Id = _nextId++, Prompt = prompt, SharedFrom = holder, Shared = shared });
+        if (holder >= 0)
+        {
+            _sharers[holder] = _sharers.GetValueOrDefault(holder) + 1;
+            session.ReuseCachedPrefix(shared);
+        }
+    }
+
+    /// <summary>The holder whose cached prompt slots cover the longest prefix of <paramref name="prompt"/> (at most its length − 1), and that length; (−1, 0) for none of at least <see cref="MinSharedPrefix"/>.</summary>
+    private (int Holder, int Length) LongestSharedPrefix(ImmutableArray<int> prompt)
+    {
+        int best = -1, bestLength = MinSharedPrefix - 1;
+        foreach (var (id, holder) in Holders())
+        {
+            int limit = Math.Min(Math.Min(holder.Length, holder.Prompt.Length), prompt.Length - 1);
+            int common = 0;
+            while (common < limit && holder.Prompt[common] == prompt[common])
+            {
+                common++;
+            }
+
+            if (common > bestLength)
+            {
+                (best, bestLength) = (id, common);
+            }
+        }
+
+        return best < 0 ? (-1, 0) : (best, bestLength);
+    }
+
+    private IEnumerable<(int Id, Holder Holder)> Holders()
+    {
+        foreach (var member in _members.Values)
+        {
+            if (member.SharedFrom < 0)
+            {
+                yield return (member.Id, new Holder(member.Prompt, member.Cached));         // its first Cached positions are in the cache
+            }
+        }
+
+        foreach (var (id, holder) in _retained)
+        {
+            yield return (id, holder);
+        }
     }
 
     /// <summary>Removes a session (finished, cancelled or failed); its cache slots become dead.</summary>
@@ -81,19 +155,54 @@ internal sealed class DecodeBatch : IDisposable
         {
             _cache.Reset();
             _owners.Clear();
+            _positions.Clear();
+            _sharers.Clear();
+            _retained.Clear();
             _dead = 0;
             return;
         }
 
-        for (int i = 0; i < _owners.Count; i++)
+        if (member.SharedFrom >= 0)
         {
-            if (_owners[i] == member.Id)
+            int left = _sharers[member.SharedFrom] - 1;
+            if (left > 0)
             {
-                _owners[i] = -1;
+                _sharers[member.SharedFrom] = left;
+            }
+            else
+            {
+                _sharers.Remove(member.SharedFrom);
+                if (_retained.Remove(member.SharedFrom))
+                {
+                    Kill(member.SharedFrom, keepBelow: 0);                                   // its last sharer left
+                }
             }
         }
 
-        _dead += member.Cached;
+        if (_sharers.ContainsKey(member.Id))
+        {
+            // Others still see its prefix: its prompt's slots stay, the rest die.
+            int kept = Math.Min(member.Cached, member.Prompt.Length);
+            _retained.Add(member.Id, new Holder(member.Prompt, kept));
+            Kill(member.Id, keepBelow: kept);
+        }
+        else
+        {
+            Kill(member.Id, keepBelow: 0);
+        }
+    }
+
+    /// <summary>Marks the slots of <paramref name="id"/> at positions from <paramref name="keepBelow"/> on dead.</summary>
+    private void Kill(int id, int keepBelow)
+    {
+        for (int i = 0; i < _owners.Count; i++)
+        {
+            if (_owners[i] == id && _positions[i] >= keepBelow)
+            {
+                _owners[i] = -1;
+                _dead++;
+            }
+        }
     }
 
     /// <summary>
@@ -139,7 +248,7 @@ internal sealed class DecodeBatch : IDisposable
         }
 
         Tensor? positions = null, mask = null;
-        bool alone = count == 1 && _members.Count == 1 && _dead == 0;                     // the session owns every cached slot
+        bool alone = count == 1 && _members.Count == 1 && members[0].Cached == past;      // the session owns every cached slot
         if (!alone || !drafts[0].IsChain)
         {
             (positions, mask) = Layout(members, inputs, drafts, past, t, bodies, bodyStart, rowStart);
@@ -154,12 +263,14 @@ internal sealed class DecodeBatch : IDisposable
         var results = new VerifiedStep[count];
         var keep = new List<int>(t);
         var keptOwners = new List<int>(t);
+        var keptPositions = new List<int>(t);
         for (int s = 0; s < count; s++)
         {
             for (int i = 0; i < inputs[s].Count - 1; i++)
             {
                 keep.Add(bodyStart[s] + i);
                 keptOwners.Add(members[s].Id);
+                keptPositions.Add(members[s].Position + i);
             }
         }
 
@@ -167,7 +278,7 @@ internal sealed class DecodeBatch : IDisposable
         {
             var draft = drafts[s];
             int first = rowStart[s];
-            int pendingAt = members[s].Cached + inputs[s].Count - 1;                        // the pending token's position
+            int pendingAt = members[s].Position + inputs[s].Count - 1;                       // the pending token's position
             for (int i = 0; i <= draft.Count; i++)
             {
                 if (!double.IsFinite(margins[first + i]))
@@ -184,6 +295,7 @@ internal sealed class DecodeBatch : IDisposable
                 // A prefill chunk that is not the last: all its tokens stay cached, nothing is verified or drawn.
                 keep.Add(bodies + first);
                 keptOwners.Add(members[s].Id);
+                keptPositions.Add(pendingAt);
                 members[s].Cached += inputs[s].Count;
                 results[s] = new VerifiedStep(Array.Empty<int>(), -1, Array.Empty<int>(), double.PositiveInfinity);
                 continue;
@@ -197,11 +309,13 @@ internal sealed class DecodeBatch : IDisposable
             double minMargin = margins[first];                                             // the position that chose the first emitted token
             keep.Add(bodies + first);
             keptOwners.Add(members[s].Id);
+            keptPositions.Add(pendingAt);
             for (int i = 0; i < path.Length; i++)
             {
                 minMargin = Math.Min(minMargin, margins[first + 1 + path[i]]);
                 keep.Add(bodies + first + 1 + path[i]);
                 keptOwners.Add(members[s].Id);
+                keptPositions.Add(pendingAt + 1 + i);                                        // an accepted path is a chain from the pending token
             }
 
             members[s].Cached += inputs[s].Count + path.Length;
@@ -214,13 +328,14 @@ internal sealed class DecodeBatch : IDisposable
         }
 
         _owners.AddRange(keptOwners);
+        _positions.AddRange(keptPositions);
         return results;
     }
 
     /// <summary>
     /// Positions (T) and mask (T, past + T) of a packed forward: a body or pending token sees its session's cached slots
-    /// and its session's inputs up to itself; a draft node sees those, the pending token, its ancestors and itself, at
-    /// the pending token's position + its depth.
+    /// (its shared prefix's among them) and its session's inputs up to itself; a draft node sees those, the pending token,
+    /// its ancestors and itself, at the pending token's position + its depth.
     /// </summary>
     private (Tensor Positions, Tensor Mask) Layout(Member[] members, IReadOnlyList<IReadOnlyList<int>> inputs, IReadOnlyList<Draft> drafts, int past, int t, int bodies, int[] bodyStart, int[] rowStart)
     {
@@ -230,14 +345,16 @@ internal sealed class DecodeBatch : IDisposable
         var template = new bool[width];
         for (int s = 0; s < members.Length; s++)
         {
-            // The session's own cached slots, shared by all its rows.
+            // The session's own cached slots and its shared prefix, seen by all its rows.
             Array.Clear(template);
+            int id = members[s].Id, from = members[s].SharedFrom, shared = members[s].Shared;
             for (int slot = 0; slot < past; slot++)
             {
-                template[slot] = _owners[slot] == members[s].Id;
+                int owner = _owners[slot];
+                template[slot] = owner == id || (owner == from && _positions[slot] < shared);
             }
 
-            int cached = members[s].Cached;
+            int cached = members[s].Position;
             int body = inputs[s].Count - 1;
             for (int i = 0; i < body; i++)
             {
@@ -279,18 +396,22 @@ internal sealed class DecodeBatch : IDisposable
         {
             var keep = new List<int>(live);
             var owners = new List<int>(live);
+            var positions = new List<int>(live);
             for (int i = 0; i < _owners.Count; i++)
             {
                 if (_owners[i] >= 0)
                 {
                     keep.Add(i);
                     owners.Add(_owners[i]);
+                    positions.Add(_positions[i]);
                 }
             }
 
             _cache.KeepSlots(0, keep);
             _owners.Clear();
             _owners.AddRange(owners);
+            _positions.Clear();
+            _positions.AddRange(positions);
             _dead = 0;
         }
 

@@ -71,6 +71,24 @@ internal sealed class DecodeSession
     /// <summary>Whether no forward has been run yet (not even a chunk of the prefill).</summary>
     public bool Fresh => _step == 0 && _prefilled == 0 && !_planned;
 
+    /// <summary>
+    /// Marks the prompt's first <paramref name="tokens"/> as cached already: another request of the batch computed their
+    /// keys and values (a shared prompt prefix), so the prefill starts after them. Only before the first forward, and
+    /// never the whole prompt (its last token must be the prefill's pending one).
+    /// </summary>
+    public void ReuseCachedPrefix(int tokens)
+    {
+        if (!Fresh)
+        {
+            throw new InvalidOperationException("a cached prefix can only be reused before the first forward.");
+        }
+
+        ArgumentOutOfRangeException.ThrowIfLessThan(tokens, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(tokens, _prompt.Count);
+        _prefilled = tokens;
+        _stats.CachedPromptTokens = tokens;
+    }
+
     /// <summary>Whether the planned forward is a prefill chunk that is not the last: it caches prompt tokens and emits nothing.</summary>
     public bool PlannedChunk => _planned && _plannedChunk > 0;
 

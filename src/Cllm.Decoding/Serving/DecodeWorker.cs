@@ -29,20 +29,23 @@ internal sealed class DecodeWorker : IDisposable
     private readonly LlamaForCausalLM _model;
     private readonly int _maxBatch;
     private readonly int _prefillChunk;
+    private readonly bool _sharePrefixes;
     private readonly BatchBudget _budget;
 
     /// <param name="name">The thread's name.</param>
     /// <param name="model">The engine's model: requests of decoders over it are batched.</param>
     /// <param name="maxBatchSize">Requests decoded together at most; 1 decodes one at a time.</param>
     /// <param name="prefillChunk">Prompt tokens prefilled per forward at most while other requests share the batch (a request alone prefills its whole prompt at once).</param>
+    /// <param name="sharePrefixes">Whether a joining request reuses the cached prompt prefix it shares with another request of the batch.</param>
     /// <param name="logger">Request logs.</param>
-    public DecodeWorker(string name, LlamaForCausalLM model, int maxBatchSize, int prefillChunk, ILogger logger)
+    public DecodeWorker(string name, LlamaForCausalLM model, int maxBatchSize, int prefillChunk, bool sharePrefixes, ILogger logger)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatchSize, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(prefillChunk, 1);
         _model = model;
         _maxBatch = maxBatchSize;
         _prefillChunk = prefillChunk;
+        _sharePrefixes = sharePrefixes;
         _logger = logger;
         _budget = BatchBudget.For(model);
         _thread = new Thread(Run) { IsBackground = true, Name = name };
@@ -190,7 +193,7 @@ internal sealed class DecodeWorker : IDisposable
         try
         {
             session = decoder.Start(job.Request, job.CancellationToken);
-            batch ??= new DecodeBatch(_model, Math.Min(_maxBatch, 4) * session.CacheSlots);
+            batch ??= new DecodeBatch(_model, Math.Min(_maxBatch, 4) * session.CacheSlots, _sharePrefixes);
             batch.Add(session);
         }
         catch (Exception ex)

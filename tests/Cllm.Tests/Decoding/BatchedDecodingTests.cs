@@ -72,6 +72,85 @@ public class BatchedDecodingTests
         }
     }
 
+    /// <summary>
+    /// Shared prompt prefixes: requests that begin with the same tokens as a cached prompt reuse its slots, including
+    /// after its holder finished (its prompt's slots are retained while others see them, through compaction), and every
+    /// output equals the request decoded alone.
+    /// </summary>
+    [Theory]
+    [InlineData(5)]
+    [InlineData(6)]
+    [InlineData(7)]
+    public void RequestsSharingAPromptPrefixReuseItsSlotsAndEqualTheirLoneOutputs(int seed)
+    {
+        using var model = TinyLlama.Create(seed);
+        var random = new Random(seed);
+        var prefix = Enumerable.Range(0, 12).Select(_ => random.Next(model.Config.VocabSize)).ToArray();
+        int Token() => random.Next(model.Config.VocabSize);
+        var decoders = new[] { (DraftVerifyDecoder)Decoders.Autoregressive(model), Decoders.Jacobi(model, 8), (DraftVerifyDecoder)Decoders.Lookahead(model) };
+
+        // (suffix after the common prefix, budget, the prefix tokens the request should reuse): the holder finishes after
+        // 3 tokens, while the second request still sees its prefix; the third and fourth join later and share the
+        // retained slots (the fourth is the holder's very prompt: all of it but its last token); the fifth shares nothing.
+        var plan = new List<(int[] Prompt, int Budget, int Reused)>();
+        int[] first = prefix.Concat(new[] { Token(), Token() }).ToArray();
+        plan.Add((first, 3, 0));
+        plan.Add((prefix.Append(Token()).ToArray(), 40, 12));
+        plan.Add((prefix.Concat(new[] { Token(), Token(), Token() }).ToArray(), 30, 12));
+        plan.Add((first, 25, 13));
+        plan.Add((Enumerable.Range(0, 9).Select(_ => Token()).ToArray(), 20, 0));
+
+        var requests = new List<(DraftVerifyDecoder Decoder, DecodeRequest Request)>();
+        var alone = new List<DecodeResult>();
+        for (int i = 0; i < plan.Count; i++)
+        {
+            var decoder = decoders[i % decoders.Length];
+            var request = new DecodeRequest { PromptIds = plan[i].Prompt, Options = new GenerationOptions { MaxNewTokens = plan[i].Budget } };
+            var result = decoder.DecodeToEnd(request);
+            Assert.True(result.Stats.MinLogitMargin > 1e-4, $"request {i} meets a near-tie alone; pick another seed");
+            Assert.Equal(0, result.Stats.CachedPromptTokens);
+            requests.Add((decoder, request));
+            alone.Add(result);
+        }
+
+        Assert.True(plan[1].Prompt[12] != first[12] && plan[2].Prompt[12] != first[12], "the suffixes must differ from the holder's; pick another seed");
+        var outputs = RunBatch(model, requests, capacity: 8, joinEvery: 2, cap: () => int.MaxValue);
+        for (int i = 0; i < requests.Count; i++)
+        {
+            Assert.Equal(alone[i].OutputIds, outputs[i].Tokens);
+            Assert.Equal(alone[i].Finish, outputs[i].Finish);
+            Assert.Equal(plan[i].Reused, outputs[i].Stats.CachedPromptTokens);
+        }
+
+        // Switched off, nothing is reused and the outputs are the same.
+        var unshared = RunBatch(model, requests, capacity: 8, joinEvery: 2, cap: () => int.MaxValue, sharePrefixes: false);
+        for (int i = 0; i < requests.Count; i++)
+        {
+            Assert.Equal(alone[i].OutputIds, unshared[i].Tokens);
+            Assert.Equal(0, unshared[i].Stats.CachedPromptTokens);
+        }
+    }
+
+    /// <summary>sql-cllm's prompts begin with their database's schema: requests joining a batch reuse it, with chunked prefills, and equal the request alone.</summary>
+    [Fact]
+    public void SqlPromptsJoiningABatchReuseTheirSchemaPrefix()
+    {
+        using var engine = CllmBuilder.FromCheckpoint(ShippedModels.Folder("sql-cllm")).WithMaxBatchSize(1).Build();
+        var specs = new[] { "jacobi:16", "ar", "multiblock", "lookahead" };
+        var requests = Prompts("sql-cllm", 10).Select((prompt, i) => (
+            (DraftVerifyDecoder)DecoderOptions.Parse(specs[i % specs.Length]).CreateDecoder(engine.Model),
+            engine.CreateRequest(engine.Tokenizer.Encode(prompt), new GenerationOptions { MaxNewTokens = 48 }))).ToArray();
+        var alone = requests.Select(r => r.Item1.DecodeToEnd(r.Item2)).ToArray();
+        var outputs = RunBatch(engine.Model, requests, capacity: 64, joinEvery: 1, cap: () => int.MaxValue, prefillChunk: 16);
+        for (int i = 0; i < requests.Length; i++)
+        {
+            Assert.Equal(alone[i].OutputIds, outputs[i].Tokens);
+            Assert.True(outputs[i].Stats.CachedPromptTokens < outputs[i].Stats.PromptTokens);
+        }
+
+        Assert.True(outputs.Count(o => o.Stats.CachedPromptTokens >= 8) >= 3, "few requests reused a schema: " + string.Join(",", outputs.Select(o => o.Stats.CachedPromptTokens)));
+    }
+
     /// <summary>The batched forward is the loop's forward: a batch of one that owns its whole cache counts the same forwards as <see cref="IDecoder.Decode"/>.</summary>
     [Fact]
     public void ABatchOfOneTakesTheForwardsOfTheRequestAlone()
@@ -386,11 +465,12 @@ public class BatchedDecodingTests
 
     /// <summary>
     /// Steps <paramref name="requests"/> through one batch: one joins every <paramref name="joinEvery"/> forwards (0: all at
-    /// once); each forward's cap comes from <paramref name="cap"/>, prompts are prefilled <paramref name="prefillChunk"/> tokens per forward at most.
+    /// once); each forward's cap comes from <paramref name="cap"/>, prompts are prefilled <paramref name="prefillChunk"/> tokens per forward at most;
+    /// a joining request reuses a shared prompt prefix unless <paramref name="sharePrefixes"/> is false.
     /// </summary>
-    internal static Outcome[] RunBatch(LlamaForCausalLM model, IReadOnlyList<(DraftVerifyDecoder Decoder, DecodeRequest Request)> requests, int capacity, int joinEvery, Func<int> cap, int prefillChunk = int.MaxValue)
+    internal static Outcome[] RunBatch(LlamaForCausalLM model, IReadOnlyList<(DraftVerifyDecoder Decoder, DecodeRequest Request)> requests, int capacity, int joinEvery, Func<int> cap, int prefillChunk = int.MaxValue, bool sharePrefixes = true)
     {
-        using var batch = new DecodeBatch(model, capacity);
+        using var batch = new DecodeBatch(model, capacity, sharePrefixes);
         var outcomes = new Outcome?[requests.Count];
         var tokens = requests.Select(_ => new List<int>()).ToArray();
         var running = new List<(int Index, DecodeSession Session)>();
