@@ -12,7 +12,8 @@ public sealed class DecodeStats
 
     /// <summary>
     /// Prompt tokens this request did not compute: their keys and values were already in the engine's cache, computed
-    /// for another request of the batch with the same prompt prefix (docs/serving.md). 0 for a request decoded alone.
+    /// for another request that began the same way, running beside it or just before it (docs/serving.md). 0 for a
+    /// request decoded outside an engine.
     /// </summary>
     public int CachedPromptTokens { get; internal set; }
 

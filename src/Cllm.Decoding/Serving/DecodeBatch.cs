@@ -31,6 +31,12 @@ namespace Cllm;
 /// Prefixes are taken only from a holder's own prompt slots (never from a session that shares itself), and at most the
 /// prompt's length − 1, so every session computes its own last prompt token.
 /// </para>
+/// <para>
+/// An idle batch keeps its last session's slots (its prompt and what it generated, compacted to positions 0…n − 1), so
+/// the next session, if it begins with the same tokens (the next turn of a chat, the same system prompt), adopts them as
+/// its own: the cache is cut back to the common prefix and the session owns all of it, running the single-request
+/// forward from there. Otherwise the cache is emptied.
+/// </para>
 /// </remarks>
 internal sealed class DecodeBatch : IDisposable
 {
@@ -39,6 +45,8 @@ internal sealed class DecodeBatch : IDisposable
         public required int Id { get; init; }
 
         public required ImmutableArray<int> Prompt { get; init; }
+
+        public required DecodeSession Session { get; init; }
 
         public int Cached { get; set; }                                                    // live cache slots the session owns
 
@@ -63,6 +71,7 @@ internal sealed class DecodeBatch : IDisposable
     private readonly List<int> _owners = new();                                            // per cache slot: its session's id, −1 once dead
     private readonly List<int> _positions = new();                                         // per cache slot: its token's position
     private KvCache _cache;
+    private int[]? _idle;                                                                  // while no session runs: the tokens at the cache's positions 0…n − 1
     private int _dead;
     private int _nextId;
 
@@ -96,13 +105,109 @@ internal sealed class DecodeBatch : IDisposable
         }
 
         var prompt = session.Request.PromptIds;
-        var (holder, shared) = _sharePrefixes ? LongestSharedPrefix(prompt) : (-1, 0);
-        _members.Add(session, new Member { Id = _nextId++, Prompt = prompt, SharedFrom = holder, Shared = shared });
-        if (holder >= 0)
+        var member = new Member { Id = _nextId++, Prompt = prompt, Session = session };
+        if (_members.Count == 0)
         {
+            Adopt(member);
+        }
+        else if (_sharePrefixes && LongestSharedPrefix(prompt) is ( >= 0 and var holder, var shared))
+        {
+            member = new Member { Id = member.Id, Prompt = prompt, Session = session, SharedFrom = holder, Shared = shared };
             _sharers[holder] = _sharers.GetValueOrDefault(holder) + 1;
             session.ReuseCachedPrefix(shared);
         }
+
+        _members.Add(session, member);
+    }
+
+    /// <summary>
+    /// The first session of an idle batch: keeps the common prefix of its prompt and the idle slots' tokens (at most its
+    /// length − 1) as its own, or empties the cache.
+    /// </summary>
+    private void Adopt(Member member)
+    {
+        var idle = _idle;
+        _idle = null;
+        var prompt = member.Prompt;
+        int common = 0;
+        int limit = idle is null ? 0 : Math.Min(idle.Length, prompt.Length - 1);
+        while (common < limit && idle![common] == prompt[common])
+        {
+            common++;
+        }
+
+        if (common < MinSharedPrefix)
+        {
+            common = 0;
+        }
+
+        _cache.TruncateTo(common);
+        _owners.Clear();
+        _positions.Clear();
+        for (int i = 0; i < common; i++)
+        {
+            _owners.Add(member.Id);
+            _positions.Add(i);
+        }
+
+        _sharers.Clear();
+        _retained.Clear();
+        _dead = 0;
+        if (common > 0)
+        {
+            member.Cached = common;
+            member.Session.ReuseCachedPrefix(common);
+        }
+    }
+
+    /// <summary>
+    /// The last session left: keeps what it saw (its shared prefix and its own slots, positions 0…n − 1, compacted to
+    /// slots 0…n − 1) for the next session to adopt, or empties the cache when sharing is off or the slots do not add up.
+    /// </summary>
+    private void Retire(Member member)
+    {
+        _idle = null;
+        var tokens = member.Session.Tokens;
+        int n = member.Position;
+        var keep = new List<int>(n);
+        if (_sharePrefixes && _owners.Count == _cache.Length && n <= tokens.Count)
+        {
+            for (int slot = 0; slot < _owners.Count; slot++)
+            {
+                int owner = _owners[slot];
+                if (owner == member.Id || (owner == member.SharedFrom && _positions[slot] < member.Shared))
+                {
+                    if (_positions[slot] != keep.Count)
+                    {
+                        break;                                                             // not positions 0, 1, 2, … in slot order
+                    }
+
+                    keep.Add(slot);
+                }
+            }
+        }
+
+        if (keep.Count == n && n > 0)
+        {
+            _cache.KeepSlots(0, keep);
+            var idle = new int[n];
+            for (int i = 0; i < n; i++)
+            {
+                idle[i] = tokens[i];
+            }
+
+            _idle = idle;
+        }
+        else
+        {
+            _cache.Reset();
+        }
+
+        _owners.Clear();
+        _positions.Clear();
+        _sharers.Clear();
+        _retained.Clear();
+        _dead = 0;
     }
 
     /// <summary>The holder whose cached prompt slots cover the longest prefix of <paramref name="prompt"/> (at most its length − 1), and that length; (−1, 0) for none of at least <see cref="MinSharedPrefix"/>.</summary>
@@ -153,12 +258,7 @@ internal sealed class DecodeBatch : IDisposable
 
         if (_members.Count == 0)
         {
-            _cache.Reset();
-            _owners.Clear();
-            _positions.Clear();
-            _sharers.Clear();
-            _retained.Clear();
-            _dead = 0;
+            Retire(member);
             return;
         }
 

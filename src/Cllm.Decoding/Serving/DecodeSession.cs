@@ -59,6 +59,9 @@ internal sealed class DecodeSession
     /// <summary>The request's cancellation.</summary>
     public CancellationToken CancellationToken { get; }
 
+    /// <summary>The prompt and every token emitted so far (the last one is the pending token, not yet cached).</summary>
+    public IReadOnlyList<int> Tokens => _view;
+
     /// <summary>The request's token choice.</summary>
     public TokenSampler Sampler { get; }
 
@@ -72,8 +75,8 @@ internal sealed class DecodeSession
     public bool Fresh => _step == 0 && _prefilled == 0 && !_planned;
 
     /// <summary>
-    /// Marks the prompt's first <paramref name="tokens"/> as cached already: another request of the batch computed their
-    /// keys and values (a shared prompt prefix), so the prefill starts after them. Only before the first forward, and
+    /// Marks the prompt's first <paramref name="tokens"/> as cached already: another request computed their keys and values
+    /// (a shared prompt prefix), so the prefill starts after them. Only before the first forward, and
     /// never the whole prompt (its last token must be the prefill's pending one).
     /// </summary>
     public void ReuseCachedPrefix(int tokens)

@@ -131,6 +131,63 @@ public class BatchedDecodingTests
         }
     }
 
+    /// <summary>
+    /// An idle batch keeps its last request's slots: the next request adopts the common prefix (the next turn of a
+    /// conversation reuses the previous prompt and answer; the same prompt again reuses all but its last token), an
+    /// unrelated one starts from an empty cache, and every output equals the request alone.
+    /// </summary>
+    [Theory]
+    [InlineData(8)]
+    [InlineData(9)]
+    public void TheNextRequestOnAnIdleBatchAdoptsTheCommonPrefixOfTheLastOne(int seed)
+    {
+        using var model = TinyLlama.Create(seed);
+        var random = new Random(seed);
+        int[] Tokens(int count) => Enumerable.Range(0, count).Select(_ => random.Next(model.Config.VocabSize)).ToArray();
+        var jacobi = Decoders.Jacobi(model, 8);
+        var ar = (DraftVerifyDecoder)Decoders.Autoregressive(model);
+        var first = new DecodeRequest { PromptIds = Tokens(10), Options = new GenerationOptions { MaxNewTokens = 12 } };
+        var firstAlone = jacobi.DecodeToEnd(first);
+        var turn = new DecodeRequest { PromptIds = first.PromptIds.Concat(firstAlone.OutputIds).Concat(Tokens(3)).ToArray(), Options = new GenerationOptions { MaxNewTokens = 20 } };
+        var other = new DecodeRequest { PromptIds = Tokens(7), Options = new GenerationOptions { MaxNewTokens = 15 } };
+        var requests = new List<(DraftVerifyDecoder Decoder, DecodeRequest Request)> { (jacobi, first), (ar, turn), (jacobi, other), (ar, other) };
+        var alone = requests.Select(r => r.Decoder.DecodeToEnd(r.Request)).ToArray();
+        Assert.All(alone, a => Assert.True(a.Stats.MinLogitMargin > 1e-4, "a near-tie alone; pick another seed"));
+
+        var outputs = RunBatch(model, requests, capacity: 8, joinEvery: int.MaxValue, cap: () => int.MaxValue);   // one at a time
+        for (int i = 0; i < requests.Count; i++)
+        {
+            Assert.Equal(alone[i].OutputIds, outputs[i].Tokens);
+        }
+
+        // The last emitted token of a request is never cached (it is the pending one).
+        var reused = outputs.Select(o => o.Stats.CachedPromptTokens).ToArray();
+        Assert.Equal(new[] { 0, first.PromptIds.Count + firstAlone.OutputIds.Count - 1, 0, other.PromptIds.Count - 1 }, reused);
+
+        var unshared = RunBatch(model, requests, capacity: 8, joinEvery: int.MaxValue, cap: () => int.MaxValue, sharePrefixes: false);
+        Assert.All(unshared, o => Assert.Equal(0, o.Stats.CachedPromptTokens));
+        Assert.Equal(alone.Select(a => a.OutputIds), unshared.Select(o => (IReadOnlyList<int>)o.Tokens));
+    }
+
+    /// <summary>Through the engine, a conversation's next turn reuses the previous turn's cache and gets what an engine without sharing gives.</summary>
+    [Fact]
+    public void AConversationsNextTurnReusesThePreviousTurnOnTheEngine()
+    {
+        using var shared = CllmBuilder.FromCheckpoint(ShippedModels.Stories260K).Build();
+        using var plain = CllmBuilder.FromCheckpoint(ShippedModels.Stories260K).WithPrefixSharing(false).Build();
+        var options = new GenerationOptions { MaxNewTokens = 40, StopAtEos = false };
+        var ids = shared.Tokenizer.Encode("Once upon a time, there was a little girl named Lily.");
+        var first = shared.CreateRequest(ids, options);
+        var one = shared.Decoder.DecodeToEnd(first);
+        var next = shared.CreateRequest(ids.Concat(one.OutputIds).Concat(shared.Tokenizer.Encode(" Then her mom said", addSpecial: false)).ToArray(), options);
+        var two = shared.Decoder.DecodeToEnd(next);
+        Assert.Equal(plain.Decoder.DecodeToEnd(first).OutputIds, one.OutputIds);
+        Assert.Equal(plain.Decoder.DecodeToEnd(next).OutputIds, two.OutputIds);
+        Assert.Equal(0, one.Stats.CachedPromptTokens);
+        Assert.Equal(ids.Length + one.OutputIds.Count - 1, two.Stats.CachedPromptTokens);             // all but the last answer token, never cached
+        Assert.Equal(0, plain.Decoder.DecodeToEnd(next).Stats.CachedPromptTokens);
+    }
+
     /// <summary>sql-cllm's prompts begin with their database's schema: requests joining a batch reuse it, with chunked prefills, and equal the request alone.</summary>
     [Fact]
     public void SqlPromptsJoiningABatchReuseTheirSchemaPrefix()
