@@ -285,6 +285,7 @@ internal sealed class CllmChatClient : IChatClient
         var usage = new UsageDetails
         {
             InputTokenCount = promptTokens,
+            CachedInputTokenCount = stats?.CachedPromptTokens ?? 0,
             OutputTokenCount = generated,
             TotalTokenCount = promptTokens + generated,
             AdditionalCounts = new AdditionalPropertiesDictionary<long>

@@ -32,6 +32,7 @@ public class ChatClientTests
         Assert.Equal(expected.Text, response.Text);
         Assert.Equal(ChatFinishReason.Length, response.FinishReason);
         Assert.Equal(expected.PromptIds.Count, response.Usage!.InputTokenCount);
+        Assert.Equal(expected.PromptIds.Count - 1, response.Usage.CachedInputTokenCount);              // the same prompt as the request before it
         Assert.Equal(40, response.Usage.OutputTokenCount);
         Assert.Equal(expected.Stats.ForwardPasses, response.Usage.AdditionalCounts!["ForwardPasses"]);
         Assert.True(response.Usage.AdditionalCounts["JacobiIterations"] > 0);
@@ -46,6 +47,23 @@ public class ChatClientTests
         }
 
         Assert.Equal(expected.Text, streamed.ToString());
+    }
+
+    /// <summary>A conversation's second turn resends the first; the engine reuses that prefix (<see cref="UsageDetails.CachedInputTokenCount"/>).</summary>
+    [SkippableFact]
+    public async Task TheSecondTurnOfAConversationReusesTheFirst()
+    {
+        using var engine = CllmBuilder.FromCheckpoint(ShippedModels.Stories260K).Build();
+        var client = engine.AsChatClient();
+        var options = new ChatOptions { MaxOutputTokens = 30 };
+        var history = new List<ChatMessage> { new(ChatRole.User, "Once upon a time") };
+        var first = await client.GetResponseAsync(history, options);
+        Assert.Equal(0, first.Usage!.CachedInputTokenCount);
+        history.AddRange(first.Messages);
+        history.Add(new ChatMessage(ChatRole.User, "Then the cat"));
+        var second = await client.GetResponseAsync(history, options);
+        Assert.True(second.Usage!.CachedInputTokenCount >= first.Usage.InputTokenCount,
+            $"reused {second.Usage.CachedInputTokenCount} of {second.Usage.InputTokenCount}; the first turn's prompt had {first.Usage.InputTokenCount}");
     }
 
     [SkippableFact]
