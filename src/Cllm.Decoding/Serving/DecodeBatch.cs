@@ -44,9 +44,9 @@ internal sealed class DecodeBatch : IDisposable
     {
         public required int Id { get; init; }
 
-        public required ImmutableArray<int> Prompt { get; init; }
-
         public required DecodeSession Session { get; init; }
+
+        public ImmutableArray<int> Prompt => Session.Request.PromptIds;
 
         public int Cached { get; set; }                                                    // live cache slots the session owns
 
@@ -104,15 +104,14 @@ internal sealed class DecodeBatch : IDisposable
             throw new ArgumentException("only a session that has not run yet can join a batch.", nameof(session));
         }
 
-        var prompt = session.Request.PromptIds;
-        var member = new Member { Id = _nextId++, Prompt = prompt, Session = session };
+        var member = new Member { Id = _nextId++, Session = session };
         if (_members.Count == 0)
         {
             Adopt(member);
         }
-        else if (_sharePrefixes && LongestSharedPrefix(prompt) is ( >= 0 and var holder, var shared))
+        else if (_sharePrefixes && LongestSharedPrefix(session.Request.PromptIds) is ( >= 0 and var holder, var shared))
         {
-            member = new Member { Id = member.Id, Prompt = prompt, Session = session, SharedFrom = holder, Shared = shared };
+            member = new Member { Id = member.Id, Session = session, SharedFrom = holder, Shared = shared };
             _sharers[holder] = _sharers.GetValueOrDefault(holder) + 1;
             session.ReuseCachedPrefix(shared);
         }
