@@ -132,6 +132,54 @@ public class BatchedDecodingTests
     }
 
     /// <summary>
+    /// Prompts drawn from a few common prefixes (cut at random lengths, random suffixes), mixed decoders, random join
+    /// times, caps and prefill chunks, through a cache that grows and compacts: holders leave while shared, sharers share
+    /// retained slots, and every output equals the request alone.
+    /// </summary>
+    [Theory]
+    [InlineData(10, 1)]
+    [InlineData(11, 2)]
+    [InlineData(12, 3)]
+    public void RandomRequestsOverCommonPrefixesEqualEachRequestAlone(int seed, int joinEvery)
+    {
+        using var model = TinyLlama.Create(seed);
+        var random = new Random(seed);
+        int Token() => random.Next(model.Config.VocabSize);
+        var bases = Enumerable.Range(0, 3).Select(_ => Enumerable.Range(0, 6 + random.Next(10)).Select(_ => Token()).ToArray()).ToArray();
+        var decoders = new[]
+        {
+            (DraftVerifyDecoder)Decoders.Autoregressive(model), Decoders.Jacobi(model, 8), (DraftVerifyDecoder)Decoders.Lookahead(model),
+            (DraftVerifyDecoder)DecoderOptions.Parse("multiblock:6x3x0.5x4").CreateDecoder(model),
+        };
+        var requests = new List<(DraftVerifyDecoder Decoder, DecodeRequest Request)>();
+        var alone = new List<DecodeResult>();
+        for (int attempt = 0; requests.Count < 14 && attempt < 60; attempt++)
+        {
+            var prefix = bases[random.Next(bases.Length)];
+            var prompt = prefix.Take(1 + random.Next(prefix.Length)).Concat(Enumerable.Range(0, random.Next(7)).Select(_ => Token())).ToArray();
+            var decoder = decoders[requests.Count % decoders.Length];
+            var request = new DecodeRequest { PromptIds = prompt, Options = new GenerationOptions { MaxNewTokens = 3 + random.Next(40) } };
+            var result = decoder.DecodeToEnd(request);
+            if (result.Stats.MinLogitMargin > 1e-4)
+            {
+                requests.Add((decoder, request));
+                alone.Add(result);
+            }
+        }
+
+        Assert.Equal(14, requests.Count);
+        var outputs = RunBatch(model, requests, capacity: 16, joinEvery: joinEvery, cap: () => random.Next(3) == 0 ? random.Next(4) : int.MaxValue, prefillChunk: 2 + seed % 5);
+        for (int i = 0; i < requests.Count; i++)
+        {
+            Assert.Equal(alone[i].OutputIds, outputs[i].Tokens);
+            Assert.InRange(outputs[i].Stats.CachedPromptTokens, 0, requests[i].Request.PromptIds.Count - 1);
+        }
+
+        Assert.True(outputs.Count(o => o.Stats.CachedPromptTokens > 0) >= 3, "few requests shared: " + string.Join(",", outputs.Select(o => o.Stats.CachedPromptTokens)));
+    }
+
+    /// <summary>
+    /// An idle batch keeps its last request's slots:    /// <summary>
     /// An idle batch keeps its last request's slots: the next request adopts the common prefix (the next turn of a
     /// conversation reuses the previous prompt and answer; the same prompt again reuses all but its last token), an
     /// unrelated one starts from an empty cache, and every output equals the request alone.
