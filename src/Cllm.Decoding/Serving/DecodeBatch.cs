@@ -127,14 +127,7 @@ internal sealed class DecodeBatch : IDisposable
     {
         var idle = _idle;
         _idle = null;
-        var prompt = member.Prompt;
-        int common = 0;
-        int limit = idle is null ? 0 : Math.Min(idle.Length, prompt.Length - 1);
-        while (common < limit && idle![common] == prompt[common])
-        {
-            common++;
-        }
-
+        int common = idle is null ? 0 : CommonPrefix(idle, member.Prompt.AsSpan(), member.Prompt.Length - 1);
         if (common < MinSharedPrefix)
         {
             common = 0;
@@ -215,13 +208,7 @@ internal sealed class DecodeBatch : IDisposable
         int best = -1, bestLength = MinSharedPrefix - 1;
         foreach (var (id, holder) in Holders())
         {
-            int limit = Math.Min(Math.Min(holder.Length, holder.Prompt.Length), prompt.Length - 1);
-            int common = 0;
-            while (common < limit && holder.Prompt[common] == prompt[common])
-            {
-                common++;
-            }
-
+            int common = CommonPrefix(holder.Prompt.AsSpan(0, Math.Min(holder.Length, holder.Prompt.Length)), prompt.AsSpan(), prompt.Length - 1);
             if (common > bestLength)
             {
                 (best, bestLength) = (id, common);
@@ -229,6 +216,19 @@ internal sealed class DecodeBatch : IDisposable
         }
 
         return best < 0 ? (-1, 0) : (best, bestLength);
+    }
+
+    /// <summary>The length of the common prefix of <paramref name="a"/> and <paramref name="b"/>, at most <paramref name="limit"/>.</summary>
+    private static int CommonPrefix(ReadOnlySpan<int> a, ReadOnlySpan<int> b, int limit)
+    {
+        limit = Math.Min(limit, Math.Min(a.Length, b.Length));
+        int common = 0;
+        while (common < limit && a[common] == b[common])
+        {
+            common++;
+        }
+
+        return common;
     }
 
     private IEnumerable<(int Id, Holder Holder)> Holders()
