@@ -55,9 +55,11 @@ internal sealed class DecodeBatch : IDisposable
         public int Shared { get; init; }
 
         public int Position => Shared + Cached;                                            // the position of the session's next cached token
+
+        public int CachedPrompt => Math.Min(Cached, Prompt.Length);                        // a holder's prompt tokens in the cache (positions 0…, as it shares from nobody)
     }
 
-    /// <summary>A holder's prompt slots that sharers see: live sessions that share from nobody, and retained ones.</summary>
+    /// <summary>A holder's prompt and how many of its first tokens are cached (at most the prompt's length): live sessions that share from nobody, and retained ones.</summary>
     private sealed record Holder(ImmutableArray<int> Prompt, int Length);
 
     /// <summary>Shared prefixes shorter than this are not worth the bookkeeping.</summary>
@@ -208,7 +210,7 @@ internal sealed class DecodeBatch : IDisposable
         int best = -1, bestLength = MinSharedPrefix - 1;
         foreach (var (id, holder) in Holders())
         {
-            int common = CommonPrefix(holder.Prompt.AsSpan(0, Math.Min(holder.Length, holder.Prompt.Length)), prompt.AsSpan(), prompt.Length - 1);
+            int common = CommonPrefix(holder.Prompt.AsSpan(0, holder.Length), prompt.AsSpan(), prompt.Length - 1);
             if (common > bestLength)
             {
                 (best, bestLength) = (id, common);
@@ -237,7 +239,7 @@ internal sealed class DecodeBatch : IDisposable
         {
             if (member.SharedFrom < 0)
             {
-                yield return (member.Id, new Holder(member.Prompt, member.Cached));         // its first Cached positions are in the cache
+                yield return (member.Id, new Holder(member.Prompt, member.CachedPrompt));
             }
         }
 
@@ -281,9 +283,8 @@ internal sealed class DecodeBatch : IDisposable
         if (_sharers.ContainsKey(member.Id))
         {
             // Others still see its prefix: its prompt's slots stay, the rest die.
-            int kept = Math.Min(member.Cached, member.Prompt.Length);
-            _retained.Add(member.Id, new Holder(member.Prompt, kept));
-            Kill(member.Id, keepBelow: kept);
+            _retained.Add(member.Id, new Holder(member.Prompt, member.CachedPrompt));
+            Kill(member.Id, keepBelow: member.CachedPrompt);
         }
         else
         {
