@@ -80,7 +80,10 @@ internal static class LoadBenchmark
         CllmEngine Engine(int batch, int engineThreads, bool share) => CllmBuilder.FromCheckpoint(modelDir).WithDType(dtype).WithQuantization(quantization)
             .WithThreads(engineThreads).UseDecoder(drafting).WithMaxBatchSize(batch).WithPrefixSharing(share).Build();
         using var serial = Engine(1, serialThreads, false);
-        var engines = shareModes.Select(share => (Share: share, Engine: Engine(maxClients, threads, share))).ToArray();
+        using var unshared = shareModes.Contains(false) ? Engine(maxClients, threads, false) : null;
+        using var shared = shareModes.Contains(true) ? Engine(maxClients, threads, true) : null;
+        var engines = new[] { (Share: false, Engine: unshared), (Share: true, Engine: shared) }
+            .Where(e => e.Engine is not null).Select(e => (e.Share, Engine: e.Engine!)).ToArray();
         var batched = engines[0].Engine;
         var options = new GenerationOptions { MaxNewTokens = maxNewTokens };
         var requests = texts.Select(t => batched.CreateRequest(t, options)).ToArray();
@@ -182,11 +185,6 @@ internal static class LoadBenchmark
         }
         finally
         {
-            foreach (var (_, engine) in engines)
-            {
-                engine.Dispose();
-            }
-
             llama?.Dispose();
             if (scratch is not null)
             {
