@@ -218,19 +218,6 @@ public class MultiblockTests
         Assert.Throws<ArgumentOutOfRangeException>(() => options.CreateDecoder(model));
     }
 
-    [SkippableTheory]
-    [InlineData("multiblock:16x0", "the blocks in flight K")]
-    [InlineData("multiblock:16x2x1.5", "the spawn ratio R")]
-    [InlineData("multiblock:16x2x0.85x4x9", "multiblock takes N x K x R x P")]
-    public async Task TheCliNamesTheDecoderSpec(string decoder, string expected)
-    {
-        var (code, error) = await CliRunner.Run("generate", "--model", ShippedModels.Stories260K, "--prompt", "Once", "--max-new-tokens", "4", "--decoder", decoder, "--threads", "1");
-        Assert.Equal(1, code);
-        var line = Assert.Single(ModelCopies.Lines(error));
-        Assert.Contains(decoder, line);
-        Assert.Contains(expected, line);
-    }
-
     /// <summary>Length of the draft's first chain (nodes 0, 1, 2, … each continuing the one before).</summary>
     private static int ChainDepth(Draft draft)
     {

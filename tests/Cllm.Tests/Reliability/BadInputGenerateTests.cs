@@ -166,4 +166,17 @@ public class BadInputGenerateTests
         var row = Assert.Single(File.ReadAllLines(output));
         Assert.Equal("The dog", JsonDocument.Parse(row).RootElement.GetProperty("prompt").GetString());
     }
+
+    [SkippableTheory]
+    [InlineData("multiblock:16x0", "the blocks in flight K")]
+    [InlineData("multiblock:16x2x1.5", "the spawn ratio R")]
+    [InlineData("multiblock:16x2x0.85x4x9", "multiblock takes N x K x R x P")]
+    public async Task TheCliNamesTheDecoderSpec(string decoder, string expected)
+    {
+        var (code, error) = await CliRunner.Run("generate", "--model", ShippedModels.Stories260K, "--prompt", "Once", "--max-new-tokens", "4", "--decoder", decoder, "--threads", "1");
+        Assert.Equal(1, code);
+        var line = Assert.Single(ModelCopies.Lines(error));
+        Assert.Contains(decoder, line);
+        Assert.Contains(expected, line);
+    }
 }
