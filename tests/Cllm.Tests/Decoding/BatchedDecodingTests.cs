@@ -179,7 +179,6 @@ public class BatchedDecodingTests
     }
 
     /// <summary>
-    /// An idle batch keeps its last request's slots:    /// <summary>
     /// An idle batch keeps its last request's slots: the next request adopts the common prefix (the next turn of a
     /// conversation reuses the previous prompt and answer; the same prompt again reuses all but its last token), an
     /// unrelated one starts from an empty cache, and every output equals the request alone.
