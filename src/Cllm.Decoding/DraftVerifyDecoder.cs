@@ -85,12 +85,15 @@ internal sealed class DraftVerifyDecoder : IDecoder
     {
         var inputs = new IReadOnlyList<int>[sessions.Count];
         var drafts = new Draft[sessions.Count];
+        int positions = 0;
         for (int s = 0; s < sessions.Count; s++)
         {
             (inputs[s], drafts[s]) = sessions[s].Plan(depthCap, prefillChunk);            // 1–2. inputs and draft
+            positions += inputs[s].Count + drafts[s].Count;
         }
 
         var verified = batch.Forward(sessions, inputs, drafts);                           // 3–5. one forward, verify, keep
+        CllmTelemetry.RecordForward(sessions.Count, positions);
         var steps = new DecodeStep?[sessions.Count];
         for (int s = 0; s < sessions.Count; s++)
         {

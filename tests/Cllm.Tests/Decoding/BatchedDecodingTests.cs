@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics.Metrics;
 using System.IO;
 using System.Linq;
 using System.Text.Json;
@@ -253,6 +254,66 @@ public class BatchedDecodingTests
         }
 
         Assert.True(outputs.Count(o => o.Stats.CachedPromptTokens >= 8) >= 3, "few requests reused a schema: " + string.Join(",", outputs.Select(o => o.Stats.CachedPromptTokens)));
+    }
+
+    /// <summary>
+    /// Every model forward is measured on the Cllm meter: the requests it advanced and the token positions it computed (a
+    /// request's uncached prompt tokens, then per later forward its pending token, plus every draft token). Measurements
+    /// are taken on the thread that decodes, so only this test's forwards are counted.
+    /// </summary>
+    [Fact]
+    public void EveryForwardIsMeasuredWithItsRequestsAndPositions()
+    {
+        int thread = Environment.CurrentManagedThreadId;
+        var requestsPerForward = new List<int>();
+        long positions = 0;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == CllmTelemetry.Name && instrument.Name.StartsWith("cllm.batch.", StringComparison.Ordinal))
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<int>((_, value, _, _) =>
+        {
+            if (Environment.CurrentManagedThreadId == thread)
+            {
+                requestsPerForward.Add(value);
+            }
+        });
+        listener.SetMeasurementEventCallback<long>((_, value, _, _) =>
+        {
+            if (Environment.CurrentManagedThreadId == thread)
+            {
+                positions += value;
+            }
+        });
+        listener.Start();
+
+        using var model = TinyLlama.Create(4);
+        var random = new Random(4);
+        int[] Tokens(int count) => Enumerable.Range(0, count).Select(_ => random.Next(model.Config.VocabSize)).ToArray();
+        var jacobi = Decoders.Jacobi(model, 8);
+        var alone = jacobi.DecodeToEnd(new DecodeRequest { PromptIds = Tokens(11), Options = new GenerationOptions { MaxNewTokens = 30 } }).Stats;
+        Assert.Equal(alone.ForwardPasses, requestsPerForward.Count);
+        Assert.All(requestsPerForward, n => Assert.Equal(1, n));
+        Assert.Equal(11 + alone.ForwardPasses - 1 + alone.DraftedTokens, positions);
+
+        requestsPerForward.Clear();
+        positions = 0;
+        var prefix = Tokens(9);
+        var requests = new List<(DraftVerifyDecoder Decoder, DecodeRequest Request)>
+        {
+            (Decoders.Jacobi(model, 8), new DecodeRequest { PromptIds = prefix.Concat(Tokens(3)).ToArray(), Options = new GenerationOptions { MaxNewTokens = 25 } }),
+            ((DraftVerifyDecoder)Decoders.Autoregressive(model), new DecodeRequest { PromptIds = prefix.Concat(Tokens(2)).ToArray(), Options = new GenerationOptions { MaxNewTokens = 20 } }),
+            ((DraftVerifyDecoder)Decoders.Lookahead(model), new DecodeRequest { PromptIds = Tokens(7), Options = new GenerationOptions { MaxNewTokens = 15 } }),
+        };
+        var outcomes = RunBatch(model, requests, capacity: 8, joinEvery: 2, cap: () => int.MaxValue);
+        Assert.Equal(outcomes.Sum(o => o.Stats.ForwardPasses), requestsPerForward.Sum());
+        Assert.Contains(requestsPerForward, n => n > 1);
+        Assert.Equal(outcomes.Sum(o => (long)o.Stats.PromptTokens - o.Stats.CachedPromptTokens + o.Stats.ForwardPasses - 1 + o.Stats.DraftedTokens), positions);
+        Assert.Contains(outcomes, o => o.Stats.CachedPromptTokens > 0);
     }
 
     /// <summary>The batched forward is the loop's forward: a batch of one that owns its whole cache counts the same forwards as <see cref="IDecoder.Decode"/>.</summary>
