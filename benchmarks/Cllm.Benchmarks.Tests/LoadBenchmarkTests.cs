@@ -1,4 +1,5 @@
 using System;
+using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Text.Json;
@@ -60,6 +61,21 @@ public sealed class LoadBenchmarkTests : IDisposable
         Assert.Equal(12, rows.Length);
         Assert.All(rows.Where(line => line.Contains("no sharing", StringComparison.Ordinal) || line.Contains("serial", StringComparison.Ordinal)),
             line => Assert.Contains(" 0% ", line, StringComparison.Ordinal));
+
+        // Cllm's rows count their forwards and the positions computed per generated token (at least one each); llama.cpp's do not.
+        foreach (var row in rows)
+        {
+            var cells = row.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (row.Contains("llama.cpp", StringComparison.Ordinal))
+            {
+                Assert.Equal(new[] { "-", "-" }, cells[^3..^1]);
+            }
+            else
+            {
+                Assert.True(long.Parse(cells[^3], CultureInfo.InvariantCulture) > 0, row);
+                Assert.InRange(double.Parse(cells[^2], CultureInfo.InvariantCulture), 1.0, 1000.0);
+            }
+        }
     }
 
     [Fact]

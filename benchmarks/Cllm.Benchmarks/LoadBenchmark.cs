@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.CommandLine;
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.IO;
 using System.Linq;
@@ -50,6 +51,11 @@ internal static class LoadBenchmark
     /// <summary>One request's outcome: its prompt index, ids, latency, time to first token, and its prompt tokens (all, and those reused from another request's cached prefix).</summary>
     private sealed record Outcome(int Prompt, int[] Ids, TimeSpan Latency, TimeSpan FirstToken, int PromptTokens, int ReusedTokens);
 
+    /// <summary>What one run's model forwards did, from the Cllm meter: forwards, and token positions computed.</summary>
+    private sealed record Work(long Forwards, long Positions);
+
+    private static long _forwards, _positions;
+
     private static int Run(string modelDir, string promptsFile, string clientList, int perClient, int maxNewTokens, string decoderSpec, int threads, int serialThreads,
         string dtypeName, string quantizeName, bool peer, string? ggufTypeName, string? ggufDir, string sharingName)
     {
@@ -87,13 +93,25 @@ internal static class LoadBenchmark
         var batched = engines[0].Engine;
         var options = new GenerationOptions { MaxNewTokens = maxNewTokens };
         var requests = texts.Select(t => batched.CreateRequest(t, options)).ToArray();
-        (List<Outcome>, TimeSpan) Serial(IReadOnlyList<IReadOnlyList<int>> plan)
+        // Every model forward reports the requests it advanced and the positions it computed ("cllm.batch.*").
+        using var meter = new MeterListener();
+        meter.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Meter.Name == "Cllm" && instrument.Name.StartsWith("cllm.batch.", StringComparison.Ordinal))
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        meter.SetMeasurementEventCallback<int>((_, _, _, _) => Interlocked.Increment(ref _forwards));
+        meter.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref _positions, value));
+        meter.Start();
+        (List<Outcome>, TimeSpan, Work) Serial(IReadOnlyList<IReadOnlyList<int>> plan)
         {
             torch.set_num_threads(ownWorkers ? 1 : serialThreads);
             return Clients(serial, requests, plan, null);
         }
 
-        (List<Outcome>, TimeSpan) Batched(CllmEngine engine, IReadOnlyList<IReadOnlyList<int>> plan, DecoderOptions? decoder)
+        (List<Outcome>, TimeSpan, Work) Batched(CllmEngine engine, IReadOnlyList<IReadOnlyList<int>> plan, DecoderOptions? decoder)
         {
             torch.set_num_threads(ownWorkers ? 1 : threads);
             return Clients(engine, requests, plan, decoder);
@@ -132,50 +150,52 @@ internal static class LoadBenchmark
         try
         {
             var alone = new Dictionary<int, int[]>();
-            var header = string.Format(CultureInfo.InvariantCulture, "{0,3} {1,-42} {2,9} {3,10} {4,9} {5,9} {6,9} {7,9} {8,7} {9,8}",
-                "N", "server", "tok/s", "vs serial", "lat p50", "lat p95", "ttft p50", "ttft p95", "reused", "exact");
+            var header = string.Format(CultureInfo.InvariantCulture, "{0,3} {1,-42} {2,9} {3,10} {4,9} {5,9} {6,9} {7,9} {8,7} {9,7} {10,8} {11,8}",
+                "N", "server", "tok/s", "vs serial", "lat p50", "lat p95", "ttft p50", "ttft p95", "reused", "fwd", "pos/tok", "exact");
             Console.WriteLine();
-            Console.WriteLine("tok/s = all generated tokens / wall time; latency and time to first token in ms from the moment a request is sent; reused = prompt tokens taken from another request's cached prefix; exact = equal to the same prompt served alone");
+            Console.WriteLine("tok/s = all generated tokens / wall time; latency and time to first token in ms from the moment a request is sent; reused = prompt tokens taken from another request's cached prefix; fwd = model forwards; pos/tok = token positions the forwards computed (uncached prompt tokens, pending tokens, drafts) per generated token; exact = equal to the same prompt served alone");
             Console.WriteLine(header);
             Console.WriteLine(new string('-', header.Length));
             bool allExact = true;
             foreach (int n in counts)
             {
                 var plan = Enumerable.Range(0, n).Select(c => Enumerable.Range(0, perClient).Select(r => (c * perClient + r) % requests.Length).ToArray()).ToArray();
-                var rows = new List<(string Name, List<Outcome> Outcomes, TimeSpan Wall, bool Checked)>();
-                var (serialOut, serialWall) = Serial(plan);
+                var rows = new List<(string Name, List<Outcome> Outcomes, TimeSpan Wall, Work? Work, bool Checked)>();
+                var (serialOut, serialWall, serialWork) = Serial(plan);
                 foreach (var o in serialOut)
                 {
                     alone.TryAdd(o.Prompt, o.Ids);
                 }
 
-                rows.Add(($"cllm serial {drafting.Label}", serialOut, serialWall, false));
+                rows.Add(($"cllm serial {drafting.Label}", serialOut, serialWall, serialWork, false));
                 foreach (var (share, engine) in engines)
                 {
                     string suffix = shareModes.Length > 1 ? (share ? ", shared prefixes" : ", no sharing") : "";
-                    var (arOut, arWall) = Batched(engine, plan, DecoderOptions.Autoregressive);
-                    rows.Add(($"cllm batched ar{suffix}", arOut, arWall, true));
-                    var (jOut, jWall) = Batched(engine, plan, null);
-                    rows.Add(($"cllm batched {drafting.Label}{suffix}", jOut, jWall, true));
+                    var (arOut, arWall, arWork) = Batched(engine, plan, DecoderOptions.Autoregressive);
+                    rows.Add(($"cllm batched ar{suffix}", arOut, arWall, arWork, true));
+                    var (jOut, jWall, jWork) = Batched(engine, plan, null);
+                    rows.Add(($"cllm batched {drafting.Label}{suffix}", jOut, jWall, jWork, true));
                 }
                 if (llama is not null)
                 {
                     var ids = requests.Select(r => r.PromptIds).ToArray();
                     var (done, wall) = llama.Run(ids, plan, maxNewTokens, requests[0].Options.StopTokenIds ?? Array.Empty<int>());
                     bool comparable = dtype == torch.ScalarType.Float32 && quantization == WeightQuantization.None && ggufType == LlamaWeightType.F32;
-                    rows.Add(($"llama.cpp BatchedExecutor ar {PeerFormats.Label(ggufType)}", done.Select(d => new Outcome(d.Request, d.Ids, d.Latency, d.FirstToken, requests[d.Request].PromptIds.Count, 0)).ToList(), wall, comparable));
+                    rows.Add(($"llama.cpp BatchedExecutor ar {PeerFormats.Label(ggufType)}", done.Select(d => new Outcome(d.Request, d.Ids, d.Latency, d.FirstToken, requests[d.Request].PromptIds.Count, 0)).ToList(), wall, null, comparable));
                 }
 
                 double serialRate = Rate(serialOut, serialWall);
-                foreach (var (name, outcomes, wall, check) in rows)
+                foreach (var (name, outcomes, wall, work, check) in rows)
                 {
                     int equal = outcomes.Count(o => alone.TryGetValue(o.Prompt, out var ids) && ids.SequenceEqual(o.Ids));
                     allExact &= !check || equal == outcomes.Count;
-                    Console.WriteLine(string.Format(CultureInfo.InvariantCulture, "{0,3} {1,-42} {2,9:F1} {3,9:F2}x {4,9:F0} {5,9:F0} {6,9:F0} {7,9:F0} {8,6:F0}% {9,8}",
+                    Console.WriteLine(string.Format(CultureInfo.InvariantCulture, "{0,3} {1,-42} {2,9:F1} {3,9:F2}x {4,9:F0} {5,9:F0} {6,9:F0} {7,9:F0} {8,6:F0}% {9,7} {10,8} {11,8}",
                         n, name, Rate(outcomes, wall), Rate(outcomes, wall) / serialRate,
                         Percentile(outcomes.Select(o => o.Latency.TotalMilliseconds), 0.5), Percentile(outcomes.Select(o => o.Latency.TotalMilliseconds), 0.95),
                         Percentile(outcomes.Select(o => o.FirstToken.TotalMilliseconds), 0.5), Percentile(outcomes.Select(o => o.FirstToken.TotalMilliseconds), 0.95),
                         100.0 * outcomes.Sum(o => o.ReusedTokens) / Math.Max(1, outcomes.Sum(o => o.PromptTokens)),
+                        work is null ? "-" : work.Forwards.ToString(CultureInfo.InvariantCulture),
+                        work is null ? "-" : (work.Positions / (double)Math.Max(1, outcomes.Sum(o => o.Ids.Length))).ToString("F2", CultureInfo.InvariantCulture),
                         check ? $"{equal}/{outcomes.Count}" : "-"));
                 }
             }
@@ -194,9 +214,11 @@ internal static class LoadBenchmark
     }
 
     /// <summary>Closed-loop clients on threads: client c sends plan[c]'s prompts one after another through <paramref name="engine"/>.</summary>
-    private static (List<Outcome> Outcomes, TimeSpan Wall) Clients(CllmEngine engine, IReadOnlyList<DecodeRequest> requests, IReadOnlyList<IReadOnlyList<int>> plan, DecoderOptions? decoder)
+    private static (List<Outcome> Outcomes, TimeSpan Wall, Work Work) Clients(CllmEngine engine, IReadOnlyList<DecodeRequest> requests, IReadOnlyList<IReadOnlyList<int>> plan, DecoderOptions? decoder)
     {
         var outcomes = new List<Outcome>();
+        Interlocked.Exchange(ref _forwards, 0);
+        Interlocked.Exchange(ref _positions, 0);
         var clock = Stopwatch.StartNew();
         var threads = plan.Select(prompts => new Thread(() =>
         {
@@ -226,7 +248,7 @@ internal static class LoadBenchmark
         })).ToList();
         threads.ForEach(t => t.Start());
         threads.ForEach(t => t.Join());
-        return (outcomes, clock.Elapsed);
+        return (outcomes, clock.Elapsed, new Work(Interlocked.Read(ref _forwards), Interlocked.Read(ref _positions)));
     }
 
     private static double Rate(IReadOnlyCollection<Outcome> outcomes, TimeSpan wall) => outcomes.Sum(o => o.Ids.Length) / wall.TotalSeconds;
