@@ -54,7 +54,30 @@ internal static class LoadBenchmark
     /// <summary>What one run's model forwards did, from the Cllm meter: forwards, and token positions computed.</summary>
     private sealed record Work(long Forwards, long Positions);
 
-    private static long _forwards, _positions;
+    /// <summary>Sums the Cllm meter's per-forward measurements ("cllm.batch.*") from any thread; <see cref="Take"/> reads and restarts them.</summary>
+    private sealed class WorkMeter : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private long _forwards, _positions;
+
+        public WorkMeter()
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Name == "Cllm" && instrument.Name.StartsWith("cllm.batch.", StringComparison.Ordinal))
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<int>((_, _, _, _) => Interlocked.Increment(ref _forwards));          // cllm.batch.requests: one per forward
+            _listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref _positions, value)); // cllm.batch.positions
+            _listener.Start();
+        }
+
+        public Work Take() => new(Interlocked.Exchange(ref _forwards, 0), Interlocked.Exchange(ref _positions, 0));
+
+        public void Dispose() => _listener.Dispose();
+    }
 
     private static int Run(string modelDir, string promptsFile, string clientList, int perClient, int maxNewTokens, string decoderSpec, int threads, int serialThreads,
         string dtypeName, string quantizeName, bool peer, string? ggufTypeName, string? ggufDir, string sharingName)
@@ -93,28 +116,21 @@ internal static class LoadBenchmark
         var batched = engines[0].Engine;
         var options = new GenerationOptions { MaxNewTokens = maxNewTokens };
         var requests = texts.Select(t => batched.CreateRequest(t, options)).ToArray();
-        // Every model forward reports the requests it advanced and the positions it computed ("cllm.batch.*").
-        using var meter = new MeterListener();
-        meter.InstrumentPublished = (instrument, listener) =>
-        {
-            if (instrument.Meter.Name == "Cllm" && instrument.Name.StartsWith("cllm.batch.", StringComparison.Ordinal))
-            {
-                listener.EnableMeasurementEvents(instrument);
-            }
-        };
-        meter.SetMeasurementEventCallback<int>((_, _, _, _) => Interlocked.Increment(ref _forwards));
-        meter.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref _positions, value));
-        meter.Start();
+        using var meter = new WorkMeter();
         (List<Outcome>, TimeSpan, Work) Serial(IReadOnlyList<IReadOnlyList<int>> plan)
         {
             torch.set_num_threads(ownWorkers ? 1 : serialThreads);
-            return Clients(serial, requests, plan, null);
+            meter.Take();
+            var (outcomes, wall) = Clients(serial, requests, plan, null);
+            return (outcomes, wall, meter.Take());
         }
 
         (List<Outcome>, TimeSpan, Work) Batched(CllmEngine engine, IReadOnlyList<IReadOnlyList<int>> plan, DecoderOptions? decoder)
         {
             torch.set_num_threads(ownWorkers ? 1 : threads);
-            return Clients(engine, requests, plan, decoder);
+            meter.Take();
+            var (outcomes, wall) = Clients(engine, requests, plan, decoder);
+            return (outcomes, wall, meter.Take());
         }
 
         var config = batched.Model.Config;
@@ -214,11 +230,9 @@ internal static class LoadBenchmark
     }
 
     /// <summary>Closed-loop clients on threads: client c sends plan[c]'s prompts one after another through <paramref name="engine"/>.</summary>
-    private static (List<Outcome> Outcomes, TimeSpan Wall, Work Work) Clients(CllmEngine engine, IReadOnlyList<DecodeRequest> requests, IReadOnlyList<IReadOnlyList<int>> plan, DecoderOptions? decoder)
+    private static (List<Outcome> Outcomes, TimeSpan Wall) Clients(CllmEngine engine, IReadOnlyList<DecodeRequest> requests, IReadOnlyList<IReadOnlyList<int>> plan, DecoderOptions? decoder)
     {
         var outcomes = new List<Outcome>();
-        Interlocked.Exchange(ref _forwards, 0);
-        Interlocked.Exchange(ref _positions, 0);
         var clock = Stopwatch.StartNew();
         var threads = plan.Select(prompts => new Thread(() =>
         {
@@ -248,7 +262,7 @@ internal static class LoadBenchmark
         })).ToList();
         threads.ForEach(t => t.Start());
         threads.ForEach(t => t.Join());
-        return (outcomes, clock.Elapsed, new Work(Interlocked.Read(ref _forwards), Interlocked.Read(ref _positions)));
+        return (outcomes, clock.Elapsed);
     }
 
     private static double Rate(IReadOnlyCollection<Outcome> outcomes, TimeSpan wall) => outcomes.Sum(o => o.Ids.Length) / wall.TotalSeconds;

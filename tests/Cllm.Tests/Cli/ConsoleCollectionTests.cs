@@ -18,9 +18,10 @@ public class ConsoleCollectionTests
         string[] owners = ["[Collection(\"Console\")]", "[Collection(LongRunCollection.Name)]"];
         var runners = Directory.EnumerateFiles(root, "*.cs", SearchOption.AllDirectories)
             .Where(f => !f.Split(Path.DirectorySeparatorChar).Any(part => part is "bin" or "obj") && Path.GetFileName(f) != "CliRunner.cs")
-            .Where(f => File.ReadAllText(f) is var text && (text.Contains("CliRunner.Run(", StringComparison.Ordinal) || text.Contains("Program.Main(", StringComparison.Ordinal)))
+            .Select(f => (File: f, Text: File.ReadAllText(f)))
+            .Where(f => f.Text.Contains("CliRunner.Run(", StringComparison.Ordinal) || f.Text.Contains("Program.Main(", StringComparison.Ordinal))
             .ToList();
-        var offenders = runners.Where(f => !owners.Any(File.ReadAllText(f).Contains)).Select(f => Path.GetRelativePath(root, f));
+        var offenders = runners.Where(f => !owners.Any(f.Text.Contains)).Select(f => Path.GetRelativePath(root, f.File));
 
         Assert.NotEmpty(runners);
         Assert.Empty(offenders);
