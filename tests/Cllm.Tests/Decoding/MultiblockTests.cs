@@ -77,6 +77,7 @@ public class MultiblockTests
     [SkippableTheory]
     [InlineData("multiblock")]
     [InlineData("multiblock:16x2x0.85x0")]
+    [InlineData("multiblock:16x2x0.1x0")]
     [InlineData("multiblock:8x3x0.5x2")]
     [InlineData("multiblock:auto")]
     public void ShippedModelsDecodeAsAutoregressive(string spec)
