@@ -117,21 +117,16 @@ internal static class LoadBenchmark
         var options = new GenerationOptions { MaxNewTokens = maxNewTokens };
         var requests = texts.Select(t => batched.CreateRequest(t, options)).ToArray();
         using var meter = new WorkMeter();
-        (List<Outcome>, TimeSpan, Work) Serial(IReadOnlyList<IReadOnlyList<int>> plan)
+        (List<Outcome>, TimeSpan, Work) Measure(CllmEngine engine, int threadCount, IReadOnlyList<IReadOnlyList<int>> plan, DecoderOptions? decoder)
         {
-            torch.set_num_threads(ownWorkers ? 1 : serialThreads);
-            meter.Take();
-            var (outcomes, wall) = Clients(serial, requests, plan, null);
-            return (outcomes, wall, meter.Take());
-        }
-
-        (List<Outcome>, TimeSpan, Work) Batched(CllmEngine engine, IReadOnlyList<IReadOnlyList<int>> plan, DecoderOptions? decoder)
-        {
-            torch.set_num_threads(ownWorkers ? 1 : threads);
+            torch.set_num_threads(ownWorkers ? 1 : threadCount);
             meter.Take();
             var (outcomes, wall) = Clients(engine, requests, plan, decoder);
             return (outcomes, wall, meter.Take());
         }
+
+        (List<Outcome>, TimeSpan, Work) Serial(IReadOnlyList<IReadOnlyList<int>> plan) => Measure(serial, serialThreads, plan, null);
+        (List<Outcome>, TimeSpan, Work) Batched(CllmEngine engine, IReadOnlyList<IReadOnlyList<int>> plan, DecoderOptions? decoder) => Measure(engine, threads, plan, decoder);
 
         var config = batched.Model.Config;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
