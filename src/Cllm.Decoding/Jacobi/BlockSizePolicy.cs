@@ -52,8 +52,8 @@ internal sealed class BlockSizePolicy
     private readonly int[] _sizes;                   // candidate block sizes, ascending, starting with 1
     private readonly double[] _costs;                // cost(size) / cost(1)
     private readonly Dictionary<int, (double Forwards, double Emitted)> _windows = new();
-    private readonly Dictionary<int, long[]> _acceptedFirst = new();  // per window w: first forwards of blocks by accepted guesses 0..w−1
-    private readonly Dictionary<int, long[]> _acceptedLater = new();  // the same for the other forwards
+    private readonly ChainAcceptance _acceptedFirst = new();          // first forwards of blocks (their initial guesses)
+    private readonly ChainAcceptance _acceptedLater = new();          // the other forwards
     private readonly Dictionary<int, (int Blocks, double Tokens, double Cost)> _blocks = new();
     private int _draftedForwards;
     private int _arSteps;
@@ -206,13 +206,7 @@ internal sealed class BlockSizePolicy
             {
                 var (forwards, total) = _windows.GetValueOrDefault(window);
                 _windows[window] = (forwards + 1, total + Math.Min(emitted, window));
-                var table = firstOfBlock ? _acceptedFirst : _acceptedLater;
-                if (!table.TryGetValue(window, out var counts))
-                {
-                    table[window] = counts = new long[window];
-                }
-
-                counts[Math.Min(emitted, window) - 1]++;
+                (firstOfBlock ? _acceptedFirst : _acceptedLater).Record(window, Math.Min(emitted, window) - 1);
 
                 _draftedForwards++;
                 _changes++;
@@ -282,50 +276,24 @@ internal sealed class BlockSizePolicy
             int window = (int)Math.Ceiling(remaining - 1e-9);
             cost += Cost(window);
             var own = first ? _acceptedFirst : _acceptedLater;
-            remaining -= Math.Min(remaining, Emitted(window, own) ?? Emitted(window, _acceptedFirst, _acceptedLater) ?? Tokens(p, window));
+            remaining -= Math.Min(remaining, ChainAcceptance.Emitted(window, MinObservedForwards, own)
+                ?? ChainAcceptance.Emitted(window, MinObservedForwards, _acceptedFirst, _acceptedLater)
+                ?? ChainAcceptance.Geometric(p, window));
             first = false;
         }
 
         return n / cost;
     }
 
-    /// <summary>
-    /// Expected tokens of a forward over w tokens: 1 + E[min(A, w − 1)] over the accepted counts A of every forward in
-    /// <paramref name="tables"/> seen with at least w tokens (a chain forward accepts the same prefix whatever follows it);
-    /// null when fewer than <see cref="MinObservedForwards"/> were seen.
-    /// </summary>
-    private static double? Emitted(int window, params Dictionary<int, long[]>[] tables)
-    {
-        double forwards = 0, accepted = 0;
-        foreach (var (seen, counts) in tables.SelectMany(t => t))
-        {
-            if (seen < window)
-            {
-                continue;
-            }
-
-            for (int a = 0; a < counts.Length; a++)
-            {
-                forwards += counts[a];
-                accepted += counts[a] * (double)Math.Min(a, window - 1);
-            }
-        }
-
-        return forwards >= MinObservedForwards ? 1 + accepted / forwards : null;
-    }
-
-    /// <summary>G(p, w) = 1 + p + … + p^(w−1): expected tokens of a forward over w tokens.</summary>
-    private static double Tokens(double p, int window) => p >= 1 ? window : (1 - Math.Pow(p, window)) / (1 - p);
-
     /// <summary>p such that the model's expected tokens over every observed drafted forward (and the prior) equal the observed ones.</summary>
     private double FitP()
     {
         double Excess(double p)
         {
-            double expected = PriorForwards * Tokens(p, PriorWindow), observed = PriorForwards * Tokens(PriorP, PriorWindow);
+            double expected = PriorForwards * ChainAcceptance.Geometric(p, PriorWindow), observed = PriorForwards * ChainAcceptance.Geometric(PriorP, PriorWindow);
             foreach (var (window, (forwards, emitted)) in _windows)
             {
-                expected += forwards * Tokens(p, window);
+                expected += forwards * ChainAcceptance.Geometric(p, window);
                 observed += emitted;
             }
 

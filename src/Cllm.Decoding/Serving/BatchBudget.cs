@@ -60,7 +60,7 @@ internal sealed class BatchBudget
     private readonly Func<IReadOnlyList<ForwardCost>> _measure;
     private readonly double _attentionShare;
     private (int[] Sizes, double[] Costs)? _curve;
-    private readonly Dictionary<int, long[]> _accepted = new();                            // per window W: forwards by accepted count 0..W−1
+    private readonly ChainAcceptance _accepted = new();
     private double _successes = 2, _failures = 2;
     private int _arForwards;
 
@@ -192,13 +192,7 @@ internal sealed class BatchBudget
             return;
         }
 
-        int window = drafted + 1;
-        if (!_accepted.TryGetValue(window, out var counts))
-        {
-            _accepted[window] = counts = new long[window];
-        }
-
-        counts[Math.Clamp(accepted, 0, drafted)]++;
+        _accepted.Record(drafted + 1, accepted);
         _successes += accepted;
         _failures += accepted < drafted ? 1 : 0;
     }
@@ -211,28 +205,12 @@ internal sealed class BatchBudget
             return 1;
         }
 
-        double forwards = 0, accepted = 0;
-        foreach (var (seen, counts) in _accepted)
+        if (ChainAcceptance.Emitted(window, MinForwards, _accepted) is double measured)
         {
-            if (seen < window)
-            {
-                continue;
-            }
-
-            for (int a = 0; a < counts.Length; a++)
-            {
-                forwards += counts[a];
-                accepted += counts[a] * (double)Math.Min(a, window - 1);
-            }
+            return measured;
         }
 
-        if (forwards >= MinForwards)
-        {
-            return 1 + accepted / forwards;
-        }
-
-        double p = _successes / (_successes + _failures);
-        return (1 - Math.Pow(p, window)) / (1 - p);
+        return ChainAcceptance.Geometric(_successes / (_successes + _failures), window);
     }
 
     /// <summary>cost(T) / cost(1) from the measured curve: linear between measured sizes and beyond the largest.</summary>
