@@ -33,7 +33,7 @@ internal static class LoadBenchmark
         var threads = new Option<int>("--threads") { Description = "Threads of the batched servers (libtorch and llama.cpp alike)", DefaultValueFactory = _ => 2 };
         var serialThreads = new Option<int>("--serial-threads") { Description = "Threads of the one-at-a-time engine (1: the engine's default below 100M parameters)", DefaultValueFactory = _ => 1 };
         var dtype = new Option<string>("--dtype") { Description = "Cllm weights: float32 or bfloat16 (llama.cpp gets an F32 or F16 GGUF)", DefaultValueFactory = _ => "float32" };
-        var quantize = new Option<string>("--quantize") { Description = "Cllm projections: none, int8, int4 or int4a8", DefaultValueFactory = _ => "none" };
+        var quantize = new Option<string>("--quantize") { Description = "Cllm projections: none, int8, int4, int4a8 or bf16", DefaultValueFactory = _ => "none" };
         var peer = new Option<bool>("--peer") { Description = "Also run llama.cpp's BatchedExecutor AR (LLamaSharp)" };
         var ggufType = new Option<string?>("--gguf-type") { Description = "llama.cpp's weights with --peer: f32, f16, q8_0 or q4_0 (default: f32 for float32, f16 for bfloat16)" };
         var ggufDir = new Option<string?>("--gguf-dir") { Description = "Keep the GGUF here and reuse it when present (default: a temporary folder)" };
@@ -89,7 +89,7 @@ internal static class LoadBenchmark
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1, "--threads");
         ArgumentOutOfRangeException.ThrowIfLessThan(serialThreads, 1, "--serial-threads");
         var dtype = PeerFormats.ParseDType(dtypeName);
-        var quantization = PeerFormats.ParseQuantizations(quantizeName) is [var q] ? q : throw new ArgumentException("--quantize: give one of none, int8, int4, int4a8.");
+        var quantization = PeerFormats.ParseQuantizations(quantizeName) is [var q] ? q : throw new ArgumentException("--quantize: give one of none, int8, int4, int4a8, bf16.");
         var ggufType = ggufTypeName is null ? (dtype == torch.ScalarType.Float32 ? LlamaWeightType.F32 : LlamaWeightType.F16)
             : PeerFormats.ParseGgufTypes(ggufTypeName) is [var g] ? g : throw new ArgumentException("--gguf-type: give one of f32, f16, q8_0, q4_0.");
         var drafting = DecoderOptions.Parse(decoderSpec);

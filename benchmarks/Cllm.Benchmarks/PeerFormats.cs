@@ -24,13 +24,14 @@ internal static class PeerFormats
         };
     }
 
-    /// <summary>A comma-separated list of none | int8 | int4 | int4a8, each a Cllm model of its own; no repeats.</summary>
-    public static IReadOnlyList<WeightQuantization> ParseQuantizations(string text) => ParseList<WeightQuantization>(text, "--quantize", "none, int8, int4, int4a8", name => name switch
+    /// <summary>A comma-separated list of none | int8 | int4 | int4a8 | bf16, each a Cllm model of its own; no repeats.</summary>
+    public static IReadOnlyList<WeightQuantization> ParseQuantizations(string text) => ParseList<WeightQuantization>(text, "--quantize", "none, int8, int4, int4a8, bf16", name => name switch
     {
         "none" => WeightQuantization.None,
         "int8" => WeightQuantization.Int8,
         "int4" => WeightQuantization.Int4,
         "int4a8" => WeightQuantization.Int4A8,
+        "bf16" => WeightQuantization.BFloat16,
         _ => null,
     });
 
@@ -54,6 +55,7 @@ internal static class PeerFormats
             WeightQuantization.Int8 => type + "+int8",
             WeightQuantization.Int4 => type + "+int4",
             WeightQuantization.Int4A8 => type + "+int4a8",
+            WeightQuantization.BFloat16 => type + "+bf16 packed",
             _ => throw new ArgumentOutOfRangeException(nameof(quantization), quantization, null),
         };
     }

@@ -28,7 +28,7 @@ internal static class Program
         var decoders = new Option<string>("--decoders") { Description = "Cllm decoders, comma-separated", DefaultValueFactory = _ => "ar,jacobi:16,lookahead" };
         var threads = new Option<int>("--threads") { Description = "Threads for libtorch and llama.cpp alike", DefaultValueFactory = _ => 1 };
         var dtype = new Option<string>("--dtype") { Description = "Cllm's weight, KV-cache and compute dtype: float32 | bfloat16", DefaultValueFactory = _ => "float32" };
-        var quantize = new Option<string>("--quantize") { Description = "Cllm's weight quantization, comma-separated for one model each: none | int8 | int4 | int4a8 (docs/quantization.md)", DefaultValueFactory = _ => "none" };
+        var quantize = new Option<string>("--quantize") { Description = "Cllm's weight quantization, comma-separated for one model each: none | int8 | int4 | int4a8 | bf16 (docs/quantization.md)", DefaultValueFactory = _ => "none" };
         var ggufType = new Option<string>("--gguf-type") { Description = "llama.cpp's GGUF types, comma-separated for one file each: f32 | f16 | q8_0 | q4_0 (q8_0/q4_0 by llama.cpp's quantizer from the F32 export); the first is the 'vs llama' reference", DefaultValueFactory = _ => "f32" };
         var ggufDir = new Option<string?>("--gguf-dir") { Description = "Keep the GGUF files in this folder and reuse those already there (one folder per model: delete it when the weights change); default: a temporary folder" };
         var root = new RootCommand("Peer benchmark: Cllm AR / Jacobi / lookahead vs llama.cpp (LLamaSharp) AR on the same weights.")

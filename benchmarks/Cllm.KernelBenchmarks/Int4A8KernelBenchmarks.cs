@@ -80,7 +80,7 @@ public unsafe class Int4A8KernelBenchmarks
     {
         int c = _next++ % Copies;
         Int4A8Kernel.MatMul(_weights[c], _scales[c], _scales[c] + (long)N * Groups, _xq, _sx, _sx + MaxTokens * Groups,
-            new Int4A8Kernel.Output(_y, null, accumulate: false), Tokens, N, K, GroupSize, threads: 2, Enum.Parse<Int4A8Path>(Path));
+            new KernelOutput(_y, null, accumulate: false), Tokens, N, K, GroupSize, threads: 2, Enum.Parse<Int4A8Path>(Path));
     }
 
     [GlobalCleanup]

@@ -1,6 +1,6 @@
 // Prints where a forward's time goes (ms per op class per forward) at T=1 and T=16 with 128 cached tokens.
 // Usage: Cllm.Profile MODEL [THREADS] [DTYPE] [QUANTIZE] where MODEL is a checkpoint folder, random:15m or random:260k,
-// DTYPE float32 | bfloat16 and QUANTIZE none | int8 | int4 | int4a8 (checkpoint folders only).
+// DTYPE float32 | bfloat16 and QUANTIZE none | int8 | int4 | int4a8 | bfloat16 (checkpoint folders only).
 using System;
 using System.Collections.Generic;
 using System.Globalization;

@@ -95,7 +95,8 @@ public sealed class CllmBuilder
     /// <summary>
     /// Quantization of the attention and MLP projections on CPU: <see cref="WeightQuantization.Int8"/> (per output channel),
     /// <see cref="WeightQuantization.Int4"/> (per group of 32–128 inputs), both weight-only, or <see cref="WeightQuantization.Int4A8"/>
-    /// (4-bit weights, 8-bit activations, integer dot products: the fast one for Jacobi blocks). Each weight is quantized as it is read;
+    /// (4-bit weights, 8-bit activations, integer dot products: the fast one for Jacobi blocks), or <see cref="WeightQuantization.BFloat16"/>
+    /// (bfloat16 weights packed for AVX-512 BF16; lossless for a bfloat16 checkpoint). Each weight is quantized as it is read;
     /// embeddings, norms and the classifier keep the dtype of <see cref="WithDType"/>. Greedy Jacobi and lookahead still equal
     /// autoregressive decoding of the quantized model. The load log line names what was quantized (docs/quantization.md).
     /// </summary>
@@ -103,7 +104,7 @@ public sealed class CllmBuilder
     {
         if (!Enum.IsDefined(quantization))
         {
-            throw new ArgumentOutOfRangeException(nameof(quantization), quantization, "expected None, Int8, Int4 or Int4A8.");
+            throw new ArgumentOutOfRangeException(nameof(quantization), quantization, "expected None, Int8, Int4, Int4A8 or BFloat16.");
         }
 
         _quantization = quantization;

@@ -21,7 +21,7 @@ internal sealed class PlacementArguments
 
     public Option<string> Quantize { get; } = new("--quantize")
     {
-        Description = "none | int8 | int4 | int4a8: quantization of the attention and MLP projections on CPU (int8 weights per output channel; int4 weights per group of 128/64/32 inputs; int4a8: int4 weights per group of 128/64 and 8-bit activations in integer dot products, the fastest for Jacobi blocks; int8 where the shape does not fit; inputs not a multiple of 16 stay unquantized). Embeddings, norms and the classifier keep --dtype. See docs/quantization.md",
+        Description = "none | int8 | int4 | int4a8 | bf16: quantization of the attention and MLP projections on CPU (int8 weights per output channel; int4 weights per group of 128/64/32 inputs; int4a8: int4 weights per group of 128/64 and 8-bit activations in integer dot products, the fastest for Jacobi blocks; int8 where the shape does not fit; inputs not a multiple of 16 stay unquantized; bf16: bfloat16 weights packed for AVX-512 BF16, lossless for a bfloat16 checkpoint, on CPUs with it). Embeddings, norms and the classifier keep --dtype. See docs/quantization.md",
         DefaultValueFactory = _ => "none",
     };
 
@@ -54,7 +54,8 @@ internal sealed class PlacementArguments
             "INT8" => WeightQuantization.Int8,
             "INT4" => WeightQuantization.Int4,
             "INT4A8" => WeightQuantization.Int4A8,
-            _ => throw new ArgumentException($"--quantize: '{text}' is not one of none, int8, int4, int4a8."),
+            "BF16" or "BFLOAT16" => WeightQuantization.BFloat16,
+            _ => throw new ArgumentException($"--quantize: '{text}' is not one of none, int8, int4, int4a8, bf16."),
         };
     }
 

@@ -156,6 +156,7 @@ internal static class CheckpointLoader
             WeightQuantization.Int8 => 1.0,
             WeightQuantization.Int4 => 0.75,
             WeightQuantization.Int4A8 => 0.5625,                                                       // half a byte plus two float32 per group of 128 (64: 0.625)
+            WeightQuantization.BFloat16 => 2.0,
             _ => elementSize,
         };
         double weights = expected.Sum(e => e.Shape.Aggregate(1.0, (product, size) => product * size) * (IsProjection(e.Name) ? projectionSize : elementSize));

@@ -95,9 +95,9 @@ public sealed class PretrainedModel : IDisposable
             torch.set_num_threads(1);
         }
 
-        if (options.Quantization == WeightQuantization.Int4A8 && device.type == DeviceType.CPU)
+        if (options.Quantization is WeightQuantization.Int4A8 or WeightQuantization.BFloat16 && device.type == DeviceType.CPU)
         {
-            // The int4a8 kernel runs on workers of its own. libtorch's idle OpenMP workers spin for milliseconds after each
+            // The int4a8 and packed bfloat16 kernels run on workers of their own. libtorch's idle OpenMP workers spin for milliseconds after each
             // op and would take those cores (1B shape, 2 threads: a 16-token forward took 282 ms with libtorch on 2
             // threads, 139 ms with libtorch on 1), so libtorch's remaining ops (attention, norms) run on one thread.
             model.UseKernelThreads(torch.get_num_threads());

@@ -35,13 +35,16 @@ public sealed record PretrainedModelOptions
 
     /// <summary>Checks the settings that need no file.</summary>
     /// <exception cref="ArgumentException">
-    /// A dtype other than Float32/Float16/BFloat16, fewer than one thread, quantization off the CPU, or Int4A8 on a CPU
-    /// without AVX2 and FMA.
+    /// A dtype other than Float32/Float16/BFloat16, fewer than one thread, quantization off the CPU, Int4A8 on a CPU
+    /// without AVX2 and FMA, or BFloat16 where its native kernel does not run.
     /// </exception>
-    public void Validate() => Validate(Int4A8Kernel.IsSupported);
+    public void Validate() => Validate(Int4A8Kernel.IsSupported, BFloat16Kernel.Missing);
 
-    /// <summary><see cref="Validate()"/> with the CPU's int4a8 support given (tests check a CPU without it).</summary>
-    internal void Validate(bool int4A8Supported)
+    /// <summary>
+    /// <see cref="Validate()"/> with the CPU's int4a8 support and why the packed bfloat16 kernel does not run (null: it
+    /// runs) given (tests check a CPU without them).
+    /// </summary>
+    internal void Validate(bool int4A8Supported, string? bfloat16Missing)
     {
         if (DType is { } dtype && dtype is not (torch.ScalarType.Float32 or torch.ScalarType.Float16 or torch.ScalarType.BFloat16))
         {
@@ -56,7 +59,7 @@ public sealed record PretrainedModelOptions
         ArgumentException.ThrowIfNullOrWhiteSpace(Device);
         if (!Enum.IsDefined(Quantization))
         {
-            throw new ArgumentOutOfRangeException(nameof(Quantization), Quantization, "expected None, Int8, Int4 or Int4A8.");
+            throw new ArgumentOutOfRangeException(nameof(Quantization), Quantization, "expected None, Int8, Int4, Int4A8 or BFloat16.");
         }
 
         if (Quantization != WeightQuantization.None && !Device.Trim().Equals("cpu", StringComparison.OrdinalIgnoreCase))
@@ -67,6 +70,11 @@ public sealed record PretrainedModelOptions
         if (Quantization == WeightQuantization.Int4A8 && !int4A8Supported)
         {
             throw new ArgumentException("Int4A8 quantization needs an x64 CPU with AVX2 and FMA; use Int4 or Int8 on this machine.", nameof(Quantization));
+        }
+
+        if (Quantization == WeightQuantization.BFloat16 && bfloat16Missing is not null)
+        {
+            throw new ArgumentException($"BFloat16 weight packing needs Cllm's native kernel with AVX-512 BF16 ({bfloat16Missing}); load with DType BFloat16 and no quantization instead.", nameof(Quantization));
         }
     }
 }

@@ -1,7 +1,6 @@
 using System;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
-using System.Threading.Tasks;
 
 namespace Cllm.Core;
 
@@ -48,8 +47,8 @@ internal static unsafe class Int4A8Kernel
     public static string Describe() => Best switch
     {
         Int4A8Path.Avx512Vnni => "AVX-512 VNNI, native kernel",
-        Int4A8Path.AvxVnni => $"AVX-VNNI; no AVX-512 VNNI kernel: {NativeKernels.Missing}",
-        _ => $"AVX2; no AVX-VNNI, no AVX-512 VNNI kernel: {NativeKernels.Missing}",
+        Int4A8Path.AvxVnni => $"AVX-VNNI; no AVX-512 VNNI kernel: {NativeKernels.Int4A8Missing}",
+        _ => $"AVX2; no AVX-VNNI, no AVX-512 VNNI kernel: {NativeKernels.Int4A8Missing}",
     };
 
     /// <summary>Below this many weights (N·K) a call runs on the calling thread: splitting it costs more than it saves.</summary>
@@ -122,7 +121,7 @@ internal static unsafe class Int4A8Kernel
     /// rounded once. Rows are shared out to <paramref name="threads"/> workers on <paramref name="path"/> (one
     /// <see cref="Runs"/> says this machine runs; tests compare them).
     /// </summary>
-    public static void MatMul(byte* w, float* scale, float* offset, sbyte* xq, float* sx, float* u, Output output,
+    public static void MatMul(byte* w, float* scale, float* offset, sbyte* xq, float* sx, float* u, KernelOutput output,
         int tokens, int outFeatures, int inFeatures, int groupSize, int threads, Int4A8Path path)
     {
         if (!Runs(path))
@@ -132,27 +131,7 @@ internal static unsafe class Int4A8Kernel
 
         var job = new Job(w, scale, offset, xq, sx, u, output, tokens, outFeatures, inFeatures, groupSize, path);
         int workers = (long)outFeatures * inFeatures < ParallelThreshold ? 1 : Math.Max(1, threads);
-        if (workers == 1)
-        {
-            job.Rows(0, outFeatures);
-            return;
-        }
-
-        // Four chunks per worker, taken as workers come free: a worker that starts late (a busy core) takes fewer. Chunks
-        // are whole blocks of 16 rows (the native kernel's for up to 16 tokens).
-        int chunks = 4 * workers, perChunk = ((outFeatures + chunks - 1) / chunks + 15) / 16 * 16;
-        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = workers },
-            i => job.Rows(Math.Min(outFeatures, i * perChunk), Math.Min(outFeatures, (i + 1) * perChunk)));
-    }
-
-    /// <summary>Where a call's (T, N) results go: float32 (<c>F32</c>) or bfloat16 (<c>BF16</c>, as raw bits), replaced or added to.</summary>
-    public readonly struct Output(float* f32, ushort* bf16, bool accumulate)
-    {
-        public float* F32 { get; } = f32;
-
-        public ushort* BF16 { get; } = bf16;
-
-        public bool Accumulate { get; } = accumulate;
+        KernelWorkers.For(outFeatures, 16, workers, job.Rows);                          // whole blocks of 16 rows: the native kernel's for up to 16 tokens
     }
 
     /// <summary>float32 → bfloat16 bits, rounding to nearest even (NaN → 0x7FC0), as c10's conversion does.</summary>
@@ -175,13 +154,13 @@ internal static unsafe class Int4A8Kernel
     {
         private readonly byte* _w;
         private readonly float* _scale, _offset, _sx, _u;
-        private readonly Output _y;
+        private readonly KernelOutput _y;
         private readonly sbyte* _xq;
         private readonly int _tokens, _n, _k, _groups, _unitsPerGroup;
         private readonly int _groupSize;
         private readonly bool _vnni, _native;
 
-        public Job(byte* w, float* scale, float* offset, sbyte* xq, float* sx, float* u, Output y, int tokens, int n, int k, int groupSize, Int4A8Path path)
+        public Job(byte* w, float* scale, float* offset, sbyte* xq, float* sx, float* u, KernelOutput y, int tokens, int n, int k, int groupSize, Int4A8Path path)
         {
             _w = w;
             _scale = scale;

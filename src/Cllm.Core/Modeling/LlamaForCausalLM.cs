@@ -425,16 +425,16 @@ public sealed class LlamaForCausalLM : nn.Module
     /// </summary>
     internal static ScalarType QuantizedComputeDType => ScalarType.BFloat16;
 
-    /// <summary>Workers of the int4a8 kernel, 0 when no projection is int4a8.</summary>
+    /// <summary>Workers of the int4a8 and packed bfloat16 kernels, 0 when no projection uses either.</summary>
     internal int KernelThreads { get; private set; }
 
-    /// <summary>Runs every int4a8 projection on <paramref name="threads"/> workers of its own.</summary>
+    /// <summary>Runs every int4a8 and packed bfloat16 projection on <paramref name="threads"/> workers of its own.</summary>
     internal void UseKernelThreads(int threads)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
         foreach (var (_, projection) in QuantizedProjections)
         {
-            if (projection.Quantized is { Format: WeightQuantization.Int4A8 } weight)
+            if (projection.Quantized is { Format: WeightQuantization.Int4A8 or WeightQuantization.BFloat16 } weight)
             {
                 weight.KernelThreads = threads;
                 KernelThreads = threads;
@@ -468,11 +468,17 @@ public sealed class LlamaForCausalLM : nn.Module
 
         if (Names(WeightQuantization.None) is { Length: > 0 } unquantized)
         {
-            fallback += $"; not quantized: {unquantized} (ATen's int8 kernel needs K % 16 = 0)";
+            fallback += Quantization == WeightQuantization.BFloat16
+                ? $"; not packed: {unquantized} (packing needs an even K)"
+                : $"; not quantized: {unquantized} (ATen's int8 kernel needs K % 16 = 0)";
         }
-        string activations = Quantization == WeightQuantization.Int4A8
-            ? $"int8 per token and group ({Int4A8Kernel.Describe()}; {KernelThreads} kernel threads; libtorch's own ops on 1)"
-            : QuantizedComputeDType.ToString();
+
+        string activations = Quantization switch
+        {
+            WeightQuantization.Int4A8 => $"int8 per token and group ({Int4A8Kernel.Describe()}; {KernelThreads} kernel threads; libtorch's own ops on 1)",
+            WeightQuantization.BFloat16 => $"BFloat16 (AVX-512 BF16, native kernel; {KernelThreads} kernel threads; libtorch's own ops on 1)",
+            _ => QuantizedComputeDType.ToString(),
+        };
         return $"{Quantization} weights, activations {activations}: {string.Join("; ", parts)}{fallback}; embeddings, norms and classifier {DType}";
     }
 

@@ -13,13 +13,14 @@ namespace Cllm.Core;
 /// q = round((W − min) / scale) in [0, 15] with scale = (max − min) / 15, stored as the kernel's (scale, zero = min + 8·scale).
 /// Scales are kept in the compute dtype (float32 or bfloat16) and the integers are rounded against the stored scales.
 /// Int4A8: per group of g input features, q = round((W − min) / scale) in [0, 15] with float32 scale and offset = min, in
-/// <see cref="Int4A8Kernel"/>'s packed layout; activations are quantized to 8 bits on every call.
+/// <see cref="Int4A8Kernel"/>'s packed layout; activations are quantized to 8 bits on every call. BFloat16: W rounded to
+/// bfloat16 in <see cref="BFloat16Kernel"/>'s packed layout; activations are bfloat16.
 /// A weight whose input size K is not a multiple of 16 stays unquantized in the model dtype (<see cref="WeightQuantization.None"/>):
 /// ATen's bfloat16 int8 kernel reads past such rows (measured: infinities at T = 1 and a segmentation fault at T = 5 for K = 172).
 /// </summary>
 internal sealed class QuantizedWeight : IDisposable
 {
-    private readonly Tensor _weight;     // int8 (N, K), packed int4 (N, K/2) uint8, or unquantized (N, K) in the model dtype
+    private readonly Tensor _weight;     // int8 (N, K), packed int4 (N, K/2) uint8, packed bfloat16 (⌈N/16⌉·16·K), or unquantized (N, K) in the model dtype
     private readonly Tensor _scales;     // int8: (N); int4: (K/g, N, 2) scale and zero; int4a8: (2, N, K/g) float32 scale and offset; unquantized: empty
 
     internal QuantizedWeight(WeightQuantization format, int groupSize, long outFeatures, long inFeatures, ScalarType computeDType, Tensor weight, Tensor scales)
@@ -48,7 +49,7 @@ internal sealed class QuantizedWeight : IDisposable
     /// <summary>Activation dtype of the kernel (inputs of another dtype are converted per call).</summary>
     public ScalarType ComputeDType { get; }
 
-    /// <summary>Workers of the int4a8 kernel (its own .NET threads, not libtorch's); set by the loader.</summary>
+    /// <summary>Workers of the int4a8 and packed bfloat16 kernels (their own .NET threads, not libtorch's); set by the loader.</summary>
     public int KernelThreads { get; set; } = 1;
 
     /// <summary>The integers as stored (int8 (N, K), packed int4 (N, K/2), or the unquantized weight); for tests.</summary>
@@ -60,9 +61,10 @@ internal sealed class QuantizedWeight : IDisposable
     /// <summary>Bytes held: integers plus scales.</summary>
     public long Bytes => _weight.NumberOfElements * _weight.ElementSize + _scales.NumberOfElements * _scales.ElementSize;
 
-    /// <summary>"int8", "int4 g64", or the dtype of an unquantized weight ("Float32").</summary>
+    /// <summary>"int8", "int4 g64", "int4a8 g128", "bfloat16 packed", or the dtype of an unquantized weight ("Float32").</summary>
     public string Description => Format switch
     {
+        WeightQuantization.BFloat16 => "bfloat16 packed",
         WeightQuantization.Int4 => string.Create(CultureInfo.InvariantCulture, $"int4 g{GroupSize}"),
         WeightQuantization.Int4A8 => string.Create(CultureInfo.InvariantCulture, $"int4a8 g{GroupSize}"),
         WeightQuantization.Int8 => "int8",
@@ -113,7 +115,12 @@ internal sealed class QuantizedWeight : IDisposable
             return nn.functional.linear(x, _weight.dtype == x.dtype ? _weight : _weight.to_type(x.dtype)).MoveToOuterDisposeScope();
         }
 
-        var input = Format == WeightQuantization.Int4A8 ? ScalarType.Float32 : ComputeDType;              // int4a8 rounds float32 activations itself
+        var input = Format switch
+        {
+            WeightQuantization.Int4A8 => ScalarType.Float32,                                                // int4a8 rounds float32 activations itself
+            WeightQuantization.BFloat16 => ScalarType.BFloat16,
+            _ => ComputeDType,
+        };
         if (rows.dtype != input)
         {
             rows = rows.to_type(input);
@@ -124,6 +131,7 @@ internal sealed class QuantizedWeight : IDisposable
         {
             WeightQuantization.Int8 => QuantizedKernels.Int8MatMul(rows, _weight, _scales),
             WeightQuantization.Int4A8 => Int4A8MatMul(rows, Int4A8Kernel.Best),
+            WeightQuantization.BFloat16 => BFloat16MatMul(rows),
             _ => QuantizedKernels.Int4MatMul(rows, _weight, GroupSize, _scales),
         };                                                                                                  // (T, N)
         if (y.dtype != x.dtype)
@@ -152,15 +160,16 @@ internal sealed class QuantizedWeight : IDisposable
     }
 
     /// <summary>
-    /// Int4A8 only, without a tensor in between: output (T, N) = (or +=, <paramref name="accumulate"/>) x (T, K) · Wᵀ, both
-    /// contiguous float32 or bfloat16 on the CPU, with the bits <see cref="Forward"/> followed by <c>copy_</c> or
-    /// <c>add_</c> gives. A one-token step's projection thus skips four conversions and three tensors per call. False
-    /// (nothing done) for other formats, dtypes or layouts.
+    /// Int4A8 and BFloat16 only, without a tensor in between: output (T, N) = (or +=, <paramref name="accumulate"/>) x (T, K) · Wᵀ,
+    /// both contiguous float32 or bfloat16 (BFloat16: bfloat16) on the CPU, with the bits <see cref="Forward"/> followed by
+    /// <c>copy_</c> or <c>add_</c> gives. A one-token step's projection thus skips four conversions and three tensors per
+    /// call. False (nothing done) for other formats, dtypes or layouts.
     /// </summary>
     internal unsafe bool TryForwardInto(Tensor x, Tensor output, bool accumulate)
     {
         bool bf16 = x.dtype == ScalarType.BFloat16;
-        if (Format != WeightQuantization.Int4A8 || x.dtype != output.dtype || !(bf16 || x.dtype == ScalarType.Float32)
+        if (Format is not (WeightQuantization.Int4A8 or WeightQuantization.BFloat16) || x.dtype != output.dtype
+            || !(bf16 || (x.dtype == ScalarType.Float32 && Format == WeightQuantization.Int4A8))
             || x.device_type != DeviceType.CPU || output.device_type != DeviceType.CPU || x.dim() != 2 || output.dim() != 2
             || x.shape[1] != InFeatures || output.shape[1] != OutFeatures || output.shape[0] != x.shape[0]
             || !x.is_contiguous() || !output.is_contiguous())
@@ -171,11 +180,41 @@ internal sealed class QuantizedWeight : IDisposable
         fixed (byte* xs = x.bytes)
         fixed (byte* ys = output.bytes)
         {
-            var into = bf16 ? new Int4A8Kernel.Output(null, (ushort*)ys, accumulate) : new Int4A8Kernel.Output((float*)ys, null, accumulate);
-            Int4A8Into(xs, bf16, checked((int)x.shape[0]), into, Int4A8Kernel.Best);
+            var into = bf16 ? new KernelOutput(null, (ushort*)ys, accumulate) : new KernelOutput((float*)ys, null, accumulate);
+            if (Format == WeightQuantization.BFloat16)
+            {
+                BFloat16Into((ushort*)xs, checked((int)x.shape[0]), into);
+            }
+            else
+            {
+                Int4A8Into(xs, bf16, checked((int)x.shape[0]), into, Int4A8Kernel.Best);
+            }
         }
 
         return true;
+    }
+
+    /// <summary>x (T, K) bfloat16 contiguous → (T, N) float32 through <see cref="BFloat16Kernel"/> on <see cref="KernelThreads"/> workers.</summary>
+    private unsafe Tensor BFloat16MatMul(Tensor x)
+    {
+        int tokens = checked((int)x.shape[0]);
+        var y = empty(tokens, OutFeatures, dtype: ScalarType.Float32);                                    // (T, N)
+        fixed (byte* xs = x.bytes)
+        fixed (byte* ys = y.bytes)
+        {
+            BFloat16Into((ushort*)xs, tokens, new KernelOutput((float*)ys, null, accumulate: false));
+        }
+
+        return y;
+    }
+
+    /// <summary>The BFloat16 product of <paramref name="tokens"/> contiguous rows of K bfloat16 activations at <paramref name="xs"/> into <paramref name="into"/>.</summary>
+    private unsafe void BFloat16Into(ushort* xs, int tokens, KernelOutput into)
+    {
+        fixed (byte* w = _weight.bytes)
+        {
+            BFloat16Kernel.MatMul((ushort*)w, xs, into, tokens, checked((int)OutFeatures), checked((int)InFeatures), KernelThreads);
+        }
     }
 
     /// <summary>x (T, K) float32 contiguous → (T, N) float32 through <see cref="Int4A8Kernel"/> on <see cref="KernelThreads"/> workers.</summary>
@@ -186,7 +225,7 @@ internal sealed class QuantizedWeight : IDisposable
         fixed (byte* xs = x.bytes)
         fixed (byte* ys = y.bytes)
         {
-            Int4A8Into(xs, bf16: false, tokens, new Int4A8Kernel.Output((float*)ys, null, accumulate: false), path);
+            Int4A8Into(xs, bf16: false, tokens, new KernelOutput((float*)ys, null, accumulate: false), path);
         }
 
         return y;
@@ -197,7 +236,7 @@ internal sealed class QuantizedWeight : IDisposable
     /// bfloat16 bits when <paramref name="bf16"/>) into <paramref name="into"/>: the activations rounded to int8 per group in
     /// native scratch memory, then the kernel.
     /// </summary>
-    private unsafe void Int4A8Into(byte* xs, bool bf16, int tokens, Int4A8Kernel.Output into, Int4A8Path path)
+    private unsafe void Int4A8Into(byte* xs, bool bf16, int tokens, KernelOutput into, Int4A8Path path)
     {
         int n = checked((int)OutFeatures), k = checked((int)InFeatures), groups = k / GroupSize;
         var xq = (sbyte*)NativeMemory.Alloc((nuint)((long)tokens * k));                                    // (T·K)

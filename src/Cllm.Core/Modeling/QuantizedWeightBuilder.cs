@@ -27,8 +27,8 @@ internal sealed class QuantizedWeightBuilder : IDisposable
     private readonly WeightQuantization _format;
     private readonly int _group;
     private readonly ScalarType _computeDType, _modelDType;
-    private readonly Tensor _integers;        // int8 (N, K); int4 and int4a8 packed (N, K/2) uint8; None: (N, K) model dtype
-    private readonly Tensor _scales;          // int8 (N); int4 (K/g, N, 2); int4a8 (2, N, K/g); all float32; None: empty
+    private readonly Tensor _integers;        // int8 (N, K); int4 and int4a8 packed (N, K/2) uint8; bfloat16 packed (⌈N/16⌉·16·K); None: (N, K) model dtype
+    private readonly Tensor _scales;          // int8 (N); int4 (K/g, N, 2); int4a8 (2, N, K/g); all float32; bfloat16 and None: empty
     private Tensor? _waiting;                 // int4 values 0..15 (N, K) uint8 of packing blocks not packed on arrival
     private bool[]? _waitingBlocks;           // per packing block of PackRows rows: its values wait in _waiting
     private long _rows;
@@ -49,11 +49,18 @@ internal sealed class QuantizedWeightBuilder : IDisposable
             WeightQuantization.Int4A8 when Int4A8Kernel.GroupSize(k) is { } group => (WeightQuantization.Int4A8, group),
             WeightQuantization.Int8 or WeightQuantization.Int4 or WeightQuantization.Int4A8 when QuantizedWeight.Int8Fits(k) => (WeightQuantization.Int8, 0),
             WeightQuantization.Int8 or WeightQuantization.Int4 or WeightQuantization.Int4A8 => (WeightQuantization.None, 0),
-            _ => throw new ArgumentOutOfRangeException(nameof(requested), requested, "expected Int8, Int4 or Int4A8."),
+            WeightQuantization.BFloat16 when BFloat16Kernel.Fits(k) => (WeightQuantization.BFloat16, 0),
+            WeightQuantization.BFloat16 => (WeightQuantization.None, 0),
+            _ => throw new ArgumentOutOfRangeException(nameof(requested), requested, "expected Int8, Int4, Int4A8 or BFloat16."),
         };
         if (_format == WeightQuantization.Int4A8 && !Int4A8Kernel.IsSupported)
         {
             throw new PlatformNotSupportedException("int4a8 quantization needs an x64 CPU with AVX2 and FMA; use int4 or int8 on this machine.");
+        }
+
+        if (_format == WeightQuantization.BFloat16 && !BFloat16Kernel.IsSupported)
+        {
+            throw new PlatformNotSupportedException($"packed bfloat16 weights need the native kernel: {BFloat16Kernel.Missing}.");
         }
 
         using var scope = NewDisposeScope();
@@ -62,6 +69,7 @@ internal sealed class QuantizedWeightBuilder : IDisposable
             WeightQuantization.Int8 => (empty(n, k, dtype: ScalarType.Int8), empty(n, dtype: ScalarType.Float32)),
             WeightQuantization.Int4 => (empty(n, k / 2, dtype: ScalarType.Byte), empty(k / _group, n, 2, dtype: ScalarType.Float32)),
             WeightQuantization.Int4A8 => (empty(n, k / 2, dtype: ScalarType.Byte), empty(2, n, k / _group, dtype: ScalarType.Float32)),
+            WeightQuantization.BFloat16 => (zeros(BFloat16Kernel.PackedLength(n, k), dtype: ScalarType.BFloat16), empty(0, dtype: ScalarType.Float32)),   // padding rows stay 0
             _ => (empty(n, k, dtype: modelDType), empty(0, dtype: computeDType)),
         };
         _integers.DetachFromDisposeScope();
@@ -171,6 +179,17 @@ internal sealed class QuantizedWeightBuilder : IDisposable
                 }
 
                 _scales.narrow(1, offset, r).copy_(scaleAndOffset);
+                break;
+            }
+
+            case WeightQuantization.BFloat16:
+            {
+                fixed (byte* source = w.bytes)
+                fixed (byte* packed = _integers.bytes)
+                {
+                    BFloat16Kernel.Pack((float*)source, rows, k, offset, (ushort*)packed);
+                }
+
                 break;
             }
 

@@ -1,8 +1,9 @@
 namespace Cllm.Core;
 
 /// <summary>
-/// Quantization of the attention and MLP projections for CPU inference (<c>--quantize</c>): weight-only, or 4-bit weights with 8-bit activations. Embeddings, norms
-/// and the classifier keep the model dtype. A quantized model is inference-only: training refuses it.
+/// Quantization of the attention and MLP projections for CPU inference (<c>--quantize</c>): weight-only, 4-bit weights with
+/// 8-bit activations, or bfloat16 weights and activations packed for AVX-512 BF16. Embeddings, norms and the classifier
+/// keep the model dtype. A quantized model is inference-only: training refuses it.
 /// </summary>
 public enum WeightQuantization
 {
@@ -27,4 +28,13 @@ public enum WeightQuantization
     /// need. A projection whose input size no group divides falls back as <see cref="Int4"/> does; the load summary names it.
     /// </summary>
     Int4A8 = 3,
+
+    /// <summary>
+    /// Bfloat16 weights packed for AVX-512 BF16 dot products (<c>vdpbf16ps</c>; AMD Zen 4 and later, Intel Cooper Lake and
+    /// Sapphire Rapids and later) in Cllm's native kernel, bfloat16 activations (a float32 model's are rounded per call),
+    /// float32 sums. Lossless for a bfloat16 checkpoint; the same bytes as bfloat16, but a Jacobi block and a one-token step
+    /// both run near the CPU's limits, where ATen's bfloat16 product does not (docs/quantization.md). Needs
+    /// libcllm_native (Linux x64) and such a CPU. A projection whose input size is odd stays in the model dtype.
+    /// </summary>
+    BFloat16 = 4,
 }

@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "bf16_bits.h"
+
 typedef struct
 {
     const uint8_t* w;        // (N, K/2) packed
@@ -28,42 +30,6 @@ typedef struct
     uint16_t* y_bf16;        // (T, N) bfloat16 bits, or null
     int accumulate, tokens, n, k, groups, units_per_group;
 } job;
-
-static inline uint16_t to_bf16(float value)
-{
-    if (value != value)
-    {
-        return 0x7FC0;
-    }
-
-    uint32_t bits;
-    __builtin_memcpy(&bits, &value, 4);
-    return (uint16_t)((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16);
-}
-
-static inline float from_bf16(uint16_t bits)
-{
-    uint32_t b = (uint32_t)bits << 16;
-    float f;
-    __builtin_memcpy(&f, &b, 4);
-    return f;
-}
-
-// Sixteen float32 values -> bfloat16 bits, as to_bf16 rounds each.
-static inline __m256i round16(__m512 v)
-{
-    __m512i bits = _mm512_castps_si512(v);
-    __m512i r = _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(bits, _mm512_set1_epi32(0x7FFF)),
-        _mm512_and_si512(_mm512_srli_epi32(bits, 16), _mm512_set1_epi32(1))), 16);
-    r = _mm512_mask_mov_epi32(r, _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), _mm512_set1_epi32(0x7FC0));
-    return _mm512_cvtepi32_epi16(r);
-}
-
-// Sixteen bfloat16 bits -> float32 (exact).
-static inline __m512 widen16(__m256i h)
-{
-    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-}
 
 // y[t, n] = value (the products' share plus the offsets'), rounded and written or added as Store does.
 static inline void store(const job* j, int n, int t, float value)

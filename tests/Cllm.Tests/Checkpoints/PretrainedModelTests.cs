@@ -55,10 +55,21 @@ public class PretrainedModelTests
     public void Int4A8IsRefusedByOptionValidationOnACpuWithoutAvx2()
     {
         var options = new PretrainedModelOptions { Quantization = WeightQuantization.Int4A8 };
-        var ex = Assert.Throws<ArgumentException>(() => options.Validate(int4A8Supported: false));
+        var ex = Assert.Throws<ArgumentException>(() => options.Validate(int4A8Supported: false, bfloat16Missing: null));
         Assert.Equal(nameof(PretrainedModelOptions.Quantization), ex.ParamName);
         Assert.StartsWith("Int4A8 quantization needs an x64 CPU with AVX2 and FMA", ex.Message, StringComparison.Ordinal);
-        options.Validate(int4A8Supported: true);                                         // the same options on a CPU with it
-        new PretrainedModelOptions { Quantization = WeightQuantization.Int4 }.Validate(int4A8Supported: false);
+        options.Validate(int4A8Supported: true, bfloat16Missing: null);                  // the same options on a CPU with it
+        new PretrainedModelOptions { Quantization = WeightQuantization.Int4 }.Validate(int4A8Supported: false, bfloat16Missing: "no AVX-512 BF16 on this CPU");
+    }
+
+    [Fact]
+    public void BFloat16PackingIsRefusedByOptionValidationWhereItsKernelDoesNotRun()
+    {
+        var options = new PretrainedModelOptions { DType = torch.ScalarType.BFloat16, Quantization = WeightQuantization.BFloat16 };
+        var ex = Assert.Throws<ArgumentException>(() => options.Validate(int4A8Supported: true, bfloat16Missing: "no AVX-512 BF16 on this CPU"));
+        Assert.Equal(nameof(PretrainedModelOptions.Quantization), ex.ParamName);
+        Assert.Equal("BFloat16 weight packing needs Cllm's native kernel with AVX-512 BF16 (no AVX-512 BF16 on this CPU); load with DType BFloat16 and no quantization instead. (Parameter 'Quantization')", ex.Message);
+        options.Validate(int4A8Supported: true, bfloat16Missing: null);                  // where the kernel runs
+        Assert.Throws<ArgumentException>(() => (options with { Device = "cuda" }).Validate(int4A8Supported: true, bfloat16Missing: null));
     }
 }

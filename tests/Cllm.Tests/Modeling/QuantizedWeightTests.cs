@@ -11,11 +11,7 @@ namespace Cllm.Tests.Modeling;
 /// <summary>The int8/int4 projection weights: round-trip error, the quantized product against the float one, row invariance, the kernel compilation.</summary>
 public class QuantizedWeightTests
 {
-    private static Tensor Weight(long n, long k, ulong seed)
-    {
-        using var generator = new Generator(seed);
-        return randn(new[] { n, k }, generator: generator);
-    }
+    private static Tensor Weight(long n, long k, ulong seed) => NativeKernelBuild.RandomWeight(n, k, seed);
 
     [Fact]
     public void Int8RoundTripErrIsAtMostHalfAStepPerRow()
@@ -195,19 +191,18 @@ public class QuantizedWeightTests
     {
         // The build compiles libcllm_native where a C compiler is found (.ci/run installs one), and says so in Cllm.Core's
         // metadata. Built and a CPU with AVX-512 VNNI: the native kernel must run, or the benchmarks measure the fallback.
-        bool built = typeof(Int4A8Kernel).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), false)
-            .Cast<System.Reflection.AssemblyMetadataAttribute>().Any(a => a.Key == "CllmNativeKernelBuilt" && a.Value == "true");
+        bool built = NativeKernelBuild.Built;
         bool cpuHas = System.Runtime.Intrinsics.X86.Avx512BW.VL.IsSupported
             && (System.Runtime.Intrinsics.X86.X86Base.CpuId(7, 0).Ecx & (1 << 11)) != 0;
         if (!cpuHas || !OperatingSystem.IsLinux())
         {
             Assert.False(Int4A8Kernel.Runs(Int4A8Path.Avx512Vnni));
-            Assert.NotNull(NativeKernels.Missing);
+            Assert.NotNull(NativeKernels.Int4A8Missing);
             return;
         }
 
         Skip.IfNot(built, "this build found no C compiler, so libcllm_native was not built (the managed kernel runs, same bits)");
-        Assert.True(Int4A8Kernel.Runs(Int4A8Path.Avx512Vnni), $"the native kernel does not run: {NativeKernels.Missing}");
+        Assert.True(Int4A8Kernel.Runs(Int4A8Path.Avx512Vnni), $"the native kernel does not run: {NativeKernels.Int4A8Missing}");
         Assert.Equal(Int4A8Path.Avx512Vnni, Int4A8Kernel.Best);
     }
 
