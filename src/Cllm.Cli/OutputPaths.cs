@@ -1,5 +1,7 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 
 namespace Cllm.Cli;
 
@@ -55,6 +57,51 @@ internal static class OutputPaths
 
         EnsureFolder(full, flag, path);
         Probe(full, flag, path);
+    }
+
+    /// <summary>
+    /// Checks that <paramref name="path"/>, a folder the writer creates later, can be created and accepts new files: an
+    /// existing (empty) folder is probed; a missing one is created, probed and removed again with any parents made for it,
+    /// so a refused run leaves nothing behind.
+    /// </summary>
+    public static void CheckNewFolder(string path, string flag)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        string full = Path.GetFullPath(path);
+        if (Directory.Exists(full))
+        {
+            Probe(full, flag, path);
+            return;
+        }
+
+        var made = new List<string>();                                                    // the folders this check creates, deepest first
+        for (string? dir = full; !string.IsNullOrEmpty(dir) && !Directory.Exists(dir) && !File.Exists(dir); dir = Path.GetDirectoryName(dir))
+        {
+            made.Add(dir);
+        }
+
+        try
+        {
+            EnsureFolder(full, flag, path);
+            Probe(full, flag, path);
+        }
+        finally
+        {
+            foreach (var dir in made)
+            {
+                try
+                {
+                    if (Directory.Exists(dir) && !Directory.EnumerateFileSystemEntries(dir).Any())
+                    {
+                        Directory.Delete(dir);
+                    }
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    // Left behind empty: harmless, and the writer creates it anyway.
+                }
+            }
+        }
     }
 
     private static void EnsureFolder(string folder, string flag, string given)

@@ -87,6 +87,7 @@ internal sealed class OutputArguments
                     throw new ArgumentException($"{Output.Name}: '{path}' is not empty; give a new folder.");
                 }
 
+                OutputPaths.CheckNewFolder(path, Output.Name);                              // can be created and written, leaving no trace
                 break;
         }
 

@@ -9,6 +9,9 @@ internal enum OutputKind
     /// <summary>A folder, created when missing and checked to accept new files up front.</summary>
     Folder,
 
-    /// <summary>A folder that must be empty or absent (nothing in it is replaced); created by the writer.</summary>
+    /// <summary>
+    /// A folder that must be empty or absent (nothing in it is replaced); created by the writer, and checked up front
+    /// that it can be created and accepts new files (the check leaves nothing behind).
+    /// </summary>
     NewFolder,
 }

@@ -167,6 +167,37 @@ public class CommonOptionsTests
     }
 
     [Theory]
+    [MemberData(nameof(OutputCommands))]
+    public async Task EveryCommandRefusesAnOutputThatCannotBeCreatedNamingOutput(string command, string others, string kind)
+    {
+        using var temp = new TempFolder();
+        temp.Write("prompts.jsonl", "{\"prompt\": \"Once upon a time\"}\n");
+        temp.Write("data.jsonl", string.Empty);
+        string taken = temp.Write("taken", "x");
+        string given = Path.Combine(taken, "sub");                                             // below a file: no folder can be made there
+        var args = command.Split(' ').Concat(Args(temp, others)).Concat(new[] { "--output", given }).ToArray();
+        var (code, error) = await CliRunner.Run(args);
+
+        Assert.Equal(1, code);
+        var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        string folder = kind == "file" ? taken : given;                                        // a file's folder, or the folder itself
+        Assert.Equal($"error: --output {given}: cannot create the folder {folder} ({taken} is a file).", line);
+        Assert.Equal(3, Directory.EnumerateFileSystemEntries(temp.Path).Count());              // nothing written beside the inputs
+    }
+
+    [Fact]
+    public async Task ANewFolderOutputIsCheckedWithoutLeavingItBehind()
+    {
+        using var temp = new TempFolder();
+        string output = Path.Combine(temp.Path, "a", "b");
+        var (code, error) = await CliRunner.Run("grow", "--model", ShippedModels.Stories260K, "--shape", "no-such-shape", "--output", output);
+
+        Assert.Equal(1, code);
+        Assert.DoesNotContain("--output", error, StringComparison.Ordinal);                    // the output was fine; the shape is not
+        Assert.Empty(Directory.EnumerateFileSystemEntries(temp.Path));                          // the folders made to check it are gone
+    }
+
+    [Theory]
     [InlineData("random:260k")]
     [InlineData("@model")]
     public async Task WithoutThreadsASmallModelGetsOneThreadWhetherLoadedOrRandom(string model)
