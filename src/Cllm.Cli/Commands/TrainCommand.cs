@@ -130,6 +130,12 @@ internal static class TrainCommand
 
             model.Folder(parse);                                                           // after the flags, before --output is created
             output.Check(parse);                                                           // an unusable --output fails now, not at the first checkpoint
+            if (!options.Resume && TrainingCheckpoint.FindLatest(options.OutputDirectory!) is { } latest)
+            {
+                // The trainer refuses this too, but only once the model and data are loaded; the folder alone tells.
+                throw new ArgumentException($"{output.Output.Name} {options.OutputDirectory} already holds training checkpoints ({Path.GetFileName(latest)}); resume that run (--resume) or choose another output folder.");
+            }
+
             return Run(modelDir, parse.GetValue(data)!, options, presetName is null ? WithFlags : null, placement, threadCount, parse, cancellationToken);
         })));
         return command;

@@ -142,4 +142,18 @@ public class BadInputTrainTests
         var line = Assert.Single(ModelCopies.Lines(error));
         Assert.Contains(flag, line);
     }
+
+    [SkippableFact]
+    public async Task AnOutputThatHoldsCheckpointsIsRefusedBeforeTheModelLoads()
+    {
+        using var temp = new TempFolder();
+        string output = temp.File("run");
+        var checkpoint = Directory.CreateDirectory(Path.Combine(output, "checkpoint-3"));
+        File.WriteAllText(Path.Combine(checkpoint.FullName, TrainerState.FileName), "{}");    // a complete checkpoint, as far as the folder tells
+        var (code, error) = await CliRunner.Run("train", "--model", ShippedModels.Stories260K, "--data", temp.Write("none.jsonl", string.Empty), "--output", output, "--max-steps", "3");
+
+        Assert.Equal(1, code);
+        var line = Assert.Single(ModelCopies.Lines(error));                                    // no preset, checkpoints or model line in front
+        Assert.Equal($"error: --output {output} already holds training checkpoints (checkpoint-3); resume that run (--resume) or choose another output folder.", line);
+    }
 }
