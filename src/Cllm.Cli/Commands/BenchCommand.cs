@@ -44,7 +44,7 @@ internal static class BenchCommand
             int? threadCount = threads.Apply(parse);
             string modelSpec = model.Spec(parse);
 
-            var decoderList = parse.GetValue(decoders)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(d => decoderArgs.Resolve(parse, d)).ToList();
+            var decoderList = DecoderArguments.Specs(parse.GetValue(decoders), decoders.Name).Select(d => decoderArgs.Resolve(parse, d)).ToList();
             int maxNewTokens = parse.GetValue(maxNew);
             int count = parse.GetValue(requests);
             ArgumentOutOfRangeException.ThrowIfLessThan(maxNewTokens, 1, "--max-new-tokens");

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Linq;
 using Cllm;
 
 namespace Cllm.Cli.Commands;
@@ -19,9 +20,63 @@ internal sealed class DecoderArguments
         command.Options.Add(Guesses);
     }
 
+    /// <summary>
+    /// The decoder specs of a comma-separated list (--decoders ar,jacobi:8), trimmed; an empty entry (ar,,jacobi) or an
+    /// empty list is refused naming <paramref name="flag"/>.
+    /// </summary>
+    public static string[] Specs(string? list, string flag)
+    {
+        var specs = (list ?? string.Empty).Split(',', System.StringSplitOptions.TrimEntries);
+        if (specs.All(s => s.Length == 0))
+        {
+            throw new System.ArgumentException($"{flag} names no decoder; give a comma-separated list such as ar,jacobi,lookahead.");
+        }
+
+        if (System.Array.IndexOf(specs, string.Empty) is >= 0 and var empty)
+        {
+            throw new System.ArgumentException($"{flag} '{list}': entry {empty + 1} is empty; separate the decoders with single commas, e.g. ar,jacobi,lookahead.");
+        }
+
+        return specs;
+    }
+
+    /// <summary>
+    /// Checks the values given for --block-size, --window, --ngram and --guesses whatever the decoder: a flag the chosen
+    /// decoder does not use (ar uses none) is still refused when its value is not one it could take, never silently ignored.
+    /// </summary>
+    public void CheckFlags(ParseResult parse)
+    {
+        if (parse.GetResult(BlockSize) is { Implicit: false })
+        {
+            Validate(() => DecoderOptions.Parse("jacobi", parse.GetValue(BlockSize)!), BlockSize.Name);
+        }
+
+        if (parse.GetResult(Window) is { Implicit: false } || parse.GetResult(NGram) is { Implicit: false } || parse.GetResult(Guesses) is { Implicit: false })
+        {
+            Validate(() => new LookaheadOptions { Window = parse.GetValue(Window), NGram = parse.GetValue(NGram), Guesses = parse.GetValue(Guesses) }, null);
+        }
+    }
+
+    /// <summary>Builds and validates options from flags; a parse failure gets <paramref name="flag"/> in front (range errors name their flag through <see cref="CliErrors"/>).</summary>
+    private static void Validate(System.Func<DecoderOptions> create, string? flag)
+    {
+        DecoderOptions options;
+        try
+        {
+            options = create();
+        }
+        catch (System.FormatException ex) when (flag is not null)
+        {
+            throw new System.FormatException($"{flag}: {ex.Message}", ex);
+        }
+
+        options.Validate();
+    }
+
     /// <summary>Parses a decoder spec (ar, jacobi[:N|:auto], lookahead[:WxNxG], multiblock[:NxKxRxP|:auto]) with these options as defaults.</summary>
     public DecoderOptions Resolve(ParseResult parse, string spec)
     {
+        CheckFlags(parse);
         DecoderOptions options;
         try
         {

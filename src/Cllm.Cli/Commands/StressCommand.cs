@@ -38,12 +38,8 @@ internal static class StressCommand
                 throw new ArgumentException($"--seconds must be a positive number (got {duration.ToString(CultureInfo.InvariantCulture)}).");
             }
 
-            var decoderOptions = parse.GetValue(decoders)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            var decoderOptions = DecoderArguments.Specs(parse.GetValue(decoders), decoders.Name)
                 .Select(spec => { var o = DecoderOptions.Parse(spec); o.Validate(); return o; }).ToArray();
-            if (decoderOptions.Length == 0)
-            {
-                throw new ArgumentException("--decoders names no decoder.");
-            }
 
             var texts = parse.GetValue(prompts) is { } file
                 ? PromptFile.Read(file)

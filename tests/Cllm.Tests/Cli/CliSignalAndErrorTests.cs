@@ -155,6 +155,31 @@ public class CliSignalAndErrorTests
         Assert.DoesNotContain("BlockSize", line);
     }
 
+    /// <summary>
+    /// Decoder flags are checked whenever given, even when the chosen decoder does not use them (ar uses none), and a
+    /// --decoders list with an empty entry is refused; all before any model is looked for (--model does not exist).
+    /// </summary>
+    [Theory]
+    [InlineData("generate --model anywhere --prompt Once --block-size many", "error: --block-size: the block size 'many' is neither a whole number nor auto.")]
+    [InlineData("generate --model anywhere --prompt Once --decoder ar --block-size 0", "error: --block-size ")]
+    [InlineData("generate --model anywhere --prompt Once --decoder jacobi --window 1", "error: --window ")]
+    [InlineData("generate --model anywhere --prompt Once --decoder lookahead:5x4x5 --block-size x", "error: --block-size: ")]
+    [InlineData("generate --model anywhere --prompt Once --block-size auto --window 3", "error: --model anywhere: model folder not found")]
+    [InlineData("bench --model anywhere --prompts p.jsonl --decoders ar --ngram 2", "error: --ngram ")]
+    [InlineData("bench --model anywhere --prompts p.jsonl --decoders ar,,jacobi", "error: --decoders 'ar,,jacobi': entry 2 is empty; ")]
+    [InlineData("bench --model anywhere --prompts p.jsonl --decoders ar,", "error: --decoders 'ar,': entry 2 is empty; ")]
+    [InlineData("bench --model anywhere --prompts p.jsonl --decoders ,", "error: --decoders names no decoder")]
+    [InlineData("dev stress --model anywhere --decoders ar,,lookahead", "error: --decoders 'ar,,lookahead': entry 2 is empty; ")]
+    public async Task DecoderFlagsAreCheckedWhateverTheDecoder(string args, string expected)
+    {
+        var (code, error) = await CliRunner.Run(args.Split(' '));
+        Assert.Equal(1, code);
+        var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries)).TrimEnd('\r');
+        Assert.StartsWith(expected, line, StringComparison.Ordinal);
+        Assert.DoesNotContain("(Parameter", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("BlockSize", line, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("--requests", "0", "--requests")]
     [InlineData("--max-new-tokens", "0", "--max-new-tokens")]
