@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.CommandLine;
 using System.Globalization;
 using System.IO;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Cllm.Core;
@@ -36,43 +37,56 @@ internal static class DownloadCommand
             repo, revision, include, exclude,
         };
         output.AddTo(command);
-        command.SetAction((parse, cancellationToken) => RunAsync(parse.InvocationConfiguration.Error, async () =>
+        command.SetAction((parse, cancellationToken) =>
         {
-            string folder = output.Check(parse)!;                                           // before the hub is asked
-            var options = new HubDownloadOptions
+            string? createdFolder = null;                                                   // --output when this run made it
+            return RunAsync(parse, async () =>
             {
-                Endpoint = environment(HubDownloadOptions.EndpointVariable) is { Length: > 0 } endpoint ? endpoint : HubDownloadOptions.DefaultEndpoint,
-                Token = environment(HubDownloadOptions.TokenVariable) ?? string.Empty,
-                Include = parse.GetValue(include) ?? Array.Empty<string>(),
-                Exclude = parse.GetValue(exclude) ?? Array.Empty<string>(),
-            };
-            using var downloader = new HubDownloader(options);
-            string repoId = parse.GetValue(repo)!;
-            string rev = parse.GetValue(revision)!;
-            var error = parse.InvocationConfiguration.Error;
-            DownloadResult result;
-            if (interactive() && ReferenceEquals(error, Console.Error))
-            {
-                var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
-                result = await console.Progress()
-                    .AutoClear(false)
-                    .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new DownloadedColumn { Base = FileSizeBase.Decimal }, new TransferSpeedColumn { Base = FileSizeBase.Decimal }, new RemainingTimeColumn())
-                    .StartAsync(context => downloader.DownloadAsync(repoId, folder, rev, new BarProgress(context), cancellationToken))
-                    .ConfigureAwait(false);
-            }
-            else
-            {
-                result = await downloader.DownloadAsync(repoId, folder, rev, new LineProgress(error), cancellationToken).ConfigureAwait(false);
-            }
+                HubPaths.CheckRepoId(parse.GetValue(repo));                                     // a malformed id or revision fails before --output is made
+                HubPaths.CheckRevision(parse.GetValue(revision)!);
+                string given = parse.GetValue(output.Output)!;
+                bool existed = Directory.Exists(given);
+                string folder = output.Check(parse)!;                                           // before the hub is asked
+                createdFolder = existed ? null : folder;
+                var options = new HubDownloadOptions
+                {
+                    Endpoint = environment(HubDownloadOptions.EndpointVariable) is { Length: > 0 } endpoint ? endpoint : HubDownloadOptions.DefaultEndpoint,
+                    Token = environment(HubDownloadOptions.TokenVariable) ?? string.Empty,
+                    Include = parse.GetValue(include) ?? Array.Empty<string>(),
+                    Exclude = parse.GetValue(exclude) ?? Array.Empty<string>(),
+                };
+                using var downloader = new HubDownloader(options);
+                string repoId = parse.GetValue(repo)!;
+                string rev = parse.GetValue(revision)!;
+                var error = parse.InvocationConfiguration.Error;
+                DownloadResult result;
+                if (interactive() && ReferenceEquals(error, Console.Error))
+                {
+                    var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+                    result = await console.Progress()
+                        .AutoClear(false)
+                        .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new DownloadedColumn { Base = FileSizeBase.Decimal }, new TransferSpeedColumn { Base = FileSizeBase.Decimal }, new RemainingTimeColumn())
+                        .StartAsync(context => downloader.DownloadAsync(repoId, folder, rev, new BarProgress(context), cancellationToken))
+                        .ConfigureAwait(false);
+                }
+                else
+                {
+                    result = await downloader.DownloadAsync(repoId, folder, rev, new LineProgress(error), cancellationToken).ConfigureAwait(false);
+                }
 
-            parse.InvocationConfiguration.Output.WriteLine(Summary(result));
-            return 0;
-        }));
+                parse.InvocationConfiguration.Output.WriteLine(Summary(result));
+                return 0;
+            }, () => createdFolder);
+        });
         return command;
     }
 
-    /// <summary>Like <see cref="CliErrors.Run"/> for async actions: expected failures become one line on stderr and exit code 1.</summary>
-    private static async Task<int> RunAsync(TextWriter error, Func<Task<int>> action)
+    /// <summary>
+    /// Like <see cref="CliErrors.Run"/> for async actions: expected failures become one line on stderr (in
+    /// <see cref="CliErrors.OneLine(Exception, Command)"/>'s words) and exit code 1. A failed run removes the output
+    /// folder when it created it and nothing was written into it.
+    /// </summary>
+    private static async Task<int> RunAsync(ParseResult parse, Func<Task<int>> action, Func<string?> createdFolder)
     {
         try
         {
@@ -80,8 +94,29 @@ internal static class DownloadCommand
         }
         catch (Exception ex) when (ex is HubException or CheckpointException or ArgumentException or IOException or UnauthorizedAccessException)
         {
-            await error.WriteLineAsync($"error: {OneLine(ex.Message)}").ConfigureAwait(false);
+            RemoveIfEmpty(createdFolder());
+            await parse.InvocationConfiguration.Error.WriteLineAsync($"error: {CliErrors.OneLine(ex, parse.CommandResult.Command)}").ConfigureAwait(false);
             return 1;
+        }
+        catch (OperationCanceledException)
+        {
+            RemoveIfEmpty(createdFolder());
+            throw;
+        }
+    }
+
+    private static void RemoveIfEmpty(string? folder)
+    {
+        try
+        {
+            if (folder is not null && Directory.Exists(folder) && !Directory.EnumerateFileSystemEntries(folder).Any())
+            {
+                Directory.Delete(folder);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Left behind empty: harmless, and a rerun uses it.
         }
     }
 

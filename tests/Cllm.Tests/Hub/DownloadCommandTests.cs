@@ -57,6 +57,21 @@ public class DownloadCommandTests
         (code, _, stderr) = await RunAsync(hub, "download", "not-a-repo", "--output", temp.Path);
         Assert.Equal(1, code);
         Assert.Contains("owner/name", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("(Parameter", stderr, StringComparison.Ordinal);                  // .NET's argument decoration is not shown
+
+        (code, _, stderr) = await RunAsync(hub, "download", hub.RepoId, "--output", temp.Path, "--revision", " main");
+        Assert.Equal(1, code);
+        Assert.StartsWith("error: --revision ' main' is not", stderr, StringComparison.Ordinal);
+
+        // A failed download leaves no output folder that it made itself (a malformed id fails before making it).
+        foreach (var repo in new[] { "not-a-repo", hub.RepoId })
+        {
+            string fresh = temp.File("fresh");
+            (code, _, stderr) = await RunAsync(hub, "download", repo, "--output", fresh);
+            Assert.Equal(1, code);
+            Assert.Single(stderr.TrimEnd().Split('\n'));
+            Assert.False(Directory.Exists(fresh), stderr);
+        }
 
         (code, _, _) = await RunAsync(hub, "download", hub.RepoId);                                 // --output is required
         Assert.NotEqual(0, code);
