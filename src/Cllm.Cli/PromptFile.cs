@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Text;
 using System.Text.Json;
+using Cllm.Training;
 
 namespace Cllm.Cli;
 
@@ -58,7 +59,7 @@ internal static class PromptFile
             }
             catch (JsonException ex)
             {
-                throw new FormatException($"{path}:{lineNumber}: not valid JSON ({ex.Message}).", ex);
+                throw new FormatException($"{path}:{lineNumber}: {JsonLineError.Describe(ex)}.", ex);
             }
             catch (InvalidOperationException ex)
             {

@@ -76,7 +76,7 @@ public sealed class JsonlTrajectorySource : ITrajectorySource
         }
         catch (JsonException ex)
         {
-            throw new FormatException($"{path}:{line.Number}: not valid JSON ({ex.Message}){cut}.", ex);
+            throw new FormatException($"{path}:{line.Number}: {JsonLineError.Describe(ex)}{cut}.", ex);
         }
         catch (FormatException ex)
         {

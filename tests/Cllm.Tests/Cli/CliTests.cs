@@ -89,6 +89,9 @@ public class CliTests
         var bad = temp.Write("bad.jsonl", "{\"prompt\": \"ok\"}\n{\"prompt\": 5}\n");
         Assert.Equal(1, await Program.Main(new[] { "generate", "--model", temp.Path, "--prompts", bad }));
         Assert.Contains("bad.jsonl:2:", Assert.Throws<System.FormatException>(() => PromptFile.Read(bad)).Message);
+        var broken = temp.Write("broken.jsonl", "{\"prompt\": \"ok\"}\n{\"prompt\": \"b\", oops}\n");
+        Assert.Equal($"{broken}:2: not valid JSON at byte 16 ('o' is an invalid start of a property name. Expected a '\"').",   // not System.Text.Json's "LineNumber: 0 |"
+            Assert.Throws<System.FormatException>(() => PromptFile.Read(broken)).Message);
         Assert.NotEqual(0, await Program.Main(new[] { "generate", "--prompt", "x" }));                          // --model is required
     }
 }
