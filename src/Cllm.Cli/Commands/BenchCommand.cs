@@ -129,7 +129,7 @@ internal static class BenchCommand
             using (llm)
             {
                 long parameters = llm.ParameterCount;
-                console.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"[bold]{Markup.Escape(modelSpec)}[/]: {parameters:N0} parameters ({llm.DType}, {llm.Device}), {llm.Config.NumHiddenLayers} layers, vocab {llm.Config.VocabSize}; {Environment.ProcessorCount} cores, {TorchSharp.torch.get_num_threads()} torch threads; {list.Count} requests × {maxNewTokens} new tokens"));
+                console.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"[bold]{Markup.Escape(modelSpec)}[/]: {parameters:N0} parameters ({llm.DType}, {llm.Device}), {Counted.Of(llm.Config.NumHiddenLayers, "layer")}, vocab {llm.Config.VocabSize}; {Counted.Of(Environment.ProcessorCount, "core")}, {Counted.Of(TorchSharp.torch.get_num_threads(), "torch thread")}; {Counted.Of(list.Count, "request")} × {Counted.Of(maxNewTokens, "new token")}"));
                 if (llm.Quantization != WeightQuantization.None)
                 {
                     console.MarkupLine(Markup.Escape($"quantized: {llm.QuantizationSummary()}"));
@@ -154,7 +154,7 @@ internal static class BenchCommand
                     : new[] { new BenchmarkModel("base", basePretrained.Model), new BenchmarkModel("model", llm) };
                 int runs = models.Length * decoderList.Count;
                 Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"warming up {runs} decoder(s) on one request each (not measured), then {list.Count * runs} measured requests ({list.Count} × {runs}, interleaved)..."));
+                    $"warming up {Counted.Of(runs, "decoder")} on one request each (not measured), then {Counted.Of(list.Count * runs, "measured request")} ({list.Count} × {runs}, interleaved)..."));
                 var (rows, outcomes) = DecoderBenchmark.Run(models, list, decoderList, new RequestProgress(list.Count * runs, basePretrained is not null), cancellationToken);
                 var table = new Table().Title("decoders, interleaved on the same prompts");
                 if (basePretrained is not null)
@@ -239,7 +239,7 @@ internal static class BenchCommand
             double left = _clock.Elapsed.TotalSeconds / _done * (total - _done);
             string decoder = showModel ? $"{value.Model}/{value.Decoder}" : value.Decoder;
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"[{_done}/{total}] {decoder} request {value.Request + 1}: {stats.GeneratedTokens} tokens in {stats.Elapsed.TotalSeconds:F2} s ({stats.GeneratedTokens / Math.Max(stats.Elapsed.TotalSeconds, 1e-9):F1} tokens/s); about {left:F0} s left"));
+                $"[{_done}/{total}] {decoder} request {value.Request + 1}: {Counted.Of(stats.GeneratedTokens, "token")} in {stats.Elapsed.TotalSeconds:F2} s ({stats.GeneratedTokens / Math.Max(stats.Elapsed.TotalSeconds, 1e-9):F1} tokens/s); about {left:F0} s left"));
         }
     }
 

@@ -72,7 +72,7 @@ internal static class CollectCommand
             int total = shardPrompts.Count;
             int blocks = options.BlocksPerPrompt;
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"collecting {total} of {texts.Count} prompts (shard {options.Shard}) into {path} with {fingerprint}: n = {options.BlockSize}, up to {blocks} block{(blocks == 1 ? string.Empty : "s")} = {blocks * options.BlockSize} new tokens per prompt (--max-new-tokens {options.MaxNewTokens}{(options.MaxNewTokens % options.BlockSize == 0 ? string.Empty : " rounded down to whole blocks")}), EOS {Ids(pretrained.EosTokenIds)}, seed {options.Seed}, augment {OnOff(options.Augment)}, clean {OnOff(options.Clean)}"));
+                $"collecting {total} of {Counted.Of(texts.Count, "prompt")} (shard {options.Shard}) into {path} with {fingerprint}: n = {options.BlockSize}, up to {Counted.Of(blocks, "block")} = {Counted.Of(blocks * options.BlockSize, "new token")} per prompt (--max-new-tokens {options.MaxNewTokens}{(options.MaxNewTokens % options.BlockSize == 0 ? string.Empty : " rounded down to whole blocks")}), EOS {Ids(pretrained.EosTokenIds)}, seed {options.Seed}, augment {OnOff(options.Augment)}, clean {OnOff(options.Clean)}"));
             if (pretrained.EosTokenIds.Count == 0)
             {
                 Console.Error.WriteLine("warning: the model declares no EOS id; every prompt runs to --max-new-tokens.");
@@ -158,7 +158,7 @@ internal static class CollectCommand
                 summary = collector.CollectToFile(path, new SyncProgress<CollectionSummary>(p =>
                 {
                     task.Value = p.PromptsDone;
-                    task.Description = string.Create(CultureInfo.InvariantCulture, $"{p.PromptsDone}/{p.Prompts} prompts, {p.BlocksWritten} blocks");
+                    task.Description = string.Create(CultureInfo.InvariantCulture, $"{p.PromptsDone}/{p.Prompts} prompts, {Counted.Of(p.BlocksWritten, "block")}");
                 }), cancellationToken);
                 task.Value = task.MaxValue;
             });
@@ -171,7 +171,7 @@ internal static class CollectCommand
         var last = p.LastPrompt!;
         string what = last.TooLong
             ? "too long for the model's context, skipped"
-            : string.Create(CultureInfo.InvariantCulture, $"{last.Records.Count} blocks written, {last.BlocksDropped} dropped, {last.TokensGenerated} tokens in {last.ForwardPasses} forwards{(last.ReachedEos ? ", EOS" : string.Empty)}");
+            : string.Create(CultureInfo.InvariantCulture, $"{Counted.Of(last.Records.Count, "block")} written, {last.BlocksDropped} dropped, {Counted.Of(last.TokensGenerated, "token")} in {Counted.Of(last.ForwardPasses, "forward")}{(last.ReachedEos ? ", EOS" : string.Empty)}");
         return string.Create(CultureInfo.InvariantCulture, $"[{p.PromptsDone}/{p.Prompts}] data_{last.PromptIndex}: {what}, {last.Elapsed.TotalMilliseconds:F0} ms");
     }
 
@@ -179,13 +179,13 @@ internal static class CollectCommand
     {
         if (s.TruncatedBytes > 0)
         {
-            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"resumed an interrupted run: cut {s.TruncatedBytes} bytes of an unfinished prompt off the end of {path} and decoded it again."));
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"resumed an interrupted run: cut {Counted.Of(s.TruncatedBytes, "byte")} of an unfinished prompt off the end of {path} and decoded it again."));
         }
 
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"done: {s.PromptsCollected} prompts collected, {s.PromptsResumed} already in the output, {s.PromptsTooLong} too long; {s.BlocksWritten} blocks written, {s.BlocksDropped} dropped by cleaning, {s.StatesAugmented} states augmented."));
+            $"done: {Counted.Of(s.PromptsCollected, "prompt")} collected, {s.PromptsResumed} already in the output, {s.PromptsTooLong} too long; {Counted.Of(s.BlocksWritten, "block")} written, {s.BlocksDropped} dropped by cleaning, {Counted.Of(s.StatesAugmented, "state")} augmented."));
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{s.TokensGenerated} tokens in {s.ForwardPasses} forwards ({s.TokensPerForward:F2} tokens/forward); wall time {s.Elapsed.TotalSeconds:F1} s, {s.BlocksPerSecond:F1} blocks/s, {s.TokensPerSecond:F0} tokens/s."));
+            $"{Counted.Of(s.TokensGenerated, "token")} in {Counted.Of(s.ForwardPasses, "forward")} ({s.TokensPerForward:F2} tokens/forward); wall time {s.Elapsed.TotalSeconds:F1} s, {s.BlocksPerSecond:F1} blocks/s, {s.TokensPerSecond:F0} tokens/s."));
     }
 
     private static void AtLeastOne(int value, string option)

@@ -125,7 +125,7 @@ internal static class DownloadCommand
         string at = result.Commit is { Length: >= 12 } commit && commit != result.Revision ? $"{result.Revision} ({commit[..12]})" : result.Revision;
         string skipped = result.SkippedCount > 0 ? $", {result.SkippedCount} already complete" : string.Empty;
         return string.Create(CultureInfo.InvariantCulture,
-            $"{result.RepoId}@{at}: {result.Files.Count} files, {ByteSize.Format(result.TotalSize)} in {result.OutputDir} ({result.DownloadedCount} downloaded, {ByteSize.Format(result.BytesTransferred)} transferred in {result.Elapsed.TotalSeconds:F1} s{skipped})");
+            $"{result.RepoId}@{at}: {Counted.Of(result.Files.Count, "file")}, {ByteSize.Format(result.TotalSize)} in {result.OutputDir} ({result.DownloadedCount} downloaded, {ByteSize.Format(result.BytesTransferred)} transferred in {result.Elapsed.TotalSeconds:F1} s{skipped})");
     }
 
     private static string OneLine(string text) => text.ReplaceLineEndings(" ");

@@ -106,12 +106,12 @@ internal static class GenerateCommand
                 var response = engine.Complete(resolved, settings.Decoder, cancellationToken);
                 WriteLine(stream, text, response, decoderOptions);
                 Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"[{i + 1}/{rows.Count}] {response.Stats.GeneratedTokens} tokens, {response.Stats.ForwardPasses} forwards ({response.Stats.TokensPerForward:F2} tokens/forward), {response.Finish.ToString().ToLowerInvariant()}, {response.Stats.Elapsed.TotalMilliseconds:F0} ms"));
+                    $"[{i + 1}/{rows.Count}] {Counted.Of(response.Stats.GeneratedTokens, "token")}, {Counted.Of(response.Stats.ForwardPasses, "forward")} ({response.Stats.TokensPerForward:F2} tokens/forward), {response.Finish.ToString().ToLowerInvariant()}, {response.Stats.Elapsed.TotalMilliseconds:F0} ms"));
             }
 
             if (failed > 0 && rows.Count > 1)
             {
-                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"error: {failed} of {rows.Count} prompts failed (rows with finish_reason \"error\"); the other {rows.Count - failed} were generated."));
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"error: {failed} of {rows.Count} prompts failed (rows with finish_reason \"error\"); the other {rows.Count - failed} {(rows.Count - failed == 1 ? "was" : "were")} generated."));
             }
 
             return failed > 0 ? 1 : 0;

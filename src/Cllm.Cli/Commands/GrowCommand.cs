@@ -36,7 +36,7 @@ internal static class GrowCommand
             ModelGrowth.Write(source, target, folder, type);
             long bytes = new FileInfo(Path.Combine(folder, HfModelDirectory.SingleWeightsFileName)).Length;
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"wrote {folder}: hidden {target.HiddenSize}, {target.NumHiddenLayers} layers, {target.NumAttentionHeads} heads of {target.HeadDim} ({target.NumKeyValueHeads} kv), intermediate {target.IntermediateSize}, vocab {target.VocabSize}; {type}, {bytes / 1e9:F2} GB of weights in {clock.Elapsed.TotalSeconds:F1} s"));
+                $"wrote {folder}: hidden {target.HiddenSize}, {Counted.Of(target.NumHiddenLayers, "layer")}, {Counted.Of(target.NumAttentionHeads, "head")} of {target.HeadDim} ({target.NumKeyValueHeads} kv), intermediate {target.IntermediateSize}, vocab {target.VocabSize}; {type}, {bytes / 1e9:F2} GB of weights in {clock.Elapsed.TotalSeconds:F1} s"));
             return 0;
         }));
         return command;

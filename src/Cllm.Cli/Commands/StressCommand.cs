@@ -63,7 +63,7 @@ internal static class StressCommand
                 Duration = TimeSpan.FromSeconds(duration),
             }.Run(cancellationToken);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{outcome.Decodes} decodes on {parse.GetValue(workers)} threads, {outcome.ChatResponses} concurrent chat responses, {outcome.GarbageCollections} garbage collections: {outcome.Failures.Count} failures"));
+                $"{Counted.Of(outcome.Decodes, "decode")} on {Counted.Of(parse.GetValue(workers), "thread")}, {Counted.Of(outcome.ChatResponses, "concurrent chat response")}, {Counted.Of(outcome.GarbageCollections, "garbage collection")}: {Counted.Of(outcome.Failures.Count, "failure")}"));
             foreach (var failure in outcome.Failures.Take(10))
             {
                 Console.Error.WriteLine($"failure: {failure}");

@@ -197,9 +197,9 @@ internal static class TrainCommand
 
         Console.Error.WriteLine(options.SaveEvery == 0
             ? Invariant($"checkpoints: at the end (and on Ctrl+C) into {options.OutputDirectory}/checkpoint-<step>, {Kept(options.KeepCheckpoints)}.")
-            : Invariant($"checkpoints: every {options.SaveEvery} steps into {options.OutputDirectory}/checkpoint-<step>, {Kept(options.KeepCheckpoints)}."));
+            : Invariant($"checkpoints: every {(options.SaveEvery == 1 ? "step" : Counted.Of(options.SaveEvery, "step"))} into {options.OutputDirectory}/checkpoint-<step>, {Kept(options.KeepCheckpoints)}."));
         int steps = options.TotalSteps(records);
-        console.MarkupLine(Invariant($"[bold]{Markup.Escape(pretrained.Directory)}[/]: {parameters:N0} parameters; {records.Count:N0} records ({records.Sum(r => r.Trajectory.Count - 1):N0} non-final states), {steps:N0} steps of {options.BatchSize} × {options.GradientAccumulation}, {(options.Objective == TrainingObjective.JacobiForcing ? Invariant($"Jacobi Forcing (noise window {options.NoiseWindow}, {(options.RandomNoise ? "random" : "linear")} noise levels {options.MinNoise}–{options.MaxNoise}, one packed sequence of up to {options.NoiseWindow} blocks per batch slot)") : Invariant($"{options.Consistency.ToString().ToLowerInvariant()} consistency ({options.Distance}) on {options.StatesPerRecord} state(s) per record"))} + {options.AutoregressiveWeight} × AR, lr {options.LearningRate}"));
+        console.MarkupLine(Invariant($"[bold]{Markup.Escape(pretrained.Directory)}[/]: {parameters:N0} parameters; {Counted.Of(records.Count, "record", format: "N0")} ({Counted.Of(records.Sum(r => r.Trajectory.Count - 1), "non-final state", format: "N0")}), {Counted.Of(steps, "step", format: "N0")} of {options.BatchSize} × {options.GradientAccumulation}, {(options.Objective == TrainingObjective.JacobiForcing ? Invariant($"Jacobi Forcing (noise window {options.NoiseWindow}, {(options.RandomNoise ? "random" : "linear")} noise levels {options.MinNoise}–{options.MaxNoise}, one packed sequence of up to {Counted.Of(options.NoiseWindow, "block")} per batch slot)") : Invariant($"{options.Consistency.ToString().ToLowerInvariant()} consistency ({options.Distance}) on {Counted.Of(options.StatesPerRecord, "state")} per record"))} + {options.AutoregressiveWeight} × AR, lr {options.LearningRate}"));
 
         var trainer = new ConsistencyTrainer(llm, options);
         TrainingResult? result = null;
@@ -240,7 +240,7 @@ internal static class TrainCommand
             int window = Math.Max(1, Math.Min(20, losses.Count / 5));
             var first = LossComponents.Mean(losses.Take(window).ToList());
             var last = LossComponents.Mean(losses.TakeLast(window).ToList());
-            var table = new Table().AddColumns("loss", Invariant($"first {window} steps"), Invariant($"last {window} steps"));
+            var table = new Table().AddColumns("loss", $"first {Counted.Of(window, "step")}", $"last {Counted.Of(window, "step")}");
             table.AddRow("consistency", F(first.Consistency), F(last.Consistency));
             table.AddRow("autoregressive", F(first.Autoregressive), F(last.Autoregressive));
             table.AddRow("total", F(first.Total), F(last.Total));

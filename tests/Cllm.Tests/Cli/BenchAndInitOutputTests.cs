@@ -19,7 +19,7 @@ public class BenchAndInitOutputTests
         Assert.True(code == 0, error);
         var lines = error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         Assert.Contains(lines, l => l.StartsWith("measuring the forward cost at T = 1", StringComparison.Ordinal));
-        Assert.Contains(lines, l => l.StartsWith("warming up 2 decoder(s) on one request each (not measured), then 4 measured requests", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("warming up 2 decoders on one request each (not measured), then 4 measured requests", StringComparison.Ordinal));
         var progress = lines.Where(l => l.StartsWith('[')).ToList();
         Assert.Equal(new[] { "[1/4]", "[2/4]", "[3/4]", "[4/4]" }, progress.Select(l => l.Split(' ')[0]));
         Assert.Equal(2, progress.Count(l => l.Contains(" ar request ", StringComparison.Ordinal)));

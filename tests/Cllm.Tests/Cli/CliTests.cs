@@ -81,6 +81,16 @@ public class CliTests
         Assert.Equal(ShippedModels.Stories260K, doc.RootElement.GetProperty("baseline").GetString());
     }
 
+    [Theory]
+    [InlineData(1, "block", null, null, "1 block")]
+    [InlineData(0, "block", null, null, "0 blocks")]
+    [InlineData(2, "torch thread", null, null, "2 torch threads")]
+    [InlineData(1234, "record", null, "N0", "1,234 records")]
+    [InlineData(1, "entry", "entries", null, "1 entry")]
+    [InlineData(3, "entry", "entries", null, "3 entries")]
+    public void CountsTakeTheSingularOnlyForOne(long count, string noun, string? plural, string? format, string expected)
+        => Assert.Equal(expected, Counted.Of(count, noun, plural, format));
+
     [Fact]
     public async Task BadInputExitsNonZero()
     {

@@ -100,7 +100,7 @@ public class BadInputTrainTests
         Assert.Contains(lines, l => l.StartsWith($"warning: {records} of {records} records in {old} carry no model fingerprint", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith("preset small: the model has ", StringComparison.Ordinal) && l.Contains("under 100M", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.Contains("lr 0.006", StringComparison.Ordinal));  // the small preset's learning rate, in the run's header
-        Assert.Contains(lines, l => l.StartsWith("checkpoints: every 1 steps", StringComparison.Ordinal) && l.Contains("the newest 1 kept", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("checkpoints: every step into", StringComparison.Ordinal) && l.Contains("the newest 1 kept", StringComparison.Ordinal));
         Assert.Equal(new[] { "checkpoint-3" }, Directory.GetDirectories(output, "checkpoint-*").Select(Path.GetFileName));
     }
 
