@@ -473,10 +473,11 @@ public sealed class LlamaForCausalLM : nn.Module
                 : $"; not quantized: {unquantized} (ATen's int8 kernel needs K % 16 = 0)";
         }
 
+        string workers = KernelThreads == 1 ? "1 kernel thread" : $"{KernelThreads} kernel threads";
         string activations = Quantization switch
         {
-            WeightQuantization.Int4A8 => $"int8 per token and group ({Int4A8Kernel.Describe()}; {KernelThreads} kernel threads; libtorch's own ops on 1)",
-            WeightQuantization.BFloat16 => $"BFloat16 (AVX-512 BF16, native kernel; {KernelThreads} kernel threads; libtorch's own ops on 1)",
+            WeightQuantization.Int4A8 => $"int8 per token and group ({Int4A8Kernel.Describe()}; {workers}; libtorch's own ops on 1)",
+            WeightQuantization.BFloat16 => $"BFloat16 (AVX-512 BF16, native kernel; {workers}; libtorch's own ops on 1)",
             _ => QuantizedComputeDType.ToString(),
         };
         return $"{Quantization} weights, activations {activations}: {string.Join("; ", parts)}{fallback}; embeddings, norms and classifier {DType}";
