@@ -101,7 +101,10 @@ public sealed class PretrainedModel : IDisposable
             // op and would take those cores (1B shape, 2 threads: a 16-token forward took 282 ms with libtorch on 2
             // threads, 139 ms with libtorch on 1), so libtorch's remaining ops (attention, norms) run on one thread.
             model.UseKernelThreads(torch.get_num_threads());
-            torch.set_num_threads(1);
+            if (model.KernelThreads > 0)
+            {
+                torch.set_num_threads(1);                                                  // else every projection fell back to libtorch's products
+            }
         }
 
         return new PretrainedModel(directory.Path, model, tokenizer, chatTemplate, parameters);

@@ -12,11 +12,15 @@
 // p = 0, 1, … in order: one chain per output whatever the number of tokens or the features a thread is given, so a row
 // of a T-token call equals that token computed alone, bit for bit. Then y = a in float32, or rounded to bfloat16 as
 // to_bf16 rounds, written or added (bfloat16: the rounded product added and the sum rounded, as ATen's add_ after a product).
-#pragma GCC target("avx512f,avx512bw,avx512vl,avx512bf16")
 #include <immintrin.h>
 #include <stdint.h>
 
 #include "bf16_bits.h"
+
+// A compiler without AVX-512 BF16 (GCC before 10) builds the library without cllm_bf16_rows, and Cllm then refuses
+// packed bfloat16 weights, naming the missing export. Function attributes, not a pragma, so that clang builds it too.
+#if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 10)
+#define BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
 
 #define TOKENS 6   // tokens per pass over a tile's weights: 6 x 4 accumulators + 4 weights + 1 broadcast of 32 registers
 #define GROUPS 4   // feature groups (16 features each) per tile
@@ -31,7 +35,7 @@ typedef struct
 } job;
 
 // The sixteen outputs of token t from feature n on (the lanes of v; `valid` masks features past N).
-static inline void store16(const job* j, int t, int n, __m512 v, __mmask16 valid)
+BF16_TARGET static inline void store16(const job* j, int t, int n, __m512 v, __mmask16 valid)
 {
     int64_t i = (int64_t)t * j->n + n;
     if (j->y_bf16)
@@ -56,7 +60,7 @@ static inline void store16(const job* j, int t, int n, __m512 v, __mmask16 valid
 }
 
 // Tokens t0..t0+tokens-1 against feature groups g0..g0+groups-1 (constants after inlining).
-static inline __attribute__((always_inline)) void tile(const job* j, int t0, const int tokens, int g0, const int groups)
+BF16_TARGET static inline __attribute__((always_inline)) void tile(const job* j, int t0, const int tokens, int g0, const int groups)
 {
     __m512 a[TOKENS][GROUPS];
     for (int t = 0; t < tokens; t++)
@@ -94,7 +98,7 @@ static inline __attribute__((always_inline)) void tile(const job* j, int t0, con
 #define TILES(G) switch (count) { TILE(6, G); TILE(5, G); TILE(4, G); TILE(3, G); TILE(2, G); default: tile(j, t, 1, g, G); break; }
 
 // Feature groups [g0, g1) of y (features 16·g0 .. min(16·g1, N)) for every token.
-void cllm_bf16_rows(const uint16_t* w, const uint16_t* x, float* y_f32, uint16_t* y_bf16, int accumulate, int tokens, int n, int k, int g0, int g1)
+BF16_TARGET void cllm_bf16_rows(const uint16_t* w, const uint16_t* x, float* y_f32, uint16_t* y_bf16, int accumulate, int tokens, int n, int k, int g0, int g1)
 {
     job jb = { w, x, y_f32, y_bf16, accumulate, n, k };
     const job* j = &jb;
@@ -113,3 +117,5 @@ void cllm_bf16_rows(const uint16_t* w, const uint16_t* x, float* y_f32, uint16_t
             TILES(1)
         }
 }
+
+#endif
