@@ -30,7 +30,7 @@ public sealed class PeerFormatsTests : IDisposable
     }
 
     [Theory]
-    [InlineData("--quantize", "int3", "--quantize: 'int3' is not one of none, int8, int4, int4a8.")]
+    [InlineData("--quantize", "int3", "--quantize: 'int3' is not one of none, int8, int4, int4a8, bf16.")]
     [InlineData("--quantize", "int8,none,int8", "--quantize: 'int8' is given twice.")]
     [InlineData("--gguf-type", "q4_k_m", "--gguf-type: 'q4_k_m' is not one of f32, f16, q8_0, q4_0.")]
     [InlineData("--gguf-type", ",", "--gguf-type: give at least one of f32, f16, q8_0, q4_0.")]

@@ -8,7 +8,7 @@ using Microsoft.CodeAnalysis;
 namespace Cllm.Tests.Packaging;
 
 /// <summary>
-/// Every C# block in README.md and docs/ compiles as written against the public API only (the snippet's assembly sees no internals):
+/// Every C# block in docs/ compiles as written against the public API only (the snippet's assembly sees no internals):
 /// its <c>using X;</c> lines become usings, the rest the body of an async method with a <c>HostApplicationBuilder
 /// builder</c> in scope (the hosting blocks' <c>builder.Services</c>); a page's blocks share their usings. The blocks are excerpts of an app, so the package's
 /// namespaces (Cllm, Cllm.Core) and a hosted app's (System.*, dependency injection, hosting) are imported for them.
@@ -20,13 +20,11 @@ public class DocsSnippetTests
     public static TheoryData<string> Documents()
     {
         var data = new TheoryData<string>();
-        string root = RepositoryCompilations.FindRepositoryRoot();
-        var files = Directory.GetFiles(Path.Combine(root, "docs"), "*.md").OrderBy(f => f, StringComparer.Ordinal).Prepend(Path.Combine(root, "README.md"));
-        foreach (var file in files)
+        foreach (var file in Directory.GetFiles(Path.Combine(RepositoryCompilations.FindRepositoryRoot(), "docs"), "*.md").OrderBy(f => f, StringComparer.Ordinal))
         {
             if (File.ReadAllText(file).Contains("```csharp", StringComparison.Ordinal))
             {
-                data.Add(Path.GetRelativePath(root, file).Replace('\\', '/'));
+                data.Add(Path.GetFileName(file));
             }
         }
 
@@ -37,7 +35,7 @@ public class DocsSnippetTests
     [MemberData(nameof(Documents))]
     public void CSharpBlocksCompileAgainstThePublicApi(string document)
     {
-        string path = Path.Combine(RepositoryCompilations.FindRepositoryRoot(), document);
+        string path = Path.Combine(RepositoryCompilations.FindRepositoryRoot(), "docs", document);
         var text = File.ReadAllText(path).Replace("\r\n", "\n", StringComparison.Ordinal);
         var blocks = Regex.Matches(text, "```csharp\n(.*?)```", RegexOptions.Singleline).Select(m => m.Groups[1].Value).ToArray();
         Assert.NotEmpty(blocks);
@@ -67,11 +65,11 @@ public class DocsSnippetTests
                     }
                 }
                 """;
-            var errors = RepositoryCompilations.CreateSnippet(source, document).GetDiagnostics()
+            var errors = RepositoryCompilations.CreateSnippet(source, $"docs/{document}").GetDiagnostics()
                 .Where(d => d.Severity == DiagnosticSeverity.Error)
                 .Select(d => d.ToString())
                 .ToArray();
-            Assert.True(errors.Length == 0, $"{document}, C# block {i + 1}:\n{string.Join('\n', errors)}\n{source}");
+            Assert.True(errors.Length == 0, $"docs/{document}, C# block {i + 1}:\n{string.Join('\n', errors)}\n{source}");
         }
     }
 }
