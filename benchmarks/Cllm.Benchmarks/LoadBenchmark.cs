@@ -104,8 +104,8 @@ internal static class LoadBenchmark
         int maxClients = counts.Max();
 
         // libtorch's thread count is process-wide: each run sets its own (Serial, Batched) before it starts. An int4a8
-        // model's kernel has workers of its own, fixed when it loads, and libtorch stays on one thread beside them.
-        bool ownWorkers = quantization == WeightQuantization.Int4A8;
+        // or packed bf16 model's kernel has workers of its own, fixed when it loads, and libtorch stays on one thread beside them.
+        bool ownWorkers = quantization is WeightQuantization.Int4A8 or WeightQuantization.BFloat16;
         CllmEngine Engine(int batch, int engineThreads, bool share) => CllmBuilder.FromCheckpoint(modelDir).WithDType(dtype).WithQuantization(quantization)
             .WithThreads(engineThreads).UseDecoder(drafting).WithMaxBatchSize(batch).WithPrefixSharing(share).Build();
         using var serial = Engine(1, serialThreads, false);

@@ -89,7 +89,7 @@ internal sealed class PeerSetup : IDisposable
                 clock.Restart();
                 var engine = CllmBuilder.FromCheckpoint(modelSpec).WithDType(dtype).WithQuantization(quantization).WithThreads(threads).Build();
                 owned.Add(engine);
-                models.Add(new BenchmarkModel(PeerFormats.Label(dtype, quantization), engine.Model, TorchThreads: quantization == WeightQuantization.Int4A8 ? 1 : threads));   // int4a8 runs libtorch on one thread beside its kernel
+                models.Add(new BenchmarkModel(PeerFormats.Label(dtype, quantization), engine.Model, TorchThreads: threads));   // int4a8 and packed bf16 get one (BenchmarkModel)
                 Console.Error.WriteLine($"cllm {models[^1].Label} loaded in {clock.Elapsed.TotalSeconds:F1} s");
             }
 

@@ -50,9 +50,9 @@ else
 
 string F(double v) => v.ToString("F3", CultureInfo.InvariantCulture);
 var columns = new List<(string Name, ForwardBreakdownResult Result)>();
-foreach (int t in new[] { 1, 16 })
+foreach (int t in (Environment.GetEnvironmentVariable("CLLM_PROFILE_T") ?? "1,16").Split(",").Select(int.Parse))
 {
-    columns.Add(($"T={t}", ForwardBreakdown.Measure(model, t, rounds: t == 1 ? 300 : 100)));
+    columns.Add(($"T={t}", ForwardBreakdown.Measure(model, t, rounds: t == 1 ? 300 : t <= 16 ? 100 : 20)));
 }
 
 var results = columns.Select(c => c.Result).ToArray();

@@ -123,4 +123,27 @@ public class DecoderBenchmarkTests
         Assert.Throws<ArgumentException>(() => ContinuationScorer.NegativeLogLikelihood(model, Array.Empty<int>(), output));
         Assert.Throws<ArgumentException>(() => ContinuationScorer.NegativeLogLikelihood(model, prompt, new int[300]));
     }
+
+    [SkippableTheory]
+    [InlineData(Cllm.Core.WeightQuantization.Int4A8)]
+    [InlineData(Cllm.Core.WeightQuantization.BFloat16)]
+    public void AModelWithKernelWorkersOfItsOwnGetsOneLibtorchThread(Cllm.Core.WeightQuantization quantization)
+    {
+        // libtorch's spinning OpenMP workers took a third of the packed bf16 model's speed when the peer benchmark gave
+        // it two threads beside the kernel's two workers.
+        Skip.If(quantization == Cllm.Core.WeightQuantization.BFloat16 && !Cllm.Core.BFloat16Kernel.IsSupported, $"the packed bfloat16 kernel does not run here: {Cllm.Core.BFloat16Kernel.Missing}");
+        int before = TorchSharp.torch.get_num_threads();
+        try
+        {
+            using var quantized = Cllm.Core.PretrainedModel.Load(ShippedModels.Stories260K, new Cllm.Core.PretrainedModelOptions { LoadTokenizer = false, Threads = 2, DType = TorchSharp.torch.ScalarType.BFloat16, Quantization = quantization });
+            Assert.Equal(1, new BenchmarkModel("q", quantized.Model, TorchThreads: 2).TorchThreads);
+            using var plain = Cllm.Core.PretrainedModel.Load(ShippedModels.Stories260K, new Cllm.Core.PretrainedModelOptions { LoadTokenizer = false });
+            Assert.Equal(2, new BenchmarkModel("f", plain.Model, TorchThreads: 2).TorchThreads);
+            Assert.Null(new BenchmarkModel("f", plain.Model).TorchThreads);
+        }
+        finally
+        {
+            TorchSharp.torch.set_num_threads(before);
+        }
+    }
 }
