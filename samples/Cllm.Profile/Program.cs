@@ -1,4 +1,4 @@
-// Prints where a forward's time goes (ms per op class per forward) at T=1 and T=16 with 128 cached tokens.
+// Prints where a forward's time goes (ms per op class per forward) at T=1 and T=16 (CLLM_PROFILE_T=1,33,96 for others) with 128 cached tokens.
 // Usage: Cllm.Profile MODEL [THREADS] [DTYPE] [QUANTIZE] where MODEL is a checkpoint folder, random:15m or random:260k,
 // DTYPE float32 | bfloat16 and QUANTIZE none | int8 | int4 | int4a8 | bfloat16 (checkpoint folders only).
 using System;
