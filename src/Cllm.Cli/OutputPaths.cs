@@ -87,20 +87,22 @@ internal static class OutputPaths
         }
         finally
         {
-            foreach (var dir in made)
+            made.ForEach(RemoveIfEmpty);
+        }
+    }
+
+    /// <summary>Deletes <paramref name="folder"/> when it exists and is empty; one that cannot be deleted is left (empty: harmless, and a rerun uses it).</summary>
+    public static void RemoveIfEmpty(string? folder)
+    {
+        try
+        {
+            if (folder is not null && Directory.Exists(folder) && !Directory.EnumerateFileSystemEntries(folder).Any())
             {
-                try
-                {
-                    if (Directory.Exists(dir) && !Directory.EnumerateFileSystemEntries(dir).Any())
-                    {
-                        Directory.Delete(dir);
-                    }
-                }
-                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-                {
-                    // Left behind empty: harmless, and the writer creates it anyway.
-                }
+                Directory.Delete(folder);
             }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
         }
     }
 

@@ -94,29 +94,14 @@ internal static class DownloadCommand
         }
         catch (Exception ex) when (ex is HubException or CheckpointException or ArgumentException or IOException or UnauthorizedAccessException)
         {
-            RemoveIfEmpty(createdFolder());
+            OutputPaths.RemoveIfEmpty(createdFolder());
             await parse.InvocationConfiguration.Error.WriteLineAsync($"error: {CliErrors.OneLine(ex, parse.CommandResult.Command)}").ConfigureAwait(false);
             return 1;
         }
         catch (OperationCanceledException)
         {
-            RemoveIfEmpty(createdFolder());
+            OutputPaths.RemoveIfEmpty(createdFolder());
             throw;
-        }
-    }
-
-    private static void RemoveIfEmpty(string? folder)
-    {
-        try
-        {
-            if (folder is not null && Directory.Exists(folder) && !Directory.EnumerateFileSystemEntries(folder).Any())
-            {
-                Directory.Delete(folder);
-            }
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            // Left behind empty: harmless, and a rerun uses it.
         }
     }
 
