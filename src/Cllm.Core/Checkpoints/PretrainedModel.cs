@@ -95,15 +95,15 @@ public sealed class PretrainedModel : IDisposable
             torch.set_num_threads(1);
         }
 
-        if (options.Quantization is WeightQuantization.Int4A8 or WeightQuantization.BFloat16 && device.type == DeviceType.CPU)
+        if (options.Quantization != WeightQuantization.None && device.type == DeviceType.CPU)
         {
             // The int4a8 and packed bfloat16 kernels run on workers of their own. libtorch's idle OpenMP workers spin for milliseconds after each
             // op and would take those cores (1B shape, 2 threads: a 16-token forward took 282 ms with libtorch on 2
             // threads, 139 ms with libtorch on 1), so libtorch's remaining ops (attention, norms) run on one thread.
-            model.UseKernelThreads(torch.get_num_threads());
+            model.UseKernelThreads(torch.get_num_threads());                                // int4a8 and packed bfloat16 projections, if any
             if (model.KernelThreads > 0)
             {
-                torch.set_num_threads(1);                                                  // else every projection fell back to libtorch's products
+                torch.set_num_threads(1);
             }
         }
 
