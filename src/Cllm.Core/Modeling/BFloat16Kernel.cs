@@ -21,9 +21,6 @@ internal static unsafe class BFloat16Kernel
     /// <summary>Groups per tile of the native kernel: worker chunks are whole tiles.</summary>
     private const int TileGroups = 4;
 
-    /// <summary>Below this many weights (N·K) a call runs on the calling thread: splitting it costs more than it saves.</summary>
-    private const long ParallelThreshold = 1 << 20;
-
     /// <summary>Whether this machine runs the kernel (x64 Linux with AVX-512 BF16 and libcllm_native).</summary>
     public static bool IsSupported => NativeKernels.BFloat16Rows != null;
 
@@ -69,8 +66,7 @@ internal static unsafe class BFloat16Kernel
 
         var job = new Job(packed, x, output, tokens, outFeatures, inFeatures);
         int groups = (outFeatures + GroupFeatures - 1) / GroupFeatures;
-        int workers = (long)outFeatures * inFeatures < ParallelThreshold ? 1 : Math.Max(1, threads);
-        KernelWorkers.For(groups, TileGroups, workers, job.Groups);
+        KernelWorkers.For(groups, TileGroups, (long)outFeatures * inFeatures, threads, job.Groups);
     }
 
     /// <summary>One call's pointers and sizes, shared by its workers (each writes its own features of y).</summary>

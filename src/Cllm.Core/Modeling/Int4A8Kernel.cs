@@ -51,9 +51,6 @@ internal static unsafe class Int4A8Kernel
         _ => $"AVX2; no AVX-VNNI, no AVX-512 VNNI kernel: {NativeKernels.Int4A8Missing}",
     };
 
-    /// <summary>Below this many weights (N·K) a call runs on the calling thread: splitting it costs more than it saves.</summary>
-    private const long ParallelThreshold = 1 << 20;
-
     /// <summary>The group size for an input size K: the largest of <see cref="GroupSizes"/> dividing K; null if none does.</summary>
     public static int? GroupSize(long inFeatures)
     {
@@ -130,8 +127,7 @@ internal static unsafe class Int4A8Kernel
         }
 
         var job = new Job(w, scale, offset, xq, sx, u, output, tokens, outFeatures, inFeatures, groupSize, path);
-        int workers = (long)outFeatures * inFeatures < ParallelThreshold ? 1 : Math.Max(1, threads);
-        KernelWorkers.For(outFeatures, 16, workers, job.Rows);                          // whole blocks of 16 rows: the native kernel's for up to 16 tokens
+        KernelWorkers.For(outFeatures, 16, (long)outFeatures * inFeatures, threads, job.Rows);   // whole blocks of 16 rows: the native kernel's for up to 16 tokens
     }
 
     /// <summary>float32 → bfloat16 bits, rounding to nearest even (NaN → 0x7FC0), as c10's conversion does.</summary>
