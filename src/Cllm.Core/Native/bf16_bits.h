@@ -42,4 +42,30 @@ static inline __m512 widen16(__m256i h)
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
 }
 
+// Sixteen float32 results v written to y_f32 + i or, as bfloat16, to y_bf16 + i (the other null), or added there: a
+// bfloat16 sum is the old value plus the rounded result, rounded again (as ATen's add_ after a product); `valid`
+// masks the lanes to touch.
+static inline void store16_at(float* y_f32, uint16_t* y_bf16, int accumulate, int64_t i, __m512 v, __mmask16 valid)
+{
+    if (y_bf16)
+    {
+        __m256i rounded = round16(v);
+        if (accumulate)
+        {
+            rounded = round16(_mm512_add_ps(widen16(_mm256_maskz_loadu_epi16(valid, y_bf16 + i)), widen16(rounded)));
+        }
+
+        _mm256_mask_storeu_epi16(y_bf16 + i, valid, rounded);
+    }
+    else
+    {
+        if (accumulate)
+        {
+            v = _mm512_add_ps(_mm512_maskz_loadu_ps(valid, y_f32 + i), v);
+        }
+
+        _mm512_mask_storeu_ps(y_f32 + i, valid, v);
+    }
+}
+
 #endif

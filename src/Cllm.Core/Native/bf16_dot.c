@@ -37,26 +37,7 @@ typedef struct
 // The sixteen outputs of token t from feature n on (the lanes of v; `valid` masks features past N).
 BF16_TARGET static inline void store16(const job* j, int t, int n, __m512 v, __mmask16 valid)
 {
-    int64_t i = (int64_t)t * j->n + n;
-    if (j->y_bf16)
-    {
-        __m256i rounded = round16(v);
-        if (j->accumulate)
-        {
-            rounded = round16(_mm512_add_ps(widen16(_mm256_maskz_loadu_epi16(valid, j->y_bf16 + i)), widen16(rounded)));
-        }
-
-        _mm256_mask_storeu_epi16(j->y_bf16 + i, valid, rounded);
-    }
-    else
-    {
-        if (j->accumulate)
-        {
-            v = _mm512_add_ps(_mm512_maskz_loadu_ps(valid, j->y_f32 + i), v);
-        }
-
-        _mm512_mask_storeu_ps(j->y_f32 + i, valid, v);
-    }
+    store16_at(j->y_f32, j->y_bf16, j->accumulate, (int64_t)t * j->n + n, v, valid);
 }
 
 // Tokens t0..t0+tokens-1 against feature groups g0..g0+groups-1 (constants after inlining).

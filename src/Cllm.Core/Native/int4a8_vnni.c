@@ -223,21 +223,7 @@ static void row_pair(const job* j, int n)
 // Sixteen outputs of token t (rows n..n+15, the lanes of v) rounded and written or added as store does.
 static inline void store16(const job* j, int n, int t, __m512 v)
 {
-    int64_t i = (int64_t)t * j->n + n;
-    if (j->y_bf16)
-    {
-        __m256i rounded = round16(v);
-        if (j->accumulate)
-        {
-            rounded = round16(_mm512_add_ps(widen16(_mm256_loadu_si256((const __m256i*)(j->y_bf16 + i))), widen16(rounded)));
-        }
-
-        _mm256_storeu_si256((__m256i*)(j->y_bf16 + i), rounded);
-    }
-    else
-    {
-        _mm512_storeu_ps(j->y_f32 + i, j->accumulate ? _mm512_add_ps(_mm512_loadu_ps(j->y_f32 + i), v) : v);
-    }
+    store16_at(j->y_f32, j->y_bf16, j->accumulate, (int64_t)t * j->n + n, v, 0xFFFF);
 }
 
 // Rows n..n+15 for tokens t0..t0+tokens-1 (at most 16), one row per lane: no reduction across lanes at all. Each
