@@ -7,7 +7,7 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Threading;
-using Cllm.Cli;
+using Cllm.CommandLine;
 using Cllm.Core;
 using TorchSharp;
 

@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using Cllm.Benchmarking;
-using Cllm.Cli;
+using Cllm.CommandLine;
 using Cllm.Core;
 using TorchSharp;
 

@@ -4,7 +4,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Linq;
 using Cllm.Benchmarking;
-using Cllm.Cli;
+using Cllm.CommandLine;
 using Cllm.Core;
 using TorchSharp;
 

@@ -4,7 +4,7 @@ using System.Linq;
 using System.Text.Json.Nodes;
 using System.Threading.Tasks;
 using Cllm.Core;
-using Cllm.Cli;
+using Cllm.CommandLine;
 using Cllm.Tests.TestKit;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -4,7 +4,6 @@ using System.IO;
 using System.Linq;
 using System.Text.Json;
 using Cllm.Core;
-using Cllm.Tests.Reproduction;
 using Cllm.Tests.TestKit;
 using Cllm.Tools;
 using TorchSharp;
@@ -16,7 +15,7 @@ public sealed class GgufExportTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("cllm-gguf-test-").FullName;
 
-    private static string SqlCllm => Path.Combine(SqlFixture.RepositoryRoot(), "samples", "models", "sql-cllm");
+    private static string SqlCllm => Path.Combine(ShippedModels.RepositoryRoot, "samples", "models", "sql-cllm");
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 

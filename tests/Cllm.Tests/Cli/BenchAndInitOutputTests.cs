@@ -3,7 +3,7 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Threading.Tasks;
-using Cllm.Cli;
+using Cllm.CommandLine;
 using Cllm.Tests.TestKit;
 
 namespace Cllm.Tests.Cli;

@@ -29,7 +29,7 @@ public class CliSignalAndErrorTests
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "cllm.dll"), "train", "--model", ShippedModels.Stories260K, "--data", data, "--output", output, "--max-steps", "5000", "--save-every", "0", "--threads", "1" })
+        foreach (var arg in new[] { CliRunner.Executable, "train", "--model", ShippedModels.Stories260K, "--data", data, "--output", output, "--max-steps", "5000", "--save-every", "0", "--threads", "1" })
         {
             info.ArgumentList.Add(arg);
         }

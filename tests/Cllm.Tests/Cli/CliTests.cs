@@ -2,7 +2,7 @@ using System.IO;
 using System.Linq;
 using System.Text.Json;
 using System.Threading.Tasks;
-using Cllm.Cli;
+using Cllm.CommandLine;
 using Cllm.Tests.TestKit;
 
 namespace Cllm.Tests.Cli;
@@ -19,7 +19,7 @@ public class CliTests
         foreach (var decoder in new[] { "ar", "jacobi", "lookahead" })
         {
             var output = temp.File($"out-{decoder}.jsonl");
-            int code = await Program.Main(new[] { "generate", "--model", ShippedModels.Stories260K, "--prompts", prompts, "--decoder", decoder, "--max-new-tokens", "128", "--output", output });
+            int code = await CommandLineApp.RunAsync(new[] { "generate", "--model", ShippedModels.Stories260K, "--prompts", prompts, "--decoder", decoder, "--max-new-tokens", "128", "--output", output });
             Assert.Equal(0, code);
             var lines = File.ReadAllLines(output);
             Assert.Equal(references.Count, lines.Length);
@@ -53,7 +53,7 @@ public class CliTests
         using var temp = new TempFolder();
         var output = temp.File("out.jsonl");
         int stop = reference.GreedyIds[10];
-        int code = await Program.Main(new[] { "generate", "--model", ShippedModels.Stories260K, "--prompt", reference.Prompt, "--decoder", "jacobi", "--stop-token-ids", $"{stop}", "--output", output });
+        int code = await CommandLineApp.RunAsync(new[] { "generate", "--model", ShippedModels.Stories260K, "--prompt", reference.Prompt, "--decoder", "jacobi", "--stop-token-ids", $"{stop}", "--output", output });
         Assert.Equal(0, code);
         using var doc = JsonDocument.Parse(File.ReadAllText(output));
         Assert.Equal("eos", doc.RootElement.GetProperty("finish_reason").GetString());
@@ -67,7 +67,7 @@ public class CliTests
         using var temp = new TempFolder();
         var prompts = temp.Write("prompts.jsonl", JsonSerializer.Serialize(new { prompt = reference.Prompt }) + "\n");
         var output = temp.File("bench.json");
-        int code = await Program.Main(new[]
+        int code = await CommandLineApp.RunAsync(new[]
         {
             "bench", "--model", ShippedModels.Stories260K, "--baseline", ShippedModels.Stories260K, "--prompts", prompts,
             "--decoders", "ar,jacobi:4", "--max-new-tokens", "16", "--requests", "1", "--curve", "", "--threads", "1", "--output", output,
@@ -95,13 +95,13 @@ public class CliTests
     public async Task BadInputExitsNonZero()
     {
         using var temp = new TempFolder();
-        Assert.Equal(1, await Program.Main(new[] { "generate", "--model", temp.File("missing"), "--prompt", "x" }));
+        Assert.Equal(1, await CommandLineApp.RunAsync(new[] { "generate", "--model", temp.File("missing"), "--prompt", "x" }));
         var bad = temp.Write("bad.jsonl", "{\"prompt\": \"ok\"}\n{\"prompt\": 5}\n");
-        Assert.Equal(1, await Program.Main(new[] { "generate", "--model", temp.Path, "--prompts", bad }));
+        Assert.Equal(1, await CommandLineApp.RunAsync(new[] { "generate", "--model", temp.Path, "--prompts", bad }));
         Assert.Contains("bad.jsonl:2:", Assert.Throws<System.FormatException>(() => PromptFile.Read(bad)).Message);
         var broken = temp.Write("broken.jsonl", "{\"prompt\": \"ok\"}\n{\"prompt\": \"b\", oops}\n");
         Assert.Equal($"{broken}:2: not valid JSON at byte 16 ('o' is an invalid start of a property name. Expected a '\"').",   // not System.Text.Json's "LineNumber: 0 |"
             Assert.Throws<System.FormatException>(() => PromptFile.Read(broken)).Message);
-        Assert.NotEqual(0, await Program.Main(new[] { "generate", "--prompt", "x" }));                          // --model is required
+        Assert.NotEqual(0, await CommandLineApp.RunAsync(new[] { "generate", "--prompt", "x" }));                          // --model is required
     }
 }

@@ -4,7 +4,7 @@ using System.CommandLine;
 using System.IO;
 using System.Linq;
 using System.Threading.Tasks;
-using Cllm.Cli;
+using Cllm.CommandLine;
 using Cllm.Tests.TestKit;
 
 namespace Cllm.Tests.Cli;
@@ -41,7 +41,7 @@ public class CommonOptionsTests
     [Fact]
     public void TheTablesCoverEveryCommandThatTakesTheOption()
     {
-        var commands = Commands(Program.CreateRoot(), string.Empty).ToList();
+        var commands = Commands(CommandLineApp.CreateRoot(), string.Empty).ToList();
         Assert.Equal(ThreadCommands.Select(row => (string)row[0]).Order(), commands.Where(c => Takes(c.Command, "--threads")).Select(c => c.Path).Order());
         Assert.Equal(ModelCommands.Select(row => (string)row[0]).Order(), commands.Where(c => Takes(c.Command, "--model")).Select(c => c.Path).Order());
     }
@@ -49,7 +49,7 @@ public class CommonOptionsTests
     [Fact]
     public void EachCommonOptionHasOneDescriptionWhereverItIsTaken()
     {
-        var commands = Commands(Program.CreateRoot(), string.Empty).Select(c => c.Command).ToList();
+        var commands = Commands(CommandLineApp.CreateRoot(), string.Empty).Select(c => c.Command).ToList();
         var threads = commands.SelectMany(c => c.Options).Where(o => o.Name == "--threads").Select(o => o.Description).Distinct().ToList();
 
         // One wording for the decoding commands, and train's own default with its reason.
@@ -140,7 +140,7 @@ public class CommonOptionsTests
     [Fact]
     public void TheOutputTableCoversEveryCommandThatTakesOutput()
     {
-        var commands = Commands(Program.CreateRoot(), string.Empty).Where(c => Takes(c.Command, "--output")).Select(c => c.Path);
+        var commands = Commands(CommandLineApp.CreateRoot(), string.Empty).Where(c => Takes(c.Command, "--output")).Select(c => c.Path);
         Assert.Equal(OutputCommands.Select(row => (string)row[0]).Order(), commands.Order());
     }
 

@@ -19,7 +19,7 @@ public class ConsoleCollectionTests
         var runners = Directory.EnumerateFiles(root, "*.cs", SearchOption.AllDirectories)
             .Where(f => !f.Split(Path.DirectorySeparatorChar).Any(part => part is "bin" or "obj") && Path.GetFileName(f) != "CliRunner.cs")
             .Select(f => (File: f, Text: File.ReadAllText(f)))
-            .Where(f => f.Text.Contains("CliRunner.Run(", StringComparison.Ordinal) || f.Text.Contains("Program.Main(", StringComparison.Ordinal))
+            .Where(f => f.Text.Contains("CliRunner.Run(", StringComparison.Ordinal) || f.Text.Contains("CommandLineApp.RunAsync(", StringComparison.Ordinal))
             .ToList();
         var offenders = runners.Where(f => !owners.Any(f.Text.Contains)).Select(f => Path.GetRelativePath(root, f.File));
 

@@ -2,7 +2,6 @@ using System;
 using System.IO;
 using System.Threading.Tasks;
 using Cllm.Core;
-using Cllm.Tests.Reproduction;
 using Cllm.Tests.TestKit;
 using Cllm.Tools;
 
@@ -14,7 +13,7 @@ public sealed class ExportCommandTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("cllm-export-test-").FullName;
 
-    private static string SqlCllm => Path.Combine(SqlFixture.RepositoryRoot(), "samples", "models", "sql-cllm");
+    private static string SqlCllm => Path.Combine(ShippedModels.RepositoryRoot, "samples", "models", "sql-cllm");
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 

@@ -62,7 +62,7 @@ public class ShardedCollectTests
         string outputDir = temp.File("traj");
         var common = new Dictionary<string, string>
         {
-            ["CLLM"] = $"dotnet {Path.Combine(AppContext.BaseDirectory, "cllm.dll")}",
+            ["CLLM"] = $"dotnet {CliRunner.Executable}",
             ["MODEL"] = ShippedModels.Stories260K,
             ["PROMPTS"] = prompts,
             ["OUTPUT_DIR"] = outputDir,

@@ -3,7 +3,7 @@ using System.CommandLine;
 using System.IO;
 using System.Text;
 using System.Threading.Tasks;
-using Cllm.Cli.Commands;
+using Cllm.CommandLine.Commands;
 using Cllm.Tests.TestKit;
 using Cllm.Tools;
 using static Cllm.Tests.Hub.HubTestKit;

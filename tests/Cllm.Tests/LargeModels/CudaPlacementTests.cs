@@ -1,5 +1,5 @@
 using System.Linq;
-using Cllm.Cli;
+using Cllm.CommandLine;
 using Cllm.Tests.TestKit;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -1,6 +1,6 @@
 using System;
 using System.IO;
-using Cllm.Cli;
+using Cllm.CommandLine;
 using Cllm.Tests.TestKit;
 using static TorchSharp.torch;
 

@@ -1,5 +1,5 @@
 using System.Runtime.InteropServices;
-using Cllm.Cli;
+using Cllm.CommandLine;
 using TorchSharp;
 
 namespace Cllm.Tests.Reliability;

@@ -4,7 +4,7 @@ using System.Linq;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Threading.Tasks;
-using Cllm.Cli.Commands;
+using Cllm.CommandLine.Commands;
 using Cllm.Core;
 using Cllm.Tests.TestKit;
 using Cllm.Training;

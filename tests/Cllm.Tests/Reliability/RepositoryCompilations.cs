@@ -12,7 +12,8 @@ using Microsoft.CodeAnalysis.CSharp.Syntax;
 namespace Cllm.Tests.Reliability;
 
 /// <summary>
-/// Roslyn compilations of the repository's <c>src/*/</c> and <c>samples/*/</c> projects, made from their .cs files (obj/ and
+/// Roslyn compilations of the repository's <c>src/*/</c> and <c>samples/*/</c> projects and of the measuring code that
+/// the command line and the samples run (<c>benchmarks/Cllm.Benchmarking</c>, <c>benchmarks/Cllm.Profile</c>), made from their .cs files (obj/ and
 /// bin/ excluded) as the SDK would: project references, transitively, become compilation references; packages come from
 /// this test's output folder and the framework from the trusted platform assemblies. Source generators do not run, so the
 /// only errors to expect are partial methods that [GeneratedRegex] or [LoggerMessage] would implement (<see cref="IsGeneratorGap"/>).
@@ -20,6 +21,7 @@ namespace Cllm.Tests.Reliability;
 internal static class RepositoryCompilations
 {
     private static readonly string[] ProjectFolders = { "src", "samples" };
+    private static readonly string[] SingleProjects = { "benchmarks/Cllm.Benchmarking", "benchmarks/Cllm.Profile" };
     private static readonly string[] GeneratorAttributes = { "GeneratedRegex", "LoggerMessage" };
 
     private static readonly CSharpParseOptions ParseOptions = new(
@@ -47,6 +49,7 @@ internal static class RepositoryCompilations
             .Select(folder => Path.Combine(root, folder))
             .Where(Directory.Exists)
             .SelectMany(Directory.GetDirectories)
+            .Concat(SingleProjects.Select(folder => Path.Combine(root, folder)))
             .SelectMany(dir => Directory.GetFiles(dir, "*.csproj"))
             .Select(Path.GetFullPath)
             .OrderBy(p => p, StringComparer.Ordinal)

@@ -1,7 +1,7 @@
 using System;
 using System.IO;
 using System.Threading.Tasks;
-using Cllm.Cli;
+using Cllm.CommandLine;
 
 namespace Cllm.Tests.TestKit;
 
@@ -16,11 +16,25 @@ internal static class CliRunner
         Console.SetError(captured);
         try
         {
-            return (await Program.Main(args), captured.ToString());
+            return (await CommandLineApp.RunAsync(args), captured.ToString());
         }
         finally
         {
             Console.SetError(original);
+        }
+    }
+
+    /// <summary>
+    /// The built <c>cllm</c> executable (src/Cllm.Cli, same configuration and framework as the tests), for the tests that
+    /// need a separate process: signals, shell scripts. The test project builds it first without referencing it.
+    /// </summary>
+    public static string Executable
+    {
+        get
+        {
+            var framework = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+            string path = Path.Combine(ShippedModels.RepositoryRoot, "src", "Cllm.Cli", "bin", framework.Parent!.Name, framework.Name, "cllm.dll");
+            return File.Exists(path) ? path : throw new FileNotFoundException($"the cllm executable is not built at {path}", path);
         }
     }
 }

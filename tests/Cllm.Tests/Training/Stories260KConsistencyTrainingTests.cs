@@ -3,7 +3,6 @@ using System.IO;
 using System.Linq;
 using System.Text.Json;
 using System.Threading.Tasks;
-using Cllm.Tests.Reproduction;
 using Cllm.Tests.TestKit;
 
 namespace Cllm.Tests.Training;
@@ -21,7 +20,7 @@ public class Stories260KConsistencyTrainingTests
     {
         Skip.IfNot(Environment.GetEnvironmentVariable("CLLM_LONG_TESTS") == "1", "long run: set CLLM_LONG_TESTS=1 to collect, train and bench stories260K (~5 minutes)");
         string model = ShippedModels.Stories260K;
-        string data = Path.Combine(SqlFixture.RepositoryRoot(), "samples", "data");
+        string data = Path.Combine(ShippedModels.RepositoryRoot, "samples", "data");
         using var temp = new TempFolder();
         var prompts = temp.Write("train.jsonl", string.Join("\n", File.ReadLines(Path.Combine(data, "stories-train-prompts.jsonl")).Take(1200)) + "\n");
         string trajectories = temp.File("traj.jsonl");

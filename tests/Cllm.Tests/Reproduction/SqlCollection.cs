@@ -1,8 +1,0 @@
-namespace Cllm.Tests.Reproduction;
-
-/// <summary>The reproduction tests share one <see cref="SqlFixture"/>.</summary>
-[CollectionDefinition(Name)]
-public sealed class SqlCollection : ICollectionFixture<SqlFixture>
-{
-    public const string Name = "sql";
-}
