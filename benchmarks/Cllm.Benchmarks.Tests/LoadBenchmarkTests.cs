@@ -79,6 +79,31 @@ public sealed class LoadBenchmarkTests : IDisposable
     }
 
     [Fact]
+    public void RoundsInterleaveTheServersAndPoolTheirRequests()
+    {
+        var root = LlamaCppExactnessTests.RepositoryRoot().FullName;
+        var (exit, text, _) = ConsoleCapture.Run(
+            "load", "--model", Path.Combine(root, "samples", "models", "sql-cllm"), "--prompts", Path.Combine(root, "samples", "data", "sql-test.jsonl"),
+            "--clients", "2", "--requests-per-client", "1", "--max-new-tokens", "8", "--threads", "1", "--rounds", "3");
+        Assert.True(exit == 0, text);
+        var rows = text.Split('\n').Where(line => line.TrimStart() is [>= '0' and <= '9', ..]).ToArray();
+        Assert.Equal(3, rows.Length);                                                    // one row per server, not per round
+        Assert.All(rows.Where(row => row.Contains("batched", StringComparison.Ordinal)), row => Assert.EndsWith(" 6/6", row.TrimEnd(), StringComparison.Ordinal));
+
+        // The drafting decoder against batched AR, round by round, then their median.
+        var pair = Assert.Single(text.Split('\n'), line => line.Contains("per round:", StringComparison.Ordinal));
+        Assert.Contains("cllm batched jacobi:16 / cllm batched ar, per round: ", pair, StringComparison.Ordinal);
+        var ratios = pair[(pair.IndexOf("per round: ", StringComparison.Ordinal) + 11)..pair.IndexOf(" (median", StringComparison.Ordinal)].Split(' ');
+        Assert.Equal(3, ratios.Length);
+        Assert.All(ratios, r => Assert.True(double.Parse(r, CultureInfo.InvariantCulture) > 0, r));
+
+        (exit, text, var error) = ConsoleCapture.Run(
+            "load", "--model", Path.Combine(root, "samples", "models", "sql-cllm"), "--prompts", Path.Combine(root, "samples", "data", "sql-test.jsonl"), "--rounds", "0");
+        Assert.NotEqual(0, exit);
+        Assert.Contains("--rounds", text + error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void LoadCommandRefusesAnUnknownPrefixSharingMode()
     {
         var root = LlamaCppExactnessTests.RepositoryRoot().FullName;

@@ -38,13 +38,14 @@ internal static class LoadBenchmark
         var ggufType = new Option<string?>("--gguf-type") { Description = "llama.cpp's weights with --peer: f32, f16, q8_0 or q4_0 (default: f32 for float32, f16 for bfloat16)" };
         var ggufDir = new Option<string?>("--gguf-dir") { Description = "Keep the GGUF here and reuse it when present (default: a temporary folder)" };
         var sharing = new Option<string>("--prefix-sharing") { Description = "Batched servers reuse a prompt prefix cached for another request: on, off, or both (each batched server twice)", DefaultValueFactory = _ => "on" };
+        var rounds = new Option<int>("--rounds") { Description = "Runs of every Cllm server per client count, interleaved (batched AR and the drafting decoder swap order each round); tok/s is the median round, latencies pool all rounds", DefaultValueFactory = _ => 1 };
         var command = new Command("load", "Closed-loop load: serial engine vs batched AR vs batched Jacobi (vs llama.cpp BatchedExecutor AR).")
         {
-            model, prompts, clients, perClient, maxNew, decoder, threads, serialThreads, dtype, quantize, peer, ggufType, ggufDir, sharing,
+            model, prompts, clients, perClient, maxNew, decoder, threads, serialThreads, dtype, quantize, peer, ggufType, ggufDir, sharing, rounds,
         };
         command.SetAction(parse => CliErrors.Run(parse, () => Run(parse.GetValue(model)!, parse.GetValue(prompts)!, parse.GetValue(clients)!, parse.GetValue(perClient),
             parse.GetValue(maxNew), parse.GetValue(decoder)!, parse.GetValue(threads), parse.GetValue(serialThreads), parse.GetValue(dtype)!, parse.GetValue(quantize)!,
-            parse.GetValue(peer), parse.GetValue(ggufType), parse.GetValue(ggufDir), parse.GetValue(sharing)!)));
+            parse.GetValue(peer), parse.GetValue(ggufType), parse.GetValue(ggufDir), parse.GetValue(sharing)!, parse.GetValue(rounds))));
         return command;
     }
 
@@ -80,7 +81,7 @@ internal static class LoadBenchmark
     }
 
     private static int Run(string modelDir, string promptsFile, string clientList, int perClient, int maxNewTokens, string decoderSpec, int threads, int serialThreads,
-        string dtypeName, string quantizeName, bool peer, string? ggufTypeName, string? ggufDir, string sharingName)
+        string dtypeName, string quantizeName, bool peer, string? ggufTypeName, string? ggufDir, string sharingName, int rounds)
     {
         var counts = clientList.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(c => int.TryParse(c, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n >= 1 ? n : throw new FormatException($"--clients: '{c}' is not a positive whole number.")).ToArray();
@@ -88,6 +89,7 @@ internal static class LoadBenchmark
         ArgumentOutOfRangeException.ThrowIfLessThan(maxNewTokens, 1, "--max-new-tokens");
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1, "--threads");
         ArgumentOutOfRangeException.ThrowIfLessThan(serialThreads, 1, "--serial-threads");
+        ArgumentOutOfRangeException.ThrowIfLessThan(rounds, 1, "--rounds");
         var dtype = PeerFormats.ParseDType(dtypeName);
         var quantization = PeerFormats.ParseQuantizations(quantizeName) is [var q] ? q : throw new ArgumentException("--quantize: give one of none, int8, int4, int4a8, bf16.");
         var ggufType = ggufTypeName is null ? (dtype == torch.ScalarType.Float32 ? LlamaWeightType.F32 : LlamaWeightType.F16)
@@ -130,7 +132,7 @@ internal static class LoadBenchmark
 
         var config = batched.Model.Config;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{modelDir}: {batched.Model.ParameterCount / 1e6:0.#}M parameters, {PeerFormats.Label(dtype, quantization)}; threads: serial {serialThreads}, batched {threads}; closed-loop clients {string.Join(",", counts)} × {perClient} requests × ≤{maxNewTokens} new tokens, greedy; drafting decoder {drafting.Label}; prefix sharing {sharingName}"));
+            $"{modelDir}: {batched.Model.ParameterCount / 1e6:0.#}M parameters, {PeerFormats.Label(dtype, quantization)}; threads: serial {serialThreads}, batched {threads}; closed-loop clients {string.Join(",", counts)} × {perClient} requests × ≤{maxNewTokens} new tokens, greedy; drafting decoder {drafting.Label}; prefix sharing {sharingName}; {rounds} round(s)"));
 
         // Warm-up: a request on each side, and two at once on the batched engine (its forward-cost curve is measured then).
         var two = new[] { new[] { 0 }, new[] { 1 % requests.Length } };
@@ -171,43 +173,82 @@ internal static class LoadBenchmark
             foreach (int n in counts)
             {
                 var plan = Enumerable.Range(0, n).Select(c => Enumerable.Range(0, perClient).Select(r => (c * perClient + r) % requests.Length).ToArray()).ToArray();
-                var rows = new List<(string Name, List<Outcome> Outcomes, TimeSpan Wall, Work? Work, bool Checked)>();
-                var (serialOut, serialWall, serialWork) = Serial(plan);
-                foreach (var o in serialOut)
+                // Each server's runs at this N, in the order they are first added; a server's rounds are pooled below.
+                var rows = new List<(string Name, List<(List<Outcome> Outcomes, TimeSpan Wall, Work? Work)> Runs, bool Checked)>();
+                void Add(string name, List<Outcome> outcomes, TimeSpan wall, Work? work, bool check)
                 {
-                    alone.TryAdd(o.Prompt, o.Ids);
+                    int at = rows.FindIndex(r => r.Name == name);
+                    if (at < 0)
+                    {
+                        rows.Add((name, new(), check));
+                        at = rows.Count - 1;
+                    }
+
+                    rows[at].Runs.Add((outcomes, wall, work));
                 }
 
-                rows.Add(($"cllm serial {drafting.Label}", serialOut, serialWall, serialWork, false));
-                foreach (var (share, engine) in engines)
+                var pairs = new List<(string Label, double Ratio)>();
+                for (int round = 0; round < rounds; round++)
                 {
-                    string suffix = shareModes.Length > 1 ? (share ? ", shared prefixes" : ", no sharing") : "";
-                    var (arOut, arWall, arWork) = Batched(engine, plan, DecoderOptions.Autoregressive);
-                    rows.Add(($"cllm batched ar{suffix}", arOut, arWall, arWork, true));
-                    var (jOut, jWall, jWork) = Batched(engine, plan, null);
-                    rows.Add(($"cllm batched {drafting.Label}{suffix}", jOut, jWall, jWork, true));
+                    var (serialOut, serialWall, serialWork) = Serial(plan);
+                    foreach (var o in serialOut)
+                    {
+                        alone.TryAdd(o.Prompt, o.Ids);
+                    }
+
+                    Add($"cllm serial {drafting.Label}", serialOut, serialWall, serialWork, false);
+                    foreach (var (share, engine) in engines)
+                    {
+                        // Batched AR and the drafting decoder swap order each round, so a drift in the machine's speed
+                        // favours neither.
+                        string suffix = shareModes.Length > 1 ? (share ? ", shared prefixes" : ", no sharing") : "";
+                        var servers = new[] { ($"cllm batched ar{suffix}", DecoderOptions.Autoregressive), ($"cllm batched {drafting.Label}{suffix}", (DecoderOptions?)null) };
+                        var rates = new double[2];
+                        foreach (int k in round % 2 == 0 ? new[] { 0, 1 } : new[] { 1, 0 })
+                        {
+                            var (runOut, runWall, runWork) = Batched(engine, plan, servers[k].Item2);
+                            Add(servers[k].Item1, runOut, runWall, runWork, true);
+                            rates[k] = Rate(runOut, runWall);
+                        }
+
+                        pairs.Add((servers[1].Item1 + " / " + servers[0].Item1, rates[1] / rates[0]));
+                    }
                 }
+
                 if (llama is not null)
                 {
                     var ids = requests.Select(r => r.PromptIds).ToArray();
                     var (done, wall) = llama.Run(ids, plan, maxNewTokens, requests[0].Options.StopTokenIds ?? Array.Empty<int>());
                     bool comparable = dtype == torch.ScalarType.Float32 && quantization == WeightQuantization.None && ggufType == LlamaWeightType.F32;
-                    rows.Add(($"llama.cpp BatchedExecutor ar {PeerFormats.Label(ggufType)}", done.Select(d => new Outcome(d.Request, d.Ids, d.Latency, d.FirstToken, requests[d.Request].PromptIds.Count, 0)).ToList(), wall, null, comparable));
+                    Add($"llama.cpp BatchedExecutor ar {PeerFormats.Label(ggufType)}", done.Select(d => new Outcome(d.Request, d.Ids, d.Latency, d.FirstToken, requests[d.Request].PromptIds.Count, 0)).ToList(), wall, null, comparable);
                 }
 
-                double serialRate = Rate(serialOut, serialWall);
-                foreach (var (name, outcomes, wall, work, check) in rows)
+                double serialRate = Median(rows[0].Runs.Select(r => Rate(r.Outcomes, r.Wall)));
+                foreach (var (name, runs, check) in rows)
                 {
+                    var outcomes = runs.SelectMany(r => r.Outcomes).ToList();
+                    var works = runs.Select(r => r.Work).ToList();
+                    Work? work = works.Contains(null) ? null : new Work(works.Sum(w => w!.Forwards), works.Sum(w => w!.Positions));
+                    double rate = Median(runs.Select(r => Rate(r.Outcomes, r.Wall)));
                     int equal = outcomes.Count(o => alone.TryGetValue(o.Prompt, out var ids) && ids.SequenceEqual(o.Ids));
                     allExact &= !check || equal == outcomes.Count;
                     Console.WriteLine(string.Format(CultureInfo.InvariantCulture, "{0,3} {1,-42} {2,9:F1} {3,9:F2}x {4,9:F0} {5,9:F0} {6,9:F0} {7,9:F0} {8,6:F0}% {9,7} {10,8} {11,8}",
-                        n, name, Rate(outcomes, wall), Rate(outcomes, wall) / serialRate,
+                        n, name, rate, rate / serialRate,
                         Percentile(outcomes.Select(o => o.Latency.TotalMilliseconds), 0.5), Percentile(outcomes.Select(o => o.Latency.TotalMilliseconds), 0.95),
                         Percentile(outcomes.Select(o => o.FirstToken.TotalMilliseconds), 0.5), Percentile(outcomes.Select(o => o.FirstToken.TotalMilliseconds), 0.95),
                         100.0 * outcomes.Sum(o => o.ReusedTokens) / Math.Max(1, outcomes.Sum(o => o.PromptTokens)),
                         work is null ? "-" : work.Forwards.ToString(CultureInfo.InvariantCulture),
                         work is null ? "-" : (work.Positions / (double)Math.Max(1, outcomes.Sum(o => o.Ids.Length))).ToString("F2", CultureInfo.InvariantCulture),
                         check ? $"{equal}/{outcomes.Count}" : "-"));
+                }
+
+                if (rounds > 1)
+                {
+                    foreach (var group in pairs.GroupBy(p => p.Label))
+                    {
+                        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                            $"    {group.Key}, per round: {string.Join(" ", group.Select(p => p.Ratio.ToString("F2", CultureInfo.InvariantCulture)))} (median {Median(group.Select(p => p.Ratio)):F2})"));
+                    }
                 }
             }
 
@@ -261,6 +302,8 @@ internal static class LoadBenchmark
     }
 
     private static double Rate(IReadOnlyCollection<Outcome> outcomes, TimeSpan wall) => outcomes.Sum(o => o.Ids.Length) / wall.TotalSeconds;
+
+    private static double Median(IEnumerable<double> values) => Percentile(values, 0.5);
 
     private static double Percentile(IEnumerable<double> values, double q)
     {
