@@ -4,6 +4,7 @@ using System.Linq;
 using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Channels;
+using System.Threading.Tasks;
 using Cllm.Core;
 using Microsoft.Extensions.Logging;
 
@@ -188,25 +189,12 @@ public sealed class CllmEngine : IDisposable
     public IEnumerable<DecodeStep> Run(DecodeRequest request, DecoderOptions? decoder = null, CancellationToken cancellationToken = default)
         => Stream(Resolve(request), decoder, cancellationToken);
 
-    /// <summary>As <see cref="Run(DecodeRequest, DecoderOptions?, CancellationToken)"/> for a request already resolved.</summary>
+    /// <summary>
+    /// As <see cref="Run(DecodeRequest, DecoderOptions?, CancellationToken)"/> for a request already resolved: submitted
+    /// now, then the calling thread blocks on each step of <see cref="StreamAsync"/>.
+    /// </summary>
     internal IEnumerable<DecodeStep> Stream(ResolvedRequest request, DecoderOptions? decoder, CancellationToken cancellationToken)
-    {
-        var reader = Submit(request, decoder, cancellationToken);
-        return Drain(reader, cancellationToken);
-
-        // A step already decoded is not handed out once the caller has cancelled, as a decoder on the calling thread would not decode it.
-        static IEnumerable<DecodeStep> Drain(ChannelReader<DecodeStep> reader, CancellationToken cancellationToken)
-        {
-            while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
-            {
-                while (reader.TryRead(out var step))
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    yield return step;
-                }
-            }
-        }
-    }
+        => StreamAsync(request, decoder, cancellationToken).ToBlockingEnumerable();
 
     /// <summary>The asynchronous form of <see cref="Run(DecodeRequest, DecoderOptions?, CancellationToken)"/>: tensors never cross an await.</summary>
     public IAsyncEnumerable<DecodeStep> RunAsync(DecodeRequest request, DecoderOptions? decoder = null, CancellationToken cancellationToken = default)
@@ -218,6 +206,7 @@ public sealed class CllmEngine : IDisposable
         var reader = Submit(request, decoder, cancellationToken);
         return Drain(reader, cancellationToken);
 
+        // A step already decoded is not handed out once the caller has cancelled, as a decoder on the calling thread would not decode it.
         static async IAsyncEnumerable<DecodeStep> Drain(ChannelReader<DecodeStep> reader, [EnumeratorCancellation] CancellationToken cancellationToken)
         {
             while (await reader.WaitToReadAsync().ConfigureAwait(false))
