@@ -134,13 +134,17 @@ internal static class LoadBenchmark
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{modelDir}: {batched.Model.ParameterCount / 1e6:0.#}M parameters, {PeerFormats.Label(dtype, quantization)}; threads: serial {serialThreads}, batched {threads}; closed-loop clients {string.Join(",", counts)} × {perClient} requests × ≤{maxNewTokens} new tokens, greedy; drafting decoder {drafting.Label}; prefix sharing {sharingName}; {rounds} round(s)"));
 
-        // Warm-up: a request on each side, and two at once on the batched engine (its forward-cost curve is measured then).
+        // Warm-up: a request on each side, and two at once on the batched engine (which starts measuring its forward-cost curve; it finishes while the engine idles).
         var two = new[] { new[] { 0 }, new[] { 1 % requests.Length } };
         Serial(two);
         foreach (var (_, engine) in engines)
         {
             Batched(engine, two, DecoderOptions.Autoregressive);
             Batched(engine, two, null);
+            while (engine.MeasuringCost)
+            {
+                Thread.Sleep(20);                                                          // the curve is measured while the engine idles
+            }
         }
 
         LlamaSharpBatched? llama = null;

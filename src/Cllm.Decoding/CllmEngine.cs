@@ -43,6 +43,12 @@ public sealed class CllmEngine : IDisposable
     /// <summary>Prompt tokens a request prefills per forward by default while other requests share the batch (<see cref="CllmBuilder.WithPrefillChunk"/>).</summary>
     internal const int DefaultPrefillChunk = 64;
 
+    /// <summary>
+    /// Whether the engine is measuring its forward-cost curve, which it does once, a forward at a time between requests'
+    /// forwards and while idle, after a batch first has drafts to weigh (benchmarks wait for it before timing).
+    /// </summary>
+    internal bool MeasuringCost => _worker.MeasuringCost;
+
     /// <summary>Requests decoded together by default (<see cref="CllmBuilder.WithMaxBatchSize"/>).</summary>
     public const int DefaultMaxBatchSize = 16;
 

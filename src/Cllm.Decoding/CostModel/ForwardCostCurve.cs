@@ -16,55 +16,15 @@ namespace Cllm;
 /// </summary>
 internal static class ForwardCostCurve
 {
-    /// <summary>Measures the curve for <paramref name="sizes"/> (must include 1).</summary>
+    /// <summary>Measures the curve for <paramref name="sizes"/> (must include 1), all at once on the calling thread.</summary>
     public static IReadOnlyList<ForwardCost> Measure(LlamaForCausalLM model, IReadOnlyList<int> sizes, int past = 128, int rounds = 30, int warmup = 5)
     {
-        ArgumentNullException.ThrowIfNull(model);
-        ArgumentNullException.ThrowIfNull(sizes);
-        if (!sizes.Contains(1))
+        using var measurement = new ForwardCostMeasurement(model, sizes, past, rounds, warmup);
+        while (!measurement.Step())
         {
-            throw new ArgumentException("the sizes must include 1, the reference.", nameof(sizes));
         }
 
-        var random = new Random(0);
-        long[] RandomIds(int n) => Enumerable.Range(0, n).Select(_ => (long)random.Next(model.Config.VocabSize)).ToArray();
-        using var cache = model.CreateCache(past + sizes.Max() + 1);
-        using (var _ = NewDisposeScope())
-        using (no_grad())
-        {
-            model.Forward(tensor(RandomIds(past), device: model.Device).view(1, past), cache, lastPositions: 1);
-        }
-
-        var times = sizes.ToDictionary(s => s, _ => new List<double>());
-        var ratios = sizes.ToDictionary(s => s, _ => new List<double>());
-        var inputs = sizes.ToDictionary(s => s, s => RandomIds(s));
-        for (int round = 0; round < warmup + rounds; round++)
-        {
-            var thisRound = new Dictionary<int, double>();
-            foreach (var size in sizes.OrderBy(_ => random.Next()))
-            {
-                using var scope = NewDisposeScope();
-                using var grad = no_grad();
-                var ids = tensor(inputs[size], device: model.Device).view(1, size);
-                var clock = Stopwatch.StartNew();
-                var logits = model.Forward(ids, cache);
-                _ = logits.topk(2, dim: -1);                                                    // what a decode step reads
-                clock.Stop();
-                cache.TruncateTo(past);
-                thisRound[size] = clock.Elapsed.TotalMilliseconds;
-            }
-
-            if (round >= warmup)
-            {
-                foreach (var size in sizes)
-                {
-                    times[size].Add(thisRound[size]);
-                    ratios[size].Add(thisRound[size] / thisRound[1]);
-                }
-            }
-        }
-
-        return sizes.Select(s => new ForwardCost(s, Median(times[s]), Median(ratios[s]))).ToList();
+        return measurement.Result;
     }
 
     /// <summary>
@@ -105,11 +65,5 @@ internal static class ForwardCostCurve
         int lo = hi - 1;
         double slope = (costs[hi] - costs[lo]) / (sizes[hi] - sizes[lo]);
         return Math.Max(costs[0], costs[lo] + slope * (tokens - sizes[lo]));
-    }
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.OrderBy(v => v).ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
 }

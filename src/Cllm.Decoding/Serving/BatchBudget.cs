@@ -38,7 +38,7 @@ namespace Cllm;
 /// more often until both have <see cref="MinRateSamples"/> samples). A loaded engine so never settles below batched AR.
 /// </para>
 /// </remarks>
-internal sealed class BatchBudget
+internal sealed class BatchBudget : IDisposable
 {
     /// <summary>While batched AR is chosen, one forward in this many probes a draft.</summary>
     public const int ProbeInterval = 32;
@@ -57,9 +57,12 @@ internal sealed class BatchBudget
     private readonly Dictionary<int, MeasuredRates> _rates = new();                       // per batch size class: log2(sessions)
     private int _forwards;
 
-    private readonly Func<IReadOnlyList<ForwardCost>> _measure;
+    private readonly Func<IReadOnlyList<ForwardCost>>? _measure;                          // the curve at once, when first needed
+    private readonly Func<ForwardCostMeasurement>? _startMeasurement;                      // or a forward at a time, by MeasureStep
     private readonly double _attentionShare;
     private (int[] Sizes, double[] Costs)? _curve;
+    private ForwardCostMeasurement? _measurement;
+    private bool _measurementFailed;
     private readonly ChainAcceptance _accepted = new();
     private double _successes = 2, _failures = 2;
     private int _arForwards;
@@ -78,7 +81,69 @@ internal sealed class BatchBudget
         _attentionShare = attentionShare;
     }
 
-    /// <summary>A budget over <paramref name="model"/>'s curve, measured at T = 1 … 128 (as far as the context allows) on first use.</summary>
+    /// <param name="startMeasurement">Starts the measurement of the curve, run a forward at a time by <see cref="MeasureStep"/>.</param>
+    /// <param name="attentionShare">As for the other constructor.</param>
+    public BatchBudget(Func<ForwardCostMeasurement> startMeasurement, double attentionShare = 0)
+    {
+        ArgumentNullException.ThrowIfNull(startMeasurement);
+        ArgumentOutOfRangeException.ThrowIfNegative(attentionShare);
+        _startMeasurement = startMeasurement;
+        _attentionShare = attentionShare;
+    }
+
+    /// <summary>
+    /// Whether the curve is being measured: the owner runs <see cref="MeasureStep"/> between its forwards and while idle
+    /// until it is done. Until then a batch of several requests runs without drafts (batched AR).
+    /// </summary>
+    public bool Measuring => _measurement is not null;
+
+    /// <summary>
+    /// Runs one forward of the curve's measurement, if one is under way; the last makes the curve ready. A failure ends
+    /// the measurement for good (batches then stay without drafts) and is rethrown for the owner to report.
+    /// </summary>
+    public void MeasureStep()
+    {
+        if (_measurement is not { } measurement)
+        {
+            return;
+        }
+
+        bool over = false;
+        try
+        {
+            over = measurement.Step();
+            if (over)
+            {
+                _curve = Load(measurement.Result);
+            }
+        }
+        catch
+        {
+            over = true;
+            _measurementFailed = true;
+            throw;
+        }
+        finally
+        {
+            if (over)
+            {
+                measurement.Dispose();
+                _measurement = null;
+            }
+        }
+    }
+
+    /// <summary>Ends a measurement under way and releases its cache (on the owner's thread).</summary>
+    public void Dispose()
+    {
+        _measurement?.Dispose();
+        _measurement = null;
+    }
+
+    /// <summary>
+    /// A budget over <paramref name="model"/>'s curve, measured at T = 1 … 128 (as far as the context allows) once a batch
+    /// first has drafts to weigh, a forward at a time (<see cref="MeasureStep"/>).
+    /// </summary>
     public static BatchBudget For(LlamaForCausalLM model)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -86,7 +151,7 @@ internal sealed class BatchBudget
         int past = Math.Min(32, context / 4);
         var sizes = new[] { 1, 2, 4, 8, 16, 32, 64, 128 }.Where(s => s == 1 || past + s <= context).ToArray();
         double share = 2.0 * model.Config.HiddenSize * model.Config.NumHiddenLayers / model.ParameterCount;
-        return new BatchBudget(() => ForwardCostCurve.Measure(model, sizes, past: past, rounds: 5, warmup: 2), share);
+        return new BatchBudget(() => new ForwardCostMeasurement(model, sizes, past, rounds: 5, warmup: 2), share);
     }
 
     /// <summary>
@@ -101,6 +166,11 @@ internal sealed class BatchBudget
         if (sessions.Count == 1 || widest == 1)
         {
             return int.MaxValue;
+        }
+
+        if (!CurveReady())
+        {
+            return 0;                                                                      // batched AR until the curve is measured
         }
 
         int fixedTokens = sessions.Sum(s => s.NextInputs(prefillChunk) - 1);              // prompt bodies (or chunks) of prefilling sessions
@@ -216,7 +286,7 @@ internal sealed class BatchBudget
     /// <summary>cost(T) / cost(1) from the measured curve: linear between measured sizes and beyond the largest.</summary>
     internal double Cost(int tokens)
     {
-        var (sizes, costs) = _curve ??= Load();
+        var (sizes, costs) = Curve();
         return ForwardCostCurve.Interpolate(sizes, costs, tokens);
     }
 
@@ -231,18 +301,41 @@ internal sealed class BatchBudget
             return 0;
         }
 
-        var (sizes, costs) = _curve ??= Load();
+        var (sizes, costs) = Curve();
         double perToken = sizes.Length > 1 ? Math.Max(0, (costs[^1] - costs[0]) / (sizes[^1] - sizes[0])) : costs[0];
         return (double)tokens * cached * _attentionShare * perToken;
     }
 
     /// <summary>
+    /// Whether the curve is there to weigh drafts by: measured at once on first use, or (incremental) starting its
+    /// measurement, which <see cref="MeasureStep"/> runs on, and false until it is done.
+    /// </summary>
+    private bool CurveReady()
+    {
+        if (_curve is not null || _measure is not null)
+        {
+            return true;
+        }
+
+        if (_measurement is null && !_measurementFailed)
+        {
+            _measurement = _startMeasurement!();
+        }
+
+        return false;
+    }
+
+    /// <summary>The curve in the form <see cref="ForwardCostCurve.Interpolate"/> reads.</summary>
+    private (int[] Sizes, double[] Costs) Curve()
+        => _curve ??= _measure is not null ? Load(_measure()) : throw new InvalidOperationException("the forward-cost curve is not measured yet.");
+
+    /// <summary>
     /// The measured curve, made non-decreasing (a wider forward never costs less; a curve measured on a busy machine can
     /// dip): the drafts are charged a difference of two costs, which must not come out negative.
     /// </summary>
-    private (int[] Sizes, double[] Costs) Load()
+    private static (int[] Sizes, double[] Costs) Load(IReadOnlyList<ForwardCost> curve)
     {
-        var (sizes, costs) = ForwardCostCurve.Relative(_measure());
+        var (sizes, costs) = ForwardCostCurve.Relative(curve);
         for (int i = 1; i < costs.Length; i++)
         {
             costs[i] = Math.Max(costs[i], costs[i - 1]);

@@ -31,6 +31,11 @@ internal sealed class DecodeWorker : IDisposable
     private readonly int _prefillChunk;
     private readonly bool _sharePrefixes;
     private readonly BatchBudget _budget;
+    private TimeSpan _measuring;                                                           // time spent measuring the budget's cost curve
+    private long _measureStart;                                                            // when that measurement started (a Stopwatch timestamp), 0 before
+
+    /// <summary>While requests run, the budget's cost measurement takes at most this share of the decode thread's time.</summary>
+    private const double MeasureShare = 0.25;
 
     /// <param name="name">The thread's name.</param>
     /// <param name="model">The engine's model: requests of decoders over it are batched.</param>
@@ -51,6 +56,9 @@ internal sealed class DecodeWorker : IDisposable
         _thread = new Thread(Run) { IsBackground = true, Name = name };
         _thread.Start();
     }
+
+    /// <summary>Whether the batch budget's cost curve is being measured, between forwards and while idle (read from any thread; a snapshot).</summary>
+    public bool MeasuringCost => _budget.Measuring;
 
     /// <summary>Queues a request, resolved on the caller's thread; its steps arrive on the returned reader, which completes (or faults) when it ends.</summary>
     public ChannelReader<DecodeStep> Submit(IDecoder decoder, ResolvedRequest request, CancellationToken cancellationToken)
@@ -73,10 +81,19 @@ internal sealed class DecodeWorker : IDisposable
         {
             while (true)
             {
-                // Wait for work only when nothing runs; otherwise admit whatever arrived, up to the batch size.
-                if (running.Count == 0 && !_queue.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+                // Wait for work only when nothing runs (an idle engine first goes on with a forward-cost measurement under
+                // way, a forward at a time, until a request arrives); otherwise admit whatever arrived, up to the batch size.
+                if (running.Count == 0)
                 {
-                    return;
+                    while (_budget.Measuring && !_queue.Reader.TryPeek(out _) && !_queue.Reader.Completion.IsCompleted)
+                    {
+                        MeasureCost(idle: true);
+                    }
+
+                    if (!_queue.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+                    {
+                        return;
+                    }
                 }
 
                 while (running.Count < _maxBatch && _queue.Reader.TryRead(out var job))
@@ -167,6 +184,10 @@ internal sealed class DecodeWorker : IDisposable
                         running.RemoveAt(i);
                     }
                 }
+
+                // The batch budget's cost curve is measured a forward at a time between the requests' forwards, within a
+                // share of the time, so that no request waits for the whole measurement (seconds on a large model).
+                MeasureCost(idle: false);
             }
         }
         finally
@@ -177,6 +198,44 @@ internal sealed class DecodeWorker : IDisposable
             }
 
             batch?.Dispose();
+            _budget.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Runs one forward of the batch budget's cost-curve measurement, if one is under way: always while the engine is
+    /// <paramref name="idle"/>, else only while the measurement has taken less than <see cref="MeasureShare"/> of the
+    /// time since it started. A failure is logged, not thrown.
+    /// </summary>
+    private void MeasureCost(bool idle)
+    {
+        if (!_budget.Measuring)
+        {
+            return;
+        }
+
+        long start = Stopwatch.GetTimestamp();
+        if (_measureStart == 0)
+        {
+            _measureStart = start;
+        }
+        else if (!idle && _measuring.TotalSeconds > MeasureShare * Stopwatch.GetElapsedTime(_measureStart, start).TotalSeconds)
+        {
+            return;
+        }
+
+        try
+        {
+            _budget.MeasureStep();
+            _measuring += Stopwatch.GetElapsedTime(start);
+            if (!_budget.Measuring)
+            {
+                Log.CostCurveMeasured(_logger, _measuring.TotalMilliseconds);
+            }
+        }
+        catch (Exception ex)
+        {
+            Log.CostCurveFailed(_logger, ex.Message);
         }
     }
 

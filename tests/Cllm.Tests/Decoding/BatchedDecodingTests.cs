@@ -8,6 +8,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using Cllm.Core;
 using Cllm.Tests.TestKit;
+using Microsoft.Extensions.Logging;
 
 namespace Cllm.Tests.Decoding;
 
@@ -564,6 +565,97 @@ public class BatchedDecodingTests
                 Assert.Contains(15, new[] { budget.DepthCap(sessions[..3]), budget.DepthCap(sessions[..3]) });   // an unmeasured batch size class (2–3) keeps the model's cap (but for an AR sample every 4th forward)
             }
         }
+    }
+
+    /// <summary>
+    /// The engine's budget measures its cost curve a forward at a time instead of stalling the batch: until the last
+    /// forward a batch with drafts runs batched AR (cap 0), and the measurement's cache is the only tensor state it
+    /// holds, released when it ends or is disposed midway. The incremental measurement gives the same kind of curve as
+    /// the all-at-once one (T = 1 is the reference; costs are positive).
+    /// </summary>
+    [Fact]
+    public void TheBudgetMeasuresItsCurveAForwardAtATimeAndRunsBatchedArMeanwhile()
+    {
+        using var model = TinyLlama.Create(5);
+        var decoder = Decoders.Jacobi(model, 8);
+        decoder.DecodeToEnd(new DecodeRequest { PromptIds = new[] { 1, 2 }, Options = new GenerationOptions { MaxNewTokens = 2 } });   // builds what the model keeps
+        var sessions = Enumerable.Range(0, 4).Select(_ => decoder.Start(decoder.Resolve(new DecodeRequest { PromptIds = new[] { 1, 2 }, Options = new GenerationOptions { MaxNewTokens = 64 } }), default)).ToArray();
+        long before = TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+
+        using (var budget = BatchBudget.For(model))
+        {
+            Assert.Equal(int.MaxValue, budget.DepthCap(sessions[..1]));                     // a request alone needs no curve
+            Assert.False(budget.Measuring);
+            Assert.Equal(0, budget.DepthCap(sessions));                                      // starts measuring; batched AR meanwhile
+            Assert.True(budget.Measuring);
+            int forwards = 0;
+            while (budget.Measuring)
+            {
+                Assert.Equal(0, budget.DepthCap(sessions));
+                budget.MeasureStep();
+                forwards++;
+            }
+
+            Assert.InRange(forwards, 8, 10_000);                                           // one forward per step, not all at once
+            Assert.Equal(before, TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount);   // its cache is released
+            for (int i = 0; i < 20; i++)
+            {
+                budget.Record(drafted: 7, accepted: 7);
+            }
+
+            Assert.True(budget.Cost(1) > 0 && budget.Cost(64) >= budget.Cost(1));
+            Assert.InRange(budget.DepthCap(sessions), 0, 7);
+        }
+
+        using (var abandoned = BatchBudget.For(model))
+        {
+            abandoned.DepthCap(sessions);
+            abandoned.MeasureStep();
+            abandoned.MeasureStep();
+            Assert.True(abandoned.Measuring);
+            Assert.NotEqual(before, TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount);   // the measurement's cache
+        }
+
+        Assert.Equal(before, TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount);   // released by Dispose midway
+
+        var curve = ForwardCostCurve.Measure(model, new[] { 1, 4, 16 }, past: 8, rounds: 3, warmup: 1);
+        Assert.Equal(new[] { 1, 4, 16 }, curve.Select(c => c.Tokens));
+        Assert.Equal(1.0, curve[0].CostVsOne);
+        Assert.All(curve, c => Assert.True(c.MedianMilliseconds > 0 && c.CostVsOne > 0));
+    }
+
+    /// <summary>
+    /// Through the engine: the first burst of concurrent Jacobi requests starts the budget's measurement, which goes on
+    /// while the engine idles and ends by itself (once: its log line); the outputs equal the requests served one at a time.
+    /// </summary>
+    [Fact]
+    public async Task TheEngineFinishesItsCostMeasurementWhileIdle()
+    {
+        using var serial = CllmBuilder.FromCheckpoint(ShippedModels.Stories260K).UseJacobi(8).WithMaxBatchSize(1).Build();
+        var logs = new ListLoggerProvider();
+        using var loggers = LoggerFactory.Create(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Debug));
+        using var batched = CllmBuilder.FromCheckpoint(ShippedModels.Stories260K).UseJacobi(8).WithLoggerFactory(loggers).Build();
+        string[] prompts = ["Once upon a time", "The little dog", "One day, Lily", "Tom had a red ball"];
+        var options = new GenerationOptions { MaxNewTokens = 24 };
+        var alone = prompts.Select(p => serial.Generate(p, options).OutputIds.ToArray()).ToArray();
+        Assert.False(batched.MeasuringCost);
+
+        var together = await Task.WhenAll(prompts.Select(p => Task.Run(() => batched.Generate(p, options).OutputIds.ToArray())));
+        for (int i = 0; i < prompts.Length; i++)
+        {
+            Assert.Equal(alone[i], together[i]);
+        }
+
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (batched.MeasuringCost && waited.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.False(batched.MeasuringCost, "the engine did not finish its cost measurement while idle");
+        Assert.Single(logs.Snapshot(), m => m.StartsWith("Batch budget: the forward-cost curve is measured", StringComparison.Ordinal));
+        Assert.Equal(alone[0], batched.Generate(prompts[0], options).OutputIds.ToArray());
+        Assert.False(serial.MeasuringCost);                                                // one at a time: nothing to weigh
     }
 
     /// <summary>

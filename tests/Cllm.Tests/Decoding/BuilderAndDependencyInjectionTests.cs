@@ -155,31 +155,4 @@ public class BuilderAndDependencyInjectionTests
         var options = new ChatOptions { MaxOutputTokens = 24 };
         Assert.Equal((await arClient.GetResponseAsync(messages, options)).Text, (await jacobiClient.GetResponseAsync(messages, options)).Text);  // greedy: Jacobi equals AR
     }
-
-    private sealed class ListLoggerProvider : ILoggerProvider
-    {
-        public List<string> Messages { get; } = new();
-
-        public ILogger CreateLogger(string categoryName) => new ListLogger(Messages);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class ListLogger(List<string> messages) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            {
-                lock (messages)
-                {
-                    messages.Add(formatter(state, exception));
-                }
-            }
-        }
-    }
 }
