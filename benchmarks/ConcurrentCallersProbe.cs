@@ -21,6 +21,12 @@ string model = args[0];
 int rounds = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 6;
 const int Requests = 16, Callers = 8, MaxNewTokens = 64;
 var prompts = File.ReadLines(args[1]).Take(Requests).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("prompt").GetString()!).ToArray();
+if (rounds < 2 || prompts.Length < Requests)
+{
+    Console.Error.WriteLine($"need at least 2 rounds (the first is warm-up) and {Requests} prompts; got {rounds} and {prompts.Length}.");
+    return 1;
+}
+
 using var engine = CllmBuilder.FromCheckpoint(model).UseJacobi(16).Build();
 var options = new GenerationOptions { MaxNewTokens = MaxNewTokens };
 

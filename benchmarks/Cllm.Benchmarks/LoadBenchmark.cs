@@ -38,7 +38,7 @@ internal static class LoadBenchmark
         var ggufType = new Option<string?>("--gguf-type") { Description = "llama.cpp's weights with --peer: f32, f16, q8_0 or q4_0 (default: f32 for float32, f16 for bfloat16)" };
         var ggufDir = new Option<string?>("--gguf-dir") { Description = "Keep the GGUF here and reuse it when present (default: a temporary folder)" };
         var sharing = new Option<string>("--prefix-sharing") { Description = "Batched servers reuse a prompt prefix cached for another request: on, off, or both (each batched server twice)", DefaultValueFactory = _ => "on" };
-        var rounds = new Option<int>("--rounds") { Description = "Runs of every Cllm server per client count, interleaved (batched AR and the drafting decoder swap order each round); tok/s is the median round, latencies pool all rounds", DefaultValueFactory = _ => 1 };
+        var rounds = new Option<int>("--rounds") { Description = "Runs of every Cllm server per client count, interleaved (batched AR and the drafting decoder swap order each round); tok/s is the median round; latencies, reused, fwd and pos/tok count all rounds", DefaultValueFactory = _ => 1 };
         var command = new Command("load", "Closed-loop load: serial engine vs batched AR vs batched Jacobi (vs llama.cpp BatchedExecutor AR).")
         {
             model, prompts, clients, perClient, maxNew, decoder, threads, serialThreads, dtype, quantize, peer, ggufType, ggufDir, sharing, rounds,
@@ -140,10 +140,18 @@ internal static class LoadBenchmark
         foreach (var (_, engine) in engines)
         {
             Batched(engine, two, DecoderOptions.Autoregressive);
-            Batched(engine, two, null);
-            while (engine.MeasuringCost)
+            for (int attempt = 0; attempt < 5 && !engine.CostCurveReady; attempt++)
             {
-                Thread.Sleep(20);                                                          // the curve is measured while the engine idles
+                Batched(engine, two, null);                                                // two requests together start the measurement
+                while (engine.MeasuringCost)
+                {
+                    Thread.Sleep(20);                                                      // which ends while the engine idles
+                }
+            }
+
+            if (!engine.CostCurveReady)
+            {
+                throw new InvalidOperationException("the batched engine did not measure its forward-cost curve during the warm-up.");
             }
         }
 

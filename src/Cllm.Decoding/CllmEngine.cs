@@ -49,6 +49,9 @@ public sealed class CllmEngine : IDisposable
     /// </summary>
     internal bool MeasuringCost => _worker.MeasuringCost;
 
+    /// <summary>Whether that curve has been measured.</summary>
+    internal bool CostCurveReady => _worker.CostCurveReady;
+
     /// <summary>Requests decoded together by default (<see cref="CllmBuilder.WithMaxBatchSize"/>).</summary>
     public const int DefaultMaxBatchSize = 16;
 

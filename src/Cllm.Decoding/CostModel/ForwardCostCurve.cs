@@ -1,17 +1,14 @@
 using System;
 using System.Collections.Generic;
-using System.Diagnostics;
 using System.Linq;
 using Cllm.Core;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace Cllm;
 
 /// <summary>
 /// What one forward of T tokens costs relative to one token, on the loaded model and this machine,
-/// with <c>past</c> tokens already cached. Sizes are interleaved inside each round and the ratio is the
-/// median of per-round ratios, so machine noise hits every size alike. This curve decides which Jacobi
+/// with <c>past</c> tokens already cached (measured by <see cref="ForwardCostMeasurement"/>: sizes interleaved inside
+/// each round, the ratio the median of per-round ratios, so machine noise hits every size alike). This curve decides which Jacobi
 /// block size can pay off: a block of n needs more than cost(n)/cost(1) tokens per forward.
 /// </summary>
 internal static class ForwardCostCurve

@@ -14,6 +14,8 @@ namespace Cllm;
 /// the requests it serves, and while idle, instead of stalling them for the whole measurement. It owns a KV cache of its
 /// own (past + the largest size), released when the measurement ends or is disposed; every forward runs in a dispose
 /// scope. Sizes are shuffled inside each round, and each size's cost is the median of its per-round ratios to T = 1.
+/// Run all at once, a round's forwards are back to back, so machine noise hits every size alike; spread out, they are
+/// not, and the ratios are noisier (the batch budget checks its choices against the clock).
 /// </summary>
 internal sealed class ForwardCostMeasurement : IDisposable
 {
@@ -32,6 +34,7 @@ internal sealed class ForwardCostMeasurement : IDisposable
     private int _round = -1;                                                               // −1: the past is not cached yet
     private int _next;
     private IReadOnlyList<ForwardCost>? _result;
+    private bool _disposed;
 
     /// <param name="model">The model to time.</param>
     /// <param name="sizes">Forward sizes T to measure; must include 1, the reference.</param>
@@ -74,6 +77,7 @@ internal sealed class ForwardCostMeasurement : IDisposable
             return true;
         }
 
+        ObjectDisposedException.ThrowIf(_disposed, this);
         if (_round < 0)
         {
             _cache = _model.CreateCache(_past + _sizes.Max() + 1);
@@ -126,8 +130,12 @@ internal sealed class ForwardCostMeasurement : IDisposable
         return true;
     }
 
-    /// <summary>Releases the measurement's cache (on the thread that ran it); an unfinished measurement stays unfinished.</summary>
-    public void Dispose() => ReleaseCache();
+    /// <summary>Releases the measurement's cache (on the thread that ran it); an unfinished measurement cannot go on.</summary>
+    public void Dispose()
+    {
+        _disposed = true;
+        ReleaseCache();
+    }
 
     private void StartRound(int round)
     {

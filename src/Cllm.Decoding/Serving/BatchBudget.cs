@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Threading;
 using Cllm.Core;
 
 namespace Cllm;
@@ -61,7 +62,8 @@ internal sealed class BatchBudget : IDisposable
     private readonly Func<ForwardCostMeasurement>? _startMeasurement;                      // or a forward at a time, by MeasureStep
     private readonly double _attentionShare;
     private (int[] Sizes, double[] Costs)? _curve;
-    private ForwardCostMeasurement? _measurement;
+    private ForwardCostMeasurement? _measurement;                                           // read from other threads (Measuring)
+    private bool _ready;
     private bool _measurementFailed;
     private readonly ChainAcceptance _accepted = new();
     private double _successes = 2, _failures = 2;
@@ -95,17 +97,21 @@ internal sealed class BatchBudget : IDisposable
     /// Whether the curve is being measured: the owner runs <see cref="MeasureStep"/> between its forwards and while idle
     /// until it is done. Until then a batch of several requests runs without drafts (batched AR).
     /// </summary>
-    public bool Measuring => _measurement is not null;
+    public bool Measuring => Volatile.Read(ref _measurement) is not null;
+
+    /// <summary>Whether the curve is there (measured, or given); false before, while measuring, and after a failed measurement.</summary>
+    public bool Ready => Volatile.Read(ref _ready);
 
     /// <summary>
-    /// Runs one forward of the curve's measurement, if one is under way; the last makes the curve ready. A failure ends
-    /// the measurement for good (batches then stay without drafts) and is rethrown for the owner to report.
+    /// Runs one forward of the curve's measurement, if one is under way; the last makes the curve ready (and returns
+    /// true). A failure ends the measurement for good (batches then stay without drafts) and is rethrown for the owner
+    /// to report.
     /// </summary>
-    public void MeasureStep()
+    public bool MeasureStep()
     {
         if (_measurement is not { } measurement)
         {
-            return;
+            return false;
         }
 
         bool over = false;
@@ -115,6 +121,7 @@ internal sealed class BatchBudget : IDisposable
             if (over)
             {
                 _curve = Load(measurement.Result);
+                Volatile.Write(ref _ready, true);
             }
         }
         catch
@@ -128,16 +135,18 @@ internal sealed class BatchBudget : IDisposable
             if (over)
             {
                 measurement.Dispose();
-                _measurement = null;
+                Volatile.Write(ref _measurement, null);
             }
         }
+
+        return _ready;
     }
 
     /// <summary>Ends a measurement under way and releases its cache (on the owner's thread).</summary>
     public void Dispose()
     {
         _measurement?.Dispose();
-        _measurement = null;
+        Volatile.Write(ref _measurement, null);
     }
 
     /// <summary>
@@ -308,18 +317,32 @@ internal sealed class BatchBudget : IDisposable
 
     /// <summary>
     /// Whether the curve is there to weigh drafts by: measured at once on first use, or (incremental) starting its
-    /// measurement, which <see cref="MeasureStep"/> runs on, and false until it is done.
+    /// measurement, which <see cref="MeasureStep"/> runs on, and false until it is done. A measurement that cannot
+    /// start counts as failed: batches stay without drafts.
     /// </summary>
     private bool CurveReady()
     {
-        if (_curve is not null || _measure is not null)
+        if (_curve is not null)
         {
+            return true;
+        }
+
+        if (_measure is not null)
+        {
+            Curve();                                                                       // measured at once, now
             return true;
         }
 
         if (_measurement is null && !_measurementFailed)
         {
-            _measurement = _startMeasurement!();
+            try
+            {
+                Volatile.Write(ref _measurement, _startMeasurement!());
+            }
+            catch (Exception)
+            {
+                _measurementFailed = true;
+            }
         }
 
         return false;
@@ -327,7 +350,15 @@ internal sealed class BatchBudget : IDisposable
 
     /// <summary>The curve in the form <see cref="ForwardCostCurve.Interpolate"/> reads.</summary>
     private (int[] Sizes, double[] Costs) Curve()
-        => _curve ??= _measure is not null ? Load(_measure()) : throw new InvalidOperationException("the forward-cost curve is not measured yet.");
+    {
+        if (_curve is null)
+        {
+            _curve = _measure is not null ? Load(_measure()) : throw new InvalidOperationException("the forward-cost curve is not measured yet.");
+            Volatile.Write(ref _ready, true);
+        }
+
+        return _curve.Value;
+    }
 
     /// <summary>
     /// The measured curve, made non-decreasing (a wider forward never costs less; a curve measured on a busy machine can

@@ -31,10 +31,9 @@ internal sealed class DecodeWorker : IDisposable
     private readonly int _prefillChunk;
     private readonly bool _sharePrefixes;
     private readonly BatchBudget _budget;
-    private TimeSpan _measuring;                                                           // time spent measuring the budget's cost curve
-    private long _measureStart;                                                            // when that measurement started (a Stopwatch timestamp), 0 before
+    private TimeSpan _measuringIdle, _measuringBusy, _forwardsWhileMeasuring;             // the budget's cost measurement: its forwards while idle and busy, and the requests' forwards meanwhile
 
-    /// <summary>While requests run, the budget's cost measurement takes at most this share of the decode thread's time.</summary>
+    /// <summary>While requests run, the budget's cost measurement takes at most about this share of the decode thread's busy time.</summary>
     private const double MeasureShare = 0.25;
 
     /// <param name="name">The thread's name.</param>
@@ -59,6 +58,9 @@ internal sealed class DecodeWorker : IDisposable
 
     /// <summary>Whether the batch budget's cost curve is being measured, between forwards and while idle (read from any thread; a snapshot).</summary>
     public bool MeasuringCost => _budget.Measuring;
+
+    /// <summary>Whether the batch budget's cost curve has been measured (read from any thread).</summary>
+    public bool CostCurveReady => _budget.Ready;
 
     /// <summary>Queues a request, resolved on the caller's thread; its steps arrive on the returned reader, which completes (or faults) when it ends.</summary>
     public ChannelReader<DecodeStep> Submit(IDecoder decoder, ResolvedRequest request, CancellationToken cancellationToken)
@@ -130,6 +132,7 @@ internal sealed class DecodeWorker : IDisposable
                 }
 
                 DecodeStep?[] steps;
+                TimeSpan forwardTime;
                 try
                 {
                     // A long prompt joining others is prefilled in chunks, so their next tokens never wait for all of it.
@@ -143,13 +146,14 @@ internal sealed class DecodeWorker : IDisposable
 
                     long start = Stopwatch.GetTimestamp();
                     steps = DraftVerifyDecoder.Step(batch!, sessions, cap, chunk);
+                    forwardTime = Stopwatch.GetElapsedTime(start);
                     int emitted = 0;
                     foreach (var step in steps)
                     {
                         emitted += step?.Tokens.Count ?? 0;
                     }
 
-                    _budget.RecordForward(sessions.Count, cap, emitted, Stopwatch.GetElapsedTime(start).TotalSeconds, prefill);
+                    _budget.RecordForward(sessions.Count, cap, emitted, forwardTime.TotalSeconds, prefill);
                 }
                 catch (Exception ex)
                 {
@@ -187,7 +191,11 @@ internal sealed class DecodeWorker : IDisposable
 
                 // The batch budget's cost curve is measured a forward at a time between the requests' forwards, within a
                 // share of the time, so that no request waits for the whole measurement (seconds on a large model).
-                MeasureCost(idle: false);
+                if (_budget.Measuring)
+                {
+                    _forwardsWhileMeasuring += forwardTime;
+                    MeasureCost(idle: false);
+                }
             }
         }
         finally
@@ -204,33 +212,34 @@ internal sealed class DecodeWorker : IDisposable
 
     /// <summary>
     /// Runs one forward of the batch budget's cost-curve measurement, if one is under way: always while the engine is
-    /// <paramref name="idle"/>, else only while the measurement has taken less than <see cref="MeasureShare"/> of the
-    /// time since it started. A failure is logged, not thrown.
+    /// <paramref name="idle"/>; while requests run, only as long as the measuring forwards run among them stay within
+    /// about <see cref="MeasureShare"/> of the time (checked before each; one forward may overshoot). A failure is
+    /// logged, not thrown.
     /// </summary>
     private void MeasureCost(bool idle)
     {
-        if (!_budget.Measuring)
+        if (!_budget.Measuring || (!idle && _measuringBusy > _forwardsWhileMeasuring * (MeasureShare / (1 - MeasureShare))))
         {
             return;
         }
 
         long start = Stopwatch.GetTimestamp();
-        if (_measureStart == 0)
-        {
-            _measureStart = start;
-        }
-        else if (!idle && _measuring.TotalSeconds > MeasureShare * Stopwatch.GetElapsedTime(_measureStart, start).TotalSeconds)
-        {
-            return;
-        }
-
         try
         {
-            _budget.MeasureStep();
-            _measuring += Stopwatch.GetElapsedTime(start);
-            if (!_budget.Measuring)
+            bool ready = _budget.MeasureStep();
+            var took = Stopwatch.GetElapsedTime(start);
+            if (idle)
             {
-                Log.CostCurveMeasured(_logger, _measuring.TotalMilliseconds);
+                _measuringIdle += took;
+            }
+            else
+            {
+                _measuringBusy += took;
+            }
+
+            if (ready)
+            {
+                Log.CostCurveMeasured(_logger, (_measuringIdle + _measuringBusy).TotalMilliseconds, _measuringBusy.TotalMilliseconds);
             }
         }
         catch (Exception ex)

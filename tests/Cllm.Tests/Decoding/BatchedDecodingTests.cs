@@ -570,8 +570,8 @@ public class BatchedDecodingTests
     /// <summary>
     /// The engine's budget measures its cost curve a forward at a time instead of stalling the batch: until the last
     /// forward a batch with drafts runs batched AR (cap 0), and the measurement's cache is the only tensor state it
-    /// holds, released when it ends or is disposed midway. The incremental measurement gives the same kind of curve as
-    /// the all-at-once one (T = 1 is the reference; costs are positive).
+    /// holds, released when it ends or is disposed midway (and a disposed measurement cannot go on). Measured all at
+    /// once (<see cref="ForwardCostCurve.Measure"/>, the same steps in a loop), the curve keeps T = 1 as its reference.
     /// </summary>
     [Fact]
     public void TheBudgetMeasuresItsCurveAForwardAtATimeAndRunsBatchedArMeanwhile()
@@ -597,6 +597,7 @@ public class BatchedDecodingTests
             }
 
             Assert.InRange(forwards, 8, 10_000);                                           // one forward per step, not all at once
+            Assert.True(budget.Ready);
             Assert.Equal(before, TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount);   // its cache is released
             for (int i = 0; i < 20; i++)
             {
@@ -613,10 +614,15 @@ public class BatchedDecodingTests
             abandoned.MeasureStep();
             abandoned.MeasureStep();
             Assert.True(abandoned.Measuring);
+            Assert.False(abandoned.Ready);
             Assert.NotEqual(before, TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount);   // the measurement's cache
         }
 
         Assert.Equal(before, TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount);   // released by Dispose midway
+        var disposed = new ForwardCostMeasurement(model, new[] { 1, 4 }, past: 4, rounds: 1, warmup: 0);
+        disposed.Step();
+        disposed.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => disposed.Step());
 
         var curve = ForwardCostCurve.Measure(model, new[] { 1, 4, 16 }, past: 8, rounds: 3, warmup: 1);
         Assert.Equal(new[] { 1, 4, 16 }, curve.Select(c => c.Tokens));
@@ -640,20 +646,25 @@ public class BatchedDecodingTests
         var alone = prompts.Select(p => serial.Generate(p, options).OutputIds.ToArray()).ToArray();
         Assert.False(batched.MeasuringCost);
 
-        var together = await Task.WhenAll(prompts.Select(p => Task.Run(() => batched.Generate(p, options).OutputIds.ToArray())));
+        // All four are queued before the first forward ends (Run submits at the call), so they share the batch.
+        var streams = prompts.Select(p => batched.Run(batched.CreateRequest(p, options))).ToList();
+        var together = streams.Select(steps => steps.SelectMany(step => step.Tokens).ToArray()).ToArray();
         for (int i = 0; i < prompts.Length; i++)
         {
             Assert.Equal(alone[i], together[i]);
         }
 
+        // The measurement started with that batch; it ends while the engine idles, and says so once.
         var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (batched.MeasuringCost && waited.Elapsed < TimeSpan.FromSeconds(60))
+        static bool Measured(string m) => m.StartsWith("Batch budget: the forward-cost curve is measured", StringComparison.Ordinal);
+        while (!logs.Snapshot().Any(Measured) && waited.Elapsed < TimeSpan.FromSeconds(60))
         {
             await Task.Delay(10);
         }
 
-        Assert.False(batched.MeasuringCost, "the engine did not finish its cost measurement while idle");
-        Assert.Single(logs.Snapshot(), m => m.StartsWith("Batch budget: the forward-cost curve is measured", StringComparison.Ordinal));
+        Assert.Single(logs.Snapshot(), Measured);
+        Assert.True(batched.CostCurveReady);
+        Assert.False(batched.MeasuringCost);
         Assert.Equal(alone[0], batched.Generate(prompts[0], options).OutputIds.ToArray());
         Assert.False(serial.MeasuringCost);                                                // one at a time: nothing to weigh
     }
