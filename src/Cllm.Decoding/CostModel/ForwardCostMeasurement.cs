@@ -9,13 +9,13 @@ using static TorchSharp.torch;
 namespace Cllm;
 
 /// <summary>
-/// A measurement of <see cref="ForwardCostCurve"/> that runs one forward per <see cref="Step"/>, so that its owner can
+/// A measurement of <see cref="ForwardCostCurve"/> that times one size per <see cref="Step"/>, so that its owner can
 /// spread it between other work: the engine's decode thread measures its batch budget's curve between the forwards of
 /// the requests it serves, and while idle, instead of stalling them for the whole measurement. It owns a KV cache of its
 /// own (past + the largest size), released when the measurement ends or is disposed; every forward runs in a dispose
 /// scope. Sizes are shuffled inside each round, and each size's cost is the median of its per-round ratios to T = 1.
 /// Run all at once, a round's forwards are back to back, so machine noise hits every size alike; spread out, they are
-/// not, and the ratios are noisier (the batch budget checks its choices against the clock).
+/// not, so a spread-out measurement is <c>paired</c>: each size's ratio is to a T = 1 forward timed right before it.
 /// </summary>
 internal sealed class ForwardCostMeasurement : IDisposable
 {
@@ -29,6 +29,8 @@ internal sealed class ForwardCostMeasurement : IDisposable
     private readonly Dictionary<int, List<double>> _times;
     private readonly Dictionary<int, List<double>> _ratios;
     private readonly Dictionary<int, double> _thisRound = new();
+    private readonly Dictionary<int, double> _pairedOne = new();                          // per size: the T = 1 forward timed just before it
+    private readonly bool _paired;
     private KvCache? _cache;
     private int[] _order = [];
     private int _round = -1;                                                               // −1: the past is not cached yet
@@ -41,7 +43,11 @@ internal sealed class ForwardCostMeasurement : IDisposable
     /// <param name="past">Tokens cached before every timed forward.</param>
     /// <param name="rounds">Timed rounds (every size once per round).</param>
     /// <param name="warmup">Untimed rounds first.</param>
-    public ForwardCostMeasurement(LlamaForCausalLM model, IReadOnlyList<int> sizes, int past, int rounds, int warmup)
+    /// <param name="paired">
+    /// Time a T = 1 forward right before each larger size and take the ratio to that one, not to the round's: for a
+    /// measurement spread over seconds of other work, where a round's forwards are not back to back.
+    /// </param>
+    public ForwardCostMeasurement(LlamaForCausalLM model, IReadOnlyList<int> sizes, int past, int rounds, int warmup, bool paired = false)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(sizes);
@@ -56,6 +62,7 @@ internal sealed class ForwardCostMeasurement : IDisposable
         _model = model;
         _sizes = sizes.Distinct().ToArray();
         _past = past;
+        _paired = paired;
         _rounds = rounds;
         _warmup = warmup;
         _inputs = _sizes.ToDictionary(s => s, RandomIds);
@@ -69,7 +76,7 @@ internal sealed class ForwardCostMeasurement : IDisposable
     /// <summary>The measured curve, one entry per size in the order given.</summary>
     public IReadOnlyList<ForwardCost> Result => _result ?? throw new InvalidOperationException("the measurement has not finished.");
 
-    /// <summary>Runs the next forward of the measurement (first the cached past, then one size of one round); returns <see cref="Done"/>.</summary>
+    /// <summary>Runs the next forward of the measurement (first the cached past, then one size of one round, after its T = 1 forward when paired); returns <see cref="Done"/>.</summary>
     public bool Step()
     {
         if (_result is not null)
@@ -93,17 +100,12 @@ internal sealed class ForwardCostMeasurement : IDisposable
         }
 
         int size = _order[_next++];
-        using (var scope = NewDisposeScope())
-        using (var grad = no_grad())
+        if (_paired && size != 1)
         {
-            var ids = tensor(_inputs[size], device: _model.Device).view(1, size);
-            var clock = Stopwatch.StartNew();
-            var logits = _model.Forward(ids, _cache!);
-            _ = logits.topk(2, dim: -1);                                                       // what a decode step reads
-            clock.Stop();
-            _cache!.TruncateTo(_past);
-            _thisRound[size] = clock.Elapsed.TotalMilliseconds;
+            _pairedOne[size] = TimeForward(1);
         }
+
+        _thisRound[size] = TimeForward(size);
 
         if (_next < _order.Length)
         {
@@ -115,7 +117,7 @@ internal sealed class ForwardCostMeasurement : IDisposable
             foreach (int s in _sizes)
             {
                 _times[s].Add(_thisRound[s]);
-                _ratios[s].Add(_thisRound[s] / _thisRound[1]);
+                _ratios[s].Add(_thisRound[s] / (_paired && s != 1 ? _pairedOne[s] : _thisRound[1]));
             }
         }
 
@@ -135,6 +137,20 @@ internal sealed class ForwardCostMeasurement : IDisposable
     {
         _disposed = true;
         ReleaseCache();
+    }
+
+    /// <summary>One timed forward of <paramref name="size"/> tokens after the cached past, in its own dispose scope; the cache is cut back after it.</summary>
+    private double TimeForward(int size)
+    {
+        using var scope = NewDisposeScope();
+        using var grad = no_grad();
+        var ids = tensor(_inputs[size], device: _model.Device).view(1, size);
+        var clock = Stopwatch.StartNew();
+        var logits = _model.Forward(ids, _cache!);
+        _ = logits.topk(2, dim: -1);                                                           // what a decode step reads
+        clock.Stop();
+        _cache!.TruncateTo(_past);
+        return clock.Elapsed.TotalMilliseconds;
     }
 
     private void StartRound(int round)

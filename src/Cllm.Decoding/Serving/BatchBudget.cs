@@ -160,7 +160,7 @@ internal sealed class BatchBudget : IDisposable
         int past = Math.Min(32, context / 4);
         var sizes = new[] { 1, 2, 4, 8, 16, 32, 64, 128 }.Where(s => s == 1 || past + s <= context).ToArray();
         double share = 2.0 * model.Config.HiddenSize * model.Config.NumHiddenLayers / model.ParameterCount;
-        return new BatchBudget(() => new ForwardCostMeasurement(model, sizes, past, rounds: 5, warmup: 2), share);
+        return new BatchBudget(() => new ForwardCostMeasurement(model, sizes, past, rounds: 5, warmup: 2, paired: true), share);
     }
 
     /// <summary>
