@@ -2,8 +2,9 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using System.Xml.Linq;
+using Cllm.Tests.Reliability;
 using Cllm.Tests.TestKit;
+using Microsoft.CodeAnalysis;
 
 namespace Cllm.Tests.Packaging;
 
@@ -74,18 +75,13 @@ public class ProjectLayoutTests
         Assert.NotEmpty(files);
         return files.Select(file =>
         {
-            var xml = XDocument.Load(file);
-            string? Property(string name) => xml.Descendants(name).Select(e => e.Value.Trim()).LastOrDefault();
-            var references = xml.Descendants("ProjectReference")
-                .Where(r => !string.Equals((string?)r.Attribute("ReferenceOutputAssembly"), "false", StringComparison.OrdinalIgnoreCase))
-                .Select(r => Relative(root, Path.GetFullPath(Path.Combine(Path.GetDirectoryName(file)!, (string)r.Attribute("Include")!))))
-                .ToList();
+            var info = RepositoryCompilations.ReadProject(file);
             return new ProjectFile(
                 Relative(root, file),
                 Path.GetFileNameWithoutExtension(file),
-                string.Equals(Property("OutputType"), "Exe", StringComparison.OrdinalIgnoreCase),
-                string.Equals(Property("IsTestProject"), "true", StringComparison.OrdinalIgnoreCase),
-                references);
+                info.Kind == OutputKind.ConsoleApplication,
+                info.IsTest,
+                info.ProjectReferences.Select(r => Relative(root, r)).ToList());
         }).ToList();
     }
 

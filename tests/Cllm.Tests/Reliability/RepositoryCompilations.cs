@@ -153,7 +153,12 @@ internal static class RepositoryCompilations
         string.Concat(info.Usings.Select(u => $"global using {u};\n"))
         + string.Concat(info.InternalsVisibleTo.Select(a => $"[assembly: System.Runtime.CompilerServices.InternalsVisibleTo(\"{a}\")]\n"));
 
-    private static ProjectInfo ReadProject(string project)
+    /// <summary>
+    /// What a project file says: its assembly name and kind, whether it is a test project, the projects it compiles
+    /// against (full paths; a build-order-only reference, <c>ReferenceOutputAssembly="false"</c>, is not one), its global
+    /// usings and InternalsVisibleTo items.
+    /// </summary>
+    internal static ProjectInfo ReadProject(string project)
     {
         var xml = XDocument.Load(project);
         var dir = Path.GetDirectoryName(project)!;
@@ -162,8 +167,12 @@ internal static class RepositoryCompilations
 
         var assemblyName = Property("AssemblyName") ?? Path.GetFileNameWithoutExtension(project);
         var kind = string.Equals(Property("OutputType"), "Exe", StringComparison.OrdinalIgnoreCase) ? OutputKind.ConsoleApplication : OutputKind.DynamicallyLinkedLibrary;
-        var projectReferences = Items("ProjectReference").Select(r => Path.GetFullPath(Path.Combine(dir, r.Replace('\\', '/')))).ToList();
-        return new ProjectInfo(assemblyName, kind, projectReferences, Items("Using").ToList(), Items("InternalsVisibleTo").ToList());
+        bool isTest = string.Equals(Property("IsTestProject"), "true", StringComparison.OrdinalIgnoreCase);
+        var projectReferences = xml.Descendants("ProjectReference")
+            .Where(r => !string.Equals((string?)r.Attribute("ReferenceOutputAssembly"), "false", StringComparison.OrdinalIgnoreCase))
+            .Select(r => (string?)r.Attribute("Include")).OfType<string>()
+            .Select(r => Path.GetFullPath(Path.Combine(dir, r.Replace('\\', '/')))).ToList();
+        return new ProjectInfo(assemblyName, kind, isTest, projectReferences, Items("Using").ToList(), Items("InternalsVisibleTo").ToList());
     }
 
     // The framework (trusted platform assemblies in the shared framework folder) and the packages in this test's output
@@ -194,5 +203,5 @@ internal static class RepositoryCompilations
         return reader.HasMetadata && reader.GetMetadataReader().IsAssembly;
     }
 
-    private sealed record ProjectInfo(string AssemblyName, OutputKind Kind, List<string> ProjectReferences, List<string> Usings, List<string> InternalsVisibleTo);
+    internal sealed record ProjectInfo(string AssemblyName, OutputKind Kind, bool IsTest, List<string> ProjectReferences, List<string> Usings, List<string> InternalsVisibleTo);
 }
