@@ -120,8 +120,7 @@ internal sealed class BatchBudget : IDisposable
             over = measurement.Step();
             if (over)
             {
-                _curve = Load(measurement.Result);
-                Volatile.Write(ref _ready, true);
+                Use(measurement.Result);
             }
         }
         catch
@@ -353,11 +352,17 @@ internal sealed class BatchBudget : IDisposable
     {
         if (_curve is null)
         {
-            _curve = _measure is not null ? Load(_measure()) : throw new InvalidOperationException("the forward-cost curve is not measured yet.");
-            Volatile.Write(ref _ready, true);
+            Use(_measure is not null ? _measure() : throw new InvalidOperationException("the forward-cost curve is not measured yet."));
         }
 
-        return _curve.Value;
+        return _curve!.Value;
+    }
+
+    /// <summary>Takes <paramref name="measured"/> as the curve (its non-decreasing hull) and makes the budget <see cref="Ready"/>.</summary>
+    private void Use(IReadOnlyList<ForwardCost> measured)
+    {
+        _curve = Load(measured);
+        Volatile.Write(ref _ready, true);
     }
 
     /// <summary>
