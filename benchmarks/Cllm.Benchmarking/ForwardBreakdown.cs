@@ -5,6 +5,7 @@ using System.Linq;
 using Cllm.Core;
 using TorchSharp;
 using static TorchSharp.torch;
+using static Cllm.ForwardCostMeasurement;
 
 namespace Cllm.Benchmarking;
 
@@ -116,11 +117,5 @@ public static class ForwardBreakdown
         }
 
         return Median(samples);
-    }
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.OrderBy(v => v).ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
 }

@@ -7,6 +7,7 @@ using Cllm.Benchmarking;
 using Cllm.CommandLine;
 using Cllm.Core;
 using TorchSharp;
+using static Cllm.ForwardCostMeasurement;
 
 namespace Cllm.Benchmarks;
 
@@ -232,11 +233,4 @@ internal static class Program
     private static string F(double value, string format = "F1") => double.IsNaN(value) ? "-" : value.ToString(format, CultureInfo.InvariantCulture);
 
     private static string X(double value) => double.IsNaN(value) ? "-" : value.ToString("F2", CultureInfo.InvariantCulture) + "x";
-
-    private static double Median(IReadOnlyList<double> values)
-    {
-        var sorted = values.OrderBy(v => v).ToArray();
-        int mid = sorted.Length / 2;
-        return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-    }
 }

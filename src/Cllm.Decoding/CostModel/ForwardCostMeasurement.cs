@@ -169,7 +169,8 @@ internal sealed class ForwardCostMeasurement : IDisposable
 
     private long[] RandomIds(int n) => Enumerable.Range(0, n).Select(_ => (long)_random.Next(_model.Config.VocabSize)).ToArray();
 
-    private static double Median(List<double> values)
+    /// <summary>The median of timings (the mean of the middle two for an even count); the benchmarks use it too.</summary>
+    internal static double Median(IEnumerable<double> values)
     {
         var sorted = values.Order().ToArray();
         return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
