@@ -199,6 +199,14 @@ public sealed class CllmBuilder
         {
             Log.Quantized(logger, summary);
         }
-        return new CllmEngine(pretrained, _decoder, logger, _maxBatchSize, _prefillChunk, _sharePrefixes);
+        try
+        {
+            return new CllmEngine(pretrained, _decoder, logger, _maxBatchSize, _prefillChunk, _sharePrefixes);
+        }
+        catch
+        {
+            pretrained.Dispose();                                                          // e.g. a decoder too wide for the model's context
+            throw;
+        }
     }
 }

@@ -15,6 +15,10 @@ public sealed record DecodeResult(IReadOnlyList<int> OutputIds, FinishReason Fin
     /// <summary>The prompt's token ids, BOS included.</summary>
     public IReadOnlyList<int> PromptIds { get; init; } = Array.Empty<int>();
 
-    /// <summary>The decoded <see cref="OutputIds"/>; empty from <see cref="DecoderExtensions.DecodeToEnd"/>, which has no tokenizer.</summary>
+    /// <summary>
+    /// The decoded <see cref="OutputIds"/> (as Hugging Face's <c>tokenizer.decode</c>: a SentencePiece model's first word has
+    /// no leading space; decode <see cref="PromptIds"/> with them to append to the prompt); empty from
+    /// <see cref="DecoderExtensions.DecodeToEnd"/>, which has no tokenizer.
+    /// </summary>
     public string Text { get; init; } = string.Empty;
 }

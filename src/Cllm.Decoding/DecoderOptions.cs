@@ -29,12 +29,23 @@ public abstract record DecoderOptions
     /// Builds the decoder over <paramref name="model"/>. A Jacobi or multiblock decoder's requests share a first-token
     /// memory, so that a greedy request's prefill can carry its first block (see <see cref="JacobiProposer"/>).
     /// </summary>
+    /// <exception cref="ArgumentException">One forward of these settings would not fit the model's context beside a prompt.</exception>
     public IDecoder CreateDecoder(LlamaForCausalLM model)
     {
         ArgumentNullException.ThrowIfNull(model);
         Validate();
+        int context = model.Config.MaxPositionEmbeddings;
+        if (WidestForward >= context)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"{Label} verifies up to {WidestForward} tokens per forward, which beside a prompt do not fit the model's context of {context} positions (at most {context - 1})."));
+        }
+
         return Build(model);
     }
+
+    /// <summary>Tokens one forward verifies at most: the pending token and the largest draft (1 where sizes are chosen at run time to fit).</summary>
+    private protected abstract int WidestForward { get; }
 
     /// <summary>The decoder of these settings (validated); not overridable outside this assembly, which closes the set.</summary>
     private protected abstract DraftVerifyDecoder Build(LlamaForCausalLM model);
@@ -120,12 +131,12 @@ public abstract record DecoderOptions
 
     /// <summary>The default block size (the spec gave none): a whole number or auto.</summary>
     private static int ParseBlockSize(string text)
-        => int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int value)
+        => int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int value)   // the range is Validate's
             ? value
             : throw new FormatException($"the block size '{text}' is neither a whole number nor auto.");
 
     private static int ParseInt(string text, string spec)
-        => int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int value)
+        => int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int value)   // the range is Validate's
             ? value
             : throw new FormatException($"'{spec}': '{text}' is not a whole number.");
 }

@@ -27,6 +27,9 @@ public sealed record JacobiOptions : DecoderOptions
     /// <summary>"jacobi:N", or "jacobi:auto" with <see cref="AutoBlockSize"/>.</summary>
     public override string Label => AutoBlockSize ? "jacobi:auto" : string.Create(CultureInfo.InvariantCulture, $"jacobi:{BlockSize}");
 
+    /// <summary>The block: the pending token and n − 1 guesses.</summary>
+    private protected override int WidestForward => AutoBlockSize ? 1 : BlockSize;
+
     /// <summary>Throws for a block size below 1.</summary>
     public override void Validate() => ArgumentOutOfRangeException.ThrowIfLessThan(BlockSize, 1, nameof(BlockSize));
 

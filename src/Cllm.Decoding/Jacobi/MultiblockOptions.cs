@@ -46,6 +46,8 @@ public sealed record MultiblockOptions : DecoderOptions
     /// <summary>"multiblock:NxKxRxP", or "multiblock:auto" with <see cref="Auto"/>.</summary>
     public override string Label => Auto ? "multiblock:auto" : $"multiblock:{Spec}";
 
+    private protected override int WidestForward => Auto ? 1 : MaxDraftTokens + 1;
+
     /// <summary>Throws for n &lt; 2, K &lt; 1, r outside (0, 1] or P &lt; 0.</summary>
     public override void Validate()
     {

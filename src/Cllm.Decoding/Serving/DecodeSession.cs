@@ -101,8 +101,11 @@ internal sealed class DecodeSession
     /// <summary>Whether the next forward under <paramref name="prefillChunk"/> is a prefill chunk that emits nothing (more of the prompt follows).</summary>
     public bool ChunkNext(int prefillChunk) => AtPrefill && _prompt.Count - _prefilled > prefillChunk;
 
-    /// <summary>KV-cache slots the request can ever hold: the prompt, the budget and the deepest draft, plus the pending token.</summary>
-    public int CacheSlots => Request.PromptIds.Length + _budget + _proposer.MaxDraftTokens + 1;
+    /// <summary>
+    /// KV-cache slots reserved for the request: the prompt, the budget, a draft no longer than the budget (a chain never is;
+    /// a wider tree, as lookahead's, grows the cache) and the pending token.
+    /// </summary>
+    public int CacheSlots => Request.PromptIds.Length + _budget + Math.Min(_proposer.MaxDraftTokens, _budget) + 1;
 
     /// <summary>Tokens the next forward would verify at most without a cap: the pending token and the deepest draft still allowed.</summary>
     public int Window => 1 + Math.Max(0, Math.Min(_proposer.MaxDraftTokens, _budget - _stop.Output.Count - 1));

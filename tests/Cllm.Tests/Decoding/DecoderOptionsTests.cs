@@ -26,6 +26,29 @@ public class DecoderOptionsTests
         Assert.Equal(options, DecoderOptions.Parse(label));                  // the label reads back as the same value
     }
 
+    [Theory]
+    [InlineData("jacobi:63", true)]
+    [InlineData("jacobi:64", false)]
+    [InlineData("jacobi:auto", true)]
+    [InlineData("lookahead:5x4x5", true)]
+    [InlineData("lookahead:20x4x5", false)]
+    [InlineData("multiblock:16x2x0.85x2", true)]
+    [InlineData("multiblock:16x4x0.85x0", false)]
+    public void ADecoderWhoseForwardCannotFitTheContextBesideAPromptIsRefusedWhenBuilt(string spec, bool fits)
+    {
+        using var model = TinyLlama.Create(0, TinyLlama.Config(context: 64));
+        var options = DecoderOptions.Parse(spec);
+        if (fits)
+        {
+            Assert.NotNull(options.CreateDecoder(model));
+            return;
+        }
+
+        var ex = Assert.Throws<ArgumentException>(() => options.CreateDecoder(model));
+        Assert.StartsWith(spec + " verifies up to ", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("context of 64 positions (at most 63)", ex.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void EqualSettingsAreEqualValuesAndOtherSettingsAreNot()
     {

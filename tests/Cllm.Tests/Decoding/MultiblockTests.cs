@@ -197,7 +197,7 @@ public class MultiblockTests
     [Theory]
     [InlineData("multiblock:16x2x0.85x4x1")]
     [InlineData("multiblock:16x2xhalf")]
-    [InlineData("multiblock:16x-1")]
+    [InlineData("multiblock:16x1.5")]
     [InlineData("multiblock:x2")]
     public void MalformedSpecsAreRefused(string spec)
     {
@@ -208,6 +208,7 @@ public class MultiblockTests
     [Theory]
     [InlineData("multiblock:1", "BlockSize")]
     [InlineData("multiblock:16x0", "Blocks")]
+    [InlineData("multiblock:16x-1", "Blocks")]
     [InlineData("multiblock:16x2x0", "SpawnRatio")]
     [InlineData("multiblock:16x2x1.5", "SpawnRatio")]
     public void OutOfRangeSettingsAreRefused(string spec, string parameter)
