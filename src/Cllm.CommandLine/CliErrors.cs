@@ -86,8 +86,8 @@ internal static partial class CliErrors
     };
 
     /// <summary>
-    /// The message on one line, without .NET's argument decorations: "X must be ≥ 1. (Parameter 'X')\nActual value
-    /// was 0." becomes "X must be ≥ 1 (got 0)".
+    /// The message on one line, without .NET's argument decorations: "X must be at least 1. (Parameter 'X')\nActual value
+    /// was 0." becomes "X must be at least 1 (got 0)", as does .NET's "X ('0') must be greater than or equal to '1'".
     /// </summary>
     public static string OneLine(Exception ex)
     {
@@ -111,7 +111,16 @@ internal static partial class CliErrors
         message = ParameterSuffix().Replace(message, string.Empty);
         message = ActualValueLine().Replace(message, string.Empty);
         message = Whitespace().Replace(message, " ").Trim();
-        if (actual is not null && !message.Contains($"'{actual}'", StringComparison.Ordinal))
+        message = DotNetRange().Replace(message, m => $"{m.Groups["name"].Value} must be {m.Groups["rule"].Value switch
+        {
+            "greater than or equal to" => "at least",
+            "less than or equal to" => "at most",
+            "greater than" => "above",
+            "less than" => "below",
+            _ => "at least",
+        }} {m.Groups["bound"].Value} (got {m.Groups["value"].Value}).");
+        message = DotNetSign().Replace(message, m => $"{m.Groups["name"].Value} must be at least {(m.Groups["zero"].Success ? 1 : 0)} (got {m.Groups["value"].Value}).");
+        if (actual is not null && !message.Contains($"'{actual}'", StringComparison.Ordinal) && !message.Contains($"(got {actual})", StringComparison.Ordinal))
         {
             message = $"{message.TrimEnd('.')} (got {actual}).";
         }
@@ -167,6 +176,14 @@ internal static partial class CliErrors
 
     [GeneratedRegex(@"\s*Actual value was [^\r\n]*")]
     private static partial Regex ActualValueLine();
+
+    /// <summary>.NET's ThrowIfLessThan and kin: "X ('0') must be greater than or equal to '1'."</summary>
+    [GeneratedRegex(@"^(?<name>.+?) \('(?<value>[^']*)'\) must be (?<rule>greater than or equal to|less than or equal to|greater than|less than) '(?<bound>[^']*)'\.?$")]
+    private static partial Regex DotNetRange();
+
+    /// <summary>.NET's ThrowIfNegative / ThrowIfNegativeOrZero: "X ('-1') must be a non-negative (and non-zero) value."</summary>
+    [GeneratedRegex(@"^(?<name>.+?) \('(?<value>[^']*)'\) must be a non-negative(?<zero> and non-zero)? value\.?$")]
+    private static partial Regex DotNetSign();
 
     [GeneratedRegex(@"\s+")]
     private static partial Regex Whitespace();

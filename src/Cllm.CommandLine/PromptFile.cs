@@ -24,7 +24,7 @@ internal static class PromptFile
     {
         if (!File.Exists(path))
         {
-            throw new FileNotFoundException($"{path}: prompts file not found.", path);
+            throw new FileNotFoundException($"--prompts {path}: file not found.", path);
         }
 
         var prompts = new List<(int, string)>();

@@ -44,7 +44,7 @@ internal static class BenchCommand
             int? threadCount = threads.Apply(parse);
             string modelSpec = model.Spec(parse);
 
-            var decoderList = DecoderArguments.Specs(parse.GetValue(decoders), decoders.Name).Select(d => decoderArgs.Resolve(parse, d)).ToList();
+            var decoderList = DecoderArguments.Specs(parse.GetValue(decoders), decoders.Name).Select(d => decoderArgs.Resolve(parse, d, decoders.Name)).ToList();
             int maxNewTokens = parse.GetValue(maxNew);
             int count = parse.GetValue(requests);
             ArgumentOutOfRangeException.ThrowIfLessThan(maxNewTokens, 1, "--max-new-tokens");
@@ -75,6 +75,11 @@ internal static class BenchCommand
                     throw new ArgumentException($"--quantize needs a checkpoint folder (it quantizes weights as they are read), not the random model '{modelSpec}'.");
                 }
 
+                if (parse.GetValue(prompts) is { } unused)
+                {
+                    throw new ArgumentException($"--prompts {unused}: the random model '{modelSpec}' has no tokenizer and decodes synthetic prompts; give a checkpoint folder to use a prompts file.");
+                }
+
                 llm = RandomModels.Create(modelSpec, dtype: placement.RequestedDType(parse) ?? TorchSharp.torch.ScalarType.Float32, device: placement.ResolveDevice(parse));
                 ThreadArguments.DefaultFor(llm, threadCount);                             // as a loaded model of its size would get
                 var random = new Random(1234);
@@ -93,9 +98,9 @@ internal static class BenchCommand
                     ModelArguments.CheckFolder(baseFolder, baseline.Name);
                 }
 
+                var numbered = PromptFile.ReadNumbered(file).Take(count).ToList();          // before a model loads
                 pretrained = PretrainedModel.Load(modelSpec, placement.LoaderOptions(parse, modelSpec, threadCount));
                 llm = pretrained.Model;
-                var numbered = PromptFile.ReadNumbered(file).Take(count).ToList();
                 var texts = numbered.Select(p => p.Text).ToList();
                 list = texts.Select(p => Request(pretrained, p, maxNewTokens)).ToList();
                 for (int i = 0; i < list.Count; i++)

@@ -73,8 +73,11 @@ internal sealed class DecoderArguments
         options.Validate();
     }
 
-    /// <summary>Parses a decoder spec (ar, jacobi[:N|:auto], lookahead[:WxNxG], multiblock[:NxKxRxP|:auto]) with these options as defaults.</summary>
-    public DecoderOptions Resolve(ParseResult parse, string spec)
+    /// <summary>
+    /// Parses a decoder spec (ar, jacobi[:N|:auto], lookahead[:WxNxG], multiblock[:NxKxRxP|:auto]) given to
+    /// <paramref name="flag"/> (--decoder, or bench's --decoders), with these options as defaults; errors name the flag.
+    /// </summary>
+    public DecoderOptions Resolve(ParseResult parse, string spec, string flag = "--decoder")
     {
         CheckFlags(parse);
         DecoderOptions options;
@@ -82,10 +85,11 @@ internal sealed class DecoderArguments
         {
             options = DecoderOptions.Parse(spec, parse.GetValue(BlockSize)!);
         }
-        catch (System.FormatException ex) when (spec.Trim().Equals("jacobi", System.StringComparison.OrdinalIgnoreCase))
+        catch (System.FormatException ex)
         {
-            // A spec without its own size takes it from the flag; the library's message names no flag.
-            throw new System.FormatException($"{BlockSize.Name}: {ex.Message}", ex);
+            // The library's message names no flag. A jacobi spec without its own size takes it from --block-size.
+            bool fromBlockSize = spec.Trim().Equals("jacobi", System.StringComparison.OrdinalIgnoreCase);
+            throw new System.FormatException($"{(fromBlockSize ? BlockSize.Name : flag)}: {ex.Message}", ex);
         }
 
         if (spec.Contains(':', System.StringComparison.Ordinal))
@@ -97,14 +101,14 @@ internal sealed class DecoderArguments
                 if (parse.GetResult(BlockSize) is { Implicit: false } && !string.Equals(parse.GetValue(BlockSize), fromSpec, System.StringComparison.OrdinalIgnoreCase))
                 {
                     throw new System.ArgumentException(
-                        $"--decoder {spec} sets {fromSpec} but {BlockSize.Name} {parse.GetValue(BlockSize)} was also given; give the size once (in the decoder spec or as {BlockSize.Name}).");
+                        $"{flag} {spec} sets {fromSpec} but {BlockSize.Name} {parse.GetValue(BlockSize)} was also given; give the size once (in the decoder spec or as {BlockSize.Name}).");
                 }
             }
             else if (options is LookaheadOptions lookahead)
             {
-                Conflict(parse, Window, lookahead.Window, spec);
-                Conflict(parse, NGram, lookahead.NGram, spec);
-                Conflict(parse, Guesses, lookahead.Guesses, spec);
+                Conflict(parse, Window, lookahead.Window, spec, flag);
+                Conflict(parse, NGram, lookahead.NGram, spec, flag);
+                Conflict(parse, Guesses, lookahead.Guesses, spec, flag);
             }
         }
 
@@ -131,18 +135,18 @@ internal sealed class DecoderArguments
                 nameof(MultiblockOptions.PoolSize) => "the pool size P",
                 _ => null,
             });
-            throw new System.ArgumentException($"--decoder {spec}: {message}", ex);
+            throw new System.ArgumentException($"{flag} {spec}: {message}", ex);
         }
 
         return options;
     }
 
-    private static void Conflict(ParseResult parse, Option<int> option, int fromSpec, string spec)
+    private static void Conflict(ParseResult parse, Option<int> option, int fromSpec, string spec, string flag)
     {
         if (parse.GetResult(option) is { Implicit: false } && parse.GetValue(option) != fromSpec)
         {
             throw new System.ArgumentException(System.FormattableString.Invariant(
-                $"--decoder {spec} sets {fromSpec} but {option.Name} {parse.GetValue(option)} was also given; give the size once (in the decoder spec or as {option.Name})."));
+                $"{flag} {spec} sets {fromSpec} but {option.Name} {parse.GetValue(option)} was also given; give the size once (in the decoder spec or as {option.Name})."));
         }
     }
 }

@@ -90,7 +90,7 @@ internal static class TrainCommand
             TrainingOptions WithFlags(TrainingOptions start) => start with
             {
                 Objective = parse.GetValue(objective) is { } o ? ParseObjective(o) : start.Objective,
-                NoiseWindow = parse.GetValue(noiseWindow) is { } w ? (w >= 1 ? w : throw new ArgumentException($"--noise-window: {w} must be ≥ 1.")) : start.NoiseWindow,
+                NoiseWindow = parse.GetValue(noiseWindow) is { } w ? (w >= 1 ? w : throw new ArgumentException($"--noise-window: must be at least 1 (got {w}).")) : start.NoiseWindow,
                 MinNoise = parse.GetValue(minNoise) ?? start.MinNoise,
                 MaxNoise = parse.GetValue(maxNoise) ?? start.MaxNoise,
                 RandomNoise = parse.GetValue(noiseSchedule)?.Trim().ToLowerInvariant() switch

@@ -180,7 +180,7 @@ public sealed record TrainingOptions
         Defined(Consistency, nameof(Consistency));
         Defined(Distance, nameof(Distance));
         Defined(Positions, nameof(Positions));
-        Check(StatesPerRecord >= 1, nameof(StatesPerRecord), StatesPerRecord, "must be ≥ 1");
+        Check(StatesPerRecord >= 1, nameof(StatesPerRecord), StatesPerRecord, "must be at least 1");
         Check(AutoregressiveWeight >= 0 && double.IsFinite(AutoregressiveWeight), nameof(AutoregressiveWeight), AutoregressiveWeight, "must be finite and ≥ 0");
         Check(LabelSmoothing >= 0 && LabelSmoothing < 1, nameof(LabelSmoothing), LabelSmoothing, "must be in [0, 1)");
         Check(LearningRate > 0 && double.IsFinite(LearningRate), nameof(LearningRate), LearningRate, "must be finite and > 0");
@@ -189,20 +189,20 @@ public sealed record TrainingOptions
         Check(Epsilon > 0 && double.IsFinite(Epsilon), nameof(Epsilon), Epsilon, "must be finite and > 0");
         Check(WeightDecay >= 0 && double.IsFinite(WeightDecay), nameof(WeightDecay), WeightDecay, "must be finite and ≥ 0");
         Check(WarmupRatio >= 0 && WarmupRatio < 1, nameof(WarmupRatio), WarmupRatio, "must be in [0, 1)");
-        Check(WarmupSteps is null or >= 0, nameof(WarmupSteps), WarmupSteps, "must be ≥ 0 when set");
-        Check(EndPadding >= 0, nameof(EndPadding), EndPadding, "must be ≥ 0");
+        Check(WarmupSteps is null or >= 0, nameof(WarmupSteps), WarmupSteps, "must be at least 0 when set");
+        Check(EndPadding >= 0, nameof(EndPadding), EndPadding, "must be at least 0");
         Check(MinLearningRateRatio >= 0 && MinLearningRateRatio <= 1, nameof(MinLearningRateRatio), MinLearningRateRatio, "must be in [0, 1]");
         Check(MaxGradNorm >= 0 && double.IsFinite(MaxGradNorm), nameof(MaxGradNorm), MaxGradNorm, "must be finite and ≥ 0 (0 disables clipping)");
-        Check(BatchSize >= 1, nameof(BatchSize), BatchSize, "must be ≥ 1");
-        Check(GradientAccumulation >= 1, nameof(GradientAccumulation), GradientAccumulation, "must be ≥ 1");
+        Check(BatchSize >= 1, nameof(BatchSize), BatchSize, "must be at least 1");
+        Check(GradientAccumulation >= 1, nameof(GradientAccumulation), GradientAccumulation, "must be at least 1");
         Check(Epochs > 0 && double.IsFinite(Epochs), nameof(Epochs), Epochs, "must be finite and > 0");
-        Check(MaxSteps is null or >= 1, nameof(MaxSteps), MaxSteps, "must be ≥ 1 when set");
-        Check(SaveEvery >= 0, nameof(SaveEvery), SaveEvery, "must be ≥ 0 (0 saves only at the end)");
-        Check(KeepCheckpoints >= 0, nameof(KeepCheckpoints), KeepCheckpoints, "must be ≥ 0 (0 keeps all)");
-        Check(LogEvery >= 1, nameof(LogEvery), LogEvery, "must be ≥ 1");
+        Check(MaxSteps is null or >= 1, nameof(MaxSteps), MaxSteps, "must be at least 1 when set");
+        Check(SaveEvery >= 0, nameof(SaveEvery), SaveEvery, "must be at least 0 (0 saves only at the end)");
+        Check(KeepCheckpoints >= 0, nameof(KeepCheckpoints), KeepCheckpoints, "must be at least 0 (0 keeps all)");
+        Check(LogEvery >= 1, nameof(LogEvery), LogEvery, "must be at least 1");
         if (Objective == TrainingObjective.JacobiForcing)
         {
-            Check(NoiseWindow >= 1, nameof(NoiseWindow), NoiseWindow, "must be ≥ 1");
+            Check(NoiseWindow >= 1, nameof(NoiseWindow), NoiseWindow, "must be at least 1");
             Check(MinNoise >= 0 && MinNoise <= 1, nameof(MinNoise), MinNoise, "must be in [0, 1]");
             Check(MaxNoise >= MinNoise && MaxNoise <= 1, nameof(MaxNoise), MaxNoise, "must be in [MinNoise, 1]");
             if (Consistency != ConsistencyKind.Global || Distance != ConsistencyDistance.ForwardKl || Positions != ConsistencyPositions.FromFirstMismatch || UseLabelIds)

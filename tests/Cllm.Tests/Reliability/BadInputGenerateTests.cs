@@ -104,6 +104,56 @@ public class BadInputGenerateTests
         Assert.Equal("error: --block-size: the block size 'big' is neither a whole number nor auto.", line);
     }
 
+    [SkippableTheory]
+    [InlineData("--block-size", "100000000")]                                              // once tried to reserve a cache of 51 GB
+    [InlineData("--decoder", "jacobi:512")]
+    [InlineData("--decoder", "lookahead:300x3x3")]
+    public async Task ADecoderTooWideForTheContextIsRefusedBeforeOverwrittenRowsAreLost(string flag, string value)
+    {
+        using var temp = new TempFolder();
+        var output = temp.Write("out.jsonl", "{\"prompt\": \"kept\"}\n");
+        var args = flag == "--block-size"
+            ? new[] { "generate", "--model", ShippedModels.Stories260K, "--prompt", "Once", "--decoder", "jacobi", flag, value, "--output", output, "--overwrite", "--threads", "1" }
+            : new[] { "generate", "--model", ShippedModels.Stories260K, "--prompt", "Once", flag, value, "--output", output, "--overwrite", "--threads", "1" };
+
+        var (code, error) = await CliRunner.Run(args);
+
+        Assert.Equal(1, code);
+        var line = Assert.Single(ModelCopies.Lines(error));
+        Assert.Contains("context of 512 positions", line);
+        Assert.Equal("{\"prompt\": \"kept\"}\n", File.ReadAllText(output));
+    }
+
+    [SkippableTheory]
+    [InlineData("--block-size", "-3", "error: --block-size must be at least 1 (got -3).")]
+    [InlineData("--decoder", "jacobi:-3", "error: --decoder jacobi:-3: the block size N must be at least 1 (got -3).")]
+    [InlineData("--decoder", "lookahead:1x3x3", "error: --decoder lookahead:1x3x3: the window W must be at least 2 (got 1).")]
+    public async Task AnOutOfRangeSizeSaysItsRangeNamingWhereItWasTyped(string flag, string value, string expected)
+    {
+        var args = flag == "--block-size"
+            ? new[] { "generate", "--model", ShippedModels.Stories260K, "--prompt", "Once", "--decoder", "jacobi", flag, value, "--threads", "1" }
+            : new[] { "generate", "--model", ShippedModels.Stories260K, "--prompt", "Once", flag, value, "--threads", "1" };
+        var (code, error) = await CliRunner.Run(args);
+        Assert.Equal(1, code);
+        Assert.Equal(expected, Assert.Single(ModelCopies.Lines(error)));
+    }
+
+    [SkippableFact]
+    public async Task BenchNamesItsDecodersFlagForAnUnknownDecoderAndPromptsForAMissingOrUnusedFile()
+    {
+        var (code, error) = await CliRunner.Run("bench", "--model", "random:260k", "--decoders", "ar,foo", "--requests", "1", "--max-new-tokens", "4", "--curve", "1", "--threads", "1");
+        Assert.Equal(1, code);
+        Assert.StartsWith("error: --decoders: unknown decoder 'foo'", Assert.Single(ModelCopies.Lines(error)));
+
+        (code, error) = await CliRunner.Run("bench", "--model", ShippedModels.Stories260K, "--prompts", "no-such-prompts.jsonl", "--decoders", "ar", "--requests", "1", "--threads", "1");
+        Assert.Equal(1, code);
+        Assert.Equal("error: --prompts no-such-prompts.jsonl: file not found.", Assert.Single(ModelCopies.Lines(error)));
+
+        (code, error) = await CliRunner.Run("bench", "--model", "random:260k", "--prompts", "no-such-prompts.jsonl", "--decoders", "ar", "--requests", "1", "--threads", "1");
+        Assert.Equal(1, code);
+        Assert.StartsWith("error: --prompts no-such-prompts.jsonl: the random model 'random:260k' has no tokenizer", Assert.Single(ModelCopies.Lines(error)));
+    }
+
     [SkippableFact]
     public async Task ASizeGivenTwiceWithTheSameValueIsAccepted()
     {
