@@ -45,18 +45,19 @@ internal static class OutputPaths
         Probe(folder, flag, path);
     }
 
-    /// <summary>Checks that <paramref name="path"/> is a folder (created when missing) that accepts new files.</summary>
+    /// <summary>
+    /// Checks that <paramref name="path"/> is a folder that accepts new files, or can be created as one (the writer
+    /// creates it: a run refused or failed before it writes leaves no empty folder behind).
+    /// </summary>
     public static void CheckFolder(string path, string flag)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        string full = Path.GetFullPath(path);
-        if (File.Exists(full))
+        if (File.Exists(Path.GetFullPath(path)))
         {
             throw new ArgumentException($"{flag} {path} is a file; give a folder.");
         }
 
-        EnsureFolder(full, flag, path);
-        Probe(full, flag, path);
+        CheckNewFolder(path, flag);
     }
 
     /// <summary>
@@ -88,6 +89,46 @@ internal static class OutputPaths
         finally
         {
             made.ForEach(RemoveIfEmpty);
+        }
+    }
+
+    /// <summary>
+    /// Writes a new folder whole or not at all: <paramref name="write"/> fills a hidden sibling, which is moved to
+    /// <paramref name="path"/> (absent, or empty as <see cref="CheckNewFolder"/> found it) once complete. A failure removes
+    /// the sibling, so nothing half-written is left and a rerun with the same path is not refused.
+    /// </summary>
+    public static void WriteFolder(string path, Action<string> write)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(write);
+        string full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
+        string parent = Path.GetDirectoryName(full) ?? throw new ArgumentException($"{path} is not a folder path.", nameof(path));
+        Directory.CreateDirectory(parent);
+        string temp = Path.Combine(parent, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.partial");
+        try
+        {
+            write(temp);
+            if (Directory.Exists(full))
+            {
+                Directory.Delete(full);                                                    // empty (checked up front); throws if something appeared since
+            }
+
+            Directory.Move(temp, full);
+        }
+        catch
+        {
+            try
+            {
+                if (Directory.Exists(temp))
+                {
+                    Directory.Delete(temp, recursive: true);
+                }
+            }
+            catch (Exception cleanup) when (cleanup is IOException or UnauthorizedAccessException)
+            {
+            }
+
+            throw;
         }
     }
 

@@ -58,7 +58,7 @@ internal static class RandomCheckpoint
         File.WriteAllText(Path.Combine(folder, TokenizerJsonReader.FileName), TokenizerJson(config.VocabSize));
         File.WriteAllText(Path.Combine(folder, TokenizerConfig.FileName), TokenizerConfigJson());
 
-        using var generator = new Generator(checked((ulong)seed));
+        using var generator = new Generator(unchecked((ulong)seed));                     // any int: a negative seed is as good as another
         using var small = 0.02.ToScalar();
         var entries = LlamaTensorShapes.Expected(config).Select(e => (e.Name, e.Shape, dtype, (Func<Tensor>)(() => Draw(e.Name, e.Shape, generator, small))));
         SafetensorsWriter.WriteGenerated(Path.Combine(folder, HfModelDirectory.SingleWeightsFileName), entries);

@@ -32,7 +32,7 @@ internal static class RandomModels
     public static LlamaForCausalLM Create(string spec, int seed = 0, ScalarType dtype = ScalarType.Float32, Device? device = null)
     {
         var model = new LlamaForCausalLM(Config(spec), dtype, device);
-        using var generator = new Generator(checked((ulong)seed));   // its own: torch's process-wide generator is shared
+        using var generator = new Generator(unchecked((ulong)seed)); // its own: torch's process-wide generator is shared
         using (no_grad())
         {
             foreach (var (name, p) in model.state_dict())

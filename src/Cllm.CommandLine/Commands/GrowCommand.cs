@@ -33,10 +33,10 @@ internal static class GrowCommand
             string source = model.Folder(parse);
             var target = ModelGrowth.TargetConfig(HfModelDirectory.Open(source).ReadConfig(), parse.GetValue(shape)!);
             var clock = Stopwatch.StartNew();
-            ModelGrowth.Write(source, target, folder, type);
+            OutputPaths.WriteFolder(folder, partial => ModelGrowth.Write(source, target, partial, type));
             long bytes = new FileInfo(Path.Combine(folder, HfModelDirectory.SingleWeightsFileName)).Length;
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"wrote {folder}: hidden {target.HiddenSize}, {Counted.Of(target.NumHiddenLayers, "layer")}, {Counted.Of(target.NumAttentionHeads, "head")} of {target.HeadDim} ({target.NumKeyValueHeads} kv), intermediate {target.IntermediateSize}, vocab {target.VocabSize}; {type}, {bytes / 1e9:F2} GB of weights in {clock.Elapsed.TotalSeconds:F1} s"));
+                $"wrote {folder}: hidden {target.HiddenSize}, {Counted.Of(target.NumHiddenLayers, "layer")}, {Counted.Of(target.NumAttentionHeads, "head")} of {target.HeadDim} ({target.NumKeyValueHeads} kv), intermediate {target.IntermediateSize}, vocab {target.VocabSize}; {type}, {ByteSize.Format(bytes)} of weights in {clock.Elapsed.TotalSeconds:F1} s"));
             return 0;
         }));
         return command;

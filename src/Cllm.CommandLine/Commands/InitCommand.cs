@@ -29,7 +29,7 @@ internal static class InitCommand
             var folder = output.Check(parse)!;
 
             var clock = Stopwatch.StartNew();
-            RandomCheckpoint.Write(config, type, folder, parse.GetValue(seed));
+            OutputPaths.WriteFolder(folder, partial => RandomCheckpoint.Write(config, type, partial, parse.GetValue(seed)));
             long bytes = new FileInfo(Path.Combine(folder, HfModelDirectory.SingleWeightsFileName)).Length;
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"wrote {folder}: {type}, {ByteSize.Format(bytes)} of weights in {clock.Elapsed.TotalSeconds:F1} s"));

@@ -6,7 +6,7 @@ internal enum OutputKind
     /// <summary>A file, checked writable up front (its folder created when missing).</summary>
     File,
 
-    /// <summary>A folder, created when missing and checked to accept new files up front.</summary>
+    /// <summary>A folder, checked up front to accept new files or to be creatable; the writer creates it when missing.</summary>
     Folder,
 
     /// <summary>

@@ -49,6 +49,45 @@ public class BenchAndInitOutputTests
         Assert.DoesNotContain("GB", error);
     }
 
+    [Fact]
+    public async Task InitTakesANegativeSeedAndGrowPrintsAReadableUnit()
+    {
+        using var temp = new TempFolder();
+        string small = temp.File("m"), grown = temp.File("g");
+        var (code, error) = await CliRunner.Run("dev", "init", "--shape", "260k", "--output", small, "--seed", "-1");
+        Assert.True(code == 0, error);
+        (code, error) = await CliRunner.Run("grow", "--model", small, "--shape", "128x6", "--output", grown);
+        Assert.True(code == 0, error);
+        Assert.Contains(" MB of weights", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("GB", error);
+        Assert.Equal(new[] { "g", "m" }, Directory.GetFileSystemEntries(temp.Path).Select(Path.GetFileName).Order(StringComparer.Ordinal));   // no .partial left
+    }
+
+    [Fact]
+    public void ANewFolderIsWrittenWholeOrNotAtAll()
+    {
+        using var temp = new TempFolder();
+        string folder = temp.File("out");
+        Directory.CreateDirectory(folder);                                                         // empty, as --output may name it
+
+        Assert.Throws<IOException>(() => OutputPaths.WriteFolder(folder, partial =>
+        {
+            Directory.CreateDirectory(partial);
+            File.WriteAllText(Path.Combine(partial, "config.json"), "{}");
+            throw new IOException("disk full");                                                    // halfway through the weights
+        }));
+        Assert.Empty(Directory.GetFileSystemEntries(folder));                                      // a rerun is not refused
+        Assert.Equal(new[] { "out" }, Directory.GetFileSystemEntries(temp.Path).Select(Path.GetFileName));
+
+        OutputPaths.WriteFolder(folder, partial =>
+        {
+            Directory.CreateDirectory(partial);
+            File.WriteAllText(Path.Combine(partial, "config.json"), "{}");
+        });
+        Assert.Equal(new[] { "config.json" }, Directory.GetFileSystemEntries(folder).Select(Path.GetFileName));
+        Assert.Equal(new[] { "out" }, Directory.GetFileSystemEntries(temp.Path).Select(Path.GetFileName));
+    }
+
     [Theory]
     [InlineData(0, "0 B")]
     [InlineData(812, "812 B")]

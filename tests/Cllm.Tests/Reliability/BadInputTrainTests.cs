@@ -44,6 +44,22 @@ public class BadInputTrainTests
         Assert.Equal(stories, ModelFingerprint.Of(storiesModel.Directory + "/", storiesModel.Config));
     }
 
+    [SkippableTheory]
+    [InlineData("missing")]
+    [InlineData("malformed")]
+    public async Task TrainingThatFailsBeforeItWritesLeavesNoOutputFolder(string data)
+    {
+        using var temp = new TempFolder();
+        string path = data == "missing" ? temp.File("nope.jsonl") : temp.Write("bad.jsonl", "{\"prompt_ids\": [1, 2\n");
+        var output = temp.File("run");
+
+        var (code, error) = await CliRunner.Run("train", "--model", ShippedModels.Stories260K, "--data", path, "--output", output, "--max-steps", "2", "--threads", "1");
+
+        Assert.Equal(1, code);
+        Assert.Contains(path, ModelCopies.ErrorLine(error));
+        Assert.False(Directory.Exists(output), "a failed run left an empty --output folder");
+    }
+
     [SkippableFact]
     public async Task TrajectoriesOfAnotherModelAreRefusedNamingBothAndNothingIsTrained()
     {
