@@ -14,8 +14,9 @@ namespace Cllm.Tests.Packaging;
 
 /// <summary>
 /// The README's "Use it from code" snippets compile as written: the engine snippet with only its own <c>using Cllm;</c>
-/// (plus <c>System</c>, which an app's implicit usings bring), the hosting snippet against an <c>IServiceCollection services</c>;
-/// and the hosting snippet, pasted as is with the model path filled in, serves a chat response (UseLogging included).
+/// (plus <c>System</c>, which an app's implicit usings bring), the hosting snippet as a program of its own (it makes its
+/// <c>services</c> and asks for a <c>response</c>); and the hosting snippet, pasted as is with the model path filled in,
+/// serves a chat response (UseLogging included: without AddLogging it would throw).
 /// </summary>
 public class ReadmeSnippetTests
 {
@@ -45,16 +46,11 @@ public class ReadmeSnippetTests
         Assert.True(emitted.Success, string.Join('\n', Errors(compilation)) + "\n" + source);
         var run = Assembly.Load(image.ToArray()).GetType("Hosting", throwOnError: true)!.GetMethod("Run")!;
 
-        var services = new ServiceCollection();
-        run.Invoke(null, new object[] { services });
-        using var provider = services.BuildServiceProvider();
-        var chat = provider.GetRequiredService<IChatClient>();
-        var response = await chat.GetResponseAsync("Once upon a time", new ChatOptions { MaxOutputTokens = 8 });
+        // The snippet builds its own provider (UseLogging resolving the ILoggerFactory AddLogging registers) and asks once.
+        var response = await (Task<ChatResponse>)run.Invoke(null, null)!;
 
         // The same words the packaged-app test and the stories260K reference give for this prompt under greedy decoding.
-        Assert.Equal(", there was a little girl", response.Text);
-        Assert.Equal(8, response.Usage?.OutputTokenCount);
-        Assert.NotNull(chat.GetService(typeof(LoggingChatClient)));
+        Assert.StartsWith(", there was a little girl", response.Text, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -103,9 +99,10 @@ public class ReadmeSnippetTests
 
         public static class Hosting
         {
-            public static void Run(IServiceCollection services)
+            public static async System.Threading.Tasks.Task<ChatResponse> Run()
             {
         {{hosting}}
+                return response;
             }
         }
         """;
