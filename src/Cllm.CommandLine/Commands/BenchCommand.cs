@@ -17,6 +17,9 @@ namespace Cllm.CommandLine.Commands;
 /// </summary>
 internal static class BenchCommand
 {
+    /// <summary>Tokens cached before each forward of the cost curve.</summary>
+    private const int CurvePast = 128;
+
     public static Command Create()
     {
         var model = new ModelArguments(random: true);
@@ -133,6 +136,13 @@ internal static class BenchCommand
             using (basePretrained)
             using (llm)
             {
+                int context = llm.Config.MaxPositionEmbeddings;
+                if (sizes.Count > 0 && sizes.Max() + CurvePast > context)
+                {
+                    throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                        $"--curve: T = {sizes.Max()} does not fit the model's context of {context} positions beside the {CurvePast} cached tokens the curve is measured over; use T ≤ {context - CurvePast}."));
+                }
+
                 long parameters = llm.ParameterCount;
                 console.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"[bold]{Markup.Escape(modelSpec)}[/]: {parameters:N0} parameters ({llm.DType}, {llm.Device}), {Counted.Of(llm.Config.NumHiddenLayers, "layer")}, vocab {llm.Config.VocabSize}; {Counted.Of(Environment.ProcessorCount, "core")}, {Counted.Of(TorchSharp.torch.get_num_threads(), "torch thread")}; {Counted.Of(list.Count, "request")} × {Counted.Of(maxNewTokens, "new token")}"));
                 if (llm.Quantization != WeightQuantization.None)
@@ -144,8 +154,8 @@ internal static class BenchCommand
                 if (sizes.Count > 0)
                 {
                     Console.Error.WriteLine($"measuring the forward cost at T = {string.Join(',', sizes)}...");
-                    points = ForwardCostCurve.Measure(llm, sizes);
-                    var curveTable = new Table().Title("forward cost, 128 tokens cached").AddColumn("T").AddColumn("median ms").AddColumn("cost vs T=1");
+                    points = ForwardCostCurve.Measure(llm, sizes, CurvePast);
+                    var curveTable = new Table().Title($"forward cost, {CurvePast} tokens cached").AddColumn("T").AddColumn("median ms").AddColumn("cost vs T=1");
                     foreach (var p in points)
                     {
                         curveTable.AddRow(p.Tokens.ToString(CultureInfo.InvariantCulture), p.MedianMilliseconds.ToString("F2", CultureInfo.InvariantCulture), p.CostVsOne.ToString("F2", CultureInfo.InvariantCulture) + "x");

@@ -161,6 +161,11 @@ internal static class TrainCommand
     private static int Run(string modelDir, string dataPath, TrainingOptions options, Func<TrainingOptions, TrainingOptions>? bySize, PlacementArguments placement, int? threads, ParseResult parse, CancellationToken cancellationToken)
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        if (Console.IsErrorRedirected)
+        {
+            console.Profile.Width = 1000;                                                  // logs: a path is never wrapped mid-way
+        }
+
         var device = placement.ResolveDevice(parse);
         using var pretrained = PretrainedModel.Load(modelDir, new PretrainedModelOptions
         {

@@ -154,6 +154,15 @@ public class BadInputGenerateTests
         Assert.StartsWith("error: --prompts no-such-prompts.jsonl: the random model 'random:260k' has no tokenizer", Assert.Single(ModelCopies.Lines(error)));
     }
 
+    [Fact]
+    public async Task ACurveSizeBeyondTheContextIsRefusedNamingTheFlagBeforeMeasuring()
+    {
+        var (code, error) = await CliRunner.Run("bench", "--model", "random:260k", "--decoders", "ar", "--requests", "1", "--max-new-tokens", "2", "--curve", "1,2,5000", "--threads", "1");
+        Assert.Equal(1, code);
+        Assert.Equal("error: --curve: T = 5000 does not fit the model's context of 512 positions beside the 128 cached tokens the curve is measured over; use T ≤ 384.",
+            Assert.Single(ModelCopies.Lines(error)));
+    }
+
     [SkippableFact]
     public async Task ASizeGivenTwiceWithTheSameValueIsAccepted()
     {

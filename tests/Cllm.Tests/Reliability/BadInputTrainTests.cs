@@ -118,6 +118,7 @@ public class BadInputTrainTests
         Assert.Contains(lines, l => l.Contains("lr 0.006", StringComparison.Ordinal));  // the small preset's learning rate, in the run's header
         Assert.Contains(lines, l => l.StartsWith("checkpoints: every step into", StringComparison.Ordinal) && l.Contains("the newest 1 kept", StringComparison.Ordinal));
         Assert.Equal(new[] { "checkpoint-3" }, Directory.GetDirectories(output, "checkpoint-*").Select(Path.GetFileName));
+        Assert.Contains(lines, l => l.EndsWith($"(last checkpoint {Path.Combine(output, "checkpoint-3")})", StringComparison.Ordinal));   // one line, however long the path
     }
 
     [Fact]
