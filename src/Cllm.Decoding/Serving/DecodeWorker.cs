@@ -133,11 +133,12 @@ internal sealed class DecodeWorker : IDisposable
 
                 DecodeStep?[] steps;
                 TimeSpan forwardTime;
+                int cap;
                 try
                 {
                     // A long prompt joining others is prefilled in chunks, so their next tokens never wait for all of it.
                     int chunk = sessions.Count > 1 ? _prefillChunk : int.MaxValue;
-                    int cap = _budget.DepthCap(sessions, batch!.Length, chunk);
+                    cap = _budget.DepthCap(sessions, batch!.Length, chunk);
                     bool prefill = false;
                     foreach (var session in sessions)
                     {
@@ -172,7 +173,7 @@ internal sealed class DecodeWorker : IDisposable
                     var r = running[i];
                     if (r.Session.Last is { Chain: true } last)
                     {
-                        _budget.Record(last.Drafted, last.Accepted);
+                        _budget.Record(last.Drafted, last.Accepted, cap);
                     }
 
                     if (steps[i] is not { } step)
