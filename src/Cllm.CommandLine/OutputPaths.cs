@@ -92,28 +92,42 @@ internal static class OutputPaths
         }
     }
 
+    /// <summary>Prefix of the hidden folder a <see cref="WriteFolder"/> fills inside its target before moving the files up.</summary>
+    public const string PartialPrefix = ".partial-";
+
     /// <summary>
-    /// Writes a new folder whole or not at all: <paramref name="write"/> fills a hidden sibling, which is moved to
-    /// <paramref name="path"/> (absent, or empty as <see cref="CheckNewFolder"/> found it) once complete. A failure removes
-    /// the sibling, so nothing half-written is left and a rerun with the same path is not refused.
+    /// Writes a new folder whole or not at all: <paramref name="write"/> fills a hidden folder inside
+    /// <paramref name="path"/> (created when absent; else empty, as <see cref="CheckNewFolder"/> found it), whose entries
+    /// are moved up once it is complete, so the write stays on the target's file system (a mounted volume included) and
+    /// the target itself is never replaced. A failure removes what was written (and the target when this call made it),
+    /// so a rerun with the same path is not refused; what an interrupted process leaves is a hidden folder that the
+    /// next check of the path clears (<see cref="ClearInterruptedWrites"/>).
     /// </summary>
     public static void WriteFolder(string path, Action<string> write)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(write);
         string full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
-        string parent = Path.GetDirectoryName(full) ?? throw new ArgumentException($"{path} is not a folder path.", nameof(path));
-        Directory.CreateDirectory(parent);
-        string temp = Path.Combine(parent, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.partial");
+        bool made = !Directory.Exists(full);
+        Directory.CreateDirectory(full);
+        string temp = Path.Combine(full, PartialPrefix + Guid.NewGuid().ToString("N"));
         try
         {
             write(temp);
-            if (Directory.Exists(full))
+            foreach (var entry in new DirectoryInfo(temp).EnumerateFileSystemInfos())
             {
-                Directory.Delete(full);                                                    // empty (checked up front); throws if something appeared since
+                string target = Path.Combine(full, entry.Name);
+                if (entry is DirectoryInfo folder)
+                {
+                    folder.MoveTo(target);
+                }
+                else
+                {
+                    ((FileInfo)entry).MoveTo(target);
+                }
             }
 
-            Directory.Move(temp, full);
+            Directory.Delete(temp);
         }
         catch
         {
@@ -123,6 +137,11 @@ internal static class OutputPaths
                 {
                     Directory.Delete(temp, recursive: true);
                 }
+
+                if (made)
+                {
+                    RemoveIfEmpty(full);
+                }
             }
             catch (Exception cleanup) when (cleanup is IOException or UnauthorizedAccessException)
             {
@@ -130,6 +149,27 @@ internal static class OutputPaths
 
             throw;
         }
+    }
+
+    /// <summary>
+    /// Removes the hidden folders an interrupted <see cref="WriteFolder"/> left in <paramref name="folder"/> (a killed
+    /// process never reaches its clean-up), when they are all it holds; true when the folder is then empty or absent.
+    /// </summary>
+    public static bool ClearInterruptedWrites(string folder)
+    {
+        if (!Directory.Exists(folder))
+        {
+            return true;
+        }
+
+        var entries = new DirectoryInfo(folder).EnumerateFileSystemInfos().ToList();
+        if (entries.Count == 0 || !entries.All(e => e is DirectoryInfo && e.Name.StartsWith(PartialPrefix, StringComparison.Ordinal)))
+        {
+            return entries.Count == 0;
+        }
+
+        entries.ForEach(e => ((DirectoryInfo)e).Delete(recursive: true));
+        return true;
     }
 
     /// <summary>Deletes <paramref name="folder"/> when it exists and is empty; one that cannot be deleted is left (empty: harmless, and a rerun uses it).</summary>

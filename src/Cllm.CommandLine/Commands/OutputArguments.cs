@@ -82,7 +82,7 @@ internal sealed class OutputArguments
                     throw new ArgumentException($"{Output.Name} {path} is a file; give a new folder.");
                 }
 
-                if (Directory.Exists(path) && Directory.EnumerateFileSystemEntries(path).Any())
+                if (!OutputPaths.ClearInterruptedWrites(path))
                 {
                     throw new ArgumentException($"{Output.Name}: '{path}' is not empty; give a new folder.");
                 }

@@ -81,11 +81,24 @@ public class BenchAndInitOutputTests
 
         OutputPaths.WriteFolder(folder, partial =>
         {
-            Directory.CreateDirectory(partial);
+            Directory.CreateDirectory(Path.Combine(partial, "sub"));
             File.WriteAllText(Path.Combine(partial, "config.json"), "{}");
         });
-        Assert.Equal(new[] { "config.json" }, Directory.GetFileSystemEntries(folder).Select(Path.GetFileName));
+        Assert.Equal(new[] { "config.json", "sub" }, Directory.GetFileSystemEntries(folder).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         Assert.Equal(new[] { "out" }, Directory.GetFileSystemEntries(temp.Path).Select(Path.GetFileName));
+
+        // A target this call creates is removed again on failure.
+        string fresh = temp.File("fresh");
+        Assert.Throws<IOException>(() => OutputPaths.WriteFolder(fresh, _ => throw new IOException("disk full")));
+        Assert.False(Directory.Exists(fresh));
+
+        // What a killed process leaves (its hidden folder) is cleared by the next check; anything else is kept and refused.
+        string interrupted = temp.File("interrupted");
+        Directory.CreateDirectory(Path.Combine(interrupted, OutputPaths.PartialPrefix + "0123", "half"));
+        Assert.True(OutputPaths.ClearInterruptedWrites(interrupted));
+        Assert.Empty(Directory.GetFileSystemEntries(interrupted));
+        Assert.False(OutputPaths.ClearInterruptedWrites(folder));
+        Assert.Equal(2, Directory.GetFileSystemEntries(folder).Length);
     }
 
     [Theory]
