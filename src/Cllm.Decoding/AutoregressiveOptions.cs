@@ -8,7 +8,7 @@ public sealed record AutoregressiveOptions : DecoderOptions
     /// <summary>"ar".</summary>
     public override string Label => "ar";
 
-    private protected override int WidestForward => 1;
+    private protected override long WidestForward => 1;
 
     /// <summary>Nothing to check.</summary>
     public override void Validate()

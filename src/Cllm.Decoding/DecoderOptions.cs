@@ -33,19 +33,29 @@ public abstract record DecoderOptions
     public IDecoder CreateDecoder(LlamaForCausalLM model)
     {
         ArgumentNullException.ThrowIfNull(model);
+        CheckFits(model.Config);
+        return Build(model);
+    }
+
+    /// <summary>Validates the settings and that one forward fits a model of <paramref name="config"/> beside a prompt.</summary>
+    /// <exception cref="ArgumentException">It does not.</exception>
+    internal void CheckFits(LlamaConfig config)
+    {
         Validate();
-        int context = model.Config.MaxPositionEmbeddings;
+        int context = config.MaxPositionEmbeddings;
         if (WidestForward >= context)
         {
             throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
                 $"{Label} verifies up to {WidestForward} tokens per forward, which beside a prompt do not fit the model's context of {context} positions (at most {context - 1})."));
         }
-
-        return Build(model);
     }
 
-    /// <summary>Tokens one forward verifies at most: the pending token and the largest draft (1 where sizes are chosen at run time to fit).</summary>
-    private protected abstract int WidestForward { get; }
+    /// <summary>
+    /// Tokens one forward verifies at most: the pending token and the largest draft (1 where sizes are chosen at run time
+    /// to fit), in 64 bits so that no setting wraps around past the check. Every one of them takes a cache slot, so the
+    /// limit counts tokens, not the depth of a tree draft.
+    /// </summary>
+    private protected abstract long WidestForward { get; }
 
     /// <summary>The decoder of these settings (validated); not overridable outside this assembly, which closes the set.</summary>
     private protected abstract DraftVerifyDecoder Build(LlamaForCausalLM model);
@@ -55,6 +65,7 @@ public abstract record DecoderOptions
     /// "multiblock:auto" or "multiblock:NxKxRxP" (trailing parts may be left out); <paramref name="blockSize"/>
     /// is the Jacobi block size when none is given.
     /// </summary>
+    /// <remarks>Sizes are not range-checked here (jacobi:-3 parses): <see cref="Validate"/> and <see cref="CreateDecoder"/> check them.</remarks>
     /// <exception cref="FormatException">The spec is not one of these; the message quotes the spec and says what is wrong.</exception>
     public static DecoderOptions Parse(string spec, int blockSize = 16)
         => Parse(spec, blockSize.ToString(CultureInfo.InvariantCulture));

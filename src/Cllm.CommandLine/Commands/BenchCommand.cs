@@ -143,6 +143,8 @@ internal static class BenchCommand
                         $"--curve: T = {sizes.Max()} does not fit the model's context of {context} positions beside the {CurvePast} cached tokens the curve is measured over; use T ≤ {context - CurvePast}."));
                 }
 
+                decoderList.ForEach(d => d.CheckFits(llm.Config));                          // before the curve is measured
+
                 long parameters = llm.ParameterCount;
                 console.MarkupLine(string.Create(CultureInfo.InvariantCulture, $"[bold]{Markup.Escape(modelSpec)}[/]: {parameters:N0} parameters ({llm.DType}, {llm.Device}), {Counted.Of(llm.Config.NumHiddenLayers, "layer")}, vocab {llm.Config.VocabSize}; {Counted.Of(Environment.ProcessorCount, "core")}, {Counted.Of(TorchSharp.torch.get_num_threads(), "torch thread")}; {Counted.Of(list.Count, "request")} × {Counted.Of(maxNewTokens, "new token")}"));
                 if (llm.Quantization != WeightQuantization.None)

@@ -39,7 +39,19 @@ internal static class StressCommand
             }
 
             var decoderOptions = DecoderArguments.Specs(parse.GetValue(decoders), decoders.Name)
-                .Select(spec => { var o = DecoderOptions.Parse(spec); o.Validate(); return o; }).ToArray();
+                .Select(spec =>
+                {
+                    try
+                    {
+                        var o = DecoderOptions.Parse(spec);
+                        o.Validate();
+                        return o;
+                    }
+                    catch (Exception ex) when (ex is FormatException or ArgumentException)
+                    {
+                        throw new ArgumentException($"{decoders.Name}: {CliErrors.OneLine(ex)}", ex);
+                    }
+                }).ToArray();
 
             var texts = parse.GetValue(prompts) is { } file
                 ? PromptFile.Read(file)

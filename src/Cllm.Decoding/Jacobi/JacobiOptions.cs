@@ -28,7 +28,7 @@ public sealed record JacobiOptions : DecoderOptions
     public override string Label => AutoBlockSize ? "jacobi:auto" : string.Create(CultureInfo.InvariantCulture, $"jacobi:{BlockSize}");
 
     /// <summary>The block: the pending token and n − 1 guesses.</summary>
-    private protected override int WidestForward => AutoBlockSize ? 1 : BlockSize;
+    private protected override long WidestForward => AutoBlockSize ? 1 : BlockSize;
 
     /// <summary>Throws for a block size below 1.</summary>
     public override void Validate() => ArgumentOutOfRangeException.ThrowIfLessThan(BlockSize, 1, nameof(BlockSize));

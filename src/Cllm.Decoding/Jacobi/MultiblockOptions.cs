@@ -46,7 +46,7 @@ public sealed record MultiblockOptions : DecoderOptions
     /// <summary>"multiblock:NxKxRxP", or "multiblock:auto" with <see cref="Auto"/>.</summary>
     public override string Label => Auto ? "multiblock:auto" : $"multiblock:{Spec}";
 
-    private protected override int WidestForward => Auto ? 1 : MaxDraftTokens + 1;
+    private protected override long WidestForward => Auto ? 1 : (long)Blocks * BlockSize + (long)PoolSize * (BlockSize - 1);
 
     /// <summary>Throws for n &lt; 2, K &lt; 1, r outside (0, 1] or P &lt; 0.</summary>
     public override void Validate()

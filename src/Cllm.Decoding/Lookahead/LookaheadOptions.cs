@@ -32,7 +32,7 @@ public sealed record LookaheadOptions : DecoderOptions
     /// <summary>"lookahead:WxNxG".</summary>
     public override string Label => string.Create(CultureInfo.InvariantCulture, $"lookahead:{Window}x{NGram}x{Guesses}");
 
-    private protected override int WidestForward => MaxDraftTokens + 1;
+    private protected override long WidestForward => (long)Window + (NGram - 2L) * Window + (long)Guesses * (NGram - 1);
 
     /// <summary>Throws for W &lt; 2, N &lt; 3 or G &lt; 0.</summary>
     public override void Validate()

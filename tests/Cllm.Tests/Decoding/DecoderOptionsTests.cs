@@ -34,6 +34,8 @@ public class DecoderOptionsTests
     [InlineData("lookahead:20x4x5", false)]
     [InlineData("multiblock:16x2x0.85x2", true)]
     [InlineData("multiblock:16x4x0.85x0", false)]
+    [InlineData("lookahead:1073741824x3x0", false)]                                       // 1 + its draft tokens is past int.MaxValue
+    [InlineData("multiblock:65536x65536x0.5x0", false)]                                   // K·n is 2^32
     public void ADecoderWhoseForwardCannotFitTheContextBesideAPromptIsRefusedWhenBuilt(string spec, bool fits)
     {
         using var model = TinyLlama.Create(0, TinyLlama.Config(context: 64));
