@@ -47,10 +47,11 @@ public class ReadmeSnippetTests
         var run = Assembly.Load(image.ToArray()).GetType("Hosting", throwOnError: true)!.GetMethod("Run")!;
 
         // The snippet builds its own provider (UseLogging resolving the ILoggerFactory AddLogging registers) and asks once.
-        var response = await (Task<ChatResponse>)run.Invoke(null, null)!;
+        var (response, logging) = await (Task<(ChatResponse, bool)>)run.Invoke(null, null)!;
 
         // The same words the packaged-app test and the stories260K reference give for this prompt under greedy decoding.
         Assert.StartsWith(", there was a little girl", response.Text, StringComparison.Ordinal);
+        Assert.True(logging, "UseLogging put no LoggingChatClient in the pipeline");
     }
 
     [Fact]
@@ -99,10 +100,10 @@ public class ReadmeSnippetTests
 
         public static class Hosting
         {
-            public static async System.Threading.Tasks.Task<ChatResponse> Run()
+            public static async System.Threading.Tasks.Task<(ChatResponse, bool)> Run()
             {
         {{hosting}}
-                return response;
+                return (response, provider.GetRequiredService<IChatClient>().GetService(typeof(LoggingChatClient)) is not null);
             }
         }
         """;
