@@ -24,6 +24,24 @@ internal sealed class ChainAcceptance
         }
 
         counts[Math.Clamp(accepted, 0, window - 1)]++;
+        Forwards++;
+    }
+
+    /// <summary>Forwards recorded (all windows).</summary>
+    public long Forwards { get; private set; }
+
+    /// <summary>Halves every count (rounding down), so that what comes next weighs as much as all that came before.</summary>
+    public void Halve()
+    {
+        Forwards = 0;
+        foreach (var counts in _counts.Values)
+        {
+            for (int a = 0; a < counts.Length; a++)
+            {
+                counts[a] /= 2;
+                Forwards += counts[a];
+            }
+        }
     }
 
     /// <summary>

@@ -25,12 +25,13 @@ namespace Cllm;
 /// <remarks>
 /// Acceptance: a chain forward over W tokens (the pending token and W − 1 drafted) that accepted A emits 1 + min(A, w − 1)
 /// for any window w ≤ W (a chain accepts the same prefix whatever follows), so E(w) is the mean of that over the
-/// forwards seen with W ≥ w, once <see cref="MinForwards"/> were; for a cap, over the forwards verified under that cap
-/// once as many were (a Jacobi block kept under a cap refines only the guesses it verifies, so it drafts worse than a
+/// forwards seen with W ≥ w, once <see cref="MinForwards"/> were; for a cap, over the drafts verified under that cap
+/// once <see cref="MinCapDrafts"/> were, recent ones weighing more (a Jacobi block kept under a cap refines only the guesses it verifies, so it drafts worse than a
 /// whole block: on sql-cllm, 8 requests, the first drafted token was accepted in 82% of forwards with whole 16-token
 /// blocks, 50% under cap 2 and 11% under cap 1); before, a geometric model G(p, w) = (1 − pʷ)/(1 − p)
 /// with p fitted to every accepted and rejected guess seen (prior: 2 of each). While d = 0 is chosen, every
-/// <see cref="ProbeInterval"/>th forward uses the smallest cap above 0, so that acceptance keeps being measured.
+/// <see cref="ProbeInterval"/>th forward uses the smallest cap above 0, so that acceptance keeps being measured, and every
+/// <see cref="ForgetInterval"/>th halves what each cap was judged on, so that no cap is ruled out for good.
 /// <para>
 /// The model of cost can be wrong (a small model's forward is dominated by per-op overhead the curve does not separate
 /// from the batch's masks and bookkeeping), so the choice is also checked against what the clock says: per batch size
@@ -49,6 +50,19 @@ internal sealed class BatchBudget : IDisposable
 
     /// <summary>Forwards with a window ≥ w needed before their acceptance replaces the geometric model at w.</summary>
     private const int MinForwards = 8;
+
+    /// <summary>Drafts verified under a cap before they judge it (two forwards of 8 requests: one batch is not enough).</summary>
+    private const int MinCapDrafts = 16;
+
+    /// <summary>Drafts kept per cap before its counts are halved, so that a cap's estimate follows the requests of late.</summary>
+    private const int CapMemory = 256;
+
+    /// <summary>
+    /// While batched AR is chosen, every cap's counts are halved once in this many forwards: a cap judged on few drafts
+    /// then falls back on the whole-block estimate and is tried again (probing every cap in turn instead cost the 0.97B
+    /// shape 6% at 8 clients: a probe of 16 tokens a row costs several AR forwards).
+    /// </summary>
+    private const int ForgetInterval = 4096;
 
     /// <summary>Forwards of each kind measured at a batch size before their rates are compared.</summary>
     private const int MinRateSamples = 4;
@@ -222,7 +236,15 @@ internal sealed class BatchBudget : IDisposable
 
         if (best == 0)
         {
-            return ++_arForwards % ProbeInterval == 0 ? Caps[1] : 0;                      // keep measuring acceptance
+            if (++_arForwards % ForgetInterval == 0)
+            {
+                foreach (var under in _acceptedUnder.Values)
+                {
+                    under.Halve();                                                         // a cap judged on few drafts is tried again
+                }
+            }
+
+            return _arForwards % ProbeInterval == 0 ? Caps[1] : 0;                        // keep measuring acceptance
         }
 
         // The clock's check: AR while drafting measures slower at this batch size, each side probed now and then.
@@ -285,13 +307,19 @@ internal sealed class BatchBudget : IDisposable
         }
 
         under.Record(drafted + 1, accepted);
+        if (under.Forwards >= CapMemory)
+        {
+            under.Halve();
+        }
+
         _successes += accepted;
         _failures += accepted < drafted ? 1 : 0;
     }
 
     /// <summary>
     /// Expected emitted tokens of a forward verifying a window of <paramref name="window"/> tokens under
-    /// <paramref name="cap"/>: once <see cref="MinForwards"/> drafts were verified under that cap, what they accepted.
+    /// <paramref name="cap"/>: once <see cref="MinCapDrafts"/> drafts were verified under that cap, what they accepted
+    /// (the older half forgotten each time <see cref="CapMemory"/> are kept).
     /// A drafter kept under a cap drafts worse than one left whole (a Jacobi block refines only the guesses it verifies,
     /// so the ones past the cap go stale), and uncapped forwards would overrate it; before then, every forward seen.
     /// </summary>
@@ -302,7 +330,7 @@ internal sealed class BatchBudget : IDisposable
             return 1;
         }
 
-        if (_acceptedUnder.TryGetValue(cap, out var under) && ChainAcceptance.Emitted(window, MinForwards, under) is double capped)
+        if (_acceptedUnder.TryGetValue(cap, out var under) && ChainAcceptance.Emitted(window, MinCapDrafts, under) is double capped)
         {
             return capped;
         }

@@ -486,15 +486,38 @@ public class BatchedDecodingTests(ITestOutputHelper output)
         for (int cap = first; cap > 0 && tried.Count < 12; cap = Choice(capped))
         {
             tried.Add(cap);
-            for (int s = 0; s < eight.Length; s++)
+            for (int s = 0; s < 2 * eight.Length; s++)
             {
-                capped.Record(drafted: cap, accepted: 0, cap);                             // a forward of 8 drafts under it, none accepted
+                capped.Record(drafted: cap, accepted: 0, cap);                             // two forwards of 8 drafts under it, none accepted
             }
         }
 
         Assert.Equal(0, Choice(capped));
         Assert.Equal(tried.Distinct(), tried);                                            // each cap tried once, then judged on its own drafts
         Assert.Equal(first, Choice(wholeOnly));
+
+        // No cap is ruled out for good: after 4,096 forwards of batched AR what each was judged on is halved, and caps
+        // are tried again.
+        for (int i = 0; i < 4096; i++)
+        {
+            capped.DepthCap(eight);
+        }
+
+        Assert.NotEqual(0, Choice(capped));
+
+        // A cap's estimate follows its recent drafts: when drafts under it are accepted, it is chosen.
+        var recovering = Budget();
+        for (int s = 0; s < 32; s++)
+        {
+            recovering.Record(drafted: first, accepted: 0, first);
+        }
+
+        for (int s = 0; s < 256; s++)
+        {
+            recovering.Record(drafted: first, accepted: first, first);
+        }
+
+        Assert.Equal(first, Choice(recovering));
 
         BatchBudget Budget()
         {
