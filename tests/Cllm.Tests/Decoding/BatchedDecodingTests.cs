@@ -555,32 +555,19 @@ public class BatchedDecodingTests(ITestOutputHelper output)
         var firstAccepted = new Dictionary<int, double>();
         foreach (int cap in new[] { 1, 2, int.MaxValue })
         {
-            using var batch = new DecodeBatch(pretrained.Model, 4096);
-            var running = requests.Select((r, i) => (Index: i, Session: r.decoder.Start(r.decoder.Resolve(r.Item2), default), Tokens: new List<int>())).ToList();
-            running.ForEach(r => batch.Add(r.Session));
             int tried = 0, accepted = 0;
-            while (running.Count > 0)
+            var outcomes = RunBatch(pretrained.Model, requests, capacity: 16, joinEvery: 0, cap: () => cap, verified: session =>
             {
-                var steps = DraftVerifyDecoder.Step(batch, running.Select(r => r.Session).ToArray(), cap);
-                for (int i = running.Count - 1; i >= 0; i--)
+                if (session.Last is { Chain: true, Drafted: > 0 } last)
                 {
-                    if (running[i].Session.Last is { Chain: true, Drafted: > 0 } last)
-                    {
-                        tried++;
-                        accepted += last.Accepted > 0 ? 1 : 0;
-                    }
-
-                    if (steps[i] is { } step)
-                    {
-                        running[i].Tokens.AddRange(step.Tokens);
-                        if (step.Stats is not null)
-                        {
-                            Assert.Equal(alone[running[i].Index], running[i].Tokens);
-                            batch.Remove(running[i].Session);
-                            running.RemoveAt(i);
-                        }
-                    }
+                    tried++;
+                    accepted += last.Accepted > 0 ? 1 : 0;
                 }
+            });
+
+            for (int i = 0; i < requests.Length; i++)
+            {
+                Assert.Equal(alone[i], outcomes[i].Tokens);
             }
 
             firstAccepted[cap] = (double)accepted / tried;
@@ -865,7 +852,7 @@ public class BatchedDecodingTests(ITestOutputHelper output)
     /// once); each forward's cap comes from <paramref name="cap"/>, prompts are prefilled <paramref name="prefillChunk"/> tokens per forward at most;
     /// a joining request reuses a shared prompt prefix unless <paramref name="sharePrefixes"/> is false.
     /// </summary>
-    internal static Outcome[] RunBatch(LlamaForCausalLM model, IReadOnlyList<(DraftVerifyDecoder Decoder, DecodeRequest Request)> requests, int capacity, int joinEvery, Func<int> cap, int prefillChunk = int.MaxValue, bool sharePrefixes = true)
+    internal static Outcome[] RunBatch(LlamaForCausalLM model, IReadOnlyList<(DraftVerifyDecoder Decoder, DecodeRequest Request)> requests, int capacity, int joinEvery, Func<int> cap, int prefillChunk = int.MaxValue, bool sharePrefixes = true, Action<DecodeSession>? verified = null)
     {
         using var batch = new DecodeBatch(model, capacity, sharePrefixes);
         var outcomes = new Outcome?[requests.Count];
@@ -890,6 +877,7 @@ public class BatchedDecodingTests(ITestOutputHelper output)
             for (int i = running.Count - 1; i >= 0; i--)
             {
                 var (index, session) = running[i];
+                verified?.Invoke(session);
                 if (steps[i] is not { } step)
                 {
                     continue;                                                              // a prefill chunk emits nothing
