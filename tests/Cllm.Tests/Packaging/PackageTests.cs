@@ -15,7 +15,7 @@ public class PackageTests
     [SkippableFact]
     public void FreshConsoleAppRunsTheSnippetFromThePackedCllmPackage()
     {
-        var root = RepositoryRoot();
+        var root = Reliability.RepositoryCompilations.FindRepositoryRoot();
         using var temp = new TempFolder();
         var source = Directory.CreateDirectory(Path.Combine(temp.Path, "repo")).FullName;
         CopySources(root, source);
@@ -126,19 +126,6 @@ public class PackageTests
                 }
             }
         }
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Cllm.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("repository root not found");
     }
 
     /// <summary>Copies what packing needs (src/, build/, the root build files) without bin/ and obj/.</summary>
