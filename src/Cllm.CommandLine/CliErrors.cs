@@ -111,7 +111,7 @@ internal static partial class CliErrors
         message = ParameterSuffix().Replace(message, string.Empty);
         message = ActualValueLine().Replace(message, string.Empty);
         message = Whitespace().Replace(message, " ").Trim();
-        bool rewritten = DotNetRange().IsMatch(message) || DotNetSign().IsMatch(message);        // these carry their own "(got …)"
+        string plain = message;
         message = DotNetRange().Replace(message, m => $"{m.Groups["name"].Value} must be {m.Groups["rule"].Value switch
         {
             "greater than or equal to" => "at least",
@@ -121,6 +121,7 @@ internal static partial class CliErrors
             _ => "at least",
         }} {m.Groups["bound"].Value} (got {m.Groups["value"].Value}).");
         message = DotNetSign().Replace(message, m => $"{m.Groups["name"].Value} must be {(m.Groups["zero"].Success ? "above 0" : "at least 0")} (got {m.Groups["value"].Value}).");
+        bool rewritten = message != plain;                                                     // .NET's range messages carry their own "(got …)"
         if (actual is not null && !rewritten && !message.Contains($"'{actual}'", StringComparison.Ordinal))
         {
             message = $"{message.TrimEnd('.')} (got {actual}).";
